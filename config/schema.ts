@@ -1,0 +1,95 @@
+import { z } from "zod";
+
+/**
+ * The shape of a user's config file. Every field is optional: what is left out takes the documented default,
+ * and defaults that depend on other fields (zones, subnets, server count, NAT mode) are derived in resolve.ts.
+ */
+
+const cidrBlock = z.string().describe("IPv4 CIDR block");
+const percentage = z.number().int().min(0, "must be between 0 and 100").max(100, "must be between 0 and 100");
+const count = z.number().int().min(0, "must not be negative");
+const instanceType = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type such as "t4g.medium"');
+
+export const K3S_VERSION_PATTERN = /^v1\.\d+\.\d+\+k3s\d+$/;
+
+const NetworkSchema = z.strictObject({
+  /** VPC address range; /16 to /20 when subnets are derived, /16 to /28 when they are listed. */
+  vpcCidr: cidrBlock.default("10.0.0.0/16"),
+  /** Zones to spread subnets and nodes over. Default: zones a, b and c of the region. */
+  availabilityZones: z.array(z.string()).optional(),
+  /** One per zone, in zone order. Default: /24-sized blocks carved from the top of the VPC range. */
+  publicSubnetCidrs: z.array(cidrBlock).optional(),
+  /** One per zone, in zone order. Default: /19-sized blocks (for a /16 VPC) from the bottom of the VPC range. */
+  privateSubnetCidrs: z.array(cidrBlock).optional(),
+  /** "per-az" keeps egress up when a zone fails; "single" saves cost. Default: per-az when highly available. */
+  natMode: z.enum(["per-az", "single"]).optional(),
+  /** Retention of VPC flow logs in CloudWatch Logs. */
+  flowLogRetentionDays: z
+    .number()
+    .int()
+    .refine((days) => LOG_RETENTION_DAYS.includes(days), {
+      message: "must be a CloudWatch Logs retention period (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)",
+    })
+    .default(90),
+});
+
+/** Values CloudWatch Logs accepts for retention_in_days. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+const ServersSchema = z.strictObject({
+  /** k3s servers; 1 for dev, 3 when highly available. */
+  count: count.optional(),
+  instanceType: instanceType.default("t4g.medium"),
+});
+
+const AgentsSchema = z.strictObject({
+  /** Instance types the agents may use, all of one architecture; more types give spot more pools. */
+  instanceTypes: z.array(instanceType).min(1, "needs at least one instance type").default(["t4g.large", "m7g.large", "m6g.large"]),
+  minSize: count.default(1),
+  maxSize: count.default(10),
+  desiredCapacity: count.default(2),
+  /** On-demand agents kept before any spot is used. */
+  onDemandBaseCapacity: count.default(1),
+  /** Share of on-demand above the base; the rest is spot. */
+  onDemandPercentageAboveBaseCapacity: percentage.default(30),
+});
+
+const ApiSchema = z.strictObject({
+  /** Adds an internet-facing listener for the Kubernetes API, reachable only from adminCidrs. */
+  publicAccess: z.boolean().default(false),
+  /** Networks allowed to reach the public API listener. */
+  adminCidrs: z.array(cidrBlock).default([]),
+});
+
+const TAG_KEY = /^(?!aws:)[\p{L}\p{N}\s_.:/=+\-@]{1,128}$/u;
+
+export const ConfigSchema = z.strictObject({
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$/, 'must be an AWS region such as "eu-west-1"')
+    .default("eu-west-1"),
+  /** Prefix of every name; lower case, it ends up in IAM, load balancer and database names. */
+  clusterName: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,18}[a-z0-9]$/, "must be 2-20 characters of a-z, 0-9 and '-', starting with a letter")
+    .default("k3s"),
+  /** "dev" relaxes deletion protection and defaults to one server and one NAT gateway. */
+  environment: z.enum(["dev", "staging", "prod"]).default("prod"),
+  /** Several servers over several zones. Default: true unless environment is "dev". */
+  highAvailability: z.boolean().optional(),
+  /** Pinned k3s release; changing it rolls the servers and agents. */
+  k3sVersion: z.string().regex(K3S_VERSION_PATTERN, 'must be a k3s release tag such as "v1.33.5+k3s1"').default("v1.33.5+k3s1"),
+  network: NetworkSchema.prefault({}),
+  servers: ServersSchema.prefault({}),
+  agents: AgentsSchema.prefault({}),
+  api: ApiSchema.prefault({}),
+  /** Applied to every resource through the provider's default_tags. */
+  tags: z
+    .record(z.string().regex(TAG_KEY, "tag keys are 1-128 characters and must not start with aws:"), z.string().max(256))
+    .default({}),
+});
+
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type ParsedConfig = z.output<typeof ConfigSchema>;

@@ -1,0 +1,104 @@
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { App, LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
+import { Construct } from "constructs";
+import { join } from "path";
+import { loadBackendSettings, S3BackendSettings } from "./config/backend";
+import { loadConfig } from "./config/load";
+import { ClusterConfig, ConfigError } from "./config/resolve";
+import { Networking } from "./modules/networking";
+import { StateBackend } from "./modules/state_backend";
+
+/** Names of the synthesised stacks: cdktf.out/stacks/<name>. */
+export const CLUSTER_STACK = "cluster";
+export const STATE_BACKEND_STACK = "state-backend";
+
+function awsProvider(scope: Construct, config: ClusterConfig) {
+  return new AwsProvider(scope, "aws", {
+    region: config.region,
+    defaultTags: [{ tags: { Cluster: config.clusterName, Environment: config.environment, ManagedBy: "cdktf", ...config.tags } }],
+  });
+}
+
+/** The k3s cluster: wires the modules together and declares the outputs a user needs after apply. */
+export class ClusterStack extends TerraformStack {
+  public readonly networking: Networking;
+
+  constructor(scope: Construct, id: string, config: ClusterConfig, backend?: S3BackendSettings) {
+    super(scope, id);
+    awsProvider(this, config);
+    if (backend) configureS3Backend(this, backend);
+    else useLocalState(this, id);
+
+    this.networking = new Networking(this, "Networking", {
+      clusterName: config.clusterName,
+      region: config.region,
+      vpcCidr: config.network.vpcCidr,
+      availabilityZones: config.network.availabilityZones,
+      publicSubnetCidrs: config.network.publicSubnetCidrs,
+      privateSubnetCidrs: config.network.privateSubnetCidrs,
+      natMode: config.network.natMode,
+      flowLogRetentionDays: config.network.flowLogRetentionDays,
+      adminCidrs: config.api.publicAccess ? config.api.adminCidrs : [],
+    });
+
+    new TerraformOutput(this, "vpc_id", { value: this.networking.vpcId, description: "ID of the cluster VPC" });
+    new TerraformOutput(this, "private_subnet_ids", { value: this.networking.privateSubnetIds, description: "Private subnets, one per zone, holding the nodes" });
+    new TerraformOutput(this, "public_subnet_ids", { value: this.networking.publicSubnetIds, description: "Public subnets, one per zone, holding NAT gateways and internet-facing load balancers" });
+  }
+}
+
+function configureS3Backend(stack: TerraformStack, settings: S3BackendSettings) {
+  const backend = new S3Backend(stack, {
+    bucket: settings.bucket,
+    key: settings.key,
+    region: settings.region,
+    encrypt: settings.encrypt,
+    dynamodbTable: settings.dynamodb_table,
+    kmsKeyId: settings.kms_key_id,
+    workspaceKeyPrefix: settings.workspace_key_prefix,
+  });
+  // cdktf 0.21's S3Backend predates Terraform 1.11's S3-native locking, so the argument goes in as an override.
+  if (settings.use_lockfile !== undefined) backend.addOverride("use_lockfile", settings.use_lockfile);
+}
+
+/**
+ * cdktf's default local backend writes an absolute path into the JSON, which would differ between checkouts;
+ * this relative one resolves from cdktf.out/stacks/<stack> to the project root, where cdktf puts state by default.
+ */
+function useLocalState(stack: TerraformStack, stackName: string) {
+  new LocalBackend(stack, { path: `../../../terraform.${stackName}.tfstate` });
+}
+
+/** The bucket and lock table the cluster stack's S3 backend needs; applied once, with local state. */
+export class StateBackendStack extends TerraformStack {
+  constructor(scope: Construct, id: string, config: ClusterConfig) {
+    super(scope, id);
+    awsProvider(this, config);
+    useLocalState(this, id);
+    const stateBackend = new StateBackend(this, "StateBackend", { clusterName: config.clusterName, region: config.region });
+    new TerraformOutput(this, "state_bucket", { value: stateBackend.bucketName, description: "bucket for backend.tf.json" });
+    new TerraformOutput(this, "lock_table", { value: stateBackend.lockTableName, description: "dynamodb_table for backend.tf.json" });
+  }
+}
+
+export function buildApp(config: ClusterConfig, backend: S3BackendSettings | undefined, outdir?: string): App {
+  const app = new App({ outdir, skipValidation: false });
+  new ClusterStack(app, CLUSTER_STACK, config, backend);
+  new StateBackendStack(app, STATE_BACKEND_STACK, config);
+  return app;
+}
+
+function main() {
+  try {
+    // Everything the user wrote is checked before any construct exists, so a bad value synthesises nothing.
+    const config = loadConfig();
+    const backend = loadBackendSettings(join(__dirname, "backend.tf.json"));
+    buildApp(config, backend).synth();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}
+
+if (require.main === module) main();

@@ -1,0 +1,205 @@
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
+import { Eip } from "@cdktf/provider-aws/lib/eip";
+import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { InternetGateway } from "@cdktf/provider-aws/lib/internet-gateway";
+import { NatGateway } from "@cdktf/provider-aws/lib/nat-gateway";
+import { NetworkAcl, NetworkAclIngress } from "@cdktf/provider-aws/lib/network-acl";
+import { Route } from "@cdktf/provider-aws/lib/route";
+import { RouteTable } from "@cdktf/provider-aws/lib/route-table";
+import { RouteTableAssociation } from "@cdktf/provider-aws/lib/route-table-association";
+import { Subnet } from "@cdktf/provider-aws/lib/subnet";
+import { Vpc } from "@cdktf/provider-aws/lib/vpc";
+import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
+import { Construct } from "constructs";
+import { ClusterSecurityGroups } from "./security-groups";
+
+export interface NetworkingProps {
+  /** Names resources and forms the `kubernetes.io/cluster/<name>` tag. */
+  readonly clusterName: string;
+  /** Region of the gateway endpoints' service names. */
+  readonly region: string;
+  readonly vpcCidr: string;
+  /** Zones in order; subnets are created in this order. */
+  readonly availabilityZones: string[];
+  /** One per zone, same order as availabilityZones. */
+  readonly publicSubnetCidrs: string[];
+  /** One per zone, same order as availabilityZones. */
+  readonly privateSubnetCidrs: string[];
+  /** "per-az": a NAT gateway in each zone; "single": one, in the first zone. */
+  readonly natMode: "per-az" | "single";
+  /** Retention of the VPC flow log group, in days. */
+  readonly flowLogRetentionDays: number;
+  /**
+   * Networks allowed to the public Kubernetes API listener.
+   * @default [] (no public API security group)
+   */
+  readonly adminCidrs?: string[];
+}
+
+const ANYWHERE = "0.0.0.0/0";
+
+/** VPC, subnets per zone, gateways, routes, endpoints, flow logs, network ACLs and the cluster's security groups. */
+export class Networking extends Construct {
+  public readonly vpcId: string;
+  public readonly publicSubnetIds: string[];
+  public readonly privateSubnetIds: string[];
+  public readonly privateRouteTableIds: string[];
+  public readonly securityGroups: ClusterSecurityGroups;
+
+  constructor(scope: Construct, id: string, props: NetworkingProps) {
+    super(scope, id);
+    const { clusterName, availabilityZones } = props;
+    if (props.publicSubnetCidrs.length !== availabilityZones.length || props.privateSubnetCidrs.length !== availabilityZones.length) {
+      throw new Error("Networking: publicSubnetCidrs and privateSubnetCidrs need exactly one CIDR per availability zone");
+    }
+    const clusterTag = `kubernetes.io/cluster/${clusterName}`;
+
+    const vpc = new Vpc(this, "Vpc", {
+      cidrBlock: props.vpcCidr,
+      enableDnsSupport: true,
+      // The cloud provider names nodes by their private DNS names.
+      enableDnsHostnames: true,
+      tags: { Name: clusterName },
+    });
+    this.vpcId = vpc.id;
+
+    // The VPC's default group allows all traffic between its members; nothing should use it, so strip its rules.
+    new DefaultSecurityGroup(this, "DefaultSecurityGroup", { vpcId: vpc.id, tags: { Name: `${clusterName}-default-unused` } });
+
+    const internetGateway = new InternetGateway(this, "InternetGateway", { vpcId: vpc.id, tags: { Name: clusterName } });
+
+    const zones = availabilityZones.map((zone, index) => ({ zone, index, suffix: zone.slice(-1).toUpperCase() }));
+
+    const publicSubnets = zones.map(
+      ({ zone, index, suffix }) =>
+        new Subnet(this, `PublicSubnet${suffix}`, {
+          vpcId: vpc.id,
+          availabilityZone: zone,
+          cidrBlock: props.publicSubnetCidrs[index],
+          // Only load balancers and NAT gateways live here, and they get their own addresses.
+          mapPublicIpOnLaunch: false,
+          tags: { Name: `${clusterName}-public-${zone}`, [clusterTag]: "shared", "kubernetes.io/role/elb": "1" },
+        }),
+    );
+    const privateSubnets = zones.map(
+      ({ zone, index, suffix }) =>
+        new Subnet(this, `PrivateSubnet${suffix}`, {
+          vpcId: vpc.id,
+          availabilityZone: zone,
+          cidrBlock: props.privateSubnetCidrs[index],
+          tags: { Name: `${clusterName}-private-${zone}`, [clusterTag]: "shared", "kubernetes.io/role/internal-elb": "1" },
+        }),
+    );
+    this.publicSubnetIds = publicSubnets.map((subnet) => subnet.id);
+    this.privateSubnetIds = privateSubnets.map((subnet) => subnet.id);
+
+    const publicRouteTable = new RouteTable(this, "PublicRouteTable", { vpcId: vpc.id, tags: { Name: `${clusterName}-public` } });
+    new Route(this, "PublicDefaultRoute", { routeTableId: publicRouteTable.id, destinationCidrBlock: ANYWHERE, gatewayId: internetGateway.id });
+    zones.forEach(({ suffix, index }) => {
+      new RouteTableAssociation(this, `PublicRouteTableAssociation${suffix}`, { routeTableId: publicRouteTable.id, subnetId: publicSubnets[index].id });
+    });
+
+    const natZones = props.natMode === "per-az" ? zones : zones.slice(0, 1);
+    const natGateways = natZones.map(({ zone, suffix, index }) => {
+      const address = new Eip(this, `NatAddress${suffix}`, { domain: "vpc", tags: { Name: `${clusterName}-nat-${zone}` } });
+      return new NatGateway(this, `NatGateway${suffix}`, {
+        allocationId: address.allocationId,
+        subnetId: publicSubnets[index].id,
+        tags: { Name: `${clusterName}-${zone}` },
+        dependsOn: [internetGateway],
+      });
+    });
+
+    // One private route table per zone, whatever the NAT mode, so switching modes only changes routes.
+    const privateRouteTables = zones.map(({ zone, suffix, index }) => {
+      const table = new RouteTable(this, `PrivateRouteTable${suffix}`, { vpcId: vpc.id, tags: { Name: `${clusterName}-private-${zone}` } });
+      new Route(this, `PrivateDefaultRoute${suffix}`, {
+        routeTableId: table.id,
+        destinationCidrBlock: ANYWHERE,
+        natGatewayId: natGateways[Math.min(index, natGateways.length - 1)].id,
+      });
+      new RouteTableAssociation(this, `PrivateRouteTableAssociation${suffix}`, { routeTableId: table.id, subnetId: privateSubnets[index].id });
+      return table;
+    });
+    this.privateRouteTableIds = privateRouteTables.map((table) => table.id);
+
+    // Gateway endpoints keep S3 (images, backups, state) and DynamoDB (autoscaler lock) traffic off the NAT gateways.
+    for (const service of ["s3", "dynamodb"]) {
+      new VpcEndpoint(this, `${service === "s3" ? "S3" : "DynamoDb"}Endpoint`, {
+        vpcId: vpc.id,
+        serviceName: `com.amazonaws.${props.region}.${service}`,
+        vpcEndpointType: "Gateway",
+        routeTableIds: this.privateRouteTableIds,
+        tags: { Name: `${clusterName}-${service}` },
+      });
+    }
+
+    this.createFlowLogs(vpc, clusterName, props.flowLogRetentionDays);
+    this.createNetworkAcls(vpc, props.vpcCidr, publicSubnets, privateSubnets, clusterName);
+
+    this.securityGroups = new ClusterSecurityGroups(this, "SecurityGroups", { clusterName, vpcId: vpc.id, adminCidrs: props.adminCidrs ?? [] });
+  }
+
+  private createFlowLogs(vpc: Vpc, clusterName: string, retentionDays: number) {
+    const logGroup = new CloudwatchLogGroup(this, "FlowLogGroup", { name: `/aws/vpc/${clusterName}/flow-logs`, retentionInDays: retentionDays });
+    const assumeRole = new DataAwsIamPolicyDocument(this, "FlowLogAssumeRole", {
+      statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["vpc-flow-logs.amazonaws.com"] }] }],
+    });
+    const role = new IamRole(this, "FlowLogRole", { name: `${clusterName}-vpc-flow-logs`, assumeRolePolicy: assumeRole.json });
+    const writeLogs = new DataAwsIamPolicyDocument(this, "FlowLogWritePolicy", {
+      statement: [
+        {
+          actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
+          resources: [logGroup.arn, `${logGroup.arn}:*`],
+        },
+      ],
+    });
+    new IamRolePolicy(this, "FlowLogRolePolicy", { role: role.id, name: "write-flow-logs", policy: writeLogs.json });
+    new FlowLog(this, "FlowLog", {
+      vpcId: vpc.id,
+      trafficType: "ALL",
+      logDestinationType: "cloud-watch-logs",
+      logDestination: logGroup.arn,
+      iamRoleArn: role.arn,
+      maxAggregationInterval: 60,
+      tags: { Name: clusterName },
+    });
+  }
+
+  /**
+   * Stateless second layer under the security groups: from the internet only the ingress ports and the ephemeral
+   * range (replies to NAT and to nodes' own connections) get in, so SSH, RDP and friends stop at the subnet edge.
+   */
+  private createNetworkAcls(vpc: Vpc, vpcCidr: string, publicSubnets: Subnet[], privateSubnets: Subnet[], clusterName: string) {
+    const allow = (ruleNo: number, protocol: string, cidrBlock: string, fromPort = 0, toPort = 0): NetworkAclIngress => ({
+      ruleNo,
+      action: "allow",
+      protocol,
+      cidrBlock,
+      fromPort,
+      toPort,
+    });
+    const fromVpc = allow(100, "-1", vpcCidr);
+    const replies = [allow(200, "tcp", ANYWHERE, 1024, 65535), allow(210, "udp", ANYWHERE, 1024, 65535)];
+    const egress = [allow(100, "-1", ANYWHERE)];
+
+    new NetworkAcl(this, "PublicNetworkAcl", {
+      vpcId: vpc.id,
+      subnetIds: publicSubnets.map((subnet) => subnet.id),
+      ingress: [fromVpc, allow(110, "tcp", ANYWHERE, 80, 80), allow(120, "tcp", ANYWHERE, 443, 443), ...replies],
+      egress,
+      tags: { Name: `${clusterName}-public` },
+    });
+    new NetworkAcl(this, "PrivateNetworkAcl", {
+      vpcId: vpc.id,
+      subnetIds: privateSubnets.map((subnet) => subnet.id),
+      ingress: [fromVpc, ...replies],
+      egress,
+      tags: { Name: `${clusterName}-private` },
+    });
+  }
+}

@@ -1,0 +1,162 @@
+import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
+import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
+import { Construct } from "constructs";
+import {
+  FLANNEL_VXLAN_PORT,
+  HTTPS_PORT,
+  INGRESS_HTTP_NODE_PORT,
+  INGRESS_HTTPS_NODE_PORT,
+  KUBE_API_PORT,
+  KUBELET_PORT,
+  NFS_PORT,
+  POSTGRES_PORT,
+} from "../ports";
+
+export interface ClusterSecurityGroupsProps {
+  readonly clusterName: string;
+  readonly vpcId: string;
+  /** Networks allowed to the public Kubernetes API listener; no public API security group when empty. */
+  readonly adminCidrs: string[];
+}
+
+/** Where a rule admits traffic from, or sends it to. */
+type Peer = { securityGroup: SecurityGroup } | { cidr: string };
+
+interface Rule {
+  readonly id: string;
+  readonly description: string;
+  readonly protocol: "tcp" | "udp" | "-1";
+  readonly port?: number;
+  readonly peer: Peer;
+}
+
+const ANYWHERE = "0.0.0.0/0";
+
+/**
+ * One security group per role, with rules that follow k3s's port requirements
+ * (https://docs.k3s.io/installation/requirements#networking). No rule admits SSH: Session Manager is the admin path,
+ * and 0.0.0.0/0 ingress exists only on the public ingress load balancer's listener ports.
+ */
+export class ClusterSecurityGroups extends Construct {
+  public readonly server: SecurityGroup;
+  public readonly agent: SecurityGroup;
+  /** Internal network load balancer in front of the servers' API. */
+  public readonly apiLoadBalancer: SecurityGroup;
+  /** Internet-facing API listener, only when admin CIDRs are configured. */
+  public readonly publicApiLoadBalancer?: SecurityGroup;
+  public readonly ingressLoadBalancer: SecurityGroup;
+  public readonly lambda: SecurityGroup;
+  public readonly database: SecurityGroup;
+  public readonly efs: SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: ClusterSecurityGroupsProps) {
+    super(scope, id);
+    const clusterTag = `kubernetes.io/cluster/${props.clusterName}`;
+    const group = (groupId: string, suffix: string, description: string, tags: Record<string, string> = {}) =>
+      new SecurityGroup(this, groupId, {
+        name: `${props.clusterName}-${suffix}`,
+        description,
+        vpcId: props.vpcId,
+        revokeRulesOnDelete: true,
+        tags: { Name: `${props.clusterName}-${suffix}`, ...tags },
+      });
+
+    // The cloud provider adds load-balancer rules to the one group per instance that carries the cluster tag.
+    this.server = group("Server", "server", "k3s servers", { [clusterTag]: "owned" });
+    this.agent = group("Agent", "agent", "k3s agents", { [clusterTag]: "owned" });
+    this.apiLoadBalancer = group("ApiLoadBalancer", "api-lb", "Internal Kubernetes API load balancer");
+    this.ingressLoadBalancer = group("IngressLoadBalancer", "ingress-lb", "Public ingress load balancer");
+    this.lambda = group("Lambda", "lambda", "Cluster automation Lambdas");
+    this.database = group("Database", "database", "k3s datastore (RDS PostgreSQL)");
+    this.efs = group("Efs", "efs", "EFS mount targets");
+
+    const nodes = [
+      { name: "Server", securityGroup: this.server },
+      { name: "Agent", securityGroup: this.agent },
+    ];
+    for (const target of nodes) {
+      for (const source of nodes) {
+        this.ingress(target.securityGroup, [
+          { id: `KubeletFrom${source.name}`, description: `kubelet from ${source.name.toLowerCase()}s`, protocol: "tcp", port: KUBELET_PORT, peer: source },
+          { id: `FlannelFrom${source.name}`, description: `flannel VXLAN from ${source.name.toLowerCase()}s`, protocol: "udp", port: FLANNEL_VXLAN_PORT, peer: source },
+        ]);
+      }
+      this.egress(target.securityGroup, [{ id: "All", description: "Images, AWS APIs and the datastore", protocol: "-1", peer: { cidr: ANYWHERE } }]);
+    }
+
+    // Agents open their tunnels to every server directly, not only through the load balancer.
+    this.ingress(this.server, [
+      { id: "ApiFromApiLoadBalancer", description: "Kubernetes API from the internal load balancer", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: this.apiLoadBalancer } },
+      { id: "ApiFromAgent", description: "k3s supervisor and API from agents", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: this.agent } },
+      { id: "ApiFromServer", description: "k3s supervisor and API between servers", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: this.server } },
+    ]);
+
+    this.ingress(this.agent, [
+      { id: "HttpNodePortFromIngressLoadBalancer", description: "Ingress HTTP NodePort from the ingress load balancer", protocol: "tcp", port: INGRESS_HTTP_NODE_PORT, peer: { securityGroup: this.ingressLoadBalancer } },
+      { id: "HttpsNodePortFromIngressLoadBalancer", description: "Ingress HTTPS NodePort from the ingress load balancer", protocol: "tcp", port: INGRESS_HTTPS_NODE_PORT, peer: { securityGroup: this.ingressLoadBalancer } },
+    ]);
+
+    this.ingress(this.apiLoadBalancer, [
+      { id: "ApiFromServer", description: "Kubernetes API from servers", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: this.server } },
+      { id: "ApiFromAgent", description: "Kubernetes API from agents", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: this.agent } },
+      { id: "ApiFromLambda", description: "Kubernetes API from the automation Lambdas", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: this.lambda } },
+    ]);
+    this.egress(this.apiLoadBalancer, [{ id: "ApiToServer", description: "Kubernetes API on the servers", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: this.server } }]);
+
+    this.ingress(this.ingressLoadBalancer, [
+      { id: "HttpFromAnywhere", description: "Public HTTP", protocol: "tcp", port: 80, peer: { cidr: ANYWHERE } },
+      { id: "HttpsFromAnywhere", description: "Public HTTPS", protocol: "tcp", port: 443, peer: { cidr: ANYWHERE } },
+    ]);
+    this.egress(this.ingressLoadBalancer, [
+      { id: "HttpNodePortToAgent", description: "Ingress HTTP NodePort on the agents", protocol: "tcp", port: INGRESS_HTTP_NODE_PORT, peer: { securityGroup: this.agent } },
+      { id: "HttpsNodePortToAgent", description: "Ingress HTTPS NodePort on the agents", protocol: "tcp", port: INGRESS_HTTPS_NODE_PORT, peer: { securityGroup: this.agent } },
+    ]);
+
+    this.egress(this.lambda, [
+      { id: "ApiToApiLoadBalancer", description: "Kubernetes API through the internal load balancer", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: this.apiLoadBalancer } },
+      { id: "HttpsToAnywhere", description: "AWS APIs through NAT", protocol: "tcp", port: HTTPS_PORT, peer: { cidr: ANYWHERE } },
+    ]);
+
+    this.ingress(this.database, [
+      { id: "PostgresFromServer", description: "k3s datastore from servers", protocol: "tcp", port: POSTGRES_PORT, peer: { securityGroup: this.server } },
+    ]);
+
+    this.ingress(this.efs, [
+      { id: "NfsFromServer", description: "NFS from servers", protocol: "tcp", port: NFS_PORT, peer: { securityGroup: this.server } },
+      { id: "NfsFromAgent", description: "NFS from agents", protocol: "tcp", port: NFS_PORT, peer: { securityGroup: this.agent } },
+    ]);
+
+    if (props.adminCidrs.length > 0) {
+      const publicApi = group("PublicApiLoadBalancer", "public-api-lb", "Internet-facing Kubernetes API, admin networks only");
+      this.publicApiLoadBalancer = publicApi;
+      this.ingress(
+        publicApi,
+        props.adminCidrs.map((cidr, index) => ({ id: `ApiFromAdmin${index}`, description: `Kubernetes API from admin network ${cidr}`, protocol: "tcp", port: KUBE_API_PORT, peer: { cidr } })),
+      );
+      this.egress(publicApi, [{ id: "ApiToServer", description: "Kubernetes API on the servers", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: this.server } }]);
+      this.ingress(this.server, [
+        { id: "ApiFromPublicApiLoadBalancer", description: "Kubernetes API from the public load balancer", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: publicApi } },
+      ]);
+    }
+  }
+
+  private ingress(group: SecurityGroup, rules: Rule[]) {
+    for (const rule of rules) new VpcSecurityGroupIngressRule(group, `Ingress${rule.id}`, ruleConfig(group, rule));
+  }
+
+  private egress(group: SecurityGroup, rules: Rule[]) {
+    for (const rule of rules) new VpcSecurityGroupEgressRule(group, `Egress${rule.id}`, ruleConfig(group, rule));
+  }
+}
+
+function ruleConfig(group: SecurityGroup, rule: Rule) {
+  return {
+    securityGroupId: group.id,
+    description: rule.description,
+    ipProtocol: rule.protocol,
+    fromPort: rule.port,
+    toPort: rule.port,
+    ...("cidr" in rule.peer ? { cidrIpv4: rule.peer.cidr } : { referencedSecurityGroupId: rule.peer.securityGroup.id }),
+  };
+}

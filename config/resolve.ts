@@ -70,6 +70,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys") {
     return `${field}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((key) => `"${key}"`).join(", ")}`;
   }
+  if (issue.code === "invalid_key") return `${field}: ${issue.issues[0]?.message ?? issue.message}`;
   return `${field}: ${issue.message}`;
 }
 

@@ -1,0 +1,53 @@
+import { Testing } from "cdktf";
+import { S3BackendSettings } from "../config/backend";
+import { ClusterConfig, resolveConfig } from "../config/resolve";
+import { ConfigInput } from "../config/schema";
+import { ClusterStack } from "../main";
+
+export type TerraformJson = {
+  terraform: Record<string, any>;
+  resource: Record<string, Record<string, Record<string, any>>>;
+  data?: Record<string, Record<string, Record<string, any>>>;
+  output?: Record<string, Record<string, any>>;
+  provider?: Record<string, any>;
+};
+
+export interface SynthesisedCluster {
+  readonly config: ClusterConfig;
+  readonly stack: ClusterStack;
+  /** Synthesised JSON text, for cdktf's matchers. */
+  readonly synthesized: string;
+  readonly json: TerraformJson;
+}
+
+export function synthCluster(input: ConfigInput = {}, backend?: S3BackendSettings): SynthesisedCluster {
+  const config = resolveConfig(input);
+  const stack = new ClusterStack(Testing.app(), "cluster", config, backend);
+  const synthesized = Testing.synth(stack);
+  return { config, stack, synthesized, json: JSON.parse(synthesized) };
+}
+
+/** Resources of one type as [logical ID, body] pairs. */
+export function resourcesOf(json: TerraformJson, type: string): [string, Record<string, any>][] {
+  return Object.entries(json.resource[type] ?? {});
+}
+
+/** The single resource of `type` whose logical ID starts with `prefix` (cdktf appends a hash). */
+export function resourceNamed(json: TerraformJson, type: string, prefix: string): Record<string, any> {
+  const matches = resourcesOf(json, type).filter(([id]) => id.startsWith(`${prefix}_`));
+  if (matches.length !== 1) throw new Error(`expected one ${type} named ${prefix}, found ${matches.map(([id]) => id).join(", ") || "none"}`);
+  return matches[0][1];
+}
+
+/** "${aws_subnet.X.id}" -> the logical ID X of the referenced resource. */
+export function referencedId(reference: string): string {
+  const match = /^\$\{[a-z0-9_]+\.([A-Za-z0-9_]+)\.[a-z_]+\}$/.exec(reference);
+  if (!match) throw new Error(`not a single reference: ${reference}`);
+  return match[1];
+}
+
+export function logicalIdOf(json: TerraformJson, type: string, prefix: string): string {
+  const match = resourcesOf(json, type).find(([id]) => id.startsWith(`${prefix}_`));
+  if (!match) throw new Error(`no ${type} named ${prefix}`);
+  return match[0];
+}

@@ -1,0 +1,191 @@
+import { logicalIdOf, referencedId, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
+
+const NAT_ZONES = ["A", "B", "C"];
+
+describe("subnets", () => {
+  const { json, synthesized } = synthCluster();
+
+  test("one public and one private subnet per zone with the derived CIDRs", () => {
+    const subnets = Object.fromEntries(resourcesOf(json, "aws_subnet").map(([id, body]) => [id.split("_")[1], body]));
+    expect(Object.keys(subnets).sort()).toEqual(["PrivateSubnetA", "PrivateSubnetB", "PrivateSubnetC", "PublicSubnetA", "PublicSubnetB", "PublicSubnetC"]);
+    expect(subnets.PrivateSubnetB).toMatchObject({ availability_zone: "eu-west-1b", cidr_block: "10.0.32.0/19" });
+    expect(subnets.PublicSubnetC).toMatchObject({ availability_zone: "eu-west-1c", cidr_block: "10.0.226.0/24", map_public_ip_on_launch: false });
+  });
+
+  test("subnets carry the tags the Kubernetes AWS cloud provider looks for", () => {
+    expect(synthesized).toHaveResourceWithProperties({ tfResourceType: "aws_subnet" }, {
+      cidr_block: "10.0.224.0/24",
+      tags: expect.objectContaining({ "kubernetes.io/cluster/k3s": "shared", "kubernetes.io/role/elb": "1" }),
+    });
+    for (const [, subnet] of resourcesOf(json, "aws_subnet").filter(([id]) => id.includes("Private"))) {
+      expect(subnet.tags).toMatchObject({ "kubernetes.io/cluster/k3s": "shared", "kubernetes.io/role/internal-elb": "1" });
+      expect(subnet.tags["kubernetes.io/role/elb"]).toBeUndefined();
+    }
+  });
+
+  test("VPC has DNS support and hostnames, which node names depend on", () => {
+    expect(resourceNamed(json, "aws_vpc", "Networking_Vpc")).toMatchObject({ cidr_block: "10.0.0.0/16", enable_dns_support: true, enable_dns_hostnames: true });
+  });
+});
+
+describe("routing", () => {
+  test("public subnets route to the internet gateway", () => {
+    const { json } = synthCluster();
+    const publicTable = logicalIdOf(json, "aws_route_table", "Networking_PublicRouteTable");
+    const route = resourceNamed(json, "aws_route", "Networking_PublicDefaultRoute");
+    expect(route.destination_cidr_block).toBe("0.0.0.0/0");
+    expect(referencedId(route.gateway_id)).toBe(logicalIdOf(json, "aws_internet_gateway", "Networking_InternetGateway"));
+    expect(referencedId(route.route_table_id)).toBe(publicTable);
+    for (const zone of NAT_ZONES) {
+      const association = resourceNamed(json, "aws_route_table_association", `Networking_PublicRouteTableAssociation${zone}`);
+      expect(referencedId(association.route_table_id)).toBe(publicTable);
+      expect(referencedId(association.subnet_id)).toBe(logicalIdOf(json, "aws_subnet", `Networking_PublicSubnet${zone}`));
+    }
+  });
+
+  test("per-az mode: a NAT gateway in each public subnet, each private table routes to its own zone's", () => {
+    const { json } = synthCluster({ network: { natMode: "per-az" } });
+    expect(resourcesOf(json, "aws_nat_gateway")).toHaveLength(3);
+    expect(resourcesOf(json, "aws_eip")).toHaveLength(3);
+    for (const zone of NAT_ZONES) {
+      const nat = resourceNamed(json, "aws_nat_gateway", `Networking_NatGateway${zone}`);
+      expect(referencedId(nat.subnet_id)).toBe(logicalIdOf(json, "aws_subnet", `Networking_PublicSubnet${zone}`));
+      const route = resourceNamed(json, "aws_route", `Networking_PrivateDefaultRoute${zone}`);
+      expect(route.destination_cidr_block).toBe("0.0.0.0/0");
+      expect(referencedId(route.nat_gateway_id)).toBe(logicalIdOf(json, "aws_nat_gateway", `Networking_NatGateway${zone}`));
+      expect(referencedId(route.route_table_id)).toBe(logicalIdOf(json, "aws_route_table", `Networking_PrivateRouteTable${zone}`));
+      const association = resourceNamed(json, "aws_route_table_association", `Networking_PrivateRouteTableAssociation${zone}`);
+      expect(referencedId(association.subnet_id)).toBe(logicalIdOf(json, "aws_subnet", `Networking_PrivateSubnet${zone}`));
+    }
+  });
+
+  test("single mode: one NAT gateway that every private table routes to", () => {
+    const { json } = synthCluster({ network: { natMode: "single" } });
+    expect(resourcesOf(json, "aws_nat_gateway")).toHaveLength(1);
+    expect(resourcesOf(json, "aws_eip")).toHaveLength(1);
+    const nat = logicalIdOf(json, "aws_nat_gateway", "Networking_NatGatewayA");
+    for (const zone of NAT_ZONES) {
+      expect(referencedId(resourceNamed(json, "aws_route", `Networking_PrivateDefaultRoute${zone}`).nat_gateway_id)).toBe(nat);
+    }
+    expect(resourcesOf(json, "aws_route_table")).toHaveLength(4);
+  });
+
+  test("S3 and DynamoDB gateway endpoints serve exactly the private route tables", () => {
+    const { json } = synthCluster();
+    const privateTables = NAT_ZONES.map((zone) => `\${aws_route_table.${logicalIdOf(json, "aws_route_table", `Networking_PrivateRouteTable${zone}`)}.id}`);
+    for (const [prefix, service] of [["Networking_S3Endpoint", "s3"], ["Networking_DynamoDbEndpoint", "dynamodb"]]) {
+      const endpoint = resourceNamed(json, "aws_vpc_endpoint", prefix);
+      expect(endpoint).toMatchObject({ service_name: `com.amazonaws.eu-west-1.${service}`, vpc_endpoint_type: "Gateway" });
+      expect(endpoint.route_table_ids).toEqual(privateTables);
+    }
+  });
+});
+
+/** Every security-group rule as "group direction protocol port peer", with groups by name. */
+function ruleTable(json: TerraformJson): string[] {
+  const groupNames = Object.fromEntries(resourcesOf(json, "aws_security_group").map(([id, body]) => [id, body.name.replace(/^k3s-/, "")]));
+  const rows: string[] = [];
+  for (const [type, direction] of [["aws_vpc_security_group_ingress_rule", "in"], ["aws_vpc_security_group_egress_rule", "out"]]) {
+    for (const [, rule] of resourcesOf(json, type)) {
+      const peer = rule.cidr_ipv4 ?? groupNames[referencedId(rule.referenced_security_group_id)];
+      const port = rule.from_port === rule.to_port ? String(rule.from_port ?? "all") : `${rule.from_port}-${rule.to_port}`;
+      rows.push(`${groupNames[referencedId(rule.security_group_id)]} ${direction} ${rule.ip_protocol} ${port} ${peer}`);
+    }
+  }
+  return rows.sort();
+}
+
+describe("security groups", () => {
+  test("rules follow k3s's port requirements and nothing else", () => {
+    expect(ruleTable(synthCluster().json)).toEqual(
+      [
+        "agent in tcp 10250 agent",
+        "agent in tcp 10250 server",
+        "agent in udp 8472 agent",
+        "agent in udp 8472 server",
+        "agent in tcp 30080 ingress-lb",
+        "agent in tcp 30443 ingress-lb",
+        "agent out -1 all 0.0.0.0/0",
+        "server in tcp 10250 agent",
+        "server in tcp 10250 server",
+        "server in udp 8472 agent",
+        "server in udp 8472 server",
+        "server in tcp 6443 api-lb",
+        "server in tcp 6443 agent",
+        "server in tcp 6443 server",
+        "server out -1 all 0.0.0.0/0",
+        "api-lb in tcp 6443 server",
+        "api-lb in tcp 6443 agent",
+        "api-lb in tcp 6443 lambda",
+        "api-lb out tcp 6443 server",
+        "ingress-lb in tcp 80 0.0.0.0/0",
+        "ingress-lb in tcp 443 0.0.0.0/0",
+        "ingress-lb out tcp 30080 agent",
+        "ingress-lb out tcp 30443 agent",
+        "lambda out tcp 6443 api-lb",
+        "lambda out tcp 443 0.0.0.0/0",
+        "database in tcp 5432 server",
+        "efs in tcp 2049 server",
+        "efs in tcp 2049 agent",
+      ].sort(),
+    );
+  });
+
+  test("world-open ingress exists only on the public ingress listener ports, and nothing admits SSH", () => {
+    const rows = ruleTable(synthCluster({ api: { publicAccess: true, adminCidrs: ["203.0.113.0/24"] } }).json);
+    expect(rows.filter((row) => / in .* 0\.0\.0\.0\/0$/.test(row))).toEqual(["ingress-lb in tcp 443 0.0.0.0/0", "ingress-lb in tcp 80 0.0.0.0/0"]);
+    expect(rows.filter((row) => / in (tcp|-1) (22|all) /.test(row))).toEqual([]);
+  });
+
+  test("public API access admits only the admin networks, to the servers' API port", () => {
+    const rows = ruleTable(synthCluster({ api: { publicAccess: true, adminCidrs: ["203.0.113.0/24", "198.51.100.7/32"] } }).json);
+    expect(rows.filter((row) => row.startsWith("public-api-lb") || row.endsWith("public-api-lb"))).toEqual([
+      "public-api-lb in tcp 6443 198.51.100.7/32",
+      "public-api-lb in tcp 6443 203.0.113.0/24",
+      "public-api-lb out tcp 6443 server",
+      "server in tcp 6443 public-api-lb",
+    ]);
+    expect(resourcesOf(synthCluster().json, "aws_security_group").map(([, group]) => group.name)).not.toContain("k3s-public-api-lb");
+  });
+
+  test("exactly the node groups carry the cluster tag the cloud provider manages", () => {
+    const tagged = resourcesOf(synthCluster().json, "aws_security_group").filter(([, group]) => group.tags["kubernetes.io/cluster/k3s"] === "owned");
+    expect(tagged.map(([, group]) => group.name).sort()).toEqual(["k3s-agent", "k3s-server"]);
+  });
+
+  test("the VPC's default security group is stripped of all rules", () => {
+    const group = resourceNamed(synthCluster().json, "aws_default_security_group", "Networking_DefaultSecurityGroup");
+    expect(group.ingress).toBeUndefined();
+    expect(group.egress).toBeUndefined();
+  });
+});
+
+describe("network ACLs and flow logs", () => {
+  const { json } = synthCluster();
+
+  test("no network ACL admits SSH or telnet from the internet", () => {
+    for (const [, acl] of resourcesOf(json, "aws_network_acl")) {
+      const worldOpen = acl.ingress.filter((rule: any) => rule.cidr_block === "0.0.0.0/0" && rule.action === "allow");
+      for (const port of [22, 23]) {
+        expect(worldOpen.filter((rule: any) => rule.protocol === "-1" || (rule.from_port <= port && port <= rule.to_port))).toEqual([]);
+      }
+    }
+    const publicAcl = resourceNamed(json, "aws_network_acl", "Networking_PublicNetworkAcl");
+    expect(publicAcl.ingress.map((rule: any) => `${rule.protocol}:${rule.from_port}-${rule.to_port}:${rule.cidr_block}`)).toEqual([
+      "-1:0-0:10.0.0.0/16",
+      "tcp:80-80:0.0.0.0/0",
+      "tcp:443-443:0.0.0.0/0",
+      "tcp:1024-65535:0.0.0.0/0",
+      "udp:1024-65535:0.0.0.0/0",
+    ]);
+  });
+
+  test("all VPC traffic is logged to a log group with the configured retention", () => {
+    const flowLog = resourceNamed(json, "aws_flow_log", "Networking_FlowLog");
+    expect(flowLog).toMatchObject({ traffic_type: "ALL", log_destination_type: "cloud-watch-logs" });
+    expect(referencedId(flowLog.log_destination)).toBe(logicalIdOf(json, "aws_cloudwatch_log_group", "Networking_FlowLogGroup"));
+    expect(referencedId(flowLog.iam_role_arn)).toBe(logicalIdOf(json, "aws_iam_role", "Networking_FlowLogRole"));
+    expect(resourceNamed(json, "aws_cloudwatch_log_group", "Networking_FlowLogGroup").retention_in_days).toBe(90);
+    expect(resourceNamed(synthCluster({ network: { flowLogRetentionDays: 30 } }).json, "aws_cloudwatch_log_group", "Networking_FlowLogGroup").retention_in_days).toBe(30);
+  });
+});

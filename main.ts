@@ -1,12 +1,15 @@
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { App, LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { join } from "path";
 import { loadBackendSettings, S3BackendSettings } from "./config/backend";
 import { loadConfig } from "./config/load";
 import { ClusterConfig, ConfigError } from "./config/resolve";
+import { Database } from "./modules/database";
 import { Networking } from "./modules/networking";
 import { StateBackend } from "./modules/state_backend";
+import { Storage } from "./modules/storage";
 
 /** Names of the synthesised stacks: cdktf.out/stacks/<name>. */
 export const CLUSTER_STACK = "cluster";
@@ -22,10 +25,13 @@ function awsProvider(scope: Construct, config: ClusterConfig) {
 /** The k3s cluster: wires the modules together and declares the outputs a user needs after apply. */
 export class ClusterStack extends TerraformStack {
   public readonly networking: Networking;
+  public readonly database: Database;
+  public readonly storage: Storage;
 
   constructor(scope: Construct, id: string, config: ClusterConfig, backend?: S3BackendSettings) {
     super(scope, id);
     awsProvider(this, config);
+    new RandomProvider(this, "random");
     if (backend) configureS3Backend(this, backend);
     else useLocalState(this, id);
 
@@ -41,9 +47,34 @@ export class ClusterStack extends TerraformStack {
       adminCidrs: config.api.publicAccess ? config.api.adminCidrs : [],
     });
 
+    const { securityGroups } = this.networking;
+    const protectData = config.environment !== "dev";
+
+    this.database = new Database(this, "Database", {
+      clusterName: config.clusterName,
+      subnetIds: this.networking.privateSubnetIds,
+      securityGroupId: securityGroups.database.id,
+      instanceClass: config.database.instanceClass,
+      allocatedStorageGb: config.database.allocatedStorageGb,
+      maxAllocatedStorageGb: config.database.maxAllocatedStorageGb,
+      backupRetentionDays: config.database.backupRetentionDays,
+      multiAz: config.database.multiAz,
+      performanceInsights: config.database.performanceInsights,
+      protectData,
+    });
+
+    this.storage = new Storage(this, "Storage", {
+      clusterName: config.clusterName,
+      subnetIds: this.networking.privateSubnetIds,
+      securityGroupId: securityGroups.efs.id,
+    });
+
     new TerraformOutput(this, "vpc_id", { value: this.networking.vpcId, description: "ID of the cluster VPC" });
     new TerraformOutput(this, "private_subnet_ids", { value: this.networking.privateSubnetIds, description: "Private subnets, one per zone, holding the nodes" });
     new TerraformOutput(this, "public_subnet_ids", { value: this.networking.publicSubnetIds, description: "Public subnets, one per zone, holding NAT gateways and internet-facing load balancers" });
+    new TerraformOutput(this, "datastore_endpoint", { value: this.database.endpoint, description: "Host name of the k3s datastore (RDS PostgreSQL)" });
+    new TerraformOutput(this, "datastore_secret_arn", { value: this.database.secretArn, description: "Secrets Manager secret with the datastore's connection details" });
+    new TerraformOutput(this, "efs_file_system_id", { value: this.storage.fileSystemId, description: "EFS file system behind the default ReadWriteMany StorageClass" });
   }
 }
 

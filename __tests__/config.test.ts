@@ -91,6 +91,8 @@ describe("bad configurations are refused with a message naming the field", () =>
     ["public API open to the world", { api: { publicAccess: true, adminCidrs: ["0.0.0.0/0"] } }, "api.adminCidrs[0]: 0.0.0.0/0 would open the Kubernetes API to the whole internet; list your admin networks"],
     ["cluster name with capitals", { clusterName: "Prod_Cluster" }, "clusterName: must be 2-20 characters of a-z, 0-9 and '-', starting with a letter"],
     ["reserved tag prefix", { tags: { "aws:owner": "me" } }, "tags.aws:owner: tag keys are 1-128 characters and must not start with aws:"],
+    ["storage ceiling below allocation", { database: { allocatedStorageGb: 200, maxAllocatedStorageGb: 100 } }, "database.maxAllocatedStorageGb: (100) must not be below database.allocatedStorageGb (200)"],
+    ["backups switched off", { database: { backupRetentionDays: 0 } }, "database.backupRetentionDays: must be between 1 and 35 (automated backups stay on)"],
     ["wrong type", { agents: { maxSize: "10" } }, "agents.maxSize: Invalid input: expected number, received string"],
   ];
 

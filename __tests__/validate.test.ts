@@ -60,6 +60,9 @@ if (haveTerraform || terraformRequired) {
     const work = mkdtempSync(join(tmpdir(), "k3s-validate-"));
     const results = validateAll({ outdir: join(work, "out"), workdir: join(__dirname, "..", ".validate"), log: (line) => lines.push(line) });
     expect(results.map((result) => result.stack)).toEqual(["cluster", "state-backend"]);
+    for (const result of results.filter((result) => result.stubbedProviders.length > 0)) {
+      expect(lines).toContainEqual(expect.stringContaining(`[${result.stack}] provider hashicorp/random cannot be installed here: validating a copy in which`));
+    }
     for (const result of results) expect({ stack: result.stack, valid: result.valid, output: result.valid ? "" : result.output }).toEqual({ stack: result.stack, valid: true, output: "" });
   }, 240_000);
 } else {

@@ -13,7 +13,7 @@ export class ConfigError extends Error {
 export type Architecture = "arm64" | "x86_64";
 
 /** Configuration with every default derived and every cross-field rule checked. */
-export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" | "highAvailability"> {
+export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" | "highAvailability" | "database"> {
   readonly highAvailability: boolean;
   readonly architecture: Architecture;
   readonly network: ParsedConfig["network"] & {
@@ -23,6 +23,7 @@ export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" 
     readonly natMode: "per-az" | "single";
   };
   readonly servers: ParsedConfig["servers"] & { readonly count: number };
+  readonly database: ParsedConfig["database"] & { readonly multiAz: boolean };
 }
 
 const MAX_ZONES = 6;
@@ -48,6 +49,9 @@ export function resolveConfig(input: unknown): ClusterConfig {
   const subnets = checkSubnets(config.network, zones.length, report);
   checkAgents(config.agents, report);
   checkApi(config.api, report);
+  if (config.database.maxAllocatedStorageGb < config.database.allocatedStorageGb) {
+    report("database.maxAllocatedStorageGb", `(${config.database.maxAllocatedStorageGb}) must not be below database.allocatedStorageGb (${config.database.allocatedStorageGb})`);
+  }
   const architecture = checkArchitecture(config.servers.instanceType, config.agents.instanceTypes, report);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -62,6 +66,7 @@ export function resolveConfig(input: unknown): ClusterConfig {
       natMode: config.network.natMode ?? (highAvailability ? "per-az" : "single"),
     },
     servers: { ...config.servers, count: serverCount },
+    database: { ...config.database, multiAz: config.database.multiAz ?? config.environment === "prod" },
   };
 }
 

@@ -63,6 +63,18 @@ const ApiSchema = z.strictObject({
   adminCidrs: z.array(cidrBlock).default([]),
 });
 
+const DatabaseSchema = z.strictObject({
+  /** k3s sizes its datastore at 1 vCPU / 2 GB for up to 10 nodes, 2 vCPU / 8 GB for up to 100. */
+  instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'must be an RDS instance class such as "db.t4g.small"').default("db.t4g.small"),
+  allocatedStorageGb: z.number().int().min(20, "must be at least 20 (GiB, the gp3 minimum)").max(65536).default(20),
+  /** Ceiling for storage autoscaling. */
+  maxAllocatedStorageGb: z.number().int().min(20).max(65536).default(100),
+  backupRetentionDays: z.number().int().min(1, "must be between 1 and 35 (automated backups stay on)").max(35, "must be between 1 and 35 (automated backups stay on)").default(7),
+  /** A standby in a second zone. Default: true when environment is "prod". */
+  multiAz: z.boolean().optional(),
+  performanceInsights: z.boolean().default(false),
+});
+
 const TAG_KEY = /^(?!aws:)[\p{L}\p{N}\s_.:/=+\-@]{1,128}$/u;
 
 export const ConfigSchema = z.strictObject({
@@ -85,6 +97,7 @@ export const ConfigSchema = z.strictObject({
   servers: ServersSchema.prefault({}),
   agents: AgentsSchema.prefault({}),
   api: ApiSchema.prefault({}),
+  database: DatabaseSchema.prefault({}),
   /** Applied to every resource through the provider's default_tags. */
   tags: z
     .record(z.string().regex(TAG_KEY, "tag keys are 1-128 characters and must not start with aws:"), z.string().max(256))

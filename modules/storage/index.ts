@@ -1,0 +1,116 @@
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
+import { EfsBackupPolicy } from "@cdktf/provider-aws/lib/efs-backup-policy";
+import { EfsFileSystem } from "@cdktf/provider-aws/lib/efs-file-system";
+import { EfsFileSystemPolicy } from "@cdktf/provider-aws/lib/efs-file-system-policy";
+import { EfsMountTarget } from "@cdktf/provider-aws/lib/efs-mount-target";
+import { Construct } from "constructs";
+
+/** Tag the EFS CSI driver puts on the access points it creates; its IAM permissions are scoped to it. */
+const CSI_ACCESS_POINT_TAG = "efs.csi.aws.com/cluster";
+
+export interface StorageProps {
+  /** Prefix of the file system's name and creation token. */
+  readonly clusterName: string;
+  /** Private subnets, one mount target each (one per zone). */
+  readonly subnetIds: string[];
+  /** Security group admitting NFS from the node security groups only. */
+  readonly securityGroupId: string;
+  /**
+   * Days without access before a file moves to Infrequent Access (EFS accepts 1, 7, 14, 30, 60, 90, 180, 270, 365).
+   * @default 30
+   */
+  readonly transitionToInfrequentAccessDays?: number;
+}
+
+/** EFS for ReadWriteMany volumes through the EFS CSI driver (dynamic provisioning with access points). */
+export class Storage extends Construct {
+  /** For the StorageClass's `fileSystemId` (provisioningMode: efs-ap). */
+  public readonly fileSystemId: string;
+  public readonly securityGroupId: string;
+  /** IAM policy (JSON) the EFS CSI driver needs on the nodes: describe, manage its own access points, mount with IAM. */
+  public readonly csiDriverPolicyJson: string;
+
+  constructor(scope: Construct, id: string, props: StorageProps) {
+    super(scope, id);
+    const iaDays = props.transitionToInfrequentAccessDays ?? 30;
+
+    const fileSystem = new EfsFileSystem(this, "FileSystem", {
+      creationToken: `${props.clusterName}-shared`,
+      encrypted: true,
+      performanceMode: "generalPurpose",
+      throughputMode: "elastic",
+      lifecyclePolicy: [{ transitionToIa: `AFTER_${iaDays}_${iaDays === 1 ? "DAY" : "DAYS"}` }, { transitionToPrimaryStorageClass: "AFTER_1_ACCESS" }],
+      tags: { Name: `${props.clusterName}-shared` },
+    });
+    this.fileSystemId = fileSystem.id;
+    this.securityGroupId = props.securityGroupId;
+
+    new EfsBackupPolicy(this, "Backup", { fileSystemId: fileSystem.id, backupPolicy: { status: "ENABLED" } });
+
+    props.subnetIds.forEach((subnetId, index) => {
+      new EfsMountTarget(this, `MountTarget${index}`, { fileSystemId: fileSystem.id, subnetId, securityGroups: [props.securityGroupId] });
+    });
+
+    const account = new DataAwsCallerIdentity(this, "Account");
+    const partition = new DataAwsPartition(this, "Partition");
+    // With a policy in place, clients that do not authenticate with IAM count as anonymous and get no allow;
+    // only principals of this account mounting through a mount target, over TLS, get in.
+    const accessPolicy = new DataAwsIamPolicyDocument(this, "AccessPolicy", {
+      statement: [
+        {
+          sid: "DenyInsecureTransport",
+          effect: "Deny",
+          principals: [{ type: "*", identifiers: ["*"] }],
+          actions: ["*"],
+          resources: [fileSystem.arn],
+          condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
+        },
+        {
+          sid: "AllowAccountPrincipalsThroughMountTargets",
+          effect: "Allow",
+          principals: [{ type: "AWS", identifiers: [`arn:${partition.partition}:iam::${account.accountId}:root`] }],
+          actions: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"],
+          resources: [fileSystem.arn],
+          condition: [{ test: "Bool", variable: "elasticfilesystem:AccessedViaMountTarget", values: ["true"] }],
+        },
+      ],
+    });
+    new EfsFileSystemPolicy(this, "Policy", { fileSystemId: fileSystem.id, policy: accessPolicy.json, bypassPolicyLockoutSafetyCheck: false });
+
+    const accessPointArns = `arn:${partition.partition}:elasticfilesystem:*:${account.accountId}:access-point/*`;
+    this.csiDriverPolicyJson = new DataAwsIamPolicyDocument(this, "CsiDriverPolicy", {
+      statement: [
+        {
+          sid: "Describe",
+          actions: ["elasticfilesystem:DescribeAccessPoints", "elasticfilesystem:DescribeFileSystems", "elasticfilesystem:DescribeMountTargets", "ec2:DescribeAvailabilityZones"],
+          resources: ["*"],
+        },
+        {
+          sid: "CreateTaggedAccessPoints",
+          actions: ["elasticfilesystem:CreateAccessPoint"],
+          resources: [fileSystem.arn],
+          condition: [{ test: "StringLike", variable: `aws:RequestTag/${CSI_ACCESS_POINT_TAG}`, values: ["true"] }],
+        },
+        {
+          sid: "TagNewAccessPoints",
+          actions: ["elasticfilesystem:TagResource"],
+          resources: [fileSystem.arn, accessPointArns],
+          condition: [{ test: "StringLike", variable: `aws:ResourceTag/${CSI_ACCESS_POINT_TAG}`, values: ["true"] }],
+        },
+        {
+          sid: "DeleteOwnAccessPoints",
+          actions: ["elasticfilesystem:DeleteAccessPoint"],
+          resources: [accessPointArns],
+          condition: [{ test: "StringEquals", variable: `aws:ResourceTag/${CSI_ACCESS_POINT_TAG}`, values: ["true"] }],
+        },
+        {
+          sid: "MountWithIam",
+          actions: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"],
+          resources: [fileSystem.arn],
+        },
+      ],
+    }).json;
+  }
+}

@@ -6,7 +6,9 @@ import { join } from "path";
 import { loadBackendSettings, S3BackendSettings } from "./config/backend";
 import { loadConfig } from "./config/load";
 import { ClusterConfig, ConfigError } from "./config/resolve";
+import { Compute } from "./modules/compute";
 import { Database } from "./modules/database";
+import { LoadBalancing } from "./modules/load_balancing";
 import { Networking } from "./modules/networking";
 import { StateBackend } from "./modules/state_backend";
 import { Storage } from "./modules/storage";
@@ -15,11 +17,12 @@ import { Storage } from "./modules/storage";
 export const CLUSTER_STACK = "cluster";
 export const STATE_BACKEND_STACK = "state-backend";
 
+function defaultTags(config: ClusterConfig): Record<string, string> {
+  return { Cluster: config.clusterName, Environment: config.environment, ManagedBy: "cdktf", ...config.tags };
+}
+
 function awsProvider(scope: Construct, config: ClusterConfig) {
-  return new AwsProvider(scope, "aws", {
-    region: config.region,
-    defaultTags: [{ tags: { Cluster: config.clusterName, Environment: config.environment, ManagedBy: "cdktf", ...config.tags } }],
-  });
+  return new AwsProvider(scope, "aws", { region: config.region, defaultTags: [{ tags: defaultTags(config) }] });
 }
 
 /** The k3s cluster: wires the modules together and declares the outputs a user needs after apply. */
@@ -27,6 +30,8 @@ export class ClusterStack extends TerraformStack {
   public readonly networking: Networking;
   public readonly database: Database;
   public readonly storage: Storage;
+  public readonly loadBalancing: LoadBalancing;
+  public readonly compute: Compute;
 
   constructor(scope: Construct, id: string, config: ClusterConfig, backend?: S3BackendSettings) {
     super(scope, id);
@@ -69,11 +74,57 @@ export class ClusterStack extends TerraformStack {
       securityGroupId: securityGroups.efs.id,
     });
 
+    this.loadBalancing = new LoadBalancing(this, "LoadBalancing", {
+      clusterName: config.clusterName,
+      vpcId: this.networking.vpcId,
+      privateSubnetIds: this.networking.privateSubnetIds,
+      publicSubnetIds: this.networking.publicSubnetIds,
+      apiSecurityGroupId: securityGroups.apiLoadBalancer.id,
+      ingressSecurityGroupId: securityGroups.ingressLoadBalancer.id,
+      publicApiSecurityGroupId: securityGroups.publicApiLoadBalancer?.id,
+      deletionProtection: protectData,
+    });
+    const { apiDnsName, publicApiDnsName } = this.loadBalancing;
+
+    this.compute = new Compute(this, "Compute", {
+      clusterName: config.clusterName,
+      region: config.region,
+      architecture: config.architecture,
+      k3sVersion: config.k3sVersion,
+      privateSubnetIds: this.networking.privateSubnetIds,
+      serverSecurityGroupId: securityGroups.server.id,
+      agentSecurityGroupId: securityGroups.agent.id,
+      serverCount: config.servers.count,
+      serverInstanceType: config.servers.instanceType,
+      agents: config.agents,
+      apiDnsName,
+      kubeconfigApiHost: publicApiDnsName ?? apiDnsName,
+      extraTlsSans: [...(publicApiDnsName ? [publicApiDnsName] : []), ...(config.api.domain ? [`k3s.${config.api.domain}`] : [])],
+      apiTargetGroupArns: this.loadBalancing.apiTargetGroupArns,
+      ingressTargetGroupArns: this.loadBalancing.ingressTargetGroupArns,
+      datastoreSecretArn: this.database.secretArn,
+      datastoreReadPolicyJson: this.database.readSecretPolicyJson,
+      efsFileSystemId: this.storage.fileSystemId,
+      efsCsiPolicyJson: this.storage.csiDriverPolicyJson,
+      instanceTags: defaultTags(config),
+      sshPublicKey: config.sshPublicKey,
+      protectData,
+    });
+
     new TerraformOutput(this, "vpc_id", { value: this.networking.vpcId, description: "ID of the cluster VPC" });
     new TerraformOutput(this, "private_subnet_ids", { value: this.networking.privateSubnetIds, description: "Private subnets, one per zone, holding the nodes" });
     new TerraformOutput(this, "public_subnet_ids", { value: this.networking.publicSubnetIds, description: "Public subnets, one per zone, holding NAT gateways and internet-facing load balancers" });
     new TerraformOutput(this, "datastore_endpoint", { value: this.database.endpoint, description: "Host name of the k3s datastore (RDS PostgreSQL)" });
     new TerraformOutput(this, "datastore_secret_arn", { value: this.database.secretArn, description: "Secrets Manager secret with the datastore's connection details" });
+    new TerraformOutput(this, "api_endpoint", { value: `https://${publicApiDnsName ?? apiDnsName}:6443`, description: "Kubernetes API endpoint written into the kubeconfig" });
+    new TerraformOutput(this, "ingress_dns_name", { value: this.loadBalancing.ingressDnsName, description: "Point your ingress host names (CNAME) here" });
+    new TerraformOutput(this, "kubeconfig_secret_arn", { value: this.compute.kubeconfigSecretArn, description: "Secret the servers write the admin kubeconfig to" });
+    new TerraformOutput(this, "kubeconfig_command", {
+      value: `aws secretsmanager get-secret-value --region ${config.region} --secret-id ${this.compute.kubeconfigSecretArn} --query SecretString --output text > ~/.kube/config && chmod 600 ~/.kube/config`,
+      description: "Writes the admin kubeconfig to ~/.kube/config",
+    });
+    new TerraformOutput(this, "server_asg_name", { value: this.compute.serverGroupName, description: "Auto scaling group of the k3s servers" });
+    new TerraformOutput(this, "agent_asg_name", { value: this.compute.agentGroupName, description: "Auto scaling group of the k3s agents" });
     new TerraformOutput(this, "efs_file_system_id", { value: this.storage.fileSystemId, description: "EFS file system behind the default ReadWriteMany StorageClass" });
   }
 }

@@ -51,3 +51,22 @@ export function logicalIdOf(json: TerraformJson, type: string, prefix: string): 
   if (!match) throw new Error(`no ${type} named ${prefix}`);
   return match[0];
 }
+
+/** The Terraform local whose logical ID starts with `prefix`. */
+export function localNamed(json: TerraformJson, prefix: string): string {
+  const locals = (json as { locals?: Record<string, string> }).locals ?? {};
+  const match = Object.entries(locals).find(([id]) => id.startsWith(`${prefix}_`));
+  if (!match) throw new Error(`no local ${prefix}`);
+  return match[1];
+}
+
+/**
+ * What an instance receives from a Terraform string: escaped "$${" and "%%{" become literal, and each reference
+ * becomes "example-<attribute>" in place of the value Terraform would fill in.
+ */
+export function asDelivered(terraformString: string): string {
+  return terraformString.replace(/\$\$\{|%%\{|\$\{([a-z][a-z0-9_]*\.[^}]+)\}/g, (match, reference?: string) => {
+    if (reference) return `example-${reference.split(".").pop()}`;
+    return match === "$${" ? "${" : "%{";
+  });
+}

@@ -54,6 +54,13 @@ const AgentsSchema = z.strictObject({
   onDemandBaseCapacity: count.default(1),
   /** Share of on-demand above the base; the rest is spot. */
   onDemandPercentageAboveBaseCapacity: percentage.default(30),
+  /** "pods": the autoscaler Lambda sizes the group from unschedulable pods; "cpu": ASG target tracking at 80 % CPU. */
+  scalingMode: z
+    .enum(["pods", "cpu"], {
+      error:
+        'must be "pods" or "cpu", one mode per group: a CPU target-tracking policy and the pod-driven autoscaler would fight over desired capacity (cluster-autoscaler FAQ)',
+    })
+    .default("pods"),
 });
 
 const ApiSchema = z.strictObject({
@@ -61,6 +68,11 @@ const ApiSchema = z.strictObject({
   publicAccess: z.boolean().default(false),
   /** Networks allowed to reach the public API listener. */
   adminCidrs: z.array(cidrBlock).default([]),
+  /** A DNS domain you point at the API yourself; "k3s.<domain>" becomes a name in the API's certificate. */
+  domain: z
+    .string()
+    .regex(/^(?=.{1,250}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a lower-case DNS domain such as "example.com"')
+    .optional(),
 });
 
 const DatabaseSchema = z.strictObject({
@@ -98,6 +110,8 @@ export const ConfigSchema = z.strictObject({
   agents: AgentsSchema.prefault({}),
   api: ApiSchema.prefault({}),
   database: DatabaseSchema.prefault({}),
+  /** OpenSSH public key of an EC2 key pair for the nodes; no security group admits SSH, Session Manager is the way in. */
+  sshPublicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line").optional(),
   /** Applied to every resource through the provider's default_tags. */
   tags: z
     .record(z.string().regex(TAG_KEY, "tag keys are 1-128 characters and must not start with aws:"), z.string().max(256))

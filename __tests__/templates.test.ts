@@ -1,0 +1,112 @@
+import { spawnSync } from "child_process";
+import { escapeTerraformTemplate, fillPlaceholders } from "../modules/compute/user-data";
+import { asDelivered, localNamed, synthCluster } from "./helpers";
+
+describe("rendering", () => {
+  test("placeholders are filled, and a missing or unused value is an error", () => {
+    expect(fillPlaceholders("a={{ A }} b={{ B }}", { A: "1", B: "2" }, "t.sh")).toBe("a=1 b=2");
+    expect(() => fillPlaceholders("a={{ A }} b={{ B }}", { A: "1" }, "t.sh")).toThrow("template t.sh: no value for {{ B }}");
+    expect(() => fillPlaceholders("a={{ A }}", { A: "1", C: "3" }, "t.sh")).toThrow("template t.sh: values not used by any placeholder: C");
+  });
+
+  test("the script's own ${...} and %{...} reach the instance literally", () => {
+    expect(escapeTerraformTemplate('echo "${HOME}" %{x}')).toBe('echo "$${HOME}" %%{x}');
+    expect(asDelivered(escapeTerraformTemplate('echo "${HOME}"') + " ${aws_lb.Api_1.dns_name}")).toBe('echo "${HOME}" example-dns_name');
+  });
+});
+
+describe("bootstrap scripts", () => {
+  const { json } = synthCluster({ api: { publicAccess: true, adminCidrs: ["203.0.113.0/24"], domain: "example.com" } });
+  const server = localNamed(json, "Compute_ServerUserData");
+  const agent = localNamed(json, "Compute_AgentUserData");
+  const apiRef = /\$\{aws_lb\.LoadBalancing_ApiLoadBalancer_[A-F0-9]+\.dns_name\}/;
+
+  test("no placeholder is left unfilled", () => {
+    for (const script of [server, agent]) expect(script).not.toMatch(/\{\{|\}\}/);
+  });
+
+  test("server pins k3s and configures the datastore with certificate verification", () => {
+    expect(server).toContain('K3S_VERSION="v1.33.5+k3s1"');
+    expect(server).toContain('INSTALL_K3S_VERSION="$K3S_VERSION"');
+    expect(server).toContain('datastore-endpoint: "postgres://$DB_USER:$DB_PASSWORD@$DB_HOST:$DB_PORT/$DB_NAME"');
+    expect(server).toContain("datastore-cafile: /etc/rancher/k3s/rds-ca.pem");
+    expect(server).not.toMatch(/postgres:\/\/[^"]*\?/);
+    expect(server).toMatch(/DATASTORE_SECRET_ARN="\$\{aws_secretsmanager_secret\.Database_Secret_[A-F0-9]+\.arn\}"/);
+  });
+
+  test("server and agent run kubelet for the external cloud provider with provider IDs and IMDS host names", () => {
+    expect(server).toContain("disable-cloud-controller: true");
+    for (const script of [server, agent]) {
+      expect(script).toContain("  - cloud-provider=external\n  - provider-id=$PROVIDER_ID");
+      expect(script).toContain('PROVIDER_ID="aws:///$AVAILABILITY_ZONE/$INSTANCE_ID"');
+      expect(script).toContain("NODE_NAME=$(retry 10 imds local-hostname)");
+      expect(script).toContain('node-name: "$NODE_NAME"');
+      expect(script).toContain('"X-aws-ec2-metadata-token-ttl-seconds: 300"');
+    }
+  });
+
+  test("every name the API is reached by is a SAN from the first boot", () => {
+    const sans = server.slice(server.indexOf("tls-san:"), server.indexOf("# Must be identical")).trim().split("\n").slice(1);
+    expect(sans).toHaveLength(3);
+    expect(sans[0]).toMatch(new RegExp(`^  - "${apiRef.source}"$`));
+    expect(sans[1]).toMatch(/^  - "\$\{aws_lb\.LoadBalancing_PublicApiLoadBalancer_[A-F0-9]+\.dns_name\}"$/);
+    expect(sans[2]).toBe('  - "k3s.example.com"');
+  });
+
+  test("credentials travel in root-only files, not on command lines", () => {
+    expect(server).toContain("umask 077");
+    expect(server).toContain("cat >/etc/rancher/k3s/config.yaml <<YAML");
+    expect(server).not.toMatch(/--token|--datastore-endpoint/);
+    expect(agent).not.toMatch(/--token/);
+  });
+
+  test("server deploys the cloud controller, EFS CSI driver with a default RWX class, and automation RBAC", () => {
+    const delivered = asDelivered(server);
+    expect(delivered).toContain("  bootstrap: true\n  valuesContent: |-\n    hostNetworking: true");
+    expect(delivered).toContain('      node-role.kubernetes.io/control-plane: "true"');
+    expect(delivered).toMatch(/chart: aws-cloud-controller-manager\n  version: 0\.0\.8/);
+    expect(delivered).toMatch(/chart: aws-efs-csi-driver\n  version: 3\.2\.4/);
+    expect(server).toMatch(/fileSystemId: "\$\{aws_efs_file_system\.Storage_FileSystem_[A-F0-9]+\.id\}"/);
+    expect(delivered).toContain('storageclass.kubernetes.io/is-default-class: "true"');
+    expect(delivered).toContain("provisioningMode: efs-ap");
+    expect(delivered).toContain("nodePort: 30080");
+    expect(delivered).toContain("nodePort: 30443");
+    for (const rule of ['resources: ["nodes"]\n    verbs: ["get", "list", "patch"]', 'resources: ["pods"]\n    verbs: ["list"]', 'resources: ["pods/eviction"]\n    verbs: ["create"]']) {
+      expect(delivered).toContain(rule);
+    }
+  });
+
+  test("server publishes the kubeconfig (public API address) and the automation credentials (internal address)", () => {
+    expect(server).toMatch(/KUBECONFIG_ENDPOINT="https:\/\/\$\{aws_lb\.LoadBalancing_PublicApiLoadBalancer_[A-F0-9]+\.dns_name\}:6443"/);
+    expect(server).toMatch(new RegExp(`API_ENDPOINT="https://${apiRef.source}:6443"`));
+    expect(server).toContain('--secret-id "$KUBECONFIG_SECRET_ARN"');
+    expect(server).toContain('--secret-id "$LAMBDA_ACCESS_SECRET_ARN"');
+  });
+
+  test("agent waits for the API, joins through the load balancer and labels its capacity type", () => {
+    expect(agent).toMatch(new RegExp(`API_ENDPOINT="https://${apiRef.source}:6443"`));
+    expect(agent).toContain('server: "$API_ENDPOINT"');
+    expect(agent).toContain("retry 40 api_reachable");
+    expect(agent.indexOf("retry 40 api_reachable")).toBeLessThan(agent.indexOf("install_k3s agent"));
+    expect(agent).toContain("node.kubernetes.io/capacity-type=$CAPACITY_TYPE");
+  });
+
+  test("no user data or output holds a secret value or a reference to one", () => {
+    for (const script of [server, agent]) expect(script).not.toMatch(/random_password|secret_string/);
+    for (const output of Object.values(json.output ?? {})) expect(JSON.stringify(output)).not.toMatch(/random_password|secret_string/);
+  });
+
+  const shellcheckRequired = Boolean(process.env.CI || process.env.REQUIRE_SHELLCHECK);
+  const haveShellcheck = spawnSync("shellcheck", ["--version"]).status === 0;
+  (haveShellcheck || shellcheckRequired ? test : test.skip)(
+    haveShellcheck || shellcheckRequired ? "rendered scripts pass shellcheck" : "rendered scripts pass shellcheck (skipped: shellcheck is not installed; `apt-get install shellcheck`)",
+    () => {
+      expect(haveShellcheck).toBe(true);
+      for (const script of [server, agent]) {
+        const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "-"], { input: asDelivered(script), encoding: "utf8" });
+        expect(result.stdout).toBe("");
+        expect(result.status).toBe(0);
+      }
+    },
+  );
+});

@@ -1,0 +1,47 @@
+import { readFileSync } from "fs";
+import { join } from "path";
+
+const TEMPLATES = join(__dirname, "..", "..", "templates");
+const PLACEHOLDER = /\{\{ ([A-Z0-9_]+) \}\}/g;
+
+/** Reads a file under templates/. */
+export function readTemplate(relativePath: string): string {
+  return readFileSync(join(TEMPLATES, relativePath), "utf8");
+}
+
+/**
+ * Terraform reads "${" and "%{" in any string as interpolation; the scripts' own must reach the instance literally.
+ * Values substituted afterwards (Terraform references) are left as they are.
+ */
+export function escapeTerraformTemplate(text: string): string {
+  return text.replace(/[$%]\{/g, (opening) => `${opening[0]}${opening}`);
+}
+
+/**
+ * Replaces every `{{ NAME }}` with its value. Templates hold no logic; a placeholder without a value, or a value that
+ * no placeholder uses, is an error rather than a silently broken script.
+ */
+export function fillPlaceholders(template: string, values: Record<string, string>, templateName: string, options = { partial: false }): string {
+  const used = new Set<string>();
+  const filled = template.replace(PLACEHOLDER, (match, name: string) => {
+    const value = values[name];
+    if (value === undefined) {
+      if (options.partial) return match;
+      throw new Error(`template ${templateName}: no value for {{ ${name} }}`);
+    }
+    used.add(name);
+    return value;
+  });
+  const unused = Object.keys(values).filter((name) => !used.has(name));
+  if (unused.length > 0) throw new Error(`template ${templateName}: values not used by any placeholder: ${unused.join(", ")}`);
+  return filled;
+}
+
+/**
+ * A bootstrap script: `templates/<role>.sh` with the shared helpers and the given files (literal text, which may hold
+ * placeholders of their own) included, escaped for Terraform, then filled with values that may be Terraform references.
+ */
+export function renderUserData(role: "server" | "agent", includes: Record<string, string>, values: Record<string, string>): string {
+  const withIncludes = fillPlaceholders(readTemplate(`${role}.sh`), { LIB: readTemplate("lib.sh").trimEnd(), ...includes }, `${role}.sh`, { partial: true });
+  return fillPlaceholders(escapeTerraformTemplate(`${withIncludes.trimEnd()}\n`), values, `${role}.sh`);
+}

@@ -1,0 +1,108 @@
+import { Lb } from "@cdktf/provider-aws/lib/lb";
+import { LbListener } from "@cdktf/provider-aws/lib/lb-listener";
+import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
+import { Construct } from "constructs";
+import { INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, KUBE_API_PORT } from "../ports";
+
+export interface LoadBalancingProps {
+  /** Prefix of load balancer and target group names (at most 20 characters keeps them under AWS's 32). */
+  readonly clusterName: string;
+  readonly vpcId: string;
+  /** Subnets of the internal API load balancer. */
+  readonly privateSubnetIds: string[];
+  /** Subnets of the internet-facing load balancers. */
+  readonly publicSubnetIds: string[];
+  readonly apiSecurityGroupId: string;
+  readonly ingressSecurityGroupId: string;
+  /**
+   * Security group of an internet-facing API listener; none is created without it.
+   * @default undefined (the API is reachable only inside the VPC)
+   */
+  readonly publicApiSecurityGroupId?: string;
+  /**
+   * Refuse deletion through the AWS API; off only for throwaway clusters.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+}
+
+interface TcpForward {
+  readonly id: string;
+  readonly name: string;
+  readonly listenerPort: number;
+  readonly targetPort: number;
+}
+
+/** Network load balancers: the Kubernetes API (internal, optionally public) and public ingress on 80/443. */
+export class LoadBalancing extends Construct {
+  /** DNS name of the internal API load balancer: the fixed registration address of every node. */
+  public readonly apiDnsName: string;
+  /** DNS name of the internet-facing API load balancer, when there is one. */
+  public readonly publicApiDnsName?: string;
+  /** Target groups the server auto scaling group registers in. */
+  public readonly apiTargetGroupArns: string[];
+  public readonly ingressDnsName: string;
+  /** Target groups the agent auto scaling group registers in. */
+  public readonly ingressTargetGroupArns: string[];
+  public readonly apiSecurityGroupId: string;
+  public readonly ingressSecurityGroupId: string;
+
+  constructor(scope: Construct, id: string, private readonly props: LoadBalancingProps) {
+    super(scope, id);
+    const api = this.networkLoadBalancer("Api", "api", { internal: true, subnetIds: props.privateSubnetIds, securityGroupId: props.apiSecurityGroupId });
+    const apiTargets = this.forwards(api, [{ id: "Api", name: "api", listenerPort: KUBE_API_PORT, targetPort: KUBE_API_PORT }]);
+    this.apiDnsName = api.dnsName;
+    this.apiTargetGroupArns = apiTargets;
+
+    if (props.publicApiSecurityGroupId) {
+      const publicApi = this.networkLoadBalancer("PublicApi", "api-public", { internal: false, subnetIds: props.publicSubnetIds, securityGroupId: props.publicApiSecurityGroupId });
+      this.apiTargetGroupArns = [...apiTargets, ...this.forwards(publicApi, [{ id: "PublicApi", name: "api-public", listenerPort: KUBE_API_PORT, targetPort: KUBE_API_PORT }])];
+      this.publicApiDnsName = publicApi.dnsName;
+    }
+
+    const ingress = this.networkLoadBalancer("Ingress", "ingress", { internal: false, subnetIds: props.publicSubnetIds, securityGroupId: props.ingressSecurityGroupId });
+    this.ingressTargetGroupArns = this.forwards(ingress, [
+      { id: "IngressHttp", name: "http", listenerPort: 80, targetPort: INGRESS_HTTP_NODE_PORT },
+      { id: "IngressHttps", name: "https", listenerPort: 443, targetPort: INGRESS_HTTPS_NODE_PORT },
+    ]);
+    this.ingressDnsName = ingress.dnsName;
+    this.apiSecurityGroupId = props.apiSecurityGroupId;
+    this.ingressSecurityGroupId = props.ingressSecurityGroupId;
+  }
+
+  private networkLoadBalancer(id: string, suffix: string, placement: { internal: boolean; subnetIds: string[]; securityGroupId: string }): Lb {
+    return new Lb(this, `${id}LoadBalancer`, {
+      name: `${this.props.clusterName}-${suffix}`,
+      loadBalancerType: "network",
+      internal: placement.internal,
+      subnets: placement.subnetIds,
+      securityGroups: [placement.securityGroupId],
+      enableCrossZoneLoadBalancing: true,
+      enableDeletionProtection: this.props.deletionProtection ?? true,
+    });
+  }
+
+  private forwards(loadBalancer: Lb, forwards: TcpForward[]): string[] {
+    return forwards.map((forward) => {
+      const targetGroup = new LbTargetGroup(this, `${forward.id}TargetGroup`, {
+        name: `${this.props.clusterName}-${forward.name}-${forward.targetPort}`,
+        vpcId: this.props.vpcId,
+        protocol: "TCP",
+        port: forward.targetPort,
+        targetType: "instance",
+        // With client IP preservation an instance that reaches itself through the NLB (a server joining via the
+        // registration address) times out; off, the source is the NLB, which the target security groups admit.
+        preserveClientIp: "false",
+        deregistrationDelay: "30",
+        healthCheck: { protocol: "TCP", port: "traffic-port", interval: 10, healthyThreshold: 3, unhealthyThreshold: 3 },
+      });
+      new LbListener(this, `${forward.id}Listener`, {
+        loadBalancerArn: loadBalancer.arn,
+        protocol: "TCP",
+        port: forward.listenerPort,
+        defaultAction: [{ type: "forward", targetGroupArn: targetGroup.arn }],
+      });
+      return targetGroup.arn;
+    });
+  }
+}

@@ -1,0 +1,90 @@
+#!/bin/bash
+# k3s server bootstrap for cluster {{ CLUSTER_NAME }}, rendered from templates/server.sh by modules/compute.
+set -Eeuo pipefail
+
+REGION="{{ REGION }}"
+K3S_VERSION="{{ K3S_VERSION }}"
+TOKEN_SECRET_ARN="{{ TOKEN_SECRET_ARN }}"
+DATASTORE_SECRET_ARN="{{ DATASTORE_SECRET_ARN }}"
+KUBECONFIG_SECRET_ARN="{{ KUBECONFIG_SECRET_ARN }}"
+LAMBDA_ACCESS_SECRET_ARN="{{ LAMBDA_ACCESS_SECRET_ARN }}"
+API_ENDPOINT="{{ API_ENDPOINT }}"
+KUBECONFIG_ENDPOINT="{{ KUBECONFIG_ENDPOINT }}"
+
+{{ LIB }}
+
+log "== datastore"
+DATASTORE=$(retry 10 secret_value "$DATASTORE_SECRET_ARN")
+DB_HOST=$(json_field host <<<"$DATASTORE")
+DB_PORT=$(json_field port <<<"$DATASTORE")
+DB_NAME=$(json_field dbname <<<"$DATASTORE")
+DB_USER=$(json_field username <<<"$DATASTORE")
+DB_PASSWORD=$(json_field password <<<"$DATASTORE")
+# With a CA file and no sslmode in the URL, kine verifies the server certificate (sslmode=verify-full).
+retry 10 curl -sSfL "https://truststore.pki.rds.amazonaws.com/$REGION/$REGION-bundle.pem" -o /etc/rancher/k3s/rds-ca.pem
+
+log "== k3s configuration"
+# Credentials go in a root-only file, never on the command line where any process listing shows them.
+cat >/etc/rancher/k3s/config.yaml <<YAML
+token: "$K3S_TOKEN"
+datastore-endpoint: "postgres://$DB_USER:$DB_PASSWORD@$DB_HOST:$DB_PORT/$DB_NAME"
+datastore-cafile: /etc/rancher/k3s/rds-ca.pem
+node-name: "$NODE_NAME"
+tls-san:
+{{ TLS_SANS }}
+# Must be identical on every server.
+disable-cloud-controller: true
+disable:
+  - servicelb
+  # The EFS StorageClass is the default; a second default would make claims ambiguous.
+  - local-storage
+secrets-encryption: true
+# k3s adds cloud-provider=external itself only while its own controller runs.
+kubelet-arg:
+  - cloud-provider=external
+  - provider-id=$PROVIDER_ID
+write-kubeconfig-mode: "0600"
+YAML
+
+log "== add-on manifests"
+MANIFESTS=/var/lib/rancher/k3s/server/manifests
+mkdir -p "$MANIFESTS"
+cat >"$MANIFESTS/aws-cloud-controller-manager.yaml" <<'YAML'
+{{ MANIFEST_CLOUD_CONTROLLER }}
+YAML
+cat >"$MANIFESTS/aws-efs-csi-driver.yaml" <<'YAML'
+{{ MANIFEST_EFS_CSI }}
+YAML
+cat >"$MANIFESTS/traefik-node-ports.yaml" <<'YAML'
+{{ MANIFEST_TRAEFIK }}
+YAML
+cat >"$MANIFESTS/cluster-automation-rbac.yaml" <<'YAML'
+{{ MANIFEST_AUTOMATION_RBAC }}
+YAML
+
+log "== install k3s $K3S_VERSION"
+# Servers of a new cluster start together; k3s locks the bootstrap data, and a short jitter spreads the load.
+sleep $((RANDOM % 20))
+install_k3s server
+
+log "== wait for the API"
+api_ready() { k3s kubectl get --raw /readyz >/dev/null 2>&1; }
+retry 30 api_ready
+
+log "== publish kubeconfig"
+sed "s#https://127.0.0.1:6443#$KUBECONFIG_ENDPOINT#" /etc/rancher/k3s/k3s.yaml >/root/kubeconfig-external.yaml
+retry 5 aws secretsmanager put-secret-value --region "$REGION" --secret-id "$KUBECONFIG_SECRET_ARN" \
+  --secret-string file:///root/kubeconfig-external.yaml >/dev/null
+rm -f /root/kubeconfig-external.yaml
+
+log "== publish automation credentials"
+token_ready() { [ -n "$(k3s kubectl -n kube-system get secret cluster-automation-token -o jsonpath='{.data.token}' 2>/dev/null)" ]; }
+retry 30 token_ready
+k3s kubectl -n kube-system get secret cluster-automation-token -o json |
+  python3 -c 'import base64, json, sys; data = json.load(sys.stdin)["data"]; print(json.dumps({"server": sys.argv[1], "caData": data["ca.crt"], "token": base64.b64decode(data["token"]).decode()}))' "$API_ENDPOINT" \
+    >/root/automation-access.json
+retry 5 aws secretsmanager put-secret-value --region "$REGION" --secret-id "$LAMBDA_ACCESS_SECRET_ARN" \
+  --secret-string file:///root/automation-access.json >/dev/null
+rm -f /root/automation-access.json
+
+log "== done: server $NODE_NAME joined"

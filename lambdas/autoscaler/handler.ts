@@ -1,0 +1,70 @@
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SNSClient } from "@aws-sdk/client-sns";
+import type { Context } from "aws-lambda";
+import { z } from "zod";
+import { readClusterAccess } from "../shared/access";
+import { kubeConfigFor, kubernetesCluster } from "../shared/cluster";
+import { parseEnvironment } from "../shared/env";
+import { errorMessage, jsonLogger } from "../shared/log";
+import { snsNotifier } from "../shared/notify";
+import { autoScalingGroup } from "./aws";
+import { Decision } from "./decide";
+import { runAutoscaler } from "./run";
+import { DynamoLock, StateStore } from "./store";
+
+const log = jsonLogger();
+const secrets = new SecretsManagerClient({});
+const dynamo = new DynamoDBClient({});
+const autoScaling = new AutoScalingClient({});
+const sns = new SNSClient({});
+
+const environmentShape = {
+  CLUSTER_NAME: z.string().min(1),
+  AGENT_GROUP_NAME: z.string().min(1),
+  STATE_TABLE: z.string().min(1),
+  ACCESS_SECRET_ARN: z.string().startsWith("arn:"),
+  TOPIC_ARN: z.string().startsWith("arn:"),
+  NODE_VCPUS: z.coerce.number().positive(),
+  NODE_MEMORY_MIB: z.coerce.number().positive(),
+  MAX_STEP_UP: z.coerce.number().int().positive(),
+  SCALE_DOWN_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100),
+  SCALE_DOWN_WINDOW_SECONDS: z.coerce.number().int().positive(),
+  COOLDOWN_SECONDS: z.coerce.number().int().nonnegative(),
+  LOCK_TTL_SECONDS: z.coerce.number().int().positive(),
+};
+
+export async function handler(_event: unknown, context: Context): Promise<Decision | undefined> {
+  let env: z.infer<z.ZodObject<typeof environmentShape>>;
+  try {
+    env = parseEnvironment(environmentShape);
+  } catch (error) {
+    // Nothing is scaled without configuration; the error alarm fires on the failed invocation.
+    log("error", "function misconfigured", { error: errorMessage(error) });
+    throw new Error("autoscaler misconfigured; see the log line before this one");
+  }
+  return runAutoscaler({
+    cluster: async () => kubernetesCluster(kubeConfigFor(await readClusterAccess(secrets, env.ACCESS_SECRET_ARN))),
+    group: autoScalingGroup(autoScaling, env.AGENT_GROUP_NAME),
+    lock: new DynamoLock(dynamo, env.STATE_TABLE),
+    store: new StateStore(dynamo, env.STATE_TABLE),
+    notify: snsNotifier(sns, env.TOPIC_ARN),
+    log,
+    metric: (line) => process.stdout.write(`${line}\n`),
+    now: Date.now,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    invocationId: context.awsRequestId,
+    functionDeadline: Date.now() + context.getRemainingTimeInMillis(),
+    lockTtlMs: env.LOCK_TTL_SECONDS * 1000,
+    clusterName: env.CLUSTER_NAME,
+    // A node keeps some capacity for the system; about 90 % of the instance is a fair estimate until one is measured.
+    fallbackNodeTemplate: { cpuMillis: Math.floor(env.NODE_VCPUS * 1000 * 0.9), memoryBytes: Math.floor(env.NODE_MEMORY_MIB * 2 ** 20 * 0.9) },
+    config: {
+      maxStepUp: env.MAX_STEP_UP,
+      scaleDownThreshold: env.SCALE_DOWN_THRESHOLD_PERCENT / 100,
+      scaleDownWindowMs: env.SCALE_DOWN_WINDOW_SECONDS * 1000,
+      cooldownMs: env.COOLDOWN_SECONDS * 1000,
+    },
+  });
+}

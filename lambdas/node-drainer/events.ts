@@ -1,0 +1,94 @@
+import { z } from "zod";
+
+/** A reason to drain one instance's node, taken from an EventBridge event. */
+export type DrainRequest =
+  | { readonly kind: "spot-interruption" | "rebalance-recommendation"; readonly instanceId: string; readonly eventTime: number }
+  | {
+      readonly kind: "lifecycle-termination";
+      readonly instanceId: string;
+      readonly eventTime: number;
+      readonly autoScalingGroupName: string;
+      readonly lifecycleHookName: string;
+      readonly lifecycleActionToken: string;
+    };
+
+export type ParsedEvent = { readonly ok: true; readonly request: DrainRequest } | { readonly ok: false; readonly reason: string };
+
+const INSTANCE_ID = z.string().regex(/^i-[0-9a-f]{8,17}$/, "is not an EC2 instance ID");
+const EVENT_TIME = z.string().refine((time) => !Number.isNaN(Date.parse(time)), "is not a timestamp");
+
+const Envelope = z.object({ source: z.string(), "detail-type": z.string(), time: EVENT_TIME, detail: z.record(z.string(), z.unknown()) });
+const Ec2InstanceDetail = z.object({ "instance-id": INSTANCE_ID });
+const LifecycleDetail = z.object({
+  EC2InstanceId: INSTANCE_ID,
+  AutoScalingGroupName: z.string().min(1),
+  LifecycleHookName: z.string().min(1),
+  LifecycleActionToken: z.string().min(1),
+  LifecycleTransition: z.string(),
+});
+
+const EC2_KINDS: Record<string, "spot-interruption" | "rebalance-recommendation"> = {
+  "EC2 Spot Instance Interruption Warning": "spot-interruption",
+  "EC2 Instance Rebalance Recommendation": "rebalance-recommendation",
+};
+
+function problems(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join(".") || "event"} ${issue.message}`).join("; ");
+}
+
+/** Parses an SQS message body carrying an EventBridge event; anything unusable comes back with the reason. */
+export function parseDrainEvent(body: string, agentGroupName: string): ParsedEvent {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch {
+    return { ok: false, reason: "message body is not JSON" };
+  }
+  const envelope = Envelope.safeParse(raw);
+  if (!envelope.success) return { ok: false, reason: `not an EventBridge event: ${problems(envelope.error)}` };
+  const { source, detail } = envelope.data;
+  const detailType = envelope.data["detail-type"];
+  const eventTime = Date.parse(envelope.data.time);
+
+  if (source === "aws.ec2" && detailType in EC2_KINDS) {
+    const parsed = Ec2InstanceDetail.safeParse(detail);
+    if (!parsed.success) return { ok: false, reason: `${detailType}: ${problems(parsed.error)}` };
+    return { ok: true, request: { kind: EC2_KINDS[detailType], instanceId: parsed.data["instance-id"], eventTime } };
+  }
+  if (source === "aws.autoscaling" && detailType === "EC2 Instance-terminate Lifecycle Action") {
+    const parsed = LifecycleDetail.safeParse(detail);
+    if (!parsed.success) return { ok: false, reason: `${detailType}: ${problems(parsed.error)}` };
+    const lifecycle = parsed.data;
+    if (lifecycle.LifecycleTransition !== "autoscaling:EC2_INSTANCE_TERMINATING") {
+      return { ok: false, reason: `lifecycle transition ${lifecycle.LifecycleTransition} is not a termination` };
+    }
+    if (lifecycle.AutoScalingGroupName !== agentGroupName) {
+      return { ok: false, reason: `auto scaling group ${lifecycle.AutoScalingGroupName} is not this cluster's agents (${agentGroupName})` };
+    }
+    return {
+      ok: true,
+      request: {
+        kind: "lifecycle-termination",
+        instanceId: lifecycle.EC2InstanceId,
+        eventTime,
+        autoScalingGroupName: lifecycle.AutoScalingGroupName,
+        lifecycleHookName: lifecycle.LifecycleHookName,
+        lifecycleActionToken: lifecycle.LifecycleActionToken,
+      },
+    };
+  }
+  return { ok: false, reason: `unsupported event ${source} / ${detailType}` };
+}
+
+/** EC2 gives two minutes between the spot warning and the interruption. */
+export const SPOT_WARNING_MS = 120_000;
+const SAFETY_MARGIN_MS = 15_000;
+
+/**
+ * When draining must stop: before the spot interruption, before the lifecycle heartbeat runs out, and always
+ * before the function itself times out.
+ */
+export function drainDeadline(request: DrainRequest, heartbeatMs: number, functionDeadline: number): number {
+  const eventBound = request.kind === "lifecycle-termination" ? request.eventTime + heartbeatMs : request.eventTime + SPOT_WARNING_MS;
+  return Math.min(eventBound, functionDeadline) - SAFETY_MARGIN_MS;
+}

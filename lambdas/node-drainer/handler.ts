@@ -1,0 +1,49 @@
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SNSClient } from "@aws-sdk/client-sns";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { z } from "zod";
+import { readClusterAccess } from "../shared/access";
+import { Cluster, kubeConfigFor, kubernetesCluster } from "../shared/cluster";
+import { parseEnvironment } from "../shared/env";
+import { errorMessage, jsonLogger } from "../shared/log";
+import { snsNotifier } from "../shared/notify";
+import { autoScalingLifecycle } from "./aws";
+import { processBatch } from "./drainer";
+
+const log = jsonLogger();
+const secrets = new SecretsManagerClient({});
+const lifecycle = autoScalingLifecycle(new AutoScalingClient({}));
+const sns = new SNSClient({});
+
+const environmentShape = {
+  AGENT_GROUP_NAME: z.string().min(1),
+  ACCESS_SECRET_ARN: z.string().startsWith("arn:"),
+  TOPIC_ARN: z.string().startsWith("arn:"),
+  HEARTBEAT_SECONDS: z.coerce.number().int().positive(),
+};
+
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  let env: z.infer<z.ZodObject<typeof environmentShape>>;
+  try {
+    env = parseEnvironment(environmentShape);
+  } catch (error) {
+    // Nothing can be drained without configuration; SQS keeps the messages and the dead-letter queue catches them.
+    log("error", "function misconfigured", { error: errorMessage(error) });
+    return { batchItemFailures: (event.Records ?? []).map((record) => ({ itemIdentifier: record.messageId })) };
+  }
+  let cluster: Promise<Cluster> | undefined;
+  return processBatch(event.Records ?? [], {
+    agentGroupName: env.AGENT_GROUP_NAME,
+    heartbeatMs: env.HEARTBEAT_SECONDS * 1000,
+    // One connection per batch, made only when some message needs the cluster.
+    cluster: () => (cluster ??= readClusterAccess(secrets, env.ACCESS_SECRET_ARN).then((access) => kubernetesCluster(kubeConfigFor(access)))),
+    lifecycle,
+    notify: snsNotifier(sns, env.TOPIC_ARN),
+    log,
+    now: Date.now,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    functionDeadline: Date.now() + context.getRemainingTimeInMillis(),
+    retryDelayMs: 5000,
+  });
+}

@@ -6,7 +6,8 @@ import { join } from "path";
 import { loadBackendSettings, S3BackendSettings } from "./config/backend";
 import { loadConfig } from "./config/load";
 import { ClusterConfig, ConfigError } from "./config/resolve";
-import { Compute } from "./modules/compute";
+import { Automation } from "./modules/automation";
+import { AGENT_DRAIN_HEARTBEAT_SECONDS, Compute } from "./modules/compute";
 import { Database } from "./modules/database";
 import { LoadBalancing } from "./modules/load_balancing";
 import { Networking } from "./modules/networking";
@@ -32,6 +33,7 @@ export class ClusterStack extends TerraformStack {
   public readonly storage: Storage;
   public readonly loadBalancing: LoadBalancing;
   public readonly compute: Compute;
+  public readonly automation: Automation;
 
   constructor(scope: Construct, id: string, config: ClusterConfig, backend?: S3BackendSettings) {
     super(scope, id);
@@ -111,6 +113,31 @@ export class ClusterStack extends TerraformStack {
       protectData,
     });
 
+    const { automation } = config;
+    this.automation = new Automation(this, "Automation", {
+      clusterName: config.clusterName,
+      subnetIds: this.networking.privateSubnetIds,
+      securityGroupId: securityGroups.lambda.id,
+      replacementSecurityGroupId: this.networking.defaultSecurityGroupId,
+      agentGroupName: this.compute.agentGroupName,
+      agentGroupArn: this.compute.agentGroupArn,
+      drainHeartbeatSeconds: AGENT_DRAIN_HEARTBEAT_SECONDS,
+      accessSecretArn: this.compute.automationAccessSecretArn,
+      autoscaler:
+        config.agents.scalingMode === "pods"
+          ? {
+              scheduleExpression: automation.scheduleExpression,
+              maxStepUp: automation.maxScaleUpStep,
+              scaleDownThresholdPercent: automation.scaleDownUtilizationPercent,
+              scaleDownWindowMinutes: automation.scaleDownWindowMinutes,
+              cooldownMinutes: automation.cooldownMinutes,
+              nodeInstanceType: config.agents.instanceTypes[0],
+            }
+          : undefined,
+      notificationEmail: automation.notificationEmail,
+      logRetentionDays: automation.logRetentionDays,
+    });
+
     new TerraformOutput(this, "vpc_id", { value: this.networking.vpcId, description: "ID of the cluster VPC" });
     new TerraformOutput(this, "private_subnet_ids", { value: this.networking.privateSubnetIds, description: "Private subnets, one per zone, holding the nodes" });
     new TerraformOutput(this, "public_subnet_ids", { value: this.networking.publicSubnetIds, description: "Public subnets, one per zone, holding NAT gateways and internet-facing load balancers" });
@@ -125,6 +152,7 @@ export class ClusterStack extends TerraformStack {
     });
     new TerraformOutput(this, "server_asg_name", { value: this.compute.serverGroupName, description: "Auto scaling group of the k3s servers" });
     new TerraformOutput(this, "agent_asg_name", { value: this.compute.agentGroupName, description: "Auto scaling group of the k3s agents" });
+    new TerraformOutput(this, "automation_topic_arn", { value: this.automation.topicArn, description: "SNS topic of scale actions, failures and alarms" });
     new TerraformOutput(this, "efs_file_system_id", { value: this.storage.fileSystemId, description: "EFS file system behind the default ReadWriteMany StorageClass" });
   }
 }

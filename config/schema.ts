@@ -87,6 +87,26 @@ const DatabaseSchema = z.strictObject({
   performanceInsights: z.boolean().default(false),
 });
 
+const AutomationSchema = z.strictObject({
+  /** EventBridge schedule of the autoscaler (scaling mode "pods"). */
+  scheduleExpression: z.string().regex(/^(rate\(\d+ (minute|minutes|hour|hours)\)|cron\(.+\))$/, 'must be an EventBridge schedule such as "rate(1 minute)"').default("rate(1 minute)"),
+  /** Most agents added in one run. */
+  maxScaleUpStep: z.number().int().min(1, "must be at least 1").max(50).default(3),
+  /** Requested share of allocatable (CPU or memory) below which an agent counts as underutilized. */
+  scaleDownUtilizationPercent: z.number().int().min(1, "must be between 1 and 100").max(100, "must be between 1 and 100").default(50),
+  /** How long an agent must stay underutilized before it is removed. */
+  scaleDownWindowMinutes: z.number().int().min(1).max(1440).default(10),
+  /** Quiet time after any scale action before a scale-down. */
+  cooldownMinutes: z.number().int().min(0).max(1440).default(10),
+  /** Address subscribed to the automation topic: every scale action and failure, and the alarms. */
+  notificationEmail: z.email("must be an e-mail address").optional(),
+  logRetentionDays: z
+    .number()
+    .int()
+    .refine((days) => LOG_RETENTION_DAYS.includes(days), { message: "must be a CloudWatch Logs retention period (1, 3, 5, 7, 14, 30, 60, 90, ...)" })
+    .default(30),
+});
+
 const TAG_KEY = /^(?!aws:)[\p{L}\p{N}\s_.:/=+\-@]{1,128}$/u;
 
 export const ConfigSchema = z.strictObject({
@@ -110,6 +130,7 @@ export const ConfigSchema = z.strictObject({
   agents: AgentsSchema.prefault({}),
   api: ApiSchema.prefault({}),
   database: DatabaseSchema.prefault({}),
+  automation: AutomationSchema.prefault({}),
   /** OpenSSH public key of an EC2 key pair for the nodes; no security group admits SSH, Session Manager is the way in. */
   sshPublicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line").optional(),
   /** Applied to every resource through the provider's default_tags. */

@@ -49,6 +49,8 @@ export class Networking extends Construct {
   public readonly privateSubnetIds: string[];
   public readonly privateRouteTableIds: string[];
   public readonly securityGroups: ClusterSecurityGroups;
+  /** The VPC's default group, stripped of every rule: a safe parking place for interfaces during destroy. */
+  public readonly defaultSecurityGroupId: string;
 
   constructor(scope: Construct, id: string, props: NetworkingProps) {
     super(scope, id);
@@ -68,7 +70,7 @@ export class Networking extends Construct {
     this.vpcId = vpc.id;
 
     // The VPC's default group allows all traffic between its members; nothing should use it, so strip its rules.
-    new DefaultSecurityGroup(this, "DefaultSecurityGroup", { vpcId: vpc.id, tags: { Name: `${clusterName}-default-unused` } });
+    this.defaultSecurityGroupId = new DefaultSecurityGroup(this, "DefaultSecurityGroup", { vpcId: vpc.id, tags: { Name: `${clusterName}-default-unused` } }).id;
 
     const internetGateway = new InternetGateway(this, "InternetGateway", { vpcId: vpc.id, tags: { Name: clusterName } });
 

@@ -1,0 +1,285 @@
+import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
+import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
+import { DataAwsEc2InstanceType } from "@cdktf/provider-aws/lib/data-aws-ec2-instance-type";
+import { DataAwsIamPolicyDocument, DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
+import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { LambdaEventSourceMapping } from "@cdktf/provider-aws/lib/lambda-event-source-mapping";
+import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
+import { LambdaFunctionEventInvokeConfig } from "@cdktf/provider-aws/lib/lambda-function-event-invoke-config";
+import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
+import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
+import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
+import { AssetType, Fn, TerraformAsset } from "cdktf";
+import { Construct } from "constructs";
+import { bundleLambda, LambdaName } from "./bundle";
+
+export interface AutoscalerProps {
+  /** EventBridge schedule of the scaling runs. */
+  readonly scheduleExpression: string;
+  readonly maxStepUp: number;
+  /** Requested share of allocatable, in percent, under which a node counts as underutilized. */
+  readonly scaleDownThresholdPercent: number;
+  readonly scaleDownWindowMinutes: number;
+  readonly cooldownMinutes: number;
+  /** Instance type whose size a new agent is assumed to have until one is measured. */
+  readonly nodeInstanceType: string;
+}
+
+export interface AutomationProps {
+  readonly clusterName: string;
+  /** Private subnets the functions run in; they reach AWS APIs through NAT and the cluster through the API NLB. */
+  readonly subnetIds: string[];
+  readonly securityGroupId: string;
+  /** A rule-less group the functions' network interfaces move to on destroy, so the Lambda group can be deleted. */
+  readonly replacementSecurityGroupId: string;
+  readonly agentGroupName: string;
+  readonly agentGroupArn: string;
+  /** Seconds the agents' termination hook waits for the drain. */
+  readonly drainHeartbeatSeconds: number;
+  /** Secret the servers fill with the automation service account's API address, CA and token. */
+  readonly accessSecretArn: string;
+  /**
+   * The pod-driven autoscaler; left out when the agents scale on CPU.
+   * @default undefined (no autoscaler)
+   */
+  readonly autoscaler?: AutoscalerProps;
+  /**
+   * Address subscribed to the notification topic (the subscription must be confirmed from the mail).
+   * @default undefined
+   */
+  readonly notificationEmail?: string;
+  /** @default 30 */
+  readonly logRetentionDays?: number;
+}
+
+/** Visibility at least six times the drainer's timeout, as AWS advises for SQS event sources. */
+const DRAINER_TIMEOUT_SECONDS = 600;
+const AUTOSCALER_TIMEOUT_SECONDS = 240;
+
+/**
+ * The cluster's automation: the pod-driven autoscaler on a schedule and the node drainer on spot, rebalance and
+ * termination events, with their queue, state table, notifications and alarms.
+ */
+export class Automation extends Construct {
+  public readonly topicArn: string;
+  public readonly queueUrl: string;
+  public readonly drainerFunctionName: string;
+  public readonly autoscalerFunctionName?: string;
+
+  private readonly partition: string;
+  private readonly account: string;
+
+  constructor(scope: Construct, id: string, private readonly props: AutomationProps) {
+    super(scope, id);
+    const { clusterName } = props;
+    this.partition = new DataAwsPartition(this, "Partition").partition;
+    this.account = new DataAwsCallerIdentity(this, "Account").accountId;
+
+    // Alarms publish through CloudWatch, which needs a customer-managed key (an AWS-managed one is not usable by it).
+    const key = new KmsKey(this, "NotificationKey", {
+      description: `${clusterName} automation notifications`,
+      enableKeyRotation: true,
+      deletionWindowInDays: 30,
+      policy: new DataAwsIamPolicyDocument(this, "NotificationKeyPolicy", {
+        statement: [
+          { sid: "AccountAdministers", actions: ["kms:*"], resources: ["*"], principals: [{ type: "AWS", identifiers: [`arn:${this.partition}:iam::${this.account}:root`] }] },
+          { sid: "CloudWatchPublishes", actions: ["kms:Decrypt", "kms:GenerateDataKey*"], resources: ["*"], principals: [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }] },
+        ],
+      }).json,
+    });
+    const topic = new SnsTopic(this, "NotificationTopic", { name: `${clusterName}-automation`, kmsMasterKeyId: key.arn });
+    if (props.notificationEmail) new SnsTopicSubscription(this, "NotificationEmail", { topicArn: topic.arn, protocol: "email", endpoint: props.notificationEmail });
+    this.topicArn = topic.arn;
+    const publish: DataAwsIamPolicyDocumentStatement[] = [
+      { sid: "Notify", actions: ["sns:Publish"], resources: [topic.arn] },
+      { sid: "EncryptNotifications", actions: ["kms:GenerateDataKey", "kms:Decrypt"], resources: [key.arn] },
+      { sid: "ReadClusterAccess", actions: ["secretsmanager:GetSecretValue"], resources: [props.accessSecretArn] },
+    ];
+
+    // Drainer: events -> queue (retries, dead letters) -> function.
+    const deadLetters = new SqsQueue(this, "DrainDeadLetterQueue", { name: `${clusterName}-node-drain-dlq`, sqsManagedSseEnabled: true, messageRetentionSeconds: 1209600 });
+    const queue = new SqsQueue(this, "DrainQueue", {
+      name: `${clusterName}-node-drain`,
+      sqsManagedSseEnabled: true,
+      visibilityTimeoutSeconds: DRAINER_TIMEOUT_SECONDS * 6,
+      messageRetentionSeconds: 4 * 3600,
+      redrivePolicy: Fn.jsonencode({ deadLetterTargetArn: deadLetters.arn, maxReceiveCount: 3 }),
+    });
+    this.queueUrl = queue.url;
+    const rules = [
+      new CloudwatchEventRule(this, "SpotInterruptionRule", {
+        name: `${clusterName}-spot-interruption`,
+        description: "Two-minute spot interruption warnings",
+        eventPattern: JSON.stringify({ source: ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"] }),
+      }),
+      new CloudwatchEventRule(this, "RebalanceRule", {
+        name: `${clusterName}-rebalance-recommendation`,
+        description: "Spot rebalance recommendations",
+        eventPattern: JSON.stringify({ source: ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"] }),
+      }),
+      new CloudwatchEventRule(this, "AgentTerminationRule", {
+        name: `${clusterName}-agent-termination`,
+        description: "Termination lifecycle actions of the agents' group",
+        eventPattern: Fn.jsonencode({ source: ["aws.autoscaling"], "detail-type": ["EC2 Instance-terminate Lifecycle Action"], detail: { AutoScalingGroupName: [props.agentGroupName] } }),
+      }),
+    ];
+    rules.forEach((rule, index) => new CloudwatchEventTarget(this, `DrainQueueTarget${index}`, { rule: rule.name, arn: queue.arn }));
+    new SqsQueuePolicy(this, "DrainQueuePolicy", {
+      queueUrl: queue.url,
+      policy: new DataAwsIamPolicyDocument(this, "DrainQueuePolicyDocument", {
+        statement: [
+          {
+            sid: "EventBridgeRulesSend",
+            actions: ["sqs:SendMessage"],
+            resources: [queue.arn],
+            principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+            condition: [{ test: "ArnEquals", variable: "aws:SourceArn", values: rules.map((rule) => rule.arn) }],
+          },
+        ],
+      }).json,
+    });
+
+    const drainer = this.lambda("node-drainer", "NodeDrainer", DRAINER_TIMEOUT_SECONDS, {
+      AGENT_GROUP_NAME: props.agentGroupName,
+      ACCESS_SECRET_ARN: props.accessSecretArn,
+      TOPIC_ARN: topic.arn,
+      HEARTBEAT_SECONDS: String(props.drainHeartbeatSeconds),
+    }, [
+      ...publish,
+      { sid: "ConsumeDrainQueue", actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"], resources: [queue.arn] },
+      { sid: "CompleteAgentLifecycleActions", actions: ["autoscaling:CompleteLifecycleAction"], resources: [props.agentGroupArn] },
+    ]);
+    new LambdaEventSourceMapping(this, "DrainQueueMapping", {
+      eventSourceArn: queue.arn,
+      functionName: drainer.arn,
+      batchSize: 5,
+      functionResponseTypes: ["ReportBatchItemFailures"],
+      scalingConfig: { maximumConcurrency: 5 },
+    });
+    this.drainerFunctionName = drainer.functionName;
+    this.alarm("DrainDeadLetters", `${clusterName}-node-drain-dead-letters`, "Drain events that failed three times", "AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName: deadLetters.name }, topic.arn);
+
+    if (props.autoscaler) this.autoscalerFunctionName = this.createAutoscaler(props.autoscaler, publish, topic.arn);
+  }
+
+  private createAutoscaler(autoscaler: AutoscalerProps, publish: DataAwsIamPolicyDocumentStatement[], topicArn: string): string {
+    const { clusterName } = this.props;
+    const table = new DynamodbTable(this, "AutoscalerTable", {
+      name: `${clusterName}-autoscaler`,
+      billingMode: "PAY_PER_REQUEST",
+      hashKey: "pk",
+      attribute: [{ name: "pk", type: "S" }],
+      ttl: { attributeName: "ttl", enabled: true },
+      pointInTimeRecovery: { enabled: true },
+      serverSideEncryption: { enabled: true },
+    });
+    const nodeType = new DataAwsEc2InstanceType(this, "AgentInstanceType", { instanceType: autoscaler.nodeInstanceType });
+    const fn = this.lambda("autoscaler", "Autoscaler", AUTOSCALER_TIMEOUT_SECONDS, {
+      CLUSTER_NAME: clusterName,
+      AGENT_GROUP_NAME: this.props.agentGroupName,
+      STATE_TABLE: table.name,
+      ACCESS_SECRET_ARN: this.props.accessSecretArn,
+      TOPIC_ARN: topicArn,
+      NODE_VCPUS: nodeType.defaultVcpus.toString(),
+      NODE_MEMORY_MIB: nodeType.memorySize.toString(),
+      MAX_STEP_UP: String(autoscaler.maxStepUp),
+      SCALE_DOWN_THRESHOLD_PERCENT: String(autoscaler.scaleDownThresholdPercent),
+      SCALE_DOWN_WINDOW_SECONDS: String(autoscaler.scaleDownWindowMinutes * 60),
+      COOLDOWN_SECONDS: String(autoscaler.cooldownMinutes * 60),
+      LOCK_TTL_SECONDS: String(AUTOSCALER_TIMEOUT_SECONDS + 60),
+    }, [
+      ...publish,
+      { sid: "LockAndState", actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], resources: [table.arn] },
+      // Describe calls take no resource; the changing calls are limited to the agents' group.
+      { sid: "DescribeGroups", actions: ["autoscaling:DescribeAutoScalingGroups"], resources: ["*"] },
+      { sid: "ScaleAgents", actions: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"], resources: [this.props.agentGroupArn] },
+    ]);
+    // A run that fails is not retried: the next scheduled run a minute later observes afresh.
+    new LambdaFunctionEventInvokeConfig(this, "AutoscalerInvokeConfig", { functionName: fn.functionName, maximumRetryAttempts: 0 });
+    const schedule = new CloudwatchEventRule(this, "AutoscalerSchedule", { name: `${clusterName}-autoscaler`, description: "Autoscaler runs", scheduleExpression: autoscaler.scheduleExpression });
+    new CloudwatchEventTarget(this, "AutoscalerScheduleTarget", { rule: schedule.name, arn: fn.arn });
+    new LambdaPermission(this, "AutoscalerSchedulePermission", { action: "lambda:InvokeFunction", functionName: fn.functionName, principal: "events.amazonaws.com", sourceArn: schedule.arn });
+    return fn.functionName;
+  }
+
+  private lambda(name: LambdaName, id: string, timeoutSeconds: number, environment: Record<string, string>, statements: DataAwsIamPolicyDocumentStatement[]): LambdaFunction {
+    const { clusterName } = this.props;
+    const functionName = `${clusterName}-${name}`;
+    const bundle = bundleLambda(name);
+    const code = new TerraformAsset(this, `${id}Code`, { path: bundle.zipPath, type: AssetType.FILE });
+    const logGroup = new CloudwatchLogGroup(this, `${id}Logs`, { name: `/aws/lambda/${functionName}`, retentionInDays: this.props.logRetentionDays ?? 30 });
+
+    const role = new IamRole(this, `${id}Role`, {
+      name: functionName,
+      assumeRolePolicy: new DataAwsIamPolicyDocument(this, `${id}AssumeRole`, {
+        statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }] }],
+      }).json,
+    });
+    const policy = new IamRolePolicy(this, `${id}Policy`, {
+      role: role.id,
+      name: name,
+      policy: new DataAwsIamPolicyDocument(this, `${id}PolicyDocument`, {
+        statement: [
+          { sid: "WriteLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [`${logGroup.arn}:*`] },
+          // Network interfaces for the VPC: these EC2 calls accept no narrower resource.
+          {
+            sid: "VpcNetworkInterfaces",
+            actions: ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+            resources: ["*"],
+          },
+          ...statements,
+        ],
+      }).json,
+    });
+
+    const fn = new LambdaFunction(this, id, {
+      functionName,
+      description: `k3s cluster ${clusterName}: ${name}`,
+      role: role.arn,
+      runtime: "nodejs22.x",
+      architectures: ["arm64"],
+      handler: "index.handler",
+      filename: code.path,
+      sourceCodeHash: bundle.sourceCodeHash,
+      memorySize: 256,
+      timeout: timeoutSeconds,
+      environment: { variables: { ...environment, NODE_OPTIONS: "--enable-source-maps" } },
+      vpcConfig: { subnetIds: this.props.subnetIds, securityGroupIds: [this.props.securityGroupId] },
+      // A VPC function's network interfaces outlive it and block deleting its security group; on destroy the
+      // provider moves them to a rule-less group first (hashicorp/terraform-provider-aws#10329).
+      replaceSecurityGroupsOnDestroy: true,
+      replacementSecurityGroupIds: [this.props.replacementSecurityGroupId],
+      dependsOn: [logGroup, policy],
+    });
+    this.alarm(`${id}Errors`, `${functionName}-errors`, `${name} invocations that failed`, "AWS/Lambda", "Errors", { FunctionName: fn.functionName }, this.topicArn);
+    this.alarm(`${id}Throttles`, `${functionName}-throttles`, `${name} invocations that were throttled`, "AWS/Lambda", "Throttles", { FunctionName: fn.functionName }, this.topicArn);
+    return fn;
+  }
+
+  private alarm(id: string, name: string, description: string, namespace: string, metricName: string, dimensions: Record<string, string>, topicArn: string) {
+    new CloudwatchMetricAlarm(this, `${id}Alarm`, {
+      alarmName: name,
+      alarmDescription: description,
+      namespace,
+      metricName,
+      dimensions,
+      statistic: namespace === "AWS/SQS" ? "Maximum" : "Sum",
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+      treatMissingData: "notBreaching",
+      alarmActions: [topicArn],
+      okActions: [topicArn],
+    });
+  }
+}

@@ -1,0 +1,106 @@
+import { Cluster, kubeConfigFor, kubernetesCluster } from "../lambdas/shared/cluster";
+import { drainNode } from "../lambdas/shared/drain";
+import { Logger } from "../lambdas/shared/log";
+import { FakeKubeApi } from "./support/fake-kube-api";
+
+const TOKEN = "automation-token";
+
+/** A clock that sleeping advances, so deadlines are exercised without waiting. */
+function virtualClock(start = 1_000_000) {
+  let now = start;
+  return { now: () => now, sleep: async (ms: number) => void (now += ms) };
+}
+
+describe("draining through the Kubernetes API", () => {
+  let api: FakeKubeApi;
+  let cluster: Cluster;
+  const lines: [string, string, Record<string, unknown> | undefined][] = [];
+  const log: Logger = (level, message, fields) => void lines.push([level, message, fields]);
+
+  beforeEach(async () => {
+    api = new FakeKubeApi();
+    const server = await api.start();
+    cluster = kubernetesCluster(kubeConfigFor({ server, caData: api.caData, token: TOKEN }));
+    api.addNode("ip-10-0-1-10.eu-west-1.compute.internal", "i-0123456789abcdef0");
+    api.addNode("ip-10-0-1-11.eu-west-1.compute.internal", "i-0fedcba9876543210");
+    lines.length = 0;
+  });
+  afterEach(() => api.stop());
+
+  test("nodes and pods are read with their provider IDs, requests and scheduling state", async () => {
+    api.addPod("default", "web-1", "ip-10-0-1-10.eu-west-1.compute.internal", { cpu: "250m", memory: "1Gi", owner: "ReplicaSet" });
+    api.addPod("default", "waiting", undefined, { cpu: "1", unschedulable: true });
+    const nodes = await cluster.listNodes();
+    expect(nodes.map((node) => [node.name, node.providerId, node.ready, node.allocatable])).toEqual([
+      ["ip-10-0-1-10.eu-west-1.compute.internal", "aws:///eu-west-1a/i-0123456789abcdef0", true, { cpuMillis: 2000, memoryBytes: 8 * 2 ** 30 }],
+      ["ip-10-0-1-11.eu-west-1.compute.internal", "aws:///eu-west-1a/i-0fedcba9876543210", true, { cpuMillis: 2000, memoryBytes: 8 * 2 ** 30 }],
+    ]);
+    const pods = await cluster.listPods();
+    expect(pods.find((pod) => pod.name === "web-1")).toMatchObject({ requests: { cpuMillis: 250, memoryBytes: 2 ** 30 }, controllerKind: "ReplicaSet", unschedulable: false });
+    expect(pods.find((pod) => pod.name === "waiting")).toMatchObject({ unschedulable: true, nodeName: undefined });
+    expect(api.tokens).toEqual(new Set([`Bearer ${TOKEN}`]));
+  });
+
+  test("cordons, evicts every movable pod and leaves DaemonSet, mirror and finished pods", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    api.addPod("default", "web-1", node, { owner: "ReplicaSet" });
+    api.addPod("default", "web-2", node, { owner: "ReplicaSet" });
+    api.addPod("kube-system", "flannel", node, { owner: "DaemonSet" });
+    api.addPod("default", "job-done", node, { owner: "Job", phase: "Succeeded" });
+    api.addPod("default", "elsewhere", "ip-10-0-1-11.eu-west-1.compute.internal", { owner: "ReplicaSet" });
+    const clock = virtualClock();
+    const result = await drainNode(cluster, node, { deadline: clock.now() + 60_000, retryDelayMs: 1000, ...clock, log });
+
+    expect(api.nodes.get(node)?.spec.unschedulable).toBe(true);
+    expect(result).toEqual({ node, evicted: ["default/web-1", "default/web-2"], skipped: ["kube-system/flannel", "default/job-done"], remaining: [], completed: true });
+    expect([...api.pods.keys()].sort()).toEqual(["default/elsewhere", "default/job-done", "kube-system/flannel"]);
+    expect(api.requests.filter((request) => request.endsWith("/eviction"))).toEqual([
+      "POST /api/v1/namespaces/default/pods/web-1/eviction",
+      "POST /api/v1/namespaces/default/pods/web-2/eviction",
+    ]);
+  });
+
+  test("evictions refused by a disruption budget (429) are retried until accepted", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    api.addPod("default", "db-0", node, { owner: "StatefulSet" });
+    api.refusals.set("default/db-0", 2);
+    const clock = virtualClock();
+    const result = await drainNode(cluster, node, { deadline: clock.now() + 60_000, retryDelayMs: 5000, ...clock, log });
+    expect(result.completed).toBe(true);
+    expect(api.requests.filter((request) => request.endsWith("/eviction"))).toHaveLength(3);
+    expect(lines.filter(([, message]) => message.includes("retrying"))).toHaveLength(2);
+  });
+
+  test("a budget that never relents stops the drain at the deadline, reporting what is left", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    api.addPod("default", "db-0", node, { owner: "StatefulSet" });
+    api.refusals.set("default/db-0", 1000);
+    const clock = virtualClock();
+    const start = clock.now();
+    const result = await drainNode(cluster, node, { deadline: start + 100_000, retryDelayMs: 5000, ...clock, log });
+    expect(result).toMatchObject({ completed: false, remaining: ["default/db-0"], evicted: [] });
+    expect(clock.now()).toBeLessThanOrEqual(start + 100_000);
+    expect(lines).toContainEqual(["warn", "drain deadline reached with evictions still refused by disruption budgets", { node, refused: ["default/db-0"] }]);
+  });
+
+  test("draining again is harmless: already cordoned, pods already gone", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    api.addPod("default", "web-1", node, { owner: "ReplicaSet" });
+    const clock = virtualClock();
+    await drainNode(cluster, node, { deadline: clock.now() + 60_000, retryDelayMs: 1000, ...clock, log });
+    const again = await drainNode(cluster, node, { deadline: clock.now() + 60_000, retryDelayMs: 1000, ...clock, log });
+    expect(again).toEqual({ node, evicted: [], skipped: [], remaining: [], completed: true });
+  });
+
+  test("a pod deleted between listing and eviction (404) counts as gone", async () => {
+    expect(await cluster.evict({ namespace: "default", name: "vanished" })).toBe("gone");
+  });
+
+  test("uncordon clears the unschedulable flag", async () => {
+    const node = "ip-10-0-1-11.eu-west-1.compute.internal";
+    await cluster.cordon(node);
+    expect(api.nodes.get(node)?.spec.unschedulable).toBe(true);
+    await cluster.uncordon(node);
+    expect(api.nodes.get(node)?.spec.unschedulable).toBeUndefined();
+  });
+});

@@ -1,0 +1,131 @@
+import { execFileSync } from "child_process";
+import { mkdtempSync, readFileSync } from "fs";
+import { IncomingMessage, ServerResponse } from "http";
+import { createServer, Server } from "https";
+import { AddressInfo } from "net";
+import { tmpdir } from "os";
+import { join } from "path";
+
+/** A throwaway certificate for 127.0.0.1, so the client verifies TLS against a CA exactly as in the cluster. */
+function selfSignedCertificate(): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), "fake-kube-api-"));
+  execFileSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+    "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
+  ], { stdio: "ignore" });
+  return { cert: readFileSync(join(dir, "cert.pem"), "utf8"), key: readFileSync(join(dir, "key.pem"), "utf8") };
+}
+
+/**
+ * A local HTTPS server speaking the subset of the Kubernetes API the Lambdas use (nodes, pods, evictions,
+ * PodDisruptionBudgets), so the real @kubernetes/client-node client is exercised end to end.
+ */
+export interface FakePod {
+  metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { kind: string; name: string; controller?: boolean; apiVersion: string; uid: string }[]; deletionTimestamp?: string };
+  spec: { nodeName?: string; containers: { name: string; resources?: { requests?: Record<string, string> } }[]; volumes?: unknown[] };
+  status: { phase: string; conditions?: { type: string; status: string; reason?: string }[] };
+}
+
+export interface FakeNode {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: { providerID?: string; unschedulable?: boolean };
+  status: { allocatable: Record<string, string>; conditions: { type: string; status: string }[] };
+}
+
+export class FakeKubeApi {
+  readonly nodes = new Map<string, FakeNode>();
+  readonly pods = new Map<string, FakePod>();
+  readonly budgets: unknown[] = [];
+  /** Evictions to refuse with 429 before accepting, per "namespace/name". */
+  readonly refusals = new Map<string, number>();
+  /** Every request as "METHOD path". */
+  readonly requests: string[] = [];
+  /** Authorization headers seen. */
+  readonly tokens = new Set<string>();
+  private server?: Server;
+  private readonly certificate = selfSignedCertificate();
+  /** The server's certificate as base64 PEM: the caData a client pins. */
+  readonly caData = Buffer.from(this.certificate.cert).toString("base64");
+
+  addNode(name: string, instanceId: string, options: { cpu?: string; memory?: string; ready?: boolean; unschedulable?: boolean } = {}): void {
+    this.nodes.set(name, {
+      metadata: { name, labels: {} },
+      spec: { providerID: `aws:///eu-west-1a/${instanceId}`, unschedulable: options.unschedulable },
+      status: { allocatable: { cpu: options.cpu ?? "2", memory: options.memory ?? "8Gi" }, conditions: [{ type: "Ready", status: options.ready === false ? "False" : "True" }] },
+    });
+  }
+
+  addPod(namespace: string, name: string, nodeName: string | undefined, options: { cpu?: string; memory?: string; owner?: string; phase?: string; unschedulable?: boolean; labels?: Record<string, string> } = {}): void {
+    this.pods.set(`${namespace}/${name}`, {
+      metadata: {
+        name,
+        namespace,
+        labels: options.labels ?? {},
+        ownerReferences: options.owner ? [{ kind: options.owner, name: `${name}-owner`, controller: true, apiVersion: "apps/v1", uid: `${name}-uid` }] : undefined,
+      },
+      spec: { nodeName, containers: [{ name: "main", resources: { requests: { cpu: options.cpu ?? "100m", memory: options.memory ?? "128Mi" } } }] },
+      status: { phase: options.phase ?? (nodeName ? "Running" : "Pending"), conditions: options.unschedulable ? [{ type: "PodScheduled", status: "False", reason: "Unschedulable" }] : [] },
+    });
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer(this.certificate, (request, response) => {
+      let body = "";
+      request.on("data", (chunk) => (body += chunk));
+      request.on("end", () => this.handle(request, body, response));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    return `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+
+  private handle(request: IncomingMessage, body: string, response: ServerResponse): void {
+    const url = new URL(request.url ?? "/", "http://localhost");
+    this.requests.push(`${request.method} ${url.pathname}`);
+    if (request.headers.authorization) this.tokens.add(request.headers.authorization);
+    const send = (status: number, payload: unknown) => {
+      response.writeHead(status, { "Content-Type": "application/json" });
+      response.end(JSON.stringify(payload));
+    };
+    const status = (code: number, reason: string, message: string) => send(code, { kind: "Status", apiVersion: "v1", status: "Failure", reason, message, code });
+
+    let match: RegExpExecArray | null;
+    if (request.method === "GET" && url.pathname === "/api/v1/nodes") {
+      return send(200, { kind: "NodeList", apiVersion: "v1", metadata: {}, items: [...this.nodes.values()] });
+    }
+    if (request.method === "PATCH" && (match = /^\/api\/v1\/nodes\/([^/]+)$/.exec(url.pathname))) {
+      const node = this.nodes.get(match[1]);
+      if (!node) return status(404, "NotFound", `nodes "${match[1]}" not found`);
+      if (request.headers["content-type"] !== "application/merge-patch+json") return status(415, "UnsupportedMediaType", `unexpected ${request.headers["content-type"]}`);
+      const patch = JSON.parse(body) as { spec?: { unschedulable?: boolean | null } };
+      if (patch.spec && "unschedulable" in patch.spec) node.spec.unschedulable = patch.spec.unschedulable ?? undefined;
+      return send(200, node);
+    }
+    if (request.method === "GET" && url.pathname === "/api/v1/pods") {
+      const selector = url.searchParams.get("fieldSelector");
+      const nodeName = selector?.startsWith("spec.nodeName=") ? selector.slice("spec.nodeName=".length) : undefined;
+      const items = [...this.pods.values()].filter((pod) => nodeName === undefined || pod.spec.nodeName === nodeName);
+      return send(200, { kind: "PodList", apiVersion: "v1", metadata: {}, items });
+    }
+    if (request.method === "POST" && (match = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/eviction$/.exec(url.pathname))) {
+      const key = `${match[1]}/${match[2]}`;
+      if (!this.pods.has(key)) return status(404, "NotFound", `pods "${match[2]}" not found`);
+      const left = this.refusals.get(key) ?? 0;
+      if (left > 0) {
+        this.refusals.set(key, left - 1);
+        return status(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget.");
+      }
+      // The pod terminates at once here; a real kubelet would run its grace period first.
+      this.pods.delete(key);
+      return send(201, { kind: "Status", apiVersion: "v1", status: "Success", code: 201 });
+    }
+    if (request.method === "GET" && url.pathname === "/apis/policy/v1/poddisruptionbudgets") {
+      return send(200, { kind: "PodDisruptionBudgetList", apiVersion: "policy/v1", metadata: {}, items: this.budgets });
+    }
+    return status(404, "NotFound", `no route for ${request.method} ${url.pathname}`);
+  }
+}

@@ -1,7 +1,7 @@
 import { createHash } from "crypto";
 import { buildSync } from "esbuild";
 import { zipSync } from "fflate";
-import { mkdirSync, writeFileSync } from "fs";
+import { mkdirSync, renameSync, writeFileSync } from "fs";
 import { join, resolve } from "path";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -57,7 +57,10 @@ export function bundleLambda(name: LambdaName, outdir = join(ROOT, ".build", "la
   const zip = zipSync(files, { level: 9 });
   mkdirSync(outdir, { recursive: true });
   const zipPath = join(outdir, `${name}.zip`);
-  writeFileSync(zipPath, zip);
+  // Several processes (test workers, a synth beside a validate) may build at once: publish the zip atomically.
+  const partial = `${zipPath}.${process.pid}.partial`;
+  writeFileSync(partial, zip);
+  renameSync(partial, zipPath);
 
   const bundle: LambdaBundle = {
     name,

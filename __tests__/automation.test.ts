@@ -1,0 +1,162 @@
+import { bundleLambda } from "../modules/automation/bundle";
+import { logicalIdOf, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
+
+function ref(json: TerraformJson, type: string, prefix: string, attribute: string): string {
+  return `\${${type}.${logicalIdOf(json, type, prefix)}.${attribute}}`;
+}
+
+function roleStatements(json: TerraformJson, id: "Autoscaler" | "NodeDrainer"): any[] {
+  const policy = resourceNamed(json, "aws_iam_role_policy", `Automation_${id}Policy`);
+  const documentId = /data\.aws_iam_policy_document\.([A-Za-z0-9_]+)\.json/.exec(policy.policy)![1];
+  return json.data!.aws_iam_policy_document[documentId].statement;
+}
+
+describe("functions", () => {
+  const { json } = synthCluster();
+
+  test.each([
+    ["Autoscaler", "autoscaler", 240],
+    ["NodeDrainer", "node-drainer", 600],
+  ] as const)("%s: Node.js 22 on arm64 from its reproducible bundle, in the private subnets", (id, name, timeout) => {
+    const fn = resourceNamed(json, "aws_lambda_function", `Automation_${id}`);
+    expect(fn).toMatchObject({ function_name: `k3s-${name}`, runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler", timeout });
+    expect(fn.filename).toMatch(new RegExp(`^assets/Automation_${id}Code_[A-F0-9]+/[A-F0-9]+/${name}\\.zip$`));
+    expect(fn.source_code_hash).toBe(bundleLambda(name).sourceCodeHash);
+    expect(fn.vpc_config.subnet_ids).toEqual(["A", "B", "C"].map((zone) => ref(json, "aws_subnet", `Networking_PrivateSubnet${zone}`, "id")));
+    expect(fn.vpc_config.security_group_ids).toEqual([ref(json, "aws_security_group", "Networking_SecurityGroups_Lambda", "id")]);
+    expect(fn.environment.variables.ACCESS_SECRET_ARN).toBe(ref(json, "aws_secretsmanager_secret", "Compute_AutomationAccessSecret", "arn"));
+    expect(fn.environment.variables.NODE_OPTIONS).toBe("--enable-source-maps");
+  });
+
+  test("destroy moves the functions' network interfaces to the rule-less default group first", () => {
+    for (const id of ["Autoscaler", "NodeDrainer"]) {
+      const fn = resourceNamed(json, "aws_lambda_function", `Automation_${id}`);
+      expect(fn.replace_security_groups_on_destroy).toBe(true);
+      expect(fn.replacement_security_group_ids).toEqual([ref(json, "aws_default_security_group", "Networking_DefaultSecurityGroup", "id")]);
+    }
+  });
+
+  test("each function logs to its own group with retention", () => {
+    for (const name of ["autoscaler", "node-drainer"]) {
+      expect(resourcesOf(json, "aws_cloudwatch_log_group").map(([, group]) => group)).toContainEqual({ name: `/aws/lambda/k3s-${name}`, retention_in_days: 30 });
+    }
+  });
+});
+
+describe("least privilege", () => {
+  const { json } = synthCluster();
+  const agentGroup = ref(json, "aws_autoscaling_group", "Compute_AgentGroup", "arn");
+
+  test("no function role has a wildcard action", () => {
+    for (const id of ["Autoscaler", "NodeDrainer"] as const) {
+      expect(roleStatements(json, id).flatMap((statement) => statement.actions).filter((action: string) => action.includes("*"))).toEqual([]);
+    }
+  });
+
+  test("Auto Scaling changes are limited to the agents' group", () => {
+    const changing = (id: "Autoscaler" | "NodeDrainer") => roleStatements(json, id).filter((statement) => statement.actions.some((action: string) => action.startsWith("autoscaling:") && !action.startsWith("autoscaling:Describe")));
+    expect(changing("Autoscaler")).toEqual([expect.objectContaining({ actions: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"], resources: [agentGroup] })]);
+    expect(changing("NodeDrainer")).toEqual([expect.objectContaining({ actions: ["autoscaling:CompleteLifecycleAction"], resources: [agentGroup] })]);
+  });
+
+  test("state, queue, topic and secret permissions name exactly their resources", () => {
+    const autoscaler = Object.fromEntries(roleStatements(json, "Autoscaler").map((statement) => [statement.sid, statement]));
+    expect(autoscaler.LockAndState).toMatchObject({ actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], resources: [ref(json, "aws_dynamodb_table", "Automation_AutoscalerTable", "arn")] });
+    expect(autoscaler.ReadClusterAccess.resources).toEqual([ref(json, "aws_secretsmanager_secret", "Compute_AutomationAccessSecret", "arn")]);
+    expect(autoscaler.Notify.resources).toEqual([ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn")]);
+    const drainer = Object.fromEntries(roleStatements(json, "NodeDrainer").map((statement) => [statement.sid, statement]));
+    expect(drainer.ConsumeDrainQueue.resources).toEqual([ref(json, "aws_sqs_queue", "Automation_DrainQueue", "arn")]);
+    expect(drainer.LockAndState).toBeUndefined();
+  });
+});
+
+describe("event plumbing", () => {
+  const { json } = synthCluster();
+  const queueArn = ref(json, "aws_sqs_queue", "Automation_DrainQueue", "arn");
+
+  test("spot, rebalance and agent termination events reach the encrypted queue", () => {
+    const patterns = resourcesOf(json, "aws_cloudwatch_event_rule").filter(([, rule]) => rule.event_pattern).map(([, rule]) => rule.event_pattern);
+    expect(patterns).toContainEqual(JSON.stringify({ source: ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"] }));
+    expect(patterns).toContainEqual(JSON.stringify({ source: ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"] }));
+    expect(patterns).toContainEqual(
+      `\${jsonencode({"source" = ["aws.autoscaling"], "detail-type" = ["EC2 Instance-terminate Lifecycle Action"], "detail" = {"AutoScalingGroupName" = [${ref(json, "aws_autoscaling_group", "Compute_AgentGroup", "name").slice(2, -1)}]}})}`,
+    );
+    const targets = resourcesOf(json, "aws_cloudwatch_event_target").filter(([, target]) => target.arn === queueArn);
+    expect(targets).toHaveLength(3);
+  });
+
+  test("the queue is encrypted, dead-letters after three receives, and admits only these rules", () => {
+    const queue = resourceNamed(json, "aws_sqs_queue", "Automation_DrainQueue");
+    expect(queue).toMatchObject({ sqs_managed_sse_enabled: true, visibility_timeout_seconds: 3600 });
+    expect(queue.redrive_policy).toBe(`\${jsonencode({"deadLetterTargetArn" = ${ref(json, "aws_sqs_queue", "Automation_DrainDeadLetterQueue", "arn").slice(2, -1)}, "maxReceiveCount" = 3})}`);
+    expect(resourceNamed(json, "aws_sqs_queue", "Automation_DrainDeadLetterQueue").sqs_managed_sse_enabled).toBe(true);
+    const document = Object.entries(json.data!.aws_iam_policy_document).find(([id]) => id.startsWith("Automation_DrainQueuePolicyDocument_"))![1];
+    expect(document.statement).toEqual([
+      expect.objectContaining({
+        actions: ["sqs:SendMessage"],
+        resources: [queueArn],
+        principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+        condition: [{ test: "ArnEquals", variable: "aws:SourceArn", values: ["SpotInterruptionRule", "RebalanceRule", "AgentTerminationRule"].map((rule) => ref(json, "aws_cloudwatch_event_rule", `Automation_${rule}`, "arn")) }],
+      }),
+    ]);
+  });
+
+  test("the drainer consumes the queue in batches with partial failure reporting", () => {
+    expect(resourceNamed(json, "aws_lambda_event_source_mapping", "Automation_DrainQueueMapping")).toMatchObject({
+      event_source_arn: queueArn,
+      function_name: ref(json, "aws_lambda_function", "Automation_NodeDrainer", "arn"),
+      function_response_types: ["ReportBatchItemFailures"],
+    });
+  });
+
+  test("the autoscaler runs on its schedule with permission for exactly that rule, without retries", () => {
+    const schedule = resourceNamed(json, "aws_cloudwatch_event_rule", "Automation_AutoscalerSchedule");
+    expect(schedule.schedule_expression).toBe("rate(1 minute)");
+    expect(resourceNamed(json, "aws_cloudwatch_event_target", "Automation_AutoscalerScheduleTarget").arn).toBe(ref(json, "aws_lambda_function", "Automation_Autoscaler", "arn"));
+    expect(resourceNamed(json, "aws_lambda_permission", "Automation_AutoscalerSchedulePermission")).toMatchObject({
+      principal: "events.amazonaws.com",
+      source_arn: ref(json, "aws_cloudwatch_event_rule", "Automation_AutoscalerSchedule", "arn"),
+    });
+    expect(resourceNamed(json, "aws_lambda_function_event_invoke_config", "Automation_AutoscalerInvokeConfig").maximum_retry_attempts).toBe(0);
+  });
+});
+
+describe("state, notifications and alarms", () => {
+  test("the state table is on demand, expires old items, and has point-in-time recovery and encryption", () => {
+    expect(resourceNamed(synthCluster().json, "aws_dynamodb_table", "Automation_AutoscalerTable")).toMatchObject({
+      billing_mode: "PAY_PER_REQUEST",
+      hash_key: "pk",
+      ttl: { attribute_name: "ttl", enabled: true },
+      point_in_time_recovery: { enabled: true },
+      server_side_encryption: { enabled: true },
+    });
+  });
+
+  test("the topic is KMS-encrypted; an e-mail subscription exists only when configured", () => {
+    const { json } = synthCluster();
+    expect(resourceNamed(json, "aws_sns_topic", "Automation_NotificationTopic").kms_master_key_id).toBe(ref(json, "aws_kms_key", "Automation_NotificationKey", "arn"));
+    expect(resourceNamed(json, "aws_kms_key", "Automation_NotificationKey").enable_key_rotation).toBe(true);
+    expect(resourcesOf(json, "aws_sns_topic_subscription")).toEqual([]);
+    const withEmail = synthCluster({ automation: { notificationEmail: "ops@example.com" } }).json;
+    expect(resourceNamed(withEmail, "aws_sns_topic_subscription", "Automation_NotificationEmail")).toMatchObject({ protocol: "email", endpoint: "ops@example.com" });
+  });
+
+  test("errors, throttles and dead letters raise alarms to the topic", () => {
+    const { json } = synthCluster();
+    const topic = ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn");
+    const alarms = resourcesOf(json, "aws_cloudwatch_metric_alarm").map(([, alarm]) => alarm);
+    expect(alarms.map((alarm) => `${alarm.namespace} ${alarm.metric_name}`).sort()).toEqual(["AWS/Lambda Errors", "AWS/Lambda Errors", "AWS/Lambda Throttles", "AWS/Lambda Throttles", "AWS/SQS ApproximateNumberOfMessagesVisible"]);
+    for (const alarm of alarms) expect(alarm).toMatchObject({ threshold: 0, comparison_operator: "GreaterThanThreshold", alarm_actions: [topic] });
+  });
+
+  test("scaling mode cpu leaves out the autoscaler but keeps the drainer", () => {
+    const { json } = synthCluster({ agents: { scalingMode: "cpu" } });
+    expect(resourcesOf(json, "aws_lambda_function").map(([, fn]) => fn.function_name)).toEqual(["k3s-node-drainer"]);
+    expect(resourcesOf(json, "aws_dynamodb_table")).toEqual([]);
+  });
+
+  test("bad automation settings are refused", () => {
+    expect(() => synthCluster({ automation: { scheduleExpression: "every minute" } })).toThrow('automation.scheduleExpression: must be an EventBridge schedule such as "rate(1 minute)"');
+    expect(() => synthCluster({ automation: { notificationEmail: "not-an-address" } })).toThrow("automation.notificationEmail: must be an e-mail address");
+  });
+});

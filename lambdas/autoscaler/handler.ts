@@ -3,7 +3,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { Context } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod/mini";
+import "../shared/zod-locale";
 import { readClusterAccess } from "../shared/access";
 import { kubeConfigFor, kubernetesCluster } from "../shared/cluster";
 import { parseEnvironment } from "../shared/env";
@@ -21,22 +22,22 @@ const autoScaling = new AutoScalingClient({});
 const sns = new SNSClient({});
 
 const environmentShape = {
-  CLUSTER_NAME: z.string().min(1),
-  AGENT_GROUP_NAME: z.string().min(1),
-  STATE_TABLE: z.string().min(1),
-  ACCESS_SECRET_ARN: z.string().startsWith("arn:"),
-  TOPIC_ARN: z.string().startsWith("arn:"),
-  NODE_VCPUS: z.coerce.number().positive(),
-  NODE_MEMORY_MIB: z.coerce.number().positive(),
-  MAX_STEP_UP: z.coerce.number().int().positive(),
-  SCALE_DOWN_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100),
-  SCALE_DOWN_WINDOW_SECONDS: z.coerce.number().int().positive(),
-  COOLDOWN_SECONDS: z.coerce.number().int().nonnegative(),
-  LOCK_TTL_SECONDS: z.coerce.number().int().positive(),
+  CLUSTER_NAME: z.string().check(z.minLength(1)),
+  AGENT_GROUP_NAME: z.string().check(z.minLength(1)),
+  STATE_TABLE: z.string().check(z.minLength(1)),
+  ACCESS_SECRET_ARN: z.string().check(z.startsWith("arn:")),
+  TOPIC_ARN: z.string().check(z.startsWith("arn:")),
+  NODE_VCPUS: z.coerce.number().check(z.positive()),
+  NODE_MEMORY_MIB: z.coerce.number().check(z.positive()),
+  MAX_STEP_UP: z.coerce.number().check(z.int(), z.positive()),
+  SCALE_DOWN_THRESHOLD_PERCENT: z.coerce.number().check(z.gte(1), z.lte(100)),
+  SCALE_DOWN_WINDOW_SECONDS: z.coerce.number().check(z.int(), z.positive()),
+  COOLDOWN_SECONDS: z.coerce.number().check(z.int(), z.nonnegative()),
+  LOCK_TTL_SECONDS: z.coerce.number().check(z.int(), z.positive()),
 };
 
 export async function handler(_event: unknown, context: Context): Promise<Decision | undefined> {
-  let env: z.infer<z.ZodObject<typeof environmentShape>>;
+  let env: z.infer<z.ZodMiniObject<typeof environmentShape>>;
   try {
     env = parseEnvironment(environmentShape);
   } catch (error) {

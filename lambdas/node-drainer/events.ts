@@ -1,4 +1,5 @@
-import { z } from "zod";
+import * as z from "zod/mini";
+import "../shared/zod-locale";
 
 /** A reason to drain one instance's node, taken from an EventBridge event. */
 export type DrainRequest =
@@ -14,16 +15,17 @@ export type DrainRequest =
 
 export type ParsedEvent = { readonly ok: true; readonly request: DrainRequest } | { readonly ok: false; readonly reason: string };
 
-const INSTANCE_ID = z.string().regex(/^i-[0-9a-f]{8,17}$/, "is not an EC2 instance ID");
-const EVENT_TIME = z.string().refine((time) => !Number.isNaN(Date.parse(time)), "is not a timestamp");
+const INSTANCE_ID = z.string().check(z.regex(/^i-[0-9a-f]{8,17}$/, "is not an EC2 instance ID"));
+const EVENT_TIME = z.string().check(z.refine((time) => !Number.isNaN(Date.parse(time)), "is not a timestamp"));
+const NON_EMPTY = z.string().check(z.minLength(1));
 
 const Envelope = z.object({ source: z.string(), "detail-type": z.string(), time: EVENT_TIME, detail: z.record(z.string(), z.unknown()) });
 const Ec2InstanceDetail = z.object({ "instance-id": INSTANCE_ID });
 const LifecycleDetail = z.object({
   EC2InstanceId: INSTANCE_ID,
-  AutoScalingGroupName: z.string().min(1),
-  LifecycleHookName: z.string().min(1),
-  LifecycleActionToken: z.string().min(1),
+  AutoScalingGroupName: NON_EMPTY,
+  LifecycleHookName: NON_EMPTY,
+  LifecycleActionToken: NON_EMPTY,
   LifecycleTransition: z.string(),
 });
 
@@ -32,7 +34,7 @@ const EC2_KINDS: Record<string, "spot-interruption" | "rebalance-recommendation"
   "EC2 Instance Rebalance Recommendation": "rebalance-recommendation",
 };
 
-function problems(error: z.ZodError): string {
+function problems(error: z.core.$ZodError): string {
   return error.issues.map((issue) => `${issue.path.join(".") || "event"} ${issue.message}`).join("; ");
 }
 

@@ -2,7 +2,8 @@ import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod/mini";
+import "../shared/zod-locale";
 import { readClusterAccess } from "../shared/access";
 import { Cluster, kubeConfigFor, kubernetesCluster } from "../shared/cluster";
 import { parseEnvironment } from "../shared/env";
@@ -17,14 +18,14 @@ const lifecycle = autoScalingLifecycle(new AutoScalingClient({}));
 const sns = new SNSClient({});
 
 const environmentShape = {
-  AGENT_GROUP_NAME: z.string().min(1),
-  ACCESS_SECRET_ARN: z.string().startsWith("arn:"),
-  TOPIC_ARN: z.string().startsWith("arn:"),
-  HEARTBEAT_SECONDS: z.coerce.number().int().positive(),
+  AGENT_GROUP_NAME: z.string().check(z.minLength(1)),
+  ACCESS_SECRET_ARN: z.string().check(z.startsWith("arn:")),
+  TOPIC_ARN: z.string().check(z.startsWith("arn:")),
+  HEARTBEAT_SECONDS: z.coerce.number().check(z.int(), z.positive()),
 };
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  let env: z.infer<z.ZodObject<typeof environmentShape>>;
+  let env: z.infer<z.ZodMiniObject<typeof environmentShape>>;
   try {
     env = parseEnvironment(environmentShape);
   } catch (error) {

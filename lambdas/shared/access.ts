@@ -1,11 +1,12 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { z } from "zod";
+import * as z from "zod/mini";
+import "./zod-locale";
 import { ClusterAccess } from "./cluster";
 
 const AccessSchema = z.object({
-  server: z.string().url(),
-  caData: z.string().min(1),
-  token: z.string().min(1),
+  server: z.url(),
+  caData: z.string().check(z.minLength(1)),
+  token: z.string().check(z.minLength(1)),
 });
 
 /** Reads the access the servers publish; a missing or malformed secret is reported without its content. */

@@ -47,6 +47,9 @@ export function bundleLambda(name: LambdaName, outdir = join(ROOT, ".build", "la
     sourcemap: "linked",
     sourcesContent: false,
     legalComments: "none",
+    // ESM builds first: esbuild tree-shakes them far better than the CommonJS ones (the AWS SDK ships both).
+    mainFields: ["module", "main"],
+    alias: { "whatwg-url": "./lambdas/shared/shims/whatwg-url.ts" },
     write: false,
     logLevel: "silent",
   });

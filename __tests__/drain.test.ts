@@ -14,12 +14,13 @@ function virtualClock(start = 1_000_000) {
 describe("draining through the Kubernetes API", () => {
   let api: FakeKubeApi;
   let cluster: Cluster;
+  let server: string;
   const lines: [string, string, Record<string, unknown> | undefined][] = [];
   const log: Logger = (level, message, fields) => void lines.push([level, message, fields]);
 
   beforeEach(async () => {
     api = new FakeKubeApi();
-    const server = await api.start();
+    server = await api.start();
     cluster = kubernetesCluster(kubeConfigFor({ server, caData: api.caData, token: TOKEN }));
     api.addNode("ip-10-0-1-10.eu-west-1.compute.internal", "i-0123456789abcdef0");
     api.addNode("ip-10-0-1-11.eu-west-1.compute.internal", "i-0fedcba9876543210");
@@ -94,6 +95,12 @@ describe("draining through the Kubernetes API", () => {
 
   test("a pod deleted between listing and eviction (404) counts as gone", async () => {
     expect(await cluster.evict({ namespace: "default", name: "vanished" })).toBe("gone");
+  });
+
+  test("a server whose certificate the pinned CA did not sign is refused", async () => {
+    const impostorCa = new FakeKubeApi().caData;
+    await expect(kubernetesCluster(kubeConfigFor({ server, caData: impostorCa, token: TOKEN })).listNodes()).rejects.toThrow();
+    expect(api.tokens).toEqual(new Set());
   });
 
   test("uncordon clears the unschedulable flag", async () => {

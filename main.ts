@@ -12,6 +12,7 @@ import { Database } from "./modules/database";
 import { LoadBalancing } from "./modules/load_balancing";
 import { Networking } from "./modules/networking";
 import { StateBackend } from "./modules/state_backend";
+import { KUBE_API_PORT } from "./modules/ports";
 import { Storage } from "./modules/storage";
 
 /** Names of the synthesised stacks: cdktf.out/stacks/<name>. */
@@ -143,7 +144,7 @@ export class ClusterStack extends TerraformStack {
     new TerraformOutput(this, "public_subnet_ids", { value: this.networking.publicSubnetIds, description: "Public subnets, one per zone, holding NAT gateways and internet-facing load balancers" });
     new TerraformOutput(this, "datastore_endpoint", { value: this.database.endpoint, description: "Host name of the k3s datastore (RDS PostgreSQL)" });
     new TerraformOutput(this, "datastore_secret_arn", { value: this.database.secretArn, description: "Secrets Manager secret with the datastore's connection details" });
-    new TerraformOutput(this, "api_endpoint", { value: `https://${publicApiDnsName ?? apiDnsName}:6443`, description: "Kubernetes API endpoint written into the kubeconfig" });
+    new TerraformOutput(this, "api_endpoint", { value: `https://${publicApiDnsName ?? apiDnsName}:${KUBE_API_PORT}`, description: "Kubernetes API endpoint written into the kubeconfig" });
     new TerraformOutput(this, "ingress_dns_name", { value: this.loadBalancing.ingressDnsName, description: "Point your ingress host names (CNAME) here" });
     new TerraformOutput(this, "kubeconfig_secret_arn", { value: this.compute.kubeconfigSecretArn, description: "Secret the servers write the admin kubeconfig to" });
     new TerraformOutput(this, "kubeconfig_command", {

@@ -1,9 +1,5 @@
 import { bundleLambda } from "../modules/automation/bundle";
-import { logicalIdOf, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
-
-function ref(json: TerraformJson, type: string, prefix: string, attribute: string): string {
-  return `\${${type}.${logicalIdOf(json, type, prefix)}.${attribute}}`;
-}
+import { ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
 
 function roleStatements(json: TerraformJson, id: "Autoscaler" | "NodeDrainer"): any[] {
   const policy = resourceNamed(json, "aws_iam_role_policy", `Automation_${id}Policy`);

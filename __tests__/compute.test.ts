@@ -1,10 +1,6 @@
 import { CLOUD_CONTROLLER_ACTIONS } from "../modules/compute/iam";
 import { ConfigError, resolveConfig } from "../config/resolve";
-import { logicalIdOf, referencedId, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
-
-function ref(json: TerraformJson, type: string, prefix: string, attribute: string): string {
-  return `\${${type}.${logicalIdOf(json, type, prefix)}.${attribute}}`;
-}
+import { TerraformJson, logicalIdOf, ref, referencedId, resourceNamed, resourcesOf, synthCluster } from "./helpers";
 
 /** Inline policy statements of a node role, by policy name. */
 function inlinePolicies(json: TerraformJson, role: "Server" | "Agent"): Record<string, any[]> {

@@ -46,6 +46,11 @@ export function referencedId(reference: string): string {
   return match[1];
 }
 
+/** "${type.<logical ID>.attribute}" for the resource of `type` whose logical ID starts with `prefix`. */
+export function ref(json: TerraformJson, type: string, prefix: string, attribute: string): string {
+  return `\${${type}.${logicalIdOf(json, type, prefix)}.${attribute}}`;
+}
+
 export function logicalIdOf(json: TerraformJson, type: string, prefix: string): string {
   const match = resourcesOf(json, type).find(([id]) => id.startsWith(`${prefix}_`));
   if (!match) throw new Error(`no ${type} named ${prefix}`);

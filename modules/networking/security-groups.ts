@@ -78,8 +78,8 @@ export class ClusterSecurityGroups extends Construct {
     for (const target of nodes) {
       for (const source of nodes) {
         this.ingress(target.securityGroup, [
-          { id: `KubeletFrom${source.name}`, description: `kubelet from ${source.name.toLowerCase()}s`, protocol: "tcp", port: KUBELET_PORT, peer: source },
-          { id: `FlannelFrom${source.name}`, description: `flannel VXLAN from ${source.name.toLowerCase()}s`, protocol: "udp", port: FLANNEL_VXLAN_PORT, peer: source },
+          { id: `KubeletFrom${source.name}`, description: `kubelet from ${source.name.toLowerCase()}s`, protocol: "tcp", port: KUBELET_PORT, peer: { securityGroup: source.securityGroup } },
+          { id: `FlannelFrom${source.name}`, description: `flannel VXLAN from ${source.name.toLowerCase()}s`, protocol: "udp", port: FLANNEL_VXLAN_PORT, peer: { securityGroup: source.securityGroup } },
         ]);
       }
       this.egress(target.securityGroup, [{ id: "All", description: "Images, AWS APIs and the datastore", protocol: "-1", peer: { cidr: ANYWHERE } }]);

@@ -1,4 +1,5 @@
 import { spawnSync } from "child_process";
+import { cloudControllerImageTag } from "../modules/compute";
 import { escapeTerraformTemplate, fillPlaceholders } from "../modules/compute/user-data";
 import { asDelivered, localNamed, synthCluster } from "./helpers";
 
@@ -13,6 +14,12 @@ describe("rendering", () => {
     expect(escapeTerraformTemplate('echo "${HOME}" %{x}')).toBe('echo "$${HOME}" %%{x}');
     expect(asDelivered(escapeTerraformTemplate('echo "${HOME}"') + " ${aws_lb.Api_1.dns_name}")).toBe('echo "${HOME}" example-dns_name');
   });
+});
+
+test("the cloud controller follows the k3s minor version", () => {
+  expect(cloudControllerImageTag("v1.33.5+k3s1")).toBe("v1.33.0");
+  expect(cloudControllerImageTag("v1.31.12+k3s2")).toBe("v1.31.0");
+  expect(() => cloudControllerImageTag("latest")).toThrow('Compute: k3sVersion "latest" is not a k3s release tag such as "v1.33.5+k3s1"');
 });
 
 describe("bootstrap scripts", () => {
@@ -62,9 +69,11 @@ describe("bootstrap scripts", () => {
 
   test("server deploys the cloud controller, EFS CSI driver with a default RWX class, and automation RBAC", () => {
     const delivered = asDelivered(server);
-    expect(delivered).toContain("  bootstrap: true\n  valuesContent: |-\n    hostNetworking: true");
+    expect(delivered).toContain("  bootstrap: true\n  valuesContent: |-\n");
+    expect(delivered).toContain("\n    hostNetworking: true\n");
     expect(delivered).toContain('      node-role.kubernetes.io/control-plane: "true"');
-    expect(delivered).toMatch(/chart: aws-cloud-controller-manager\n  version: 0\.0\.8/);
+    expect(delivered).toMatch(/chart: aws-cloud-controller-manager\n  version: 0\.0\.10/);
+    expect(delivered).toContain("      repository: registry.k8s.io/provider-aws/cloud-controller-manager\n      tag: v1.33.0");
     expect(delivered).toMatch(/chart: aws-efs-csi-driver\n  version: 3\.2\.4/);
     expect(server).toMatch(/fileSystemId: "\$\{aws_efs_file_system\.Storage_FileSystem_[A-F0-9]+\.id\}"/);
     expect(delivered).toContain('storageclass.kubernetes.io/is-default-class: "true"');

@@ -159,6 +159,7 @@ export class Compute extends Construct {
           KUBECONFIG_ENDPOINT: `https://${props.kubeconfigApiHost}:${KUBE_API_PORT}`,
           // Every name the API is reached by must be a SAN at first boot; adding one later does not take effect.
           TLS_SANS: [props.apiDnsName, ...props.extraTlsSans].map((name) => `  - "${name}"`).join("\n"),
+          CLOUD_CONTROLLER_IMAGE_TAG: cloudControllerImageTag(props.k3sVersion),
           EFS_FILE_SYSTEM_ID: props.efsFileSystemId,
           INGRESS_HTTP_NODE_PORT: String(INGRESS_HTTP_NODE_PORT),
           INGRESS_HTTPS_NODE_PORT: String(INGRESS_HTTPS_NODE_PORT),
@@ -254,6 +255,13 @@ export class Compute extends Construct {
     this.agentGroupArn = agents.arn;
     this.agentDrainHookName = drainHook.name;
   }
+}
+
+/** The AWS cloud controller release of the cluster's Kubernetes minor: "v1.33.5+k3s1" runs "v1.33.0". */
+export function cloudControllerImageTag(k3sVersion: string): string {
+  const minor = /^v1\.(\d+)\./.exec(k3sVersion);
+  if (!minor) throw new Error(`Compute: k3sVersion "${k3sVersion}" is not a k3s release tag such as "v1.33.5+k3s1"`);
+  return `v1.${minor[1]}.0`;
 }
 
 /** The lowest healthy percentage that still replaces only one instance at a time. */

@@ -151,6 +151,10 @@ export class ClusterStack extends TerraformStack {
       value: `aws secretsmanager get-secret-value --region ${config.region} --secret-id ${this.compute.kubeconfigSecretArn} --query SecretString --output text > ~/.kube/config && chmod 600 ~/.kube/config`,
       description: "Writes the admin kubeconfig to ~/.kube/config",
     });
+    new TerraformOutput(this, "k3s_token_secret_arn", {
+      value: this.compute.tokenSecretArn,
+      description: "Secret holding the k3s cluster token; it encrypts k3s's bootstrap data, so back it up with the database",
+    });
     new TerraformOutput(this, "server_asg_name", { value: this.compute.serverGroupName, description: "Auto scaling group of the k3s servers" });
     new TerraformOutput(this, "agent_asg_name", { value: this.compute.agentGroupName, description: "Auto scaling group of the k3s agents" });
     new TerraformOutput(this, "automation_topic_arn", { value: this.automation.topicArn, description: "SNS topic of scale actions, failures and alarms" });

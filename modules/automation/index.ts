@@ -70,10 +70,8 @@ const AUTOSCALER_TIMEOUT_SECONDS = 240;
  * termination events, with their queue, state table, notifications and alarms.
  */
 export class Automation extends Construct {
+  /** SNS topic of every scale action, failure and alarm. */
   public readonly topicArn: string;
-  public readonly queueUrl: string;
-  public readonly drainerFunctionName: string;
-  public readonly autoscalerFunctionName?: string;
 
   private readonly partition: string;
   private readonly account: string;
@@ -114,7 +112,6 @@ export class Automation extends Construct {
       messageRetentionSeconds: 4 * 3600,
       redrivePolicy: Fn.jsonencode({ deadLetterTargetArn: deadLetters.arn, maxReceiveCount: 3 }),
     });
-    this.queueUrl = queue.url;
     const rules = [
       new CloudwatchEventRule(this, "SpotInterruptionRule", {
         name: `${clusterName}-spot-interruption`,
@@ -165,13 +162,12 @@ export class Automation extends Construct {
       functionResponseTypes: ["ReportBatchItemFailures"],
       scalingConfig: { maximumConcurrency: 5 },
     });
-    this.drainerFunctionName = drainer.functionName;
     this.alarm("DrainDeadLetters", `${clusterName}-node-drain-dead-letters`, "Drain events that failed three times", "AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName: deadLetters.name }, topic.arn);
 
-    if (props.autoscaler) this.autoscalerFunctionName = this.createAutoscaler(props.autoscaler, publish, topic.arn);
+    if (props.autoscaler) this.createAutoscaler(props.autoscaler, publish, topic.arn);
   }
 
-  private createAutoscaler(autoscaler: AutoscalerProps, publish: DataAwsIamPolicyDocumentStatement[], topicArn: string): string {
+  private createAutoscaler(autoscaler: AutoscalerProps, publish: DataAwsIamPolicyDocumentStatement[], topicArn: string) {
     const { clusterName } = this.props;
     const table = new DynamodbTable(this, "AutoscalerTable", {
       name: `${clusterName}-autoscaler`,
@@ -208,7 +204,6 @@ export class Automation extends Construct {
     const schedule = new CloudwatchEventRule(this, "AutoscalerSchedule", { name: `${clusterName}-autoscaler`, description: "Autoscaler runs", scheduleExpression: autoscaler.scheduleExpression });
     new CloudwatchEventTarget(this, "AutoscalerScheduleTarget", { rule: schedule.name, arn: fn.arn });
     new LambdaPermission(this, "AutoscalerSchedulePermission", { action: "lambda:InvokeFunction", functionName: fn.functionName, principal: "events.amazonaws.com", sourceArn: schedule.arn });
-    return fn.functionName;
   }
 
   private lambda(name: LambdaName, id: string, timeoutSeconds: number, environment: Record<string, string>, statements: DataAwsIamPolicyDocumentStatement[]): LambdaFunction {

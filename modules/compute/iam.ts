@@ -86,8 +86,6 @@ export interface NodeRoleProps {
 
 /** An EC2 role with the managed node policies, inline policies and an instance profile. */
 export class NodeRole extends Construct {
-  public readonly roleName: string;
-  public readonly roleArn: string;
   public readonly instanceProfileArn: string;
 
   constructor(scope: Construct, id: string, props: NodeRoleProps) {
@@ -103,8 +101,6 @@ export class NodeRole extends Construct {
       new IamRolePolicy(this, `Policy-${name}`, { role: role.id, name, policy });
     }
     const profile = new IamInstanceProfile(this, "InstanceProfile", { name: props.name, role: role.name });
-    this.roleName = role.name;
-    this.roleArn = role.arn;
     this.instanceProfileArn = profile.arn;
   }
 }

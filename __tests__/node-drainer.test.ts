@@ -98,6 +98,20 @@ describe("drainer batches (local Kubernetes API)", () => {
     expect(completed).toHaveLength(1);
   });
 
+  test("a spot interruption warning drains the node and has no lifecycle action to complete", async () => {
+    expect(await processBatch([record("m1", spotEvent())], deps)).toEqual({ batchItemFailures: [] });
+    expect(api.nodes.get(NODE)?.spec.unschedulable).toBe(true);
+    expect(api.pods.size).toBe(0);
+    expect(completed).toEqual([]);
+  });
+
+  test("a rebalance recommendation only cordons: running pods stay until the replacement is up", async () => {
+    expect(await processBatch([record("m1", rebalanceEvent())], deps)).toEqual({ batchItemFailures: [] });
+    expect(api.nodes.get(NODE)?.spec.unschedulable).toBe(true);
+    expect([...api.pods.keys()]).toEqual(["default/web-1"]);
+    expect(api.requests.filter((request) => request.endsWith("/eviction"))).toEqual([]);
+  });
+
   test("malformed and unknown events are acknowledged, not retried", async () => {
     const response = await processBatch([record("bad", "{oops"), record("unknown", JSON.stringify({ source: "aws.ec2", "detail-type": "Other", time: TIME, detail: {} }))], deps);
     expect(response).toEqual({ batchItemFailures: [] });

@@ -46,6 +46,11 @@ async function processRecord(record: SQSRecord, deps: DrainerDeps): Promise<bool
     const node = (await cluster.listNodes()).find((candidate) => candidate.providerId?.endsWith(`/${request.instanceId}`));
     if (!node) {
       log("info", "no node for this instance: not in the cluster, or already gone", context);
+    } else if (request.kind === "rebalance-recommendation") {
+      // Not yet an interruption: keep new pods off the node but leave running ones until its replacement is up
+      // (capacity rebalancing then terminates it through the lifecycle hook, which drains it).
+      await cluster.cordon(node.name);
+      log("info", "node cordoned on a rebalance recommendation", { ...context, node: node.name });
     } else {
       const deadline = drainDeadline(request, deps.heartbeatMs, deps.functionDeadline);
       const result = await drainNode(cluster, node.name, { deadline, retryDelayMs: deps.retryDelayMs, now: deps.now, sleep: deps.sleep, log });

@@ -15,7 +15,7 @@ import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { Construct } from "constructs";
-import { ClusterSecurityGroups } from "./security-groups";
+import { ANYWHERE, ClusterSecurityGroups } from "./security-groups";
 
 export interface NetworkingProps {
   /** Names resources and forms the `kubernetes.io/cluster/<name>` tag. */
@@ -39,8 +39,6 @@ export interface NetworkingProps {
    */
   readonly adminCidrs?: string[];
 }
-
-const ANYWHERE = "0.0.0.0/0";
 
 /** VPC, subnets per zone, gateways, routes, endpoints, flow logs, network ACLs and the cluster's security groups. */
 export class Networking extends Construct {

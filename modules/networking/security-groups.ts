@@ -31,7 +31,7 @@ interface Rule {
   readonly peer: Peer;
 }
 
-const ANYWHERE = "0.0.0.0/0";
+export const ANYWHERE = "0.0.0.0/0";
 
 /**
  * One security group per role, with rules that follow k3s's port requirements

@@ -8,6 +8,7 @@ import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { Construct } from "constructs";
+import { denyInsecureTransport } from "../policy-statements";
 
 export interface StateBackendProps {
   /** Prefix of the bucket and table names. */
@@ -51,14 +52,7 @@ export class StateBackend extends Construct {
     new S3BucketOwnershipControls(this, "StateBucketOwnership", { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } });
     const tlsOnly = new DataAwsIamPolicyDocument(this, "StateBucketTlsOnly", {
       statement: [
-        {
-          sid: "DenyInsecureTransport",
-          effect: "Deny",
-          principals: [{ type: "*", identifiers: ["*"] }],
-          actions: ["s3:*"],
-          resources: [bucket.arn, `${bucket.arn}/*`],
-          condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
-        },
+        denyInsecureTransport(["s3:*"], [bucket.arn, `${bucket.arn}/*`]),
       ],
     });
     new S3BucketPolicy(this, "StateBucketPolicy", { bucket: bucket.id, policy: tlsOnly.json });

@@ -6,6 +6,7 @@ import { EfsFileSystem } from "@cdktf/provider-aws/lib/efs-file-system";
 import { EfsFileSystemPolicy } from "@cdktf/provider-aws/lib/efs-file-system-policy";
 import { EfsMountTarget } from "@cdktf/provider-aws/lib/efs-mount-target";
 import { Construct } from "constructs";
+import { denyInsecureTransport } from "../policy-statements";
 
 /** Tag the EFS CSI driver puts on the access points it creates; its IAM permissions are scoped to it. */
 const CSI_ACCESS_POINT_TAG = "efs.csi.aws.com/cluster";
@@ -59,14 +60,7 @@ export class Storage extends Construct {
     // only principals of this account mounting through a mount target, over TLS, get in.
     const accessPolicy = new DataAwsIamPolicyDocument(this, "AccessPolicy", {
       statement: [
-        {
-          sid: "DenyInsecureTransport",
-          effect: "Deny",
-          principals: [{ type: "*", identifiers: ["*"] }],
-          actions: ["*"],
-          resources: [fileSystem.arn],
-          condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
-        },
+        denyInsecureTransport(["*"], [fileSystem.arn]),
         {
           sid: "AllowAccountPrincipalsThroughMountTargets",
           effect: "Allow",

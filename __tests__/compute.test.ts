@@ -1,4 +1,3 @@
-import { CLOUD_CONTROLLER_ACTIONS } from "../modules/compute/iam";
 import { ConfigError, resolveConfig } from "../config/resolve";
 import { TerraformJson, logicalIdOf, ref, referencedId, resourceNamed, resourcesOf, synthCluster } from "./helpers";
 
@@ -21,28 +20,54 @@ function actionsOf(statements: any[]): string[] {
 describe("launch templates", () => {
   const { json } = synthCluster();
 
-  test.each(["Server", "Agent"])("%s: IMDSv2 required with two hops, encrypted gp3 root, tagged instances and volumes", (role) => {
+  test.each(["Server", "Agent"])("%s: IMDSv2 required with one hop (no pod reaches the node role), encrypted gp3 root, tagged instances and volumes", (role) => {
     const template = resourceNamed(json, "aws_launch_template", `Compute_${role}LaunchTemplate`);
-    expect(template.metadata_options).toEqual({ http_endpoint: "enabled", http_tokens: "required", http_put_response_hop_limit: 2, instance_metadata_tags: "disabled" });
+    // A hop limit of 1 stops IMDSv2 token responses at the host: a pod's packets take a second hop
+    // (AWS EC2 user guide, "How Instance Metadata Service Version 2 works").
+    expect(template.metadata_options).toEqual({ http_endpoint: "enabled", http_tokens: "required", http_put_response_hop_limit: 1, instance_metadata_tags: "disabled" });
     expect(template.block_device_mappings).toEqual([
       { device_name: "/dev/xvda", ebs: expect.objectContaining({ volume_type: "gp3", encrypted: "true", delete_on_termination: "true" }) },
     ]);
     expect(template.tag_specifications.map((spec: any) => spec.resource_type)).toEqual(["instance", "volume"]);
     for (const spec of template.tag_specifications) {
-      expect(spec.tags).toMatchObject({ "kubernetes.io/cluster/k3s": "owned", Cluster: "k3s", Environment: "prod", Name: `k3s-${role.toLowerCase()}` });
+      expect(spec.tags).toEqual({ "kubernetes.io/cluster/k3s": "owned", Name: `k3s-${role.toLowerCase()}` });
     }
     expect(template.user_data).toBe(`\${base64encode(local.${Object.keys((json as any).locals).find((id) => id.startsWith(`Compute_${role}UserData_`))})}`);
-    expect(template.image_id).toMatch(/^\$\{data\.aws_ssm_parameter\.Compute_Ami_[A-F0-9]+\.insecure_value\}$/);
+    expect(template.image_id).toMatch(/^\$\{data\.aws_ami\.Compute_Ami_[A-F0-9]+\.id\}$/);
     expect(template.vpc_security_group_ids).toEqual([ref(json, "aws_security_group", `Networking_SecurityGroups_${role}`, "id")]);
     expect(template.key_name).toBeUndefined();
   });
 
-  test("the AMI is current Amazon Linux 2023 for the instance types' architecture", () => {
-    const parameterName = (input = {}) => Object.values(synthCluster(input).json.data!.aws_ssm_parameter)[0].name;
-    expect(parameterName()).toBe("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64");
-    expect(parameterName({ servers: { instanceType: "m7i.large" }, agents: { instanceTypes: ["m7i.large", "c7i.large"] } })).toBe(
-      "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
-    );
+  test("the AMI is a named Amazon Linux 2023 release owned by Amazon, for the instance types' architecture", () => {
+    const ami = (input = {}) => Object.values(synthCluster(input).json.data!.aws_ami)[0];
+    // AMI names follow al2023-ami-<release>-kernel-6.1-<arch> (AL2023 user guide, "Naming and versioning").
+    expect(ami()).toMatchObject({
+      owners: ["amazon"],
+      filter: [
+        { name: "name", values: ["al2023-ami-2023.9.20251105.0-kernel-6.1-arm64"] },
+        { name: "architecture", values: ["arm64"] },
+      ],
+    });
+    expect(ami({ servers: { instanceType: "m7i.large" }, agents: { instanceTypes: ["m7i.large", "c7i.large"] } }).filter[0].values).toEqual([
+      "al2023-ami-2023.9.20251105.0-kernel-6.1-x86_64",
+    ]);
+    expect(json.data?.aws_ssm_parameter).toBeUndefined();
+  });
+
+  test("tags live on the groups (propagated at launch), so a tag change does not roll the nodes", () => {
+    const tagged = synthCluster({ tags: { CostCentre: "42" } }).json;
+    for (const role of ["Server", "Agent"]) {
+      expect(resourceNamed(tagged, "aws_launch_template", `Compute_${role}LaunchTemplate`)).toEqual(resourceNamed(json, "aws_launch_template", `Compute_${role}LaunchTemplate`));
+      expect(resourceNamed(tagged, "aws_autoscaling_group", `Compute_${role}Group`).tag).toContainEqual({ key: "CostCentre", value: "42", propagate_at_launch: true });
+    }
+  });
+
+  test("a key comment that looks like a Terraform expression stays literal text", () => {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx ${random_password.Compute_ClusterToken.result}";
+    const { synthesized } = synthCluster({ sshPublicKey: key });
+    const pair = resourceNamed(JSON.parse(synthesized), "aws_key_pair", "Compute_KeyPair");
+    // Terraform reads "$${" as a literal "${" (Terraform language docs, "Strings and Templates": escape sequences).
+    expect(pair.public_key).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx $${random_password.Compute_ClusterToken.result}");
   });
 
   test("a configured public key becomes the nodes' key pair", () => {
@@ -145,16 +170,44 @@ describe("IAM", () => {
   const agent = inlinePolicies(json, "Agent");
   const datastoreSecret = ref(json, "aws_secretsmanager_secret", "Database_Secret", "arn");
   const tokenSecret = ref(json, "aws_secretsmanager_secret", "Compute_TokenSecret", "arn");
+  const agentTokenSecret = ref(json, "aws_secretsmanager_secret", "Compute_AgentTokenSecret", "arn");
+  const everyStatement = [...Object.values(server), ...Object.values(agent)].flat();
+  const computePartition = Object.keys(json.data!.aws_partition).find((id) => id.startsWith("Compute_"));
 
-  test("servers carry the cloud controller's control-plane permissions, agents only the node's", () => {
-    expect(actionsOf(server["cloud-controller"])).toEqual(CLOUD_CONTROLLER_ACTIONS);
+  test("the cloud controller manages only what carries the cluster's tag, and touches no routes or volumes", () => {
+    const statements = server["cloud-controller"];
+    const conditionsOf = (statement: any) => (statement.condition ?? []).map((c: any) => `${c.test} ${c.variable}=${c.values.join(",")}`);
+    // Only describe calls stay unconditional: kops (pkg/model/iam/iam_builder.go, AddCCMPermissions) scopes the same
+    // controller's changes with the cluster tag and its creations with the request tag.
+    for (const statement of statements) {
+      const mutating = statement.actions.filter((action: string) => !/:(Describe|Get|List)/.test(action));
+      if (mutating.length === 0) continue;
+      const scopedByResource = statement.resources.every((resource: string) => resource !== "*");
+      const scopedByTag = conditionsOf(statement).some((c: string) => c.includes("/kubernetes.io/cluster/k3s=owned"));
+      const scopedByService = conditionsOf(statement).includes("StringEquals iam:AWSServiceName=elasticloadbalancing.amazonaws.com");
+      expect({ sid: statement.sid, scoped: scopedByResource || scopedByTag || scopedByService }).toEqual({ sid: statement.sid, scoped: true });
+    }
+    const actions = actionsOf(statements);
+    // --configure-cloud-routes=false in the chart values: routes are flannel's; EBS volumes are a CSI driver's.
+    expect(actions.filter((action) => /Route$|Volume$/.test(action) && !action.includes("Describe"))).toEqual([]);
+    expect(conditionsOf(statements.find((s: any) => s.sid === "ChangeClusterResources"))).toEqual(["StringEquals aws:ResourceTag/kubernetes.io/cluster/k3s=owned"]);
+    expect(conditionsOf(statements.find((s: any) => s.sid === "CreateTaggedForCluster"))).toEqual(["StringEquals aws:RequestTag/kubernetes.io/cluster/k3s=owned"]);
+    expect(statements.find((s: any) => s.sid === "CreateSecurityGroupInClusterVpc").resources).toEqual([`arn:\${data.aws_partition.${computePartition}.partition}:ec2:*:*:vpc/${ref(json, "aws_vpc", "Networking_Vpc", "id")}`]);
     expect(actionsOf(agent["cloud-node"])).toEqual(["ec2:DescribeInstances", "ec2:DescribeRegions"]);
     expect(Object.values(agent).flatMap(actionsOf)).not.toContain("elasticloadbalancing:CreateLoadBalancer");
   });
 
-  test("both read the cluster token; only servers read the datastore secret and publish access secrets", () => {
-    expect(server["cluster-secrets"]).toContainEqual(expect.objectContaining({ actions: ["secretsmanager:GetSecretValue"], resources: [tokenSecret] }));
-    expect(agent["cluster-secrets"]).toEqual([expect.objectContaining({ actions: ["secretsmanager:GetSecretValue"], resources: [tokenSecret] })]);
+  test("the node security groups and instances the controller changes carry the tag it is scoped to", () => {
+    for (const role of ["Server", "Agent"]) {
+      expect(resourceNamed(json, "aws_security_group", `Networking_SecurityGroups_${role}`).tags).toMatchObject({ "kubernetes.io/cluster/k3s": "owned" });
+      expect(resourceNamed(json, "aws_launch_template", `Compute_${role}LaunchTemplate`).tag_specifications[0].tags).toMatchObject({ "kubernetes.io/cluster/k3s": "owned" });
+    }
+  });
+
+  test("agents read only the agent token; servers read both; only servers read the datastore secret and publish access secrets", () => {
+    expect(server["cluster-secrets"]).toContainEqual(expect.objectContaining({ actions: ["secretsmanager:GetSecretValue"], resources: [tokenSecret, agentTokenSecret] }));
+    expect(agent["cluster-secrets"]).toEqual([expect.objectContaining({ actions: ["secretsmanager:GetSecretValue"], resources: [agentTokenSecret] })]);
+    expect(JSON.stringify(agent)).not.toContain(tokenSecret);
     expect(server.datastore).toEqual([expect.objectContaining({ resources: [datastoreSecret] })]);
     expect(JSON.stringify(agent)).not.toContain(datastoreSecret);
     expect(server["cluster-secrets"]).toContainEqual(
@@ -165,14 +218,41 @@ describe("IAM", () => {
     );
   });
 
-  test("both get Session Manager, ECR read and the EFS CSI permissions; neither gets a wildcard action", () => {
+  test("each role may mark instances unhealthy in its own group only", () => {
+    const account = `\${data.aws_caller_identity.${Object.keys(json.data!.aws_caller_identity).find((id) => id.startsWith("Compute_"))}.account_id}`;
+    for (const [policies, group] of [
+      [server, "k3s-servers"],
+      [agent, "k3s-agents"],
+    ] as const) {
+      // SetInstanceHealth takes the group as its resource (Service Authorization Reference, Amazon EC2 Auto Scaling).
+      expect(policies["node-health"]).toEqual([
+        {
+          sid: "ReportOwnHealth",
+          actions: ["autoscaling:SetInstanceHealth"],
+          resources: [`arn:\${data.aws_partition.${computePartition}.partition}:autoscaling:eu-west-1:${account}:autoScalingGroup:*:autoScalingGroupName/${group}`],
+        },
+      ]);
+    }
+    expect(resourceNamed(json, "aws_autoscaling_group", "Compute_ServerGroup").name).toBe("k3s-servers");
+    expect(resourceNamed(json, "aws_autoscaling_group", "Compute_AgentGroup").name).toBe("k3s-agents");
+  });
+
+  test("both get Session Manager and the EFS CSI permissions, no unused ECR grant, and no wildcard action", () => {
     for (const role of ["Server", "Agent"]) {
       const attached = resourcesOf(json, "aws_iam_role_policy_attachment").filter(([id]) => id.startsWith(`Compute_${role}Role_`)).map(([, attachment]) => attachment.policy_arn);
-      expect(attached.map((arn: string) => arn.split("/").pop()).sort()).toEqual(["AmazonEC2ContainerRegistryReadOnly", "AmazonSSMManagedInstanceCore"]);
+      expect(attached.map((arn: string) => arn.split("/").pop())).toEqual(["AmazonSSMManagedInstanceCore"]);
     }
+    expect(everyStatement.flatMap((statement) => statement.actions).filter((action: string) => action.startsWith("ecr:"))).toEqual([]);
     expect(actionsOf(server["efs-csi"])).toContain("elasticfilesystem:CreateAccessPoint");
     expect(actionsOf(agent["efs-csi"])).toContain("elasticfilesystem:ClientMount");
-    expect([...Object.values(server), ...Object.values(agent)].flatMap(actionsOf).filter((action) => action.includes("*"))).toEqual([]);
+    expect(everyStatement.flatMap((statement) => statement.actions).filter((action: string) => action.includes("*"))).toEqual([]);
+  });
+
+  test("role and instance profile names carry the region, so one account can hold the cluster in two regions", () => {
+    const names = (region: string) =>
+      ["aws_iam_role", "aws_iam_instance_profile"].flatMap((type) => resourcesOf(synthCluster({ region }).json, type).filter(([id]) => id.startsWith("Compute_")).map(([, r]) => r.name));
+    expect(names("eu-west-1").sort()).toEqual(["k3s-eu-west-1-agent", "k3s-eu-west-1-agent", "k3s-eu-west-1-server", "k3s-eu-west-1-server"]);
+    expect(names("us-east-2").filter((name) => names("eu-west-1").includes(name))).toEqual([]);
   });
 
   test("instance profiles wrap the roles the launch templates use", () => {
@@ -180,10 +260,39 @@ describe("IAM", () => {
     expect(referencedId(resourceNamed(json, "aws_iam_instance_profile", "Compute_AgentRole_InstanceProfile").role)).toBe(logicalIdOf(json, "aws_iam_role", "Compute_AgentRole"));
   });
 
-  test("the cluster token is random, stored in its own secret, and nowhere else", () => {
-    expect(resourceNamed(json, "random_password", "Compute_ClusterToken")).toMatchObject({ length: 48, special: false });
-    const version = resourceNamed(json, "aws_secretsmanager_secret_version", "Compute_TokenSecretValue");
-    expect(version.secret_string).toBe(ref(json, "random_password", "Compute_ClusterToken", "result"));
-    expect(version.secret_id).toBe(ref(json, "aws_secretsmanager_secret", "Compute_TokenSecret", "id"));
+  test("server and agent tokens are random, distinct, and each stored in its own secret", () => {
+    for (const [password, secret] of [
+      ["Compute_ClusterToken", "Compute_TokenSecret"],
+      ["Compute_AgentToken", "Compute_AgentTokenSecret"],
+    ]) {
+      expect(resourceNamed(json, "random_password", password)).toMatchObject({ length: 48, special: false });
+      const version = resourceNamed(json, "aws_secretsmanager_secret_version", `${secret}Value`);
+      expect(version.secret_string).toBe(ref(json, "random_password", password, "result"));
+      expect(version.secret_id).toBe(ref(json, "aws_secretsmanager_secret", secret, "id"));
+    }
+  });
+});
+
+describe("boot order", () => {
+  const { json } = synthCluster();
+  const dependsOn = (group: string) => resourceNamed(json, "aws_autoscaling_group", group).depends_on as string[];
+  const id = (type: string, prefix: string) => `${type}.${logicalIdOf(json, type, prefix)}`;
+
+  test("servers start only after the datastore, its secret value, both tokens, egress routes and their role's policies exist", () => {
+    const expected = [
+      id("aws_db_instance", "Database_Instance"),
+      id("aws_secretsmanager_secret_version", "Database_SecretValue"),
+      id("aws_secretsmanager_secret_version", "Compute_TokenSecretValue"),
+      id("aws_secretsmanager_secret_version", "Compute_AgentTokenSecretValue"),
+      ...["A", "B", "C"].flatMap((zone) => [id("aws_route", `Networking_PrivateDefaultRoute${zone}`), id("aws_route_table_association", `Networking_PrivateRouteTableAssociation${zone}`)]),
+      ...resourcesOf(json, "aws_iam_role_policy").filter(([rid]) => rid.startsWith("Compute_ServerRole_")).map(([rid]) => `aws_iam_role_policy.${rid}`),
+    ];
+    expect(dependsOn("Compute_ServerGroup")).toEqual(expect.arrayContaining(expected));
+  });
+
+  test("agents start only after the agent token, egress routes and their role's policies exist", () => {
+    const deps = dependsOn("Compute_AgentGroup");
+    expect(deps).toEqual(expect.arrayContaining([id("aws_secretsmanager_secret_version", "Compute_AgentTokenSecretValue"), id("aws_route", "Networking_PrivateDefaultRouteA")]));
+    expect(deps.filter((dep) => dep.includes("ServerRole") || dep.includes("Database_"))).toEqual([]);
   });
 });

@@ -5,6 +5,8 @@ set -Eeuo pipefail
 REGION="{{ REGION }}"
 K3S_VERSION="{{ K3S_VERSION }}"
 TOKEN_SECRET_ARN="{{ TOKEN_SECRET_ARN }}"
+AGENT_TOKEN_SECRET_ARN="{{ AGENT_TOKEN_SECRET_ARN }}"
+RDS_CA_BUNDLE_URL="{{ RDS_CA_BUNDLE_URL }}"
 DATASTORE_SECRET_ARN="{{ DATASTORE_SECRET_ARN }}"
 KUBECONFIG_SECRET_ARN="{{ KUBECONFIG_SECRET_ARN }}"
 LAMBDA_ACCESS_SECRET_ARN="{{ LAMBDA_ACCESS_SECRET_ARN }}"
@@ -21,12 +23,13 @@ DB_NAME=$(json_field dbname <<<"$DATASTORE")
 DB_USER=$(json_field username <<<"$DATASTORE")
 DB_PASSWORD=$(json_field password <<<"$DATASTORE")
 # With a CA file and no sslmode in the URL, kine verifies the server certificate (sslmode=verify-full).
-retry 10 curl -sSfL "https://truststore.pki.rds.amazonaws.com/$REGION/$REGION-bundle.pem" -o /etc/rancher/k3s/rds-ca.pem
+retry 10 curl -sSfL "$RDS_CA_BUNDLE_URL" -o /etc/rancher/k3s/rds-ca.pem
 
 log "== k3s configuration"
 # Credentials go in a root-only file, never on the command line where any process listing shows them.
 cat >/etc/rancher/k3s/config.yaml <<YAML
 token: "$K3S_TOKEN"
+agent-token: "$(retry 10 secret_value "$AGENT_TOKEN_SECRET_ARN")"
 datastore-endpoint: "postgres://$DB_USER:$DB_PASSWORD@$DB_HOST:$DB_PORT/$DB_NAME"
 datastore-cafile: /etc/rancher/k3s/rds-ca.pem
 node-name: "$NODE_NAME"

@@ -1,82 +1,136 @@
-import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { DataAwsIamPolicyDocument, DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 
 /**
- * What the AWS cloud controller manager needs on the control plane
- * (kubernetes/cloud-provider-aws docs/prerequisites.md). Its resources are not known in advance, hence "*".
+ * Read-only calls of the AWS cloud controller manager (kubernetes/cloud-provider-aws docs/prerequisites.md, whose
+ * control-plane policy "is a bit open and can be scaled back"). Describe calls cannot be scoped by resource.
  */
-export const CLOUD_CONTROLLER_ACTIONS = [
+export const CLOUD_CONTROLLER_READ_ACTIONS = [
   "autoscaling:DescribeAutoScalingGroups",
-  "autoscaling:DescribeLaunchConfigurations",
   "autoscaling:DescribeTags",
+  "ec2:DescribeAvailabilityZones",
   "ec2:DescribeInstances",
+  "ec2:DescribeInstanceTopology",
   "ec2:DescribeRegions",
   "ec2:DescribeRouteTables",
   "ec2:DescribeSecurityGroups",
   "ec2:DescribeSubnets",
-  "ec2:DescribeVolumes",
-  "ec2:DescribeAvailabilityZones",
   "ec2:DescribeVpcs",
-  "ec2:DescribeInstanceTopology",
-  "ec2:CreateSecurityGroup",
-  "ec2:CreateTags",
-  "ec2:CreateVolume",
-  "ec2:ModifyInstanceAttribute",
-  "ec2:ModifyVolume",
-  "ec2:AttachVolume",
-  "ec2:AuthorizeSecurityGroupIngress",
-  "ec2:CreateRoute",
-  "ec2:DeleteRoute",
-  "ec2:DeleteSecurityGroup",
-  "ec2:DeleteVolume",
-  "ec2:DetachVolume",
-  "ec2:RevokeSecurityGroupIngress",
-  "elasticloadbalancing:AddTags",
-  "elasticloadbalancing:AttachLoadBalancerToSubnets",
-  "elasticloadbalancing:ApplySecurityGroupsToLoadBalancer",
-  "elasticloadbalancing:CreateLoadBalancer",
-  "elasticloadbalancing:CreateLoadBalancerPolicy",
-  "elasticloadbalancing:CreateLoadBalancerListeners",
-  "elasticloadbalancing:ConfigureHealthCheck",
-  "elasticloadbalancing:DeleteLoadBalancer",
-  "elasticloadbalancing:DeleteLoadBalancerListeners",
-  "elasticloadbalancing:DescribeLoadBalancers",
-  "elasticloadbalancing:DescribeLoadBalancerAttributes",
-  "elasticloadbalancing:DetachLoadBalancerFromSubnets",
-  "elasticloadbalancing:DeregisterInstancesFromLoadBalancer",
-  "elasticloadbalancing:ModifyLoadBalancerAttributes",
-  "elasticloadbalancing:RegisterInstancesWithLoadBalancer",
-  "elasticloadbalancing:SetLoadBalancerPoliciesForBackendServer",
-  "elasticloadbalancing:CreateListener",
-  "elasticloadbalancing:CreateTargetGroup",
-  "elasticloadbalancing:DeleteListener",
-  "elasticloadbalancing:DeleteTargetGroup",
   "elasticloadbalancing:DescribeListeners",
+  "elasticloadbalancing:DescribeLoadBalancerAttributes",
   "elasticloadbalancing:DescribeLoadBalancerPolicies",
+  "elasticloadbalancing:DescribeLoadBalancers",
   "elasticloadbalancing:DescribeTargetGroups",
   "elasticloadbalancing:DescribeTargetHealth",
-  "elasticloadbalancing:ModifyListener",
-  "elasticloadbalancing:ModifyTargetGroup",
-  "elasticloadbalancing:RegisterTargets",
-  "elasticloadbalancing:DeregisterTargets",
-  "elasticloadbalancing:SetLoadBalancerPoliciesOfListener",
-  "elasticloadbalancing:SetSecurityGroups",
-  "iam:CreateServiceLinkedRole",
   "kms:DescribeKey",
 ];
 
-/** What the cloud provider needs on every node (image pulls come from the ECR read-only managed policy). */
+/**
+ * Changes the controller makes to what belongs to the cluster: node instances and security groups (tagged by
+ * Terraform) and the load balancers and groups it created itself (tagged at creation). Scoped by the
+ * `kubernetes.io/cluster/<name>` tag, as kops scopes the same controller (pkg/model/iam/iam_builder.go,
+ * AddCCMPermissions). Route and volume actions are absent: flannel routes pods, and volumes are CSI drivers' business.
+ */
+export const CLOUD_CONTROLLER_CLUSTER_TAGGED_ACTIONS = [
+  "ec2:AuthorizeSecurityGroupIngress",
+  "ec2:DeleteSecurityGroup",
+  "ec2:ModifyInstanceAttribute",
+  "ec2:RevokeSecurityGroupIngress",
+  "elasticloadbalancing:AddTags",
+  "elasticloadbalancing:ApplySecurityGroupsToLoadBalancer",
+  "elasticloadbalancing:AttachLoadBalancerToSubnets",
+  "elasticloadbalancing:ConfigureHealthCheck",
+  "elasticloadbalancing:CreateLoadBalancerListeners",
+  "elasticloadbalancing:CreateLoadBalancerPolicy",
+  "elasticloadbalancing:DeleteListener",
+  "elasticloadbalancing:DeleteLoadBalancer",
+  "elasticloadbalancing:DeleteLoadBalancerListeners",
+  "elasticloadbalancing:DeleteTargetGroup",
+  "elasticloadbalancing:DeregisterInstancesFromLoadBalancer",
+  "elasticloadbalancing:DeregisterTargets",
+  "elasticloadbalancing:DetachLoadBalancerFromSubnets",
+  "elasticloadbalancing:ModifyListener",
+  "elasticloadbalancing:ModifyLoadBalancerAttributes",
+  "elasticloadbalancing:ModifyTargetGroup",
+  "elasticloadbalancing:RegisterInstancesWithLoadBalancer",
+  "elasticloadbalancing:RegisterTargets",
+  "elasticloadbalancing:SetLoadBalancerPoliciesForBackendServer",
+  "elasticloadbalancing:SetLoadBalancerPoliciesOfListener",
+  "elasticloadbalancing:SetSecurityGroups",
+];
+
+/** Creations allowed only when the request tags the new resource as the cluster's. */
+export const CLOUD_CONTROLLER_CREATE_ACTIONS = [
+  "ec2:CreateSecurityGroup",
+  "elasticloadbalancing:CreateListener",
+  "elasticloadbalancing:CreateLoadBalancer",
+  "elasticloadbalancing:CreateTargetGroup",
+];
+
+/** What the cloud provider needs on every node (cloud-provider-aws docs/prerequisites.md, node policy without ECR). */
 export const CLOUD_NODE_ACTIONS = ["ec2:DescribeInstances", "ec2:DescribeRegions"];
 
-/** AWS managed policies both roles carry: Session Manager (the only admin path) and ECR image pulls. */
-export const MANAGED_NODE_POLICIES = ["AmazonSSMManagedInstanceCore", "AmazonEC2ContainerRegistryReadOnly"];
+/**
+ * Session Manager, the only admin path. No ECR policy: with `cloud-provider=external` the kubelet has no built-in ECR
+ * credentials (cloud-provider-aws docs/getting_started.md) and this project installs no credential provider, so an
+ * ECR grant would be unused privilege.
+ */
+export const MANAGED_NODE_POLICIES = ["AmazonSSMManagedInstanceCore"];
+
+/** The cloud controller's statements, scoped to the cluster's tag and VPC. */
+export function cloudControllerStatements(clusterName: string, partition: string, vpcId: string): DataAwsIamPolicyDocumentStatement[] {
+  const clusterTag = `kubernetes.io/cluster/${clusterName}`;
+  const ownedBy = (key: "aws:ResourceTag" | "aws:RequestTag") => ({ test: "StringEquals", variable: `${key}/${clusterTag}`, values: ["owned"] });
+  const untouchedClusterTag = { test: "Null", variable: `aws:RequestTag/${clusterTag}`, values: ["true"] };
+  return [
+    { sid: "Describe", actions: CLOUD_CONTROLLER_READ_ACTIONS, resources: ["*"] },
+    { sid: "ChangeClusterResources", actions: CLOUD_CONTROLLER_CLUSTER_TAGGED_ACTIONS, resources: ["*"], condition: [ownedBy("aws:ResourceTag")] },
+    { sid: "CreateTaggedForCluster", actions: CLOUD_CONTROLLER_CREATE_ACTIONS, resources: ["*"], condition: [ownedBy("aws:RequestTag")] },
+    // CreateSecurityGroup is also authorised against the VPC, which carries no request tag: only this cluster's VPC.
+    { sid: "CreateSecurityGroupInClusterVpc", actions: ["ec2:CreateSecurityGroup"], resources: [`arn:${partition}:ec2:*:*:vpc/${vpcId}`] },
+    {
+      sid: "TagSecurityGroupsOnCreate",
+      actions: ["ec2:CreateTags"],
+      resources: [`arn:${partition}:ec2:*:*:security-group/*`],
+      condition: [ownedBy("aws:RequestTag"), { test: "StringEquals", variable: "ec2:CreateAction", values: ["CreateSecurityGroup"] }],
+    },
+    {
+      sid: "TagLoadBalancersOnCreate",
+      actions: ["elasticloadbalancing:AddTags"],
+      resources: ["*"],
+      condition: [ownedBy("aws:RequestTag"), { test: "StringEquals", variable: "elasticloadbalancing:CreateAction", values: ["CreateListener", "CreateLoadBalancer", "CreateTargetGroup"] }],
+    },
+    // Re-tagging the cluster's own security groups, never moving a resource into or out of the cluster.
+    {
+      sid: "RetagClusterSecurityGroups",
+      actions: ["ec2:CreateTags", "ec2:DeleteTags"],
+      resources: [`arn:${partition}:ec2:*:*:security-group/*`],
+      condition: [ownedBy("aws:ResourceTag"), untouchedClusterTag],
+    },
+    {
+      sid: "LoadBalancerServiceLinkedRole",
+      actions: ["iam:CreateServiceLinkedRole"],
+      resources: ["*"],
+      condition: [{ test: "StringEquals", variable: "iam:AWSServiceName", values: ["elasticloadbalancing.amazonaws.com"] }],
+    },
+  ];
+}
+
+/**
+ * The ARN of an auto scaling group built from its name, so a policy can name the group before the group exists
+ * (the group's own ARN attribute would make the policy wait for it, and its first instances boot before the policy).
+ */
+export function autoScalingGroupArnPattern(partition: string, region: string, accountId: string, groupName: string): string {
+  return `arn:${partition}:autoscaling:${region}:${accountId}:autoScalingGroup:*:autoScalingGroupName/${groupName}`;
+}
 
 export interface NodeRoleProps {
-  /** IAM role and instance profile name. */
+  /** IAM role and instance profile name; IAM names are account-global, so it includes the region. */
   readonly name: string;
   /** AWS partition, for the managed policies' ARNs. */
   readonly partition: string;
@@ -87,18 +141,24 @@ export interface NodeRoleProps {
 /** An EC2 role with the managed node policies, inline policies and an instance profile. */
 export class NodeRole extends Construct {
   public readonly instanceProfileArn: string;
+  /** The role's policies: a group whose instances use the role waits for these. */
+  public readonly policies: ITerraformDependable[] = [];
 
   constructor(scope: Construct, id: string, props: NodeRoleProps) {
     super(scope, id);
+    // No aws:SourceAccount/SourceArn here: EC2 is not documented to set them when it assumes an instance role
+    // (prowler-cloud/prowler#2810 treats the missing condition as a false positive for that reason), and a condition
+    // it never meets would lock every node out. The confused-deputy path is iam:PassRole, which roles cannot cross
+    // accounts: only principals of this account allowed to pass the role can give it to an instance.
     const assumeRole = new DataAwsIamPolicyDocument(this, "AssumeRole", {
       statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["ec2.amazonaws.com"] }] }],
     });
     const role = new IamRole(this, "Role", { name: props.name, assumeRolePolicy: assumeRole.json });
     for (const policy of MANAGED_NODE_POLICIES) {
-      new IamRolePolicyAttachment(this, policy, { role: role.name, policyArn: `arn:${props.partition}:iam::aws:policy/${policy}` });
+      this.policies.push(new IamRolePolicyAttachment(this, policy, { role: role.name, policyArn: `arn:${props.partition}:iam::aws:policy/${policy}` }));
     }
     for (const [name, policy] of Object.entries(props.inlinePolicies)) {
-      new IamRolePolicy(this, `Policy-${name}`, { role: role.id, name, policy });
+      this.policies.push(new IamRolePolicy(this, `Policy-${name}`, { role: role.id, name, policy }));
     }
     const profile = new IamInstanceProfile(this, "InstanceProfile", { name: props.name, role: role.name });
     this.instanceProfileArn = profile.arn;

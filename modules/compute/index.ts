@@ -1,18 +1,20 @@
 import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
 import { AutoscalingLifecycleHook } from "@cdktf/provider-aws/lib/autoscaling-lifecycle-hook";
 import { AutoscalingPolicy } from "@cdktf/provider-aws/lib/autoscaling-policy";
-import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { DataAwsIamPolicyDocument, DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
-import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parameter";
 import { KeyPair } from "@cdktf/provider-aws/lib/key-pair";
 import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmanager-secret-version";
 import { Password } from "@cdktf/provider-random/lib/password";
-import { Fn, TerraformLocal } from "cdktf";
+import { Fn, ITerraformDependable, TerraformLocal } from "cdktf";
 import { Construct } from "constructs";
 import { INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, KUBE_API_PORT } from "../ports";
-import { CLOUD_CONTROLLER_ACTIONS, CLOUD_NODE_ACTIONS, NodeRole } from "./iam";
+import { autoScalingGroupArnPattern, cloudControllerStatements, CLOUD_NODE_ACTIONS, NodeRole } from "./iam";
+import { terraformLiteral } from "../literal";
 import { readTemplate, renderUserData } from "./user-data";
 
 export type Architecture = "arm64" | "x86_64";
@@ -39,8 +41,13 @@ export interface ComputeProps {
   readonly clusterName: string;
   readonly region: string;
   readonly architecture: Architecture;
-  /** k3s release tag; a change rolls servers and agents through instance refresh. */
+  /** k3s release of the servers; a change rolls the servers one at a time. */
   readonly k3sVersion: string;
+  /** k3s release of the agents, never newer than the servers'; a change rolls the agents. */
+  readonly agentK3sVersion: string;
+  /** Amazon Linux 2023 release the nodes run (e.g. "2023.9.20251105.0"); a change rolls both groups. */
+  readonly nodeImageRelease: string;
+  readonly vpcId: string;
   /** Subnets the nodes live in, one per zone. */
   readonly privateSubnetIds: string[];
   readonly serverSecurityGroupId: string;
@@ -62,8 +69,22 @@ export interface ComputeProps {
   readonly efsFileSystemId: string;
   /** EFS CSI driver permissions; attached to both roles since its controller may run on any node. */
   readonly efsCsiPolicyJson: string;
-  /** Tags every instance and volume carries (ASG launches do not get the provider's default tags). */
+  /**
+   * Tags every instance carries (ASG launches do not get the provider's default tags). They go on the groups, not the
+   * launch templates, so changing one tags new instances instead of rolling every node.
+   */
   readonly instanceTags: Record<string, string>;
+  /** Regional URL of the RDS CA bundle the servers verify the datastore with. */
+  readonly rdsCaBundleUrl: string;
+  /**
+   * Ordinary pods may run on servers; otherwise servers carry `CriticalAddonsOnly=true:NoExecute`.
+   * @default false
+   */
+  readonly allowWorkloadsOnServers?: boolean;
+  /** What must exist before any server boots: the datastore and its secret version, private default routes. */
+  readonly serverBootDependencies: ITerraformDependable[];
+  /** What must exist before any agent boots: private default routes. */
+  readonly agentBootDependencies: ITerraformDependable[];
   /**
    * Public key of an EC2 key pair for the nodes. No security group admits SSH; Session Manager is the admin path.
    * @default undefined (no key pair)
@@ -83,6 +104,8 @@ export class Compute extends Construct {
   public readonly agentGroupArn: string;
   public readonly agentDrainHookName: string;
   public readonly tokenSecretArn: string;
+  /** Secret holding the agent join token; only agents' and servers' roles read it. */
+  public readonly agentTokenSecretArn: string;
   /** Secret holding the admin kubeconfig, published by the servers once the API is up. */
   public readonly kubeconfigSecretArn: string;
   /** Secret holding the automation service account's token, CA and API address, for the Lambdas. */
@@ -93,52 +116,74 @@ export class Compute extends Construct {
     const { clusterName } = props;
     const protectData = props.protectData ?? true;
     const partition = new DataAwsPartition(this, "Partition").partition;
+    const accountId = new DataAwsCallerIdentity(this, "Account").accountId;
 
-    // Amazon Linux 2023: supported into 2029, ships the AWS CLI and the SSM agent that the bootstrap and Session
-    // Manager rely on, and AWS publishes its current image per architecture as a public parameter.
-    const ami = new DataAwsSsmParameter(this, "Ami", { name: `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${props.architecture}` });
+    // A named Amazon Linux 2023 release, not "latest": a plan never rolls every node because AWS published an image.
+    const ami = new DataAwsAmi(this, "Ami", {
+      owners: ["amazon"],
+      mostRecent: true,
+      filter: [
+        { name: "name", values: [`al2023-ami-${props.nodeImageRelease}-kernel-6.1-${props.architecture}`] },
+        { name: "architecture", values: [props.architecture] },
+      ],
+    });
 
     const secret = (secretId: string, suffix: string, description: string, days: number) =>
       new SecretsmanagerSecret(this, secretId, { name: `${clusterName}/${suffix}`, description, recoveryWindowInDays: protectData ? days : 0 });
-    // The token also encrypts k3s's bootstrap data in the datastore: it must outlive any server.
-    const token = new Password(this, "ClusterToken", { length: 48, special: false });
-    const tokenSecret = secret("TokenSecret", "k3s-token", "k3s cluster token shared by servers and agents", 30);
-    new SecretsmanagerSecretVersion(this, "TokenSecretValue", { secretId: tokenSecret.id, secretString: token.result });
+    // The server token also encrypts k3s's bootstrap data in the datastore: it must outlive any server. k3s docs
+    // (docs/cli/token.md) call it full cluster-administrator access, so agents get their own, join-only token.
+    const serverToken = new Password(this, "ClusterToken", { length: 48, special: false });
+    const tokenSecret = secret("TokenSecret", "k3s-token", "k3s server token: bootstrap-data encryption and server join; servers only", 30);
+    const tokenVersion = new SecretsmanagerSecretVersion(this, "TokenSecretValue", { secretId: tokenSecret.id, secretString: serverToken.result });
+    const agentToken = new Password(this, "AgentToken", { length: 48, special: false });
+    const agentTokenSecret = secret("AgentTokenSecret", "k3s-agent-token", "k3s agent token: joins agents only", 30);
+    const agentTokenVersion = new SecretsmanagerSecretVersion(this, "AgentTokenSecretValue", { secretId: agentTokenSecret.id, secretString: agentToken.result });
     const kubeconfigSecret = secret("KubeconfigSecret", "kubeconfig", "Admin kubeconfig, written by the k3s servers", 7);
     const automationSecret = secret("AutomationAccessSecret", "automation-access", "API address, CA and service-account token for the cluster Lambdas", 7);
     this.tokenSecretArn = tokenSecret.arn;
+    this.agentTokenSecretArn = agentTokenSecret.arn;
     this.kubeconfigSecretArn = kubeconfigSecret.arn;
     this.automationAccessSecretArn = automationSecret.arn;
 
-    const policy = (policyId: string, statements: { sid: string; actions: string[]; resources: string[] }[]) =>
-      new DataAwsIamPolicyDocument(this, policyId, { statement: statements }).json;
-    const readToken = { sid: "ReadClusterToken", actions: ["secretsmanager:GetSecretValue"], resources: [tokenSecret.arn] };
+    const serverGroupName = `${clusterName}-servers`;
+    const agentGroupName = `${clusterName}-agents`;
+    const policy = (policyId: string, statements: DataAwsIamPolicyDocumentStatement[]) => new DataAwsIamPolicyDocument(this, policyId, { statement: statements }).json;
+    const readSecrets = (...arns: string[]) => ({ sid: "ReadJoinSecrets", actions: ["secretsmanager:GetSecretValue"], resources: arns });
+    // A node whose bootstrap fails for good reports itself unhealthy so its group replaces it; only in its own group.
+    const reportOwnHealth = (groupName: string) => ({
+      sid: "ReportOwnHealth",
+      actions: ["autoscaling:SetInstanceHealth"],
+      resources: [autoScalingGroupArnPattern(partition, props.region, accountId, groupName)],
+    });
+    const roleName = (role: string) => `${clusterName}-${props.region}-${role}`;
     const serverRole = new NodeRole(this, "ServerRole", {
-      name: `${clusterName}-server`,
+      name: roleName("server"),
       partition,
       inlinePolicies: {
-        "cloud-controller": policy("CloudControllerPolicy", [{ sid: "CloudControllerManager", actions: CLOUD_CONTROLLER_ACTIONS, resources: ["*"] }]),
+        "cloud-controller": policy("CloudControllerPolicy", cloudControllerStatements(clusterName, partition, props.vpcId)),
         "cluster-secrets": policy("ServerSecretsPolicy", [
-          readToken,
+          readSecrets(tokenSecret.arn, agentTokenSecret.arn),
           { sid: "PublishAccess", actions: ["secretsmanager:PutSecretValue"], resources: [kubeconfigSecret.arn, automationSecret.arn] },
         ]),
+        "node-health": policy("ServerHealthPolicy", [reportOwnHealth(serverGroupName)]),
         datastore: props.datastoreReadPolicyJson,
         "efs-csi": props.efsCsiPolicyJson,
       },
     });
     const agentRole = new NodeRole(this, "AgentRole", {
-      name: `${clusterName}-agent`,
+      name: roleName("agent"),
       partition,
       inlinePolicies: {
         "cloud-node": policy("CloudNodePolicy", [{ sid: "CloudProviderNode", actions: CLOUD_NODE_ACTIONS, resources: ["*"] }]),
-        "cluster-secrets": policy("AgentSecretsPolicy", [readToken]),
+        "cluster-secrets": policy("AgentSecretsPolicy", [readSecrets(agentTokenSecret.arn)]),
+        "node-health": policy("AgentHealthPolicy", [reportOwnHealth(agentGroupName)]),
         "efs-csi": props.efsCsiPolicyJson,
       },
     });
 
-    const keyPair = props.sshPublicKey ? new KeyPair(this, "KeyPair", { keyName: clusterName, publicKey: props.sshPublicKey }) : undefined;
+    const keyPair = props.sshPublicKey ? new KeyPair(this, "KeyPair", { keyName: clusterName, publicKey: terraformLiteral(props.sshPublicKey) }) : undefined;
     const apiEndpoint = `https://${props.apiDnsName}:${KUBE_API_PORT}`;
-    const common = { REGION: props.region, CLUSTER_NAME: clusterName, K3S_VERSION: props.k3sVersion, TOKEN_SECRET_ARN: tokenSecret.arn, API_ENDPOINT: apiEndpoint };
+    const common = { REGION: props.region, CLUSTER_NAME: clusterName, API_ENDPOINT: apiEndpoint, AGENT_TOKEN_SECRET_ARN: agentTokenSecret.arn };
 
     const serverUserData = new TerraformLocal(
       this,
@@ -153,12 +198,16 @@ export class Compute extends Construct {
         },
         {
           ...common,
+          K3S_VERSION: props.k3sVersion,
+          TOKEN_SECRET_ARN: tokenSecret.arn,
           DATASTORE_SECRET_ARN: props.datastoreSecretArn,
+          RDS_CA_BUNDLE_URL: props.rdsCaBundleUrl,
           KUBECONFIG_SECRET_ARN: kubeconfigSecret.arn,
           LAMBDA_ACCESS_SECRET_ARN: automationSecret.arn,
           KUBECONFIG_ENDPOINT: `https://${props.kubeconfigApiHost}:${KUBE_API_PORT}`,
           // Every name the API is reached by must be a SAN at first boot; adding one later does not take effect.
           TLS_SANS: [props.apiDnsName, ...props.extraTlsSans].map((name) => `  - "${name}"`).join("\n"),
+          // Chosen from the servers' release at synth, so a booting server cannot roll the controller past its peers.
           CLOUD_CONTROLLER_IMAGE_TAG: cloudControllerImageTag(props.k3sVersion),
           EFS_FILE_SYSTEM_ID: props.efsFileSystemId,
           INGRESS_HTTP_NODE_PORT: String(INGRESS_HTTP_NODE_PORT),
@@ -166,30 +215,34 @@ export class Compute extends Construct {
         },
       ),
     );
-    const agentUserData = new TerraformLocal(this, "AgentUserData", renderUserData("agent", {}, common));
+    const agentUserData = new TerraformLocal(this, "AgentUserData", renderUserData("agent", {}, { ...common, K3S_VERSION: props.agentK3sVersion }));
 
     const launchTemplate = (role: "server" | "agent", nodeRole: NodeRole, securityGroupId: string, userData: TerraformLocal, rootGb: number, instanceType?: string) =>
       new LaunchTemplate(this, role === "server" ? "ServerLaunchTemplate" : "AgentLaunchTemplate", {
         name: `${clusterName}-${role}`,
-        imageId: ami.insecureValue,
+        imageId: ami.id,
         instanceType,
         keyName: keyPair?.keyName,
         iamInstanceProfile: { arn: nodeRole.instanceProfileArn },
         vpcSecurityGroupIds: [securityGroupId],
         userData: Fn.base64encode(userData.asString),
-        // Tokens required; two hops so pods on the pod network (CSI controller, cloud controller) reach IMDS too.
-        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2, instanceMetadataTags: "disabled" },
+        // One hop: a pod's packets take a second hop, so no pod on the pod network can take the node role's
+        // credentials. Components that need metadata (cloud controller, EFS CSI controller) use host networking.
+        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
         blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: rootGb, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
+        // Only what never changes for a cluster: a tag edit must not roll every node.
         tagSpecifications: ["instance", "volume"].map((resourceType) => ({
           resourceType,
-          tags: { ...props.instanceTags, Name: `${clusterName}-${role}`, [`kubernetes.io/cluster/${clusterName}`]: "owned" },
+          tags: { Name: `${clusterName}-${role}`, [`kubernetes.io/cluster/${clusterName}`]: "owned" },
         })),
         updateDefaultVersion: true,
       });
+    const groupTags = (role: string) =>
+      Object.entries({ ...props.instanceTags, Name: `${clusterName}-${role}` }).map(([key, value]) => ({ key, value, propagateAtLaunch: true }));
 
     const serverTemplate = launchTemplate("server", serverRole, props.serverSecurityGroupId, serverUserData, 40, props.serverInstanceType);
     const servers = new AutoscalingGroup(this, "ServerGroup", {
-      name: `${clusterName}-servers`,
+      name: serverGroupName,
       minSize: props.serverCount,
       maxSize: props.serverCount,
       desiredCapacity: props.serverCount,
@@ -200,12 +253,14 @@ export class Compute extends Construct {
       healthCheckType: "ELB",
       healthCheckGracePeriod: 600,
       instanceRefresh: rollingRefresh(oneAtATime(props.serverCount)),
-      tag: [{ key: "Name", value: `${clusterName}-server`, propagateAtLaunch: false }],
+      tag: groupTags("server"),
+      // Servers read all of this at boot; starting them earlier only burns their retry budget.
+      dependsOn: [...props.serverBootDependencies, ...serverRole.policies, tokenVersion, agentTokenVersion],
     });
 
     const agentTemplate = launchTemplate("agent", agentRole, props.agentSecurityGroupId, agentUserData, 50);
     const agents = new AutoscalingGroup(this, "AgentGroup", {
-      name: `${clusterName}-agents`,
+      name: agentGroupName,
       minSize: props.agents.minSize,
       maxSize: props.agents.maxSize,
       desiredCapacity: props.agents.desiredCapacity,
@@ -228,8 +283,9 @@ export class Compute extends Construct {
         },
       },
       instanceRefresh: rollingRefresh(90),
-      tag: [{ key: "Name", value: `${clusterName}-agent`, propagateAtLaunch: false }],
+      tag: groupTags("agent"),
       lifecycle: { ignoreChanges: ["desired_capacity"] },
+      dependsOn: [...props.agentBootDependencies, ...agentRole.policies, agentTokenVersion],
     });
 
     const drainHook = new AutoscalingLifecycleHook(this, "AgentDrainHook", {

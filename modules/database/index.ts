@@ -5,7 +5,7 @@ import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmanager-secret-version";
 import { Password } from "@cdktf/provider-random/lib/password";
-import { Fn, Token } from "cdktf";
+import { Fn, ITerraformDependable, Token } from "cdktf";
 import { Construct } from "constructs";
 import { POSTGRES_PORT } from "../ports";
 
@@ -58,6 +58,8 @@ export class Database extends Construct {
   public readonly securityGroupId: string;
   /** IAM policy (JSON) that allows reading exactly the datastore secret. */
   public readonly readSecretPolicyJson: string;
+  /** The instance and the secret's value: k3s servers read both at boot. */
+  public readonly bootDependencies: ITerraformDependable[];
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
@@ -130,7 +132,8 @@ export class Database extends Construct {
       username: instance.username,
       password: password.result,
     };
-    new SecretsmanagerSecretVersion(this, "SecretValue", { secretId: secret.id, secretString: Fn.jsonencode(value) });
+    const secretValue = new SecretsmanagerSecretVersion(this, "SecretValue", { secretId: secret.id, secretString: Fn.jsonencode(value) });
+    this.bootDependencies = [instance, secretValue];
     this.secretArn = secret.arn;
 
     this.readSecretPolicyJson = new DataAwsIamPolicyDocument(this, "ReadSecretPolicy", {

@@ -14,6 +14,7 @@ import { RouteTableAssociation } from "@cdktf/provider-aws/lib/route-table-assoc
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
+import { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { ANYWHERE, ClusterSecurityGroups } from "./security-groups";
 
@@ -46,6 +47,8 @@ export class Networking extends Construct {
   public readonly publicSubnetIds: string[];
   public readonly privateSubnetIds: string[];
   public readonly privateRouteTableIds: string[];
+  /** The private subnets' default routes and route-table associations: nodes have no way out before these exist. */
+  public readonly privateEgress: ITerraformDependable[] = [];
   public readonly securityGroups: ClusterSecurityGroups;
   /** The VPC's default group, stripped of every rule: a safe parking place for interfaces during destroy. */
   public readonly defaultSecurityGroupId: string;
@@ -117,12 +120,14 @@ export class Networking extends Construct {
     // One private route table per zone, whatever the NAT mode, so switching modes only changes routes.
     const privateRouteTables = zones.map(({ zone, suffix, index }) => {
       const table = new RouteTable(this, `PrivateRouteTable${suffix}`, { vpcId: vpc.id, tags: { Name: `${clusterName}-private-${zone}` } });
-      new Route(this, `PrivateDefaultRoute${suffix}`, {
-        routeTableId: table.id,
-        destinationCidrBlock: ANYWHERE,
-        natGatewayId: natGateways[Math.min(index, natGateways.length - 1)].id,
-      });
-      new RouteTableAssociation(this, `PrivateRouteTableAssociation${suffix}`, { routeTableId: table.id, subnetId: privateSubnets[index].id });
+      this.privateEgress.push(
+        new Route(this, `PrivateDefaultRoute${suffix}`, {
+          routeTableId: table.id,
+          destinationCidrBlock: ANYWHERE,
+          natGatewayId: natGateways[Math.min(index, natGateways.length - 1)].id,
+        }),
+        new RouteTableAssociation(this, `PrivateRouteTableAssociation${suffix}`, { routeTableId: table.id, subnetId: privateSubnets[index].id }),
+      );
       return table;
     });
     this.privateRouteTableIds = privateRouteTables.map((table) => table.id);

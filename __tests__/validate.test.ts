@@ -2,6 +2,8 @@ import { mkdtempSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { stubProviderResources } from "../scripts/stub-providers";
+import { resolveConfig } from "../config/resolve";
+import { ConfigInput } from "../config/schema";
 import { terraformAvailable, uninstallableProviders, validateAll } from "../scripts/validate";
 
 describe("stubbing a provider that cannot be installed", () => {
@@ -53,12 +55,29 @@ describe("stubbing a provider that cannot be installed", () => {
 const terraformRequired = Boolean(process.env.CI || process.env.REQUIRE_TERRAFORM);
 const haveTerraform = terraformAvailable();
 
+/** The longest cluster name the config accepts, with every option that adds resources or names switched on. */
+export const EVERY_OPTION: ConfigInput = {
+  clusterName: "abcdefghij-klmnopqrs",
+  region: "ap-southeast-2",
+  api: { publicAccess: true, adminCidrs: ["203.0.113.0/24"], domain: "example.com" },
+  sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx admin@example",
+  automation: { notificationEmail: "ops@example.com" },
+  database: { performanceInsights: true },
+};
+
+const CONFIGS: [string, ConfigInput][] = [
+  ["default", {}],
+  ["dev", { environment: "dev" }],
+  ["prod with a public API", { environment: "prod", api: { publicAccess: true, adminCidrs: ["198.51.100.0/24"] } }],
+  ["longest name, every option", EVERY_OPTION],
+];
+
 if (haveTerraform || terraformRequired) {
-  test("every synthesised stack passes terraform validate", () => {
+  test.each(CONFIGS)("every synthesised stack passes terraform validate: %s", (name, input) => {
     expect(haveTerraform).toBe(true); // CI or REQUIRE_TERRAFORM: a missing terraform is a failure, not a skip
     const lines: string[] = [];
     const work = mkdtempSync(join(tmpdir(), "k3s-validate-"));
-    const results = validateAll({ outdir: join(work, "out"), workdir: join(__dirname, "..", ".validate"), log: (line) => lines.push(line) });
+    const results = validateAll({ config: resolveConfig(input), outdir: join(work, "out"), workdir: join(work, "validate"), log: (line) => lines.push(line) });
     expect(results.map((result) => result.stack)).toEqual(["cluster", "state-backend"]);
     for (const result of results.filter((result) => result.stubbedProviders.length > 0)) {
       expect(lines).toContainEqual(expect.stringContaining(`[${result.stack}] provider hashicorp/random cannot be installed here: validating a copy in which`));

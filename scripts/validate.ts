@@ -7,7 +7,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } 
 import { join, resolve } from "path";
 import { loadBackendSettings } from "../config/backend";
 import { loadConfig } from "../config/load";
-import { ConfigError } from "../config/resolve";
+import { ClusterConfig, ConfigError } from "../config/resolve";
 import { buildApp } from "../main";
 import { stubProviderResources } from "./stub-providers";
 
@@ -20,6 +20,8 @@ export interface ValidationOptions {
   readonly outdir?: string;
   readonly workdir?: string;
   readonly log?: (line: string) => void;
+  /** The configuration to synthesise; default: the one K3S_AWS_CONFIG names. */
+  readonly config?: ClusterConfig;
 }
 
 export interface StackResult {
@@ -84,7 +86,7 @@ export function validateAll(options: ValidationOptions = {}): StackResult[] {
   const log = options.log ?? console.log;
   const outdir = options.outdir ?? join(ROOT, "cdktf.out");
   const workdir = options.workdir ?? join(ROOT, ".validate");
-  buildApp(loadConfig(), loadBackendSettings(join(ROOT, "backend.tf.json")), outdir).synth();
+  buildApp(options.config ?? loadConfig(), loadBackendSettings(join(ROOT, "backend.tf.json")), outdir).synth();
   const stacksDir = join(outdir, "stacks");
   return readdirSync(stacksDir)
     .sort()

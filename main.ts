@@ -8,7 +8,7 @@ import { loadConfig } from "./config/load";
 import { ClusterConfig, ConfigError } from "./config/resolve";
 import { Automation } from "./modules/automation";
 import { AGENT_DRAIN_HEARTBEAT_SECONDS, Compute } from "./modules/compute";
-import { Database } from "./modules/database";
+import { Database, rdsCaBundleUrl } from "./modules/database";
 import { LoadBalancing } from "./modules/load_balancing";
 import { Networking } from "./modules/networking";
 import { StateBackend } from "./modules/state_backend";
@@ -75,6 +75,7 @@ export class ClusterStack extends TerraformStack {
       clusterName: config.clusterName,
       subnetIds: this.networking.privateSubnetIds,
       securityGroupId: securityGroups.efs.id,
+      protectData,
     });
 
     this.loadBalancing = new LoadBalancing(this, "LoadBalancing", {
@@ -113,7 +114,7 @@ export class ClusterStack extends TerraformStack {
       efsFileSystemId: this.storage.fileSystemId,
       efsCsiPolicyJson: this.storage.csiDriverPolicyJson,
       instanceTags: defaultTags(config),
-      rdsCaBundleUrl: `https://truststore.pki.rds.amazonaws.com/${config.region}/${config.region}-bundle.pem`,
+      rdsCaBundleUrl: rdsCaBundleUrl(config.region, "aws"),
       serverBootDependencies: [...this.networking.privateEgress, ...this.database.bootDependencies],
       agentBootDependencies: this.networking.privateEgress,
       sshPublicKey: config.sshPublicKey,

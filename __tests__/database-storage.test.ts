@@ -1,4 +1,6 @@
-import { DATASTORE_SECRET_KEYS } from "../modules/database";
+import { Testing, TerraformStack } from "cdktf";
+import { Database, DATASTORE_SECRET_KEYS, rdsCaBundleUrl } from "../modules/database";
+import { Storage } from "../modules/storage";
 import { logicalIdOf, referencedId, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
 
 const PRIVATE_SUBNETS = ["A", "B", "C"];
@@ -52,17 +54,55 @@ describe("database", () => {
     expect(referencedId(instance.parameter_group_name)).toBe(logicalIdOf(json, "aws_db_parameter_group", "Database_ParameterGroup"));
   });
 
-  test("deletion protection and a final snapshot outside dev; neither in dev", () => {
+  test("outside dev: deletion protection, prevent_destroy and a final snapshot; none of them in dev", () => {
     for (const environment of ["prod", "staging"] as const) {
       const db = resourceNamed(synthCluster({ environment }).json, "aws_db_instance", "Database_Instance");
-      expect(db).toMatchObject({ deletion_protection: true, skip_final_snapshot: false, final_snapshot_identifier: "k3s-datastore-final" });
+      expect(db).toMatchObject({ deletion_protection: true, skip_final_snapshot: false, lifecycle: { prevent_destroy: true } });
     }
     const dev = synthCluster({ environment: "dev" }).json;
     const devDb = resourceNamed(dev, "aws_db_instance", "Database_Instance");
-    expect(devDb).toMatchObject({ deletion_protection: false, skip_final_snapshot: true, multi_az: false });
+    expect(devDb).toMatchObject({ deletion_protection: false, skip_final_snapshot: true, multi_az: false, lifecycle: { prevent_destroy: false } });
     expect(devDb.final_snapshot_identifier).toBeUndefined();
+    expect(resourcesOf(dev, "random_id")).toEqual([]);
     expect(resourceNamed(dev, "aws_secretsmanager_secret", "Database_Secret").recovery_window_in_days).toBe(0);
     expect(resourceNamed(json, "aws_secretsmanager_secret", "Database_Secret").recovery_window_in_days).toBe(30);
+  });
+
+  test("a cluster rebuilt under the same name gets a new final snapshot name: a random suffix kept in state", () => {
+    const suffix = resourceNamed(json, "random_id", "Database_FinalSnapshotSuffix");
+    // No keepers: the suffix changes only when the random_id is created again, that is with a new cluster.
+    expect(suffix).toEqual({ byte_length: 4 });
+    const suffixRef = `\${random_id.${logicalIdOf(json, "random_id", "Database_FinalSnapshotSuffix")}.hex}`;
+    expect(instance.final_snapshot_identifier).toBe(`k3s-datastore-final-${suffixRef}`);
+  });
+
+  test("the secret name is a prefix, so a secret of an earlier cluster still in its recovery window cannot collide", () => {
+    const secret = resourceNamed(json, "aws_secretsmanager_secret", "Database_Secret");
+    expect(secret.name_prefix).toBe("k3s/datastore-");
+    expect(secret.name).toBeUndefined();
+  });
+
+  test("RDS's log groups exist before the instance, with retention", () => {
+    // Names from "Publishing PostgreSQL logs to Amazon CloudWatch Logs" (RDS User Guide): /aws/rds/instance/<instance>/postgresql.
+    const groups = ["Postgresql", "Upgrade"].map((log) => resourceNamed(json, "aws_cloudwatch_log_group", `Database_${log}LogGroup`));
+    expect(groups).toEqual([
+      { name: "/aws/rds/instance/k3s-datastore/postgresql", retention_in_days: 30 },
+      { name: "/aws/rds/instance/k3s-datastore/upgrade", retention_in_days: 30 },
+    ]);
+    expect(instance.identifier).toBe("k3s-datastore");
+    expect(instance.depends_on).toEqual(["Postgresql", "Upgrade"].map((log) => `aws_cloudwatch_log_group.${logicalIdOf(json, "aws_cloudwatch_log_group", `Database_${log}LogGroup`)}`));
+    const retention = Testing.synthScope((scope) => {
+      new Database(scope, "Database", { clusterName: "k3s", subnetIds: ["subnet-1", "subnet-2"], securityGroupId: "sg-1", logRetentionDays: 90 });
+    });
+    expect(retention).toHaveResourceWithProperties({ tfResourceType: "aws_cloudwatch_log_group" }, { name: "/aws/rds/instance/k3s-datastore/upgrade", retention_in_days: 90 });
+  });
+
+  test.each([
+    ["k3s--a", 'Database: clusterName "k3s--a" makes the RDS identifier "k3s--a-datastore" invalid; use a lower-case letter first, at most 53 characters and no "--"'],
+    ["1k3s", 'Database: clusterName "1k3s" makes the RDS identifier "1k3s-datastore" invalid; use a lower-case letter first, at most 53 characters and no "--"'],
+  ])("a cluster name that breaks RDS's identifier rules is refused: %s", (clusterName, message) => {
+    const stack = new TerraformStack(Testing.app(), "test");
+    expect(() => new Database(stack, "Database", { clusterName, subnetIds: ["subnet-1", "subnet-2"], securityGroupId: "sg-1" })).toThrow(message);
   });
 
   test("sizing and availability come from config", () => {
@@ -138,11 +178,45 @@ describe("storage", () => {
     expect(referencedId(resourceNamed(json, "aws_efs_file_system_policy", "Storage_Policy").file_system_id)).toBe(fileSystemId);
   });
 
+  test("the file system is protected from destroy unless protectData is off", () => {
+    const synth = (protectData?: boolean) =>
+      JSON.parse(Testing.synthScope((scope) => new Storage(scope, "Storage", { clusterName: "k3s", subnetIds: ["subnet-1"], securityGroupId: "sg-1", protectData })));
+    expect(resourceNamed(synth(), "aws_efs_file_system", "Storage_FileSystem").lifecycle).toEqual({ prevent_destroy: true });
+    expect(resourceNamed(synth(true), "aws_efs_file_system", "Storage_FileSystem").lifecycle).toEqual({ prevent_destroy: true });
+    expect(resourceNamed(synth(false), "aws_efs_file_system", "Storage_FileSystem").lifecycle).toEqual({ prevent_destroy: false });
+  });
+
   test("the CSI driver may only create and delete access points it tags", () => {
     const statements = policyStatements(json, "Storage_CsiDriverPolicy");
     const bySid = Object.fromEntries(statements.map((statement) => [statement.sid, statement]));
     expect(bySid.CreateTaggedAccessPoints).toMatchObject({ actions: ["elasticfilesystem:CreateAccessPoint"], condition: [{ variable: "aws:RequestTag/efs.csi.aws.com/cluster", values: ["true"] }] });
     expect(bySid.DeleteOwnAccessPoints).toMatchObject({ actions: ["elasticfilesystem:DeleteAccessPoint"], condition: [{ variable: "aws:ResourceTag/efs.csi.aws.com/cluster", values: ["true"] }] });
     expect(statements.flatMap((statement) => statement.actions).filter((action: string) => action.endsWith("*"))).toEqual([]);
+  });
+});
+
+describe("RDS CA bundle", () => {
+  // URLs as listed under "Certificate bundles by AWS Region" in "Using SSL/TLS to encrypt a connection to a DB instance
+  // or cluster": docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html (commercial, GovCloud) and
+  // docs.amazonaws.cn/en_us/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html (China).
+  test.each([
+    ["eu-west-1", "aws", "https://truststore.pki.rds.amazonaws.com/eu-west-1/eu-west-1-bundle.pem"],
+    ["us-east-1", "aws", "https://truststore.pki.rds.amazonaws.com/us-east-1/us-east-1-bundle.pem"],
+    ["ap-southeast-3", "aws", "https://truststore.pki.rds.amazonaws.com/ap-southeast-3/ap-southeast-3-bundle.pem"],
+    ["us-gov-west-1", "aws-us-gov", "https://truststore.pki.us-gov-west-1.rds.amazonaws.com/us-gov-west-1/us-gov-west-1-bundle.pem"],
+    ["us-gov-east-1", "aws-us-gov", "https://truststore.pki.us-gov-west-1.rds.amazonaws.com/us-gov-east-1/us-gov-east-1-bundle.pem"],
+    ["cn-north-1", "aws-cn", "https://rds-truststore.s3.cn-north-1.amazonaws.com.cn/cn-north-1/cn-north-1-bundle.pem"],
+    ["cn-northwest-1", "aws-cn", "https://rds-truststore.s3.cn-north-1.amazonaws.com.cn/cn-northwest-1/cn-northwest-1-bundle.pem"],
+  ] as const)("%s (%s) uses its partition's trust store", (region, partition, url) => {
+    expect(rdsCaBundleUrl(region, partition)).toBe(url);
+  });
+
+  test.each([
+    ["cn-north-1", "aws"],
+    ["us-gov-west-1", "aws"],
+    ["eu-west-1", "aws-cn"],
+    ["eu-west-1", "aws-us-gov"],
+  ] as const)("%s is refused for partition %s", (region, partition) => {
+    expect(() => rdsCaBundleUrl(region, partition)).toThrow(`rdsCaBundleUrl: region "${region}" is not a region of partition ${partition}`);
   });
 });

@@ -39,6 +39,21 @@ describe("API load balancer", () => {
   });
 });
 
+test("target groups are named after their load balancer's role, fit 32 characters, and are replaced without downtime", () => {
+  const longest = "abcdefghij-klmnopqrs";
+  const json = synthCluster({ clusterName: longest, api: { publicAccess: true, adminCidrs: ["203.0.113.0/24"] } }).json;
+  const names = Object.fromEntries(resourcesOf(json, "aws_lb_target_group").map(([id, group]) => [id.split("_")[1], group.name]));
+  expect(names).toEqual({
+    ApiTargetGroup: `${longest}-api`,
+    PublicApiTargetGroup: `${longest}-api-public`,
+    IngressHttpTargetGroup: `${longest}-http`,
+    IngressHttpsTargetGroup: `${longest}-https`,
+  });
+  // CreateTargetGroup: at most 32 characters (docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html).
+  for (const name of Object.values(names)) expect(name.length).toBeLessThanOrEqual(32);
+  for (const [, group] of resourcesOf(json, "aws_lb_target_group")) expect(group.lifecycle).toEqual({ create_before_destroy: true });
+});
+
 describe("ingress load balancer", () => {
   const { json } = synthCluster();
 

@@ -1,3 +1,5 @@
+import { Testing, TerraformStack } from "cdktf";
+import { Networking, NetworkingProps } from "../modules/networking";
 import { logicalIdOf, referencedId, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
 
 const NAT_ZONES = ["A", "B", "C"];
@@ -25,6 +27,58 @@ describe("subnets", () => {
 
   test("VPC has DNS support and hostnames, which node names depend on", () => {
     expect(resourceNamed(json, "aws_vpc", "Networking_Vpc")).toMatchObject({ cidr_block: "10.0.0.0/16", enable_dns_support: true, enable_dns_hostnames: true });
+  });
+});
+
+describe("zones looked up from the account", () => {
+  const props = (zones: Partial<NetworkingProps>): NetworkingProps => ({
+    clusterName: "k3s",
+    region: "us-west-1",
+    vpcCidr: "10.0.0.0/16",
+    publicSubnetCidrs: ["10.0.224.0/24", "10.0.225.0/24", "10.0.226.0/24"],
+    privateSubnetCidrs: ["10.0.0.0/19", "10.0.32.0/19", "10.0.64.0/19"],
+    natMode: "per-az",
+    flowLogRetentionDays: 90,
+    ...zones,
+  });
+  const json: TerraformJson = JSON.parse(Testing.synthScope((scope) => new Networking(scope, "Networking", props({ zoneCount: 3 }))));
+  const [zonesId, zones] = Object.entries(json.data!.aws_availability_zones)[0];
+
+  test("only available zones that need no opt-in (no local or wavelength zones)", () => {
+    expect(zones).toMatchObject({ state: "available", filter: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] });
+  });
+
+  test("the plan fails with a clear message when the region has fewer zones than asked for", () => {
+    expect(zones.lifecycle.postcondition).toEqual([
+      {
+        condition: "${length(self.names) >= 3}",
+        error_message:
+          'The cluster needs 3 availability zones, but us-west-1 has only ${length(self.names)} available without opt-in (${join(", ", self.names)}). Lower the zone count or list availabilityZones explicitly.',
+      },
+    ]);
+  });
+
+  test("subnets take the first N zone names in order and keep the lettered logical IDs", () => {
+    for (const [index, letter] of ["A", "B", "C"].entries()) {
+      const zone = `\${element(data.aws_availability_zones.${zonesId}.names, ${index})}`;
+      expect(resourceNamed(json, "aws_subnet", `Networking_PublicSubnet${letter}`)).toMatchObject({ availability_zone: zone, cidr_block: `10.0.${224 + index}.0/24` });
+      expect(resourceNamed(json, "aws_subnet", `Networking_PrivateSubnet${letter}`)).toMatchObject({ availability_zone: zone, tags: { Name: `k3s-private-${zone}` } });
+    }
+  });
+
+  test("explicit zones need no lookup", () => {
+    const explicit = JSON.parse(Testing.synthScope((scope) => new Networking(scope, "Networking", props({ availabilityZones: ["us-west-1a", "us-west-1b", "us-west-1c"] }))));
+    expect(explicit.data?.aws_availability_zones).toBeUndefined();
+    expect(resourceNamed(explicit, "aws_subnet", "Networking_PrivateSubnetB").availability_zone).toBe("us-west-1b");
+  });
+
+  test.each([
+    ["both", { availabilityZones: ["us-west-1a", "us-west-1b", "us-west-1c"], zoneCount: 3 }, "Networking: set exactly one of availabilityZones (explicit zone names) and zoneCount (the region's first N zones)"],
+    ["neither", {}, "Networking: set exactly one of availabilityZones (explicit zone names) and zoneCount (the region's first N zones)"],
+    ["a fraction", { zoneCount: 2.5 }, "Networking: zoneCount must be a whole number from 1 to 26, got 2.5"],
+    ["a count the CIDRs do not match", { zoneCount: 2 }, "Networking: publicSubnetCidrs and privateSubnetCidrs need exactly one CIDR per availability zone"],
+  ])("refuses %s", (_label, zones, message) => {
+    expect(() => new Networking(new TerraformStack(Testing.app(), "test"), "Networking", props(zones))).toThrow(message);
   });
 });
 

@@ -73,7 +73,7 @@ const CONFIGS: [string, ConfigInput][] = [
 ];
 
 if (haveTerraform || terraformRequired) {
-  test.each(CONFIGS)("every synthesised stack passes terraform validate: %s", (name, input) => {
+  test.each(CONFIGS)("every synthesised stack passes terraform validate: %s", (_name, input) => {
     expect(haveTerraform).toBe(true); // CI or REQUIRE_TERRAFORM: a missing terraform is a failure, not a skip
     const lines: string[] = [];
     const work = mkdtempSync(join(tmpdir(), "k3s-validate-"));

@@ -129,7 +129,9 @@ export class Compute extends Construct {
     });
 
     const secret = (secretId: string, suffix: string, description: string, days: number) =>
-      new SecretsmanagerSecret(this, secretId, { name: `${clusterName}/${suffix}`, description, recoveryWindowInDays: protectData ? days : 0 });
+      // A prefix, not a name: a destroyed cluster's secrets wait out their recovery window under the old name, and a
+      // rebuild with the same cluster name must not collide with them.
+      new SecretsmanagerSecret(this, secretId, { namePrefix: `${clusterName}/${suffix}-`, description, recoveryWindowInDays: protectData ? days : 0 });
     // The server token also encrypts k3s's bootstrap data in the datastore: it must outlive any server. k3s docs
     // (docs/cli/token.md) call it full cluster-administrator access, so agents get their own, join-only token.
     const serverToken = new Password(this, "ClusterToken", { length: 48, special: false });

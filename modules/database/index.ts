@@ -1,9 +1,11 @@
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
 import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
 import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmanager-secret-version";
+import { Id } from "@cdktf/provider-random/lib/id";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { Fn, ITerraformDependable, Token } from "cdktf";
 import { Construct } from "constructs";
@@ -14,6 +16,31 @@ import { POSTGRES_PORT } from "../ports";
  * supports well beyond 13 and 14, whose standard support ends first.
  */
 export const POSTGRES_MAJOR_VERSION = "15";
+
+/** Logs RDS for PostgreSQL publishes to CloudWatch Logs, each to `/aws/rds/instance/<identifier>/<log>`. */
+export const DATABASE_LOG_EXPORTS = ["postgresql", "upgrade"] as const;
+
+/** AWS partitions with an RDS trust store. */
+export type Partition = "aws" | "aws-cn" | "aws-us-gov";
+
+/**
+ * The region's RDS CA bundle (intermediate and root certificates), from its partition's own trust store.
+ * Hosts from "Using SSL/TLS to encrypt a connection to a DB instance or cluster", certificate bundles by region:
+ * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html (commercial and AWS GovCloud (US))
+ * and https://docs.amazonaws.cn/en_us/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html (China).
+ */
+export function rdsCaBundleUrl(region: string, partition: Partition): string {
+  const trustStore: Record<Partition, { host: string; regions: RegExp }> = {
+    aws: { host: "truststore.pki.rds.amazonaws.com", regions: /^(?!cn-|us-gov-)[a-z]{2}-[a-z]+-\d+$/ },
+    // Both GovCloud regions are served from the us-gov-west-1 host.
+    "aws-us-gov": { host: "truststore.pki.us-gov-west-1.rds.amazonaws.com", regions: /^us-gov-[a-z]+-\d+$/ },
+    // Both China regions are served from one S3 bucket in cn-north-1.
+    "aws-cn": { host: "rds-truststore.s3.cn-north-1.amazonaws.com.cn", regions: /^cn-[a-z]+-\d+$/ },
+  };
+  const { host, regions } = trustStore[partition];
+  if (!regions.test(region)) throw new Error(`rdsCaBundleUrl: region "${region}" is not a region of partition ${partition}`);
+  return `https://${host}/${region}/${region}-bundle.pem`;
+}
 
 /** Keys of the datastore secret's JSON, read by the servers' user data. */
 export const DATASTORE_SECRET_KEYS = ["host", "port", "dbname", "username", "password"] as const;
@@ -41,11 +68,16 @@ export interface DatabaseProps {
   /** @default false */
   readonly performanceInsights?: boolean;
   /**
-   * Deletion protection, a final snapshot on delete, and a recovery window for the secret.
-   * Turn off only for throwaway (dev) clusters.
+   * Deletion protection, Terraform's prevent_destroy, a final snapshot on delete, and a recovery window for the
+   * secret. Turn off only for throwaway (dev) clusters.
    * @default true
    */
   readonly protectData?: boolean;
+  /**
+   * Retention of the PostgreSQL and upgrade log groups, in days (a CloudWatch Logs retention value).
+   * @default 30
+   */
+  readonly logRetentionDays?: number;
 }
 
 /** RDS for PostgreSQL as k3s's external datastore, with its credentials in one Secrets Manager secret. */
@@ -64,6 +96,11 @@ export class Database extends Construct {
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
     const protectData = props.protectData ?? true;
+    const identifier = `${props.clusterName}-datastore`;
+    // RDS instance identifiers: 1-63 characters, a letter first, no "--" and no trailing hyphen (CreateDBInstance).
+    if (!/^[a-z][a-z0-9-]{0,62}$/.test(identifier) || identifier.includes("--")) {
+      throw new Error(`Database: clusterName "${props.clusterName}" makes the RDS identifier "${identifier}" invalid; use a lower-case letter first, at most 53 characters and no "--"`);
+    }
     const allocated = props.allocatedStorageGb ?? 20;
     const maxAllocated = props.maxAllocatedStorageGb ?? 100;
     if (maxAllocated < allocated) {
@@ -88,8 +125,20 @@ export class Database extends Construct {
     // Only URL-unreserved characters, so the password can sit in a postgres:// URL without encoding.
     const password = new Password(this, "MasterPassword", { length: 40, special: true, overrideSpecial: "-_.~" });
 
+    // Created before the instance, so RDS finds them instead of creating its own without retention.
+    const logGroups = DATABASE_LOG_EXPORTS.map(
+      (log) =>
+        new CloudwatchLogGroup(this, `${log === "postgresql" ? "Postgresql" : "Upgrade"}LogGroup`, {
+          name: `/aws/rds/instance/${identifier}/${log}`,
+          retentionInDays: props.logRetentionDays ?? 30,
+        }),
+    );
+
+    // Kept in state, so a cluster rebuilt under the same name never reuses the final snapshot name of an earlier one.
+    const snapshotSuffix = protectData ? new Id(this, "FinalSnapshotSuffix", { byteLength: 4 }) : undefined;
+
     const instance = new DbInstance(this, "Instance", {
-      identifier: `${props.clusterName}-datastore`,
+      identifier,
       engine: "postgres",
       engineVersion: POSTGRES_MAJOR_VERSION,
       autoMinorVersionUpgrade: true,
@@ -112,16 +161,20 @@ export class Database extends Construct {
       copyTagsToSnapshot: true,
       deletionProtection: protectData,
       skipFinalSnapshot: !protectData,
-      finalSnapshotIdentifier: protectData ? `${props.clusterName}-datastore-final` : undefined,
-      enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+      finalSnapshotIdentifier: snapshotSuffix ? `${identifier}-final-${snapshotSuffix.hex}` : undefined,
+      enabledCloudwatchLogsExports: [...DATABASE_LOG_EXPORTS],
       performanceInsightsEnabled: props.performanceInsights ?? false,
+      dependsOn: logGroups,
+      lifecycle: { preventDestroy: protectData },
     });
     this.endpoint = instance.address;
     this.port = POSTGRES_PORT;
     this.securityGroupId = props.securityGroupId;
 
     const secret = new SecretsmanagerSecret(this, "Secret", {
-      name: `${props.clusterName}/datastore`,
+      // A prefix, not a name: a deleted secret keeps its name through the recovery window, which would block a
+      // cluster rebuilt under the same name; Terraform appends a unique suffix.
+      namePrefix: `${props.clusterName}/datastore-`,
       description: "k3s datastore connection: host, port, dbname, username, password",
       recoveryWindowInDays: protectData ? 30 : 0,
     });

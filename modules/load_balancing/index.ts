@@ -5,7 +5,7 @@ import { Construct } from "constructs";
 import { INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, KUBE_API_PORT } from "../ports";
 
 export interface LoadBalancingProps {
-  /** Prefix of load balancer and target group names (at most 20 characters keeps them under AWS's 32). */
+  /** Prefix of load balancer and target group names; at most 20 characters keeps every one within AWS's 32. */
   readonly clusterName: string;
   readonly vpcId: string;
   /** Subnets of the internal API load balancer. */
@@ -28,6 +28,7 @@ export interface LoadBalancingProps {
 
 interface TcpForward {
   readonly id: string;
+  /** Target group name after the cluster name: the load balancer's role, or the ingress protocol. */
   readonly name: string;
   readonly listenerPort: number;
   readonly targetPort: number;
@@ -85,7 +86,9 @@ export class LoadBalancing extends Construct {
   private forwards(loadBalancer: Lb, forwards: TcpForward[]): string[] {
     return forwards.map((forward) => {
       const targetGroup = new LbTargetGroup(this, `${forward.id}TargetGroup`, {
-        name: `${this.props.clusterName}-${forward.name}-${forward.targetPort}`,
+        // Load balancer and target group names share AWS's 32-character limit, so the port (visible on the group
+        // anyway) is not part of the name: "<cluster>-api-public-6443" would not fit a 20-character cluster name.
+        name: `${this.props.clusterName}-${forward.name}`,
         vpcId: this.props.vpcId,
         protocol: "TCP",
         port: forward.targetPort,
@@ -95,6 +98,8 @@ export class LoadBalancing extends Construct {
         preserveClientIp: "false",
         deregistrationDelay: "30",
         healthCheck: { protocol: "TCP", port: "traffic-port", interval: 10, healthyThreshold: 3, unhealthyThreshold: 3 },
+        // A group in use by a listener cannot be deleted, so a replacement under a new name must exist first.
+        lifecycle: { createBeforeDestroy: true },
       });
       new LbListener(this, `${forward.id}Listener`, {
         loadBalancerArn: loadBalancer.arn,

@@ -1,4 +1,5 @@
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { DataAwsAvailabilityZones } from "@cdktf/provider-aws/lib/data-aws-availability-zones";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
 import { Eip } from "@cdktf/provider-aws/lib/eip";
@@ -14,7 +15,7 @@ import { RouteTableAssociation } from "@cdktf/provider-aws/lib/route-table-assoc
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
-import { ITerraformDependable } from "cdktf";
+import { Fn, ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { ANYWHERE, ClusterSecurityGroups } from "./security-groups";
 
@@ -24,11 +25,20 @@ export interface NetworkingProps {
   /** Region of the gateway endpoints' service names. */
   readonly region: string;
   readonly vpcCidr: string;
-  /** Zones in order; subnets are created in this order. */
-  readonly availabilityZones: string[];
-  /** One per zone, same order as availabilityZones. */
+  /**
+   * Zones in order; subnets are created in this order. Exactly one of availabilityZones and zoneCount.
+   * @default undefined (zoneCount decides)
+   */
+  readonly availabilityZones?: string[];
+  /**
+   * Use the region's first N zones (by name) that every account has, looked up at plan time.
+   * Exactly one of availabilityZones and zoneCount.
+   * @default undefined (availabilityZones decides)
+   */
+  readonly zoneCount?: number;
+  /** One per zone, in zone order. */
   readonly publicSubnetCidrs: string[];
-  /** One per zone, same order as availabilityZones. */
+  /** One per zone, in zone order. */
   readonly privateSubnetCidrs: string[];
   /** "per-az": a NAT gateway in each zone; "single": one, in the first zone. */
   readonly natMode: "per-az" | "single";
@@ -55,8 +65,9 @@ export class Networking extends Construct {
 
   constructor(scope: Construct, id: string, props: NetworkingProps) {
     super(scope, id);
-    const { clusterName, availabilityZones } = props;
-    if (props.publicSubnetCidrs.length !== availabilityZones.length || props.privateSubnetCidrs.length !== availabilityZones.length) {
+    const { clusterName } = props;
+    const zones = this.zones(props);
+    if (props.publicSubnetCidrs.length !== zones.length || props.privateSubnetCidrs.length !== zones.length) {
       throw new Error("Networking: publicSubnetCidrs and privateSubnetCidrs need exactly one CIDR per availability zone");
     }
     const clusterTag = `kubernetes.io/cluster/${clusterName}`;
@@ -74,8 +85,6 @@ export class Networking extends Construct {
     this.defaultSecurityGroupId = new DefaultSecurityGroup(this, "DefaultSecurityGroup", { vpcId: vpc.id, tags: { Name: `${clusterName}-default-unused` } }).id;
 
     const internetGateway = new InternetGateway(this, "InternetGateway", { vpcId: vpc.id, tags: { Name: clusterName } });
-
-    const zones = availabilityZones.map((zone, index) => ({ zone, index, suffix: zone.slice(-1).toUpperCase() }));
 
     const publicSubnets = zones.map(
       ({ zone, index, suffix }) =>
@@ -147,6 +156,34 @@ export class Networking extends Construct {
     this.createNetworkAcls(vpc, props.vpcCidr, publicSubnets, privateSubnets, clusterName);
 
     this.securityGroups = new ClusterSecurityGroups(this, "SecurityGroups", { clusterName, vpcId: vpc.id, adminCidrs: props.adminCidrs ?? [] });
+  }
+
+  /** Zone name (literal or plan-time reference), position, and the letter that names its resources. */
+  private zones(props: NetworkingProps): { zone: string; index: number; suffix: string }[] {
+    const { availabilityZones, zoneCount } = props;
+    if ((availabilityZones === undefined) === (zoneCount === undefined)) {
+      throw new Error("Networking: set exactly one of availabilityZones (explicit zone names) and zoneCount (the region's first N zones)");
+    }
+    if (availabilityZones) return availabilityZones.map((zone, index) => ({ zone, index, suffix: zone.slice(-1).toUpperCase() }));
+    if (!Number.isInteger(zoneCount) || zoneCount! < 1 || zoneCount! > 26) throw new Error(`Networking: zoneCount must be a whole number from 1 to 26, got ${zoneCount}`);
+
+    // Which letters exist differs between accounts (some have no "<region>a"), so the names come from this account's
+    // list; local and wavelength zones are left out: they need opt-in and offer only some services.
+    const available = new DataAwsAvailabilityZones(this, "AvailabilityZones", {
+      state: "available",
+      filter: [{ name: "opt-in-status", values: ["opt-in-not-required"] }],
+      lifecycle: {
+        // element() wraps around, so with too few zones two subnets would silently share one; fail the plan instead.
+        postcondition: [
+          {
+            condition: `\${length(self.names) >= ${zoneCount}}`,
+            errorMessage: `The cluster needs ${zoneCount} availability zones, but ${props.region} has only \${length(self.names)} available without opt-in (\${join(", ", self.names)}). Lower the zone count or list availabilityZones explicitly.`,
+          },
+        ],
+      },
+    });
+    // The provider returns the names sorted, so "first N" is the same on every plan while every zone reports available.
+    return Array.from({ length: zoneCount! }, (_, index) => ({ zone: Fn.element(available.names, index), index, suffix: String.fromCharCode(65 + index) }));
   }
 
   private createFlowLogs(vpc: Vpc, clusterName: string, retentionDays: number) {

@@ -23,6 +23,12 @@ export interface StorageProps {
    * @default 30
    */
   readonly transitionToInfrequentAccessDays?: number;
+  /**
+   * Terraform's prevent_destroy on the file system, so no plan can delete the cluster's volumes.
+   * Turn off only for throwaway (dev) clusters.
+   * @default true
+   */
+  readonly protectData?: boolean;
 }
 
 /** EFS for ReadWriteMany volumes through the EFS CSI driver (dynamic provisioning with access points). */
@@ -44,6 +50,7 @@ export class Storage extends Construct {
       throughputMode: "elastic",
       lifecyclePolicy: [{ transitionToIa: `AFTER_${iaDays}_${iaDays === 1 ? "DAY" : "DAYS"}` }, { transitionToPrimaryStorageClass: "AFTER_1_ACCESS" }],
       tags: { Name: `${props.clusterName}-shared` },
+      lifecycle: { preventDestroy: props.protectData ?? true },
     });
     this.fileSystemId = fileSystem.id;
     this.securityGroupId = props.securityGroupId;

@@ -3,8 +3,7 @@ import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { App, LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { join } from "path";
-import { loadBackendSettings, S3BackendSettings } from "./config/backend";
-import { loadConfig } from "./config/load";
+import { loadConfigAndBackend, S3BackendSettings } from "./config/backend";
 import { ClusterConfig, ConfigError } from "./config/resolve";
 import { Automation } from "./modules/automation";
 import { AGENT_DRAIN_HEARTBEAT_SECONDS, Compute } from "./modules/compute";
@@ -47,7 +46,7 @@ export class ClusterStack extends TerraformStack {
       clusterName: config.clusterName,
       region: config.region,
       vpcCidr: config.network.vpcCidr,
-      availabilityZones: config.network.availabilityZones,
+      ...(config.network.availabilityZones ? { availabilityZones: config.network.availabilityZones } : { zoneCount: config.network.zoneCount }),
       publicSubnetCidrs: config.network.publicSubnetCidrs,
       privateSubnetCidrs: config.network.privateSubnetCidrs,
       natMode: config.network.natMode,
@@ -95,8 +94,8 @@ export class ClusterStack extends TerraformStack {
       region: config.region,
       architecture: config.architecture,
       k3sVersion: config.k3sVersion,
-      agentK3sVersion: config.k3sVersion,
-      nodeImageRelease: "2023.9.20251105.0",
+      agentK3sVersion: config.agents.k3sVersion,
+      nodeImageRelease: config.nodeImage.release,
       vpcId: this.networking.vpcId,
       privateSubnetIds: this.networking.privateSubnetIds,
       serverSecurityGroupId: securityGroups.server.id,
@@ -114,7 +113,8 @@ export class ClusterStack extends TerraformStack {
       efsFileSystemId: this.storage.fileSystemId,
       efsCsiPolicyJson: this.storage.csiDriverPolicyJson,
       instanceTags: defaultTags(config),
-      rdsCaBundleUrl: rdsCaBundleUrl(config.region, "aws"),
+      rdsCaBundleUrl: rdsCaBundleUrl(config.region, config.partition),
+      allowWorkloadsOnServers: config.servers.allowWorkloads,
       serverBootDependencies: [...this.networking.privateEgress, ...this.database.bootDependencies],
       agentBootDependencies: this.networking.privateEgress,
       sshPublicKey: config.sshPublicKey,
@@ -124,6 +124,7 @@ export class ClusterStack extends TerraformStack {
     const { automation } = config;
     this.automation = new Automation(this, "Automation", {
       clusterName: config.clusterName,
+      region: config.region,
       subnetIds: this.networking.privateSubnetIds,
       securityGroupId: securityGroups.lambda.id,
       replacementSecurityGroupId: this.networking.defaultSecurityGroupId,
@@ -212,9 +213,9 @@ export function buildApp(config: ClusterConfig, backend: S3BackendSettings | und
 
 function main() {
   try {
-    // Everything the user wrote is checked before any construct exists, so a bad value synthesises nothing.
-    const config = loadConfig();
-    const backend = loadBackendSettings(join(__dirname, "backend.tf.json"));
+    // Everything the user wrote is checked before any construct exists, so a bad value synthesises nothing, and the
+    // problems of the config and backend files are listed together.
+    const { config, backend } = loadConfigAndBackend(process.env, join(__dirname, "backend.tf.json"));
     buildApp(config, backend).synth();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

@@ -1,21 +1,27 @@
 import { bundleLambda } from "../modules/automation/bundle";
+import { drainTiming } from "../modules/automation/drain-timing";
 import { ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
 
-function roleStatements(json: TerraformJson, id: "Autoscaler" | "NodeDrainer"): any[] {
-  const policy = resourceNamed(json, "aws_iam_role_policy", `Automation_${id}Policy`);
-  const documentId = /data\.aws_iam_policy_document\.([A-Za-z0-9_]+)\.json/.exec(policy.policy)![1];
+/** The statements of the aws_iam_policy_document a policy attribute ("${data.aws_iam_policy_document.X.json}") names. */
+function documentStatements(json: TerraformJson, policyReference: string): any[] {
+  const documentId = /^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_]+)\.json\}$/.exec(policyReference)![1];
   return json.data!.aws_iam_policy_document[documentId].statement;
+}
+
+function roleStatements(json: TerraformJson, id: "Autoscaler" | "NodeDrainer"): any[] {
+  return documentStatements(json, resourceNamed(json, "aws_iam_role_policy", `Automation_${id}Policy`).policy);
 }
 
 describe("functions", () => {
   const { json } = synthCluster();
 
+  // The drainer's timeout follows the hook's heartbeat (asserted with the queue in node-drainer.test.ts).
   test.each([
-    ["Autoscaler", "autoscaler", 240],
-    ["NodeDrainer", "node-drainer", 600],
-  ] as const)("%s: Node.js 22 on arm64 from its reproducible bundle, in the private subnets", (id, name, timeout) => {
+    ["Autoscaler", "autoscaler"],
+    ["NodeDrainer", "node-drainer"],
+  ] as const)("%s: Node.js 22 on arm64 from its reproducible bundle, in the private subnets", (id, name) => {
     const fn = resourceNamed(json, "aws_lambda_function", `Automation_${id}`);
-    expect(fn).toMatchObject({ function_name: `k3s-${name}`, runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler", timeout });
+    expect(fn).toMatchObject({ function_name: `k3s-${name}`, runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler" });
     expect(fn.filename).toMatch(new RegExp(`^assets/Automation_${id}Code_[A-F0-9]+/[A-F0-9]+/${name}\\.zip$`));
     expect(fn.source_code_hash).toBe(bundleLambda(name).sourceCodeHash);
     expect(fn.vpc_config.subnet_ids).toEqual(["A", "B", "C"].map((zone) => ref(json, "aws_subnet", `Networking_PrivateSubnet${zone}`, "id")));
@@ -52,7 +58,7 @@ describe("least privilege", () => {
   test("Auto Scaling changes are limited to the agents' group", () => {
     const changing = (id: "Autoscaler" | "NodeDrainer") => roleStatements(json, id).filter((statement) => statement.actions.some((action: string) => action.startsWith("autoscaling:") && !action.startsWith("autoscaling:Describe")));
     expect(changing("Autoscaler")).toEqual([expect.objectContaining({ actions: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"], resources: [agentGroup] })]);
-    expect(changing("NodeDrainer")).toEqual([expect.objectContaining({ actions: ["autoscaling:CompleteLifecycleAction"], resources: [agentGroup] })]);
+    expect(changing("NodeDrainer")).toEqual([expect.objectContaining({ actions: ["autoscaling:RecordLifecycleActionHeartbeat", "autoscaling:CompleteLifecycleAction"], resources: [agentGroup] })]);
   });
 
   test("state, queue, topic and secret permissions name exactly their resources", () => {
@@ -83,7 +89,7 @@ describe("event plumbing", () => {
 
   test("the queue is encrypted, dead-letters after three receives, and admits only these rules", () => {
     const queue = resourceNamed(json, "aws_sqs_queue", "Automation_DrainQueue");
-    expect(queue).toMatchObject({ sqs_managed_sse_enabled: true, visibility_timeout_seconds: 3600 });
+    expect(queue.sqs_managed_sse_enabled).toBe(true);
     expect(queue.redrive_policy).toBe(`\${jsonencode({"deadLetterTargetArn" = ${ref(json, "aws_sqs_queue", "Automation_DrainDeadLetterQueue", "arn").slice(2, -1)}, "maxReceiveCount" = 3})}`);
     expect(resourceNamed(json, "aws_sqs_queue", "Automation_DrainDeadLetterQueue").sqs_managed_sse_enabled).toBe(true);
     const document = Object.entries(json.data!.aws_iam_policy_document).find(([id]) => id.startsWith("Automation_DrainQueuePolicyDocument_"))![1];
@@ -151,8 +157,61 @@ describe("state, notifications and alarms", () => {
     expect(resourcesOf(json, "aws_dynamodb_table")).toEqual([]);
   });
 
+  test("a hook heartbeat too short for a drain attempt is refused", () => {
+    expect(() => drainTiming(300)).toThrow("drainHeartbeatSeconds: (300) leaves each drain attempt 42 s; use at least 420");
+  });
+
   test("bad automation settings are refused", () => {
-    expect(() => synthCluster({ automation: { scheduleExpression: "every minute" } })).toThrow('automation.scheduleExpression: must be an EventBridge schedule such as "rate(1 minute)"');
+    expect(() => synthCluster({ automation: { scheduleExpression: "every minute" } })).toThrow('automation.scheduleExpression: must be an EventBridge schedule such as "rate(5 minutes)" or "cron(0 12 * * ? *)"');
     expect(() => synthCluster({ automation: { notificationEmail: "not-an-address" } })).toThrow("automation.notificationEmail: must be an e-mail address");
+  });
+});
+
+describe("confused-deputy conditions on service principals", () => {
+  const { json } = synthCluster();
+  const alarmArns = resourcesOf(json, "aws_cloudwatch_metric_alarm").map(([id]) => `\${aws_cloudwatch_metric_alarm.${id}.arn}`).sort();
+  const onlyOurAlarms = [
+    { test: "StringEquals", variable: "aws:SourceAccount", values: [expect.stringMatching(/^\$\{data\.aws_caller_identity\.Automation_Account_[A-F0-9]+\.account_id\}$/)] },
+    { test: "ArnEquals", variable: "aws:SourceArn", values: alarmArns },
+  ];
+  /** A statement with each condition's values in a stable order. */
+  const sortedConditions = (statement: any) => ({ ...statement, condition: statement.condition?.map((condition: any) => ({ ...condition, values: [...condition.values].sort() })) });
+  const serviceStatements = (statements: any[]) => statements.filter((statement) => statement.principals?.some((principal: { type: string }) => principal.type === "Service"));
+
+  test("CloudWatch may use the notification key only for this account's alarms", () => {
+    const policy = resourceNamed(json, "aws_kms_key_policy", "Automation_NotificationKeyPolicy");
+    expect(policy.key_id).toBe(ref(json, "aws_kms_key", "Automation_NotificationKey", "id"));
+    expect(resourceNamed(json, "aws_kms_key", "Automation_NotificationKey").policy).toBeUndefined();
+    expect(alarmArns).toHaveLength(5);
+    expect(serviceStatements(documentStatements(json, policy.policy)).map(sortedConditions)).toEqual([
+      expect.objectContaining({ principals: [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }], actions: ["kms:Decrypt", "kms:GenerateDataKey*"], condition: onlyOurAlarms }),
+    ]);
+  });
+
+  test("the topic admits CloudWatch only for this account's alarms", () => {
+    const policy = resourceNamed(json, "aws_sns_topic_policy", "Automation_NotificationTopicPolicy");
+    const topic = ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn");
+    expect(policy.arn).toBe(topic);
+    expect(documentStatements(json, policy.policy).map(sortedConditions)).toEqual([
+      expect.objectContaining({ principals: [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }], actions: ["sns:Publish"], resources: [topic], condition: onlyOurAlarms }),
+    ]);
+  });
+
+  test("the drain queue admits EventBridge only from its three rules", () => {
+    const policy = resourceNamed(json, "aws_sqs_queue_policy", "Automation_DrainQueuePolicy");
+    expect(serviceStatements(documentStatements(json, policy.policy))).toEqual([
+      expect.objectContaining({
+        principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+        condition: [{ test: "ArnEquals", variable: "aws:SourceArn", values: ["SpotInterruptionRule", "RebalanceRule", "AgentTerminationRule"].map((rule) => ref(json, "aws_cloudwatch_event_rule", `Automation_${rule}`, "arn")) }],
+      }),
+    ]);
+  });
+
+  test("function roles trust Lambda without source conditions, which Lambda does not set when assuming an execution role", () => {
+    for (const id of ["Autoscaler", "NodeDrainer"]) {
+      expect(documentStatements(json, resourceNamed(json, "aws_iam_role", `Automation_${id}Role`).assume_role_policy)).toEqual([
+        { actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }] },
+      ]);
+    }
   });
 });

@@ -41,14 +41,30 @@ describe("Auto Scaling adapters (Query protocol)", () => {
     }
   });
 
-  test("an action that is no longer pending counts as done; other errors propagate", async () => {
-    let message = "No active Lifecycle Action found with instance ID i-0123456789abcdef0";
+  test("a heartbeat names the hook, group, instance and the event's token", async () => {
+    const aws = await fakeAws(() => xml(`<RecordLifecycleActionHeartbeatResponse ${NS}><RecordLifecycleActionHeartbeatResult/><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></RecordLifecycleActionHeartbeatResponse>`));
+    try {
+      expect(await autoScalingLifecycle(new AutoScalingClient(aws.clientConfig)).heartbeat(LIFECYCLE)).toBe("recorded");
+      expect(Object.fromEntries(new URLSearchParams(aws.calls[0]))).toEqual({ Action: "RecordLifecycleActionHeartbeat", Version: "2011-01-01", AutoScalingGroupName: "k3s-agents", LifecycleHookName: "k3s-agent-drain", LifecycleActionToken: "token-1", InstanceId: "i-0123456789abcdef0" });
+    } finally {
+      await aws.stop();
+    }
+  });
+
+  // Auto Scaling's answer to a token it no longer holds (completed, or timed out), as reported in
+  // spacelift-io/terraform-aws-spacelift-workerpool-on-ec2#197 and convox/rack#2432.
+  test.each([
+    ["heartbeat", "No active Lifecycle Action found with token token-1"],
+    ["complete", "No active Lifecycle Action found with token token-1"],
+    ["complete", "No active Lifecycle Action found with instance ID i-0123456789abcdef0"],
+  ] as const)("%s: an action that is no longer pending (%s) counts as done; other errors propagate", async (call, notPending) => {
+    let message: string = notPending;
     const aws = await fakeAws(() => xml(`<ErrorResponse ${NS}><Error><Type>Sender</Type><Code>ValidationError</Code><Message>${message}</Message></Error><RequestId>r</RequestId></ErrorResponse>`, 400));
     try {
       const lifecycle = autoScalingLifecycle(new AutoScalingClient(aws.clientConfig));
-      expect(await lifecycle.complete(LIFECYCLE)).toBe("already-done");
+      expect(await lifecycle[call](LIFECYCLE)).toBe("already-done");
       message = "Group k3s-agents not found";
-      await expect(lifecycle.complete(LIFECYCLE)).rejects.toThrow("Group k3s-agents not found");
+      await expect(lifecycle[call](LIFECYCLE)).rejects.toThrow("Group k3s-agents not found");
     } finally {
       await aws.stop();
     }

@@ -2,8 +2,10 @@ import { spawnSync } from "child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+// The AWS SDK's own region-to-partition resolver (its partitions.json), an independent source for partitionOf.
+import { partition as sdkPartition } from "@aws-sdk/core/client";
 import { loadConfig } from "../config/load";
-import { architectureOf, ConfigError, resolveConfig } from "../config/resolve";
+import { architectureOf, ConfigError, partitionOf, resolveConfig } from "../config/resolve";
 
 function problemsOf(input: unknown): string[] {
   try {
@@ -19,10 +21,14 @@ describe("defaults", () => {
   test("production default is highly available over three zones with a NAT gateway per zone", () => {
     const config = resolveConfig({});
     expect(config.region).toBe("eu-west-1");
+    expect(config.partition).toBe("aws");
     expect(config.highAvailability).toBe(true);
     expect(config.servers.count).toBe(3);
+    expect(config.servers.allowWorkloads).toBe(false);
     expect(config.network.natMode).toBe("per-az");
-    expect(config.network.availabilityZones).toEqual(["eu-west-1a", "eu-west-1b", "eu-west-1c"]);
+    // Zone letters differ between accounts, so unlisted zones are left to the aws_availability_zones data source.
+    expect(config.network.availabilityZones).toBeUndefined();
+    expect(config.network.zoneCount).toBe(3);
     expect(config.network.privateSubnetCidrs).toEqual(["10.0.0.0/19", "10.0.32.0/19", "10.0.64.0/19"]);
     expect(config.network.publicSubnetCidrs).toEqual(["10.0.224.0/24", "10.0.225.0/24", "10.0.226.0/24"]);
     expect(config.architecture).toBe("arm64");
@@ -90,7 +96,6 @@ describe("bad configurations are refused with a message naming the field", () =>
     ["public API without admin networks", { api: { publicAccess: true } }, "api.adminCidrs: at least one CIDR is required when api.publicAccess is true"],
     ["public API open to the world", { api: { publicAccess: true, adminCidrs: ["0.0.0.0/0"] } }, "api.adminCidrs[0]: 0.0.0.0/0 would open the Kubernetes API to the whole internet; list your admin networks"],
     ["cluster name with capitals", { clusterName: "Prod_Cluster" }, "clusterName: must be 2-20 characters of a-z, 0-9 and '-', starting with a letter"],
-    ["reserved tag prefix", { tags: { "aws:owner": "me" } }, "tags.aws:owner: tag keys are 1-128 characters and must not start with aws:"],
     ["storage ceiling below allocation", { database: { allocatedStorageGb: 200, maxAllocatedStorageGb: 100 } }, "database.maxAllocatedStorageGb: (100) must not be below database.allocatedStorageGb (200)"],
     ["backups switched off", { database: { backupRetentionDays: 0 } }, "database.backupRetentionDays: must be between 1 and 35 (automated backups stay on)"],
     ["wrong type", { agents: { maxSize: "10" } }, "agents.maxSize: Invalid input: expected number, received string"],
@@ -101,8 +106,275 @@ describe("bad configurations are refused with a message naming the field", () =>
   });
 
   test("every problem is reported at once", () => {
-    expect(problemsOf({ agents: { minSize: 5, maxSize: 2 }, k3sVersion: "latest", regoin: "x" })).toHaveLength(2);
     expect(problemsOf({ servers: { count: 1 }, agents: { minSize: 5, maxSize: 2 } })).toHaveLength(2);
+  });
+});
+
+describe("schema and cross-field problems are listed together", () => {
+  test("a schema failure does not hide cross-field problems, and unknown keys are listed with them", () => {
+    expect(problemsOf({ agents: { minSize: 5, maxSize: 2 }, k3sVersion: "latest", regoin: "x" })).toEqual([
+      'k3sVersion: must be a k3s release tag such as "v1.33.5+k3s1"',
+      '(top level): unknown key "regoin"',
+      "agents.minSize: (5) is greater than agents.maxSize (2)",
+    ]);
+  });
+
+  test("a field's problem is listed once, not again by a rule that reads the default standing in for it", () => {
+    // The bad region would otherwise make both listed zones "not a zone of eu-west-1", the default region.
+    expect(problemsOf({ region: "europe", network: { availabilityZones: ["europe-a", "europe-b"] } })).toEqual([
+      'region: must be an AWS region such as "eu-west-1"',
+    ]);
+    // A bad entry drops its whole list; the derived list standing in must not be checked against the zones.
+    expect(
+      problemsOf({
+        network: { availabilityZones: ["eu-west-1a", "eu-west-1b"], publicSubnetCidrs: ["10.0.0.0/24", 5], privateSubnetCidrs: ["10.0.16.0/20", "10.0.32.0/20"] },
+        agents: { maxSize: "10", minSize: 3, desiredCapacity: 1 },
+      }),
+    ).toEqual(["network.publicSubnetCidrs.1: Invalid input: expected string, received number", "agents.maxSize: Invalid input: expected number, received string"]);
+  });
+
+  test.each([
+    ["null", null, "(top level): must be a JSON object, got null"],
+    ["an array", [], "(top level): must be a JSON object, got an array"],
+    ["a string", "prod", "(top level): must be a JSON object, got a string"],
+    ["a number", 3, "(top level): must be a JSON object, got a number"],
+  ])("a config that is %s is refused, not taken for {}", (_name, input, message) => {
+    expect(problemsOf(input)).toEqual([message]);
+  });
+});
+
+describe("cluster names AWS would refuse are refused with the reason", () => {
+  test.each([
+    // RDS CreateDBInstance, DBInstanceIdentifier: "Can't end with a hyphen or contain two consecutive hyphens".
+    ["prod--eu", ["clusterName: must not contain two consecutive hyphens (RDS identifiers refuse them)"]],
+    // S3 general purpose bucket naming rules: "Bucket names must not start with the prefix xn--".
+    ["xn--k3s", ["clusterName: must not contain two consecutive hyphens (RDS identifiers refuse them)", 'clusterName: must not start with "xn--" (S3 bucket names refuse it)']],
+    // ELBv2 CreateLoadBalancer, Name: "must not begin with "internal-"" - "internal" + "-api" would.
+    ["internal", ['clusterName: must not start with "internal" (a load balancer name may not begin with "internal-", as "<clusterName>-api" would)']],
+    ["internal-eu", ['clusterName: must not start with "internal" (a load balancer name may not begin with "internal-", as "<clusterName>-api" would)']],
+    ["k3s-", ["clusterName: must be 2-20 characters of a-z, 0-9 and '-', starting with a letter"]],
+    ["a23456789012345678901", ["clusterName: must be 2-20 characters of a-z, 0-9 and '-', starting with a letter"]],
+  ])("%s", (clusterName, messages) => {
+    expect(problemsOf({ clusterName })).toEqual(messages);
+  });
+
+  test("a 20-character name with single hyphens is accepted", () => {
+    expect(resolveConfig({ clusterName: "team-a-prod-eu-west1" }).clusterName).toBe("team-a-prod-eu-west1");
+  });
+});
+
+describe("tags follow IAM's tag rules, so no user text becomes a Terraform expression", () => {
+  // IAM API reference, Tag (https://docs.aws.amazon.com/IAM/latest/APIReference/API_Tag.html):
+  // Key: length 1-128, pattern [\p{L}\p{Z}\p{N}_.:/=+\-@]+; Value: length 0-256, pattern [\p{L}\p{Z}\p{N}_.:/=+\-@]*.
+  const KEY = "tag keys are 1-128 letters, numbers, spaces and _ . : / = + - @";
+  const VALUE = "tag values are 0-256 letters, numbers, spaces and _ . : / = + - @";
+  const RESERVED = 'tag keys must not start with "aws:" in any letter case (reserved for AWS)';
+
+  test("keys and values made of IAM's characters are accepted", () => {
+    const tags = { "Cost Center": "", "team/owner": "ops@example.com", "k8s.io:role=+-_": "Überwachung 2", ["k".repeat(128)]: "v".repeat(256) };
+    expect(resolveConfig({ tags }).tags).toEqual(tags);
+  });
+
+  test.each([
+    ["a Terraform reference as a value", { owner: "${random_password.x.result}" }, `tags.owner: ${VALUE}`],
+    ["a cdktf token as a value", { owner: "${TfToken[TOKEN.1]}" }, `tags.owner: ${VALUE}`],
+    ["a Terraform template directive as a value", { owner: "%{if true}x%{endif}" }, `tags.owner: ${VALUE}`],
+    ["an interpolation as a key", { "${var.x}": "y" }, `tags.\${var.x}: ${KEY}`],
+    ["a value over 256 characters", { owner: "v".repeat(257) }, `tags.owner: ${VALUE}`],
+    ["a key over 128 characters", { ["k".repeat(129)]: "v" }, `tags.${"k".repeat(129)}: ${KEY}`],
+    ["an empty key", { "": "v" }, `tags.: ${KEY}`],
+    ["the reserved prefix", { "aws:owner": "me" }, `tags.aws:owner: ${RESERVED}`],
+    ["the reserved prefix in upper case", { "AWS:owner": "me" }, `tags.AWS:owner: ${RESERVED}`],
+    ["the reserved prefix in mixed case", { "aWs:owner": "me" }, `tags.aWs:owner: ${RESERVED}`],
+  ])("%s is refused", (_name, tags, message) => {
+    expect(problemsOf({ tags })).toEqual([message]);
+  });
+});
+
+test("an SSH key comment holding a cdktf token marker is refused; one holding ${...} is kept as literal text", () => {
+  expect(problemsOf({ sshPublicKey: "ssh-ed25519 AAAAC3Nz ${TfToken[TOKEN.1]}" })).toEqual(["sshPublicKey: must not contain a cdktf token marker (${TfToken[...]}) in its comment"]);
+  expect(resolveConfig({ sshPublicKey: "ssh-ed25519 AAAAC3Nz ${var.x}" }).sshPublicKey).toBe("ssh-ed25519 AAAAC3Nz ${var.x}");
+});
+
+describe("autoscaler schedules are EventBridge schedule expressions", () => {
+  // EventBridge, "Schedule expressions for rules": rate(value unit) with a positive value, the unit singular for 1 and
+  // plural above; cron has six fields and exactly one of day-of-month and day-of-week is "?".
+  // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html
+  test.each([
+    "rate(1 minute)",
+    "rate(5 minutes)",
+    "rate(1 hour)",
+    "rate(2 hours)",
+    "rate(1 day)",
+    "rate(7 days)",
+    "cron(0 10 * * ? *)",
+    "cron(15 12 * * ? *)",
+    "cron(0 18 ? * MON-FRI *)",
+    "cron(0 8 1 * ? *)",
+    "cron(0/15 * * * ? *)",
+    "cron(0/5 8-17 ? * MON-FRI *)",
+    "cron(0 8 ? * 3#1 *)",
+    "cron(0 0 ? * 6L *)",
+    "cron(0 0 LW * ? *)",
+    "cron(30 14 10,20 JAN,JUL ? 2026-2030)",
+  ])("%s is accepted", (scheduleExpression) => {
+    expect(resolveConfig({ automation: { scheduleExpression } }).automation.scheduleExpression).toBe(scheduleExpression);
+  });
+
+  test.each([
+    ["rate(1 minutes)", 'the rate unit must be "minute" when the value is 1'],
+    ["rate(1 hours)", 'the rate unit must be "hour" when the value is 1'],
+    ["rate(2 minute)", 'the rate unit must be "minutes" when the value is greater than 1'],
+    ["rate(5 hour)", 'the rate unit must be "hours" when the value is greater than 1'],
+    ["rate(0 minutes)", "the rate value must be a positive whole number, got 0"],
+    ["rate(-1 minutes)", "the rate value must be a positive whole number, got -1"],
+    ["rate(1 second)", 'the rate unit must be minute(s), hour(s) or day(s), got "second"'],
+    ["rate(5minutes)", 'a rate expression is "rate(<value> <unit>)", such as "rate(5 minutes)"'],
+    ["cron(0 12 * * ?)", "a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), got 5"],
+    ["cron(0 12 * * ? * *)", "a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), got 7"],
+    ["cron(0 12 * * * *)", 'exactly one of the day-of-month and day-of-week fields must be "?"'],
+    ["cron(0 12 1 * MON *)", 'exactly one of the day-of-month and day-of-week fields must be "?"'],
+    ["cron(0 12 ? * ? *)", 'exactly one of the day-of-month and day-of-week fields must be "?"'],
+    ["cron(60 12 * * ? *)", 'the cron minutes field "60" has a value outside 0-59'],
+    ["cron(0 24 * * ? *)", 'the cron hours field "24" has a value outside 0-23'],
+    ["cron(0 12 * 13 ? *)", 'the cron month field "13" has a value outside 1-12'],
+    ["cron(0 12 ? * 8 *)", 'the cron day-of-week field "8" has a value outside 1-7'],
+    ["cron(0 12 * * ? 1969)", 'the cron year field "1969" has a value outside 1970-2199'],
+    ["cron(0 12 ?5 * ? *)", 'the cron day-of-month field "?5" may hold only 1-31 and the wildcards , - * ? / L W'],
+    ["cron(0 12 * * FUN *)", 'the cron day-of-week field "FUN" may hold only 1-7 or SUN-SAT and the wildcards , - * ? L #'],
+    ["every minute", 'must be an EventBridge schedule such as "rate(5 minutes)" or "cron(0 12 * * ? *)"'],
+  ])("%s is refused", (scheduleExpression, message) => {
+    expect(problemsOf({ automation: { scheduleExpression } })).toEqual([`automation.scheduleExpression: ${message}`]);
+  });
+});
+
+describe("admin networks are listed once", () => {
+  // Each admin network is one security group rule; EC2 refuses a rule that already exists (InvalidPermission.Duplicate,
+  // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
+  test.each([
+    ["the same text", ["203.0.113.0/24", "198.51.100.0/24", "203.0.113.0/24"], "api.adminCidrs[2]: 203.0.113.0/24 is the same network as api.adminCidrs[0] (203.0.113.0/24)"],
+    ["the same network written differently", ["203.0.113.0/24", "203.000.113.000/24"], "api.adminCidrs[1]: 203.000.113.000/24 is the same network as api.adminCidrs[0] (203.0.113.0/24)"],
+  ])("%s twice is refused", (_name, adminCidrs, message) => {
+    expect(problemsOf({ api: { publicAccess: true, adminCidrs } })).toEqual([message]);
+  });
+
+  test("overlapping but different networks are kept", () => {
+    expect(resolveConfig({ api: { publicAccess: true, adminCidrs: ["203.0.113.0/24", "203.0.113.0/25"] } }).api.adminCidrs).toHaveLength(2);
+  });
+});
+
+describe("agents follow the Kubernetes version skew policy during upgrades", () => {
+  // https://kubernetes.io/releases/version-skew-policy/: "kubelet must not be newer than kube-apiserver" and "may be
+  // up to three minor versions older than kube-apiserver (kubelet < 1.25 may only be up to two minor versions older)".
+  test("agents run the servers' release unless told otherwise", () => {
+    const config = resolveConfig({ k3sVersion: "v1.34.1+k3s1" });
+    expect(config.k3sVersion).toBe("v1.34.1+k3s1");
+    expect(config.agents.k3sVersion).toBe("v1.34.1+k3s1");
+  });
+
+  test.each(["v1.33.5+k3s1", "v1.33.4+k3s1", "v1.32.9+k3s1", "v1.30.0+k3s1"])("agents at %s with servers at v1.33.5+k3s1 are accepted", (agents) => {
+    expect(resolveConfig({ k3sVersion: "v1.33.5+k3s1", agents: { k3sVersion: agents } }).agents.k3sVersion).toBe(agents);
+  });
+
+  const newer = (agents: string, servers: string) =>
+    `agents.k3sVersion: (${agents}) is newer than k3sVersion (${servers}), the servers' release; a kubelet must not be newer than the API server, so upgrade the servers first`;
+  test.each([
+    ["a newer minor", "v1.33.5+k3s1", "v1.34.0+k3s1", newer("v1.34.0+k3s1", "v1.33.5+k3s1")],
+    ["a newer patch", "v1.33.5+k3s1", "v1.33.6+k3s1", newer("v1.33.6+k3s1", "v1.33.5+k3s1")],
+    ["a newer k3s revision", "v1.33.5+k3s1", "v1.33.5+k3s2", newer("v1.33.5+k3s2", "v1.33.5+k3s1")],
+    [
+      "four minors older",
+      "v1.33.5+k3s1",
+      "v1.29.9+k3s1",
+      "agents.k3sVersion: (v1.29.9+k3s1) is 4 minor versions older than k3sVersion (v1.33.5+k3s1); a kubelet may be at most 3 minor versions older than the API server, so upgrade the agents first",
+    ],
+    [
+      "three minors older than 1.25",
+      "v1.26.1+k3s1",
+      "v1.23.9+k3s1",
+      "agents.k3sVersion: (v1.23.9+k3s1) is 3 minor versions older than k3sVersion (v1.26.1+k3s1); a kubelet may be at most 2 minor versions older than the API server, so upgrade the agents first",
+    ],
+  ])("agents at %s are refused", (_name, servers, agents, message) => {
+    expect(problemsOf({ k3sVersion: servers, agents: { k3sVersion: agents } })).toEqual([message]);
+  });
+
+  test("a malformed agent release is a field problem, not a skew problem", () => {
+    expect(problemsOf({ agents: { k3sVersion: "1.33.5" } })).toEqual(['agents.k3sVersion: must be a k3s release tag such as "v1.33.5+k3s1"']);
+  });
+});
+
+describe("node image", () => {
+  // AL2023 "Naming and versioning" (https://docs.aws.amazon.com/linux/al2023/ug/naming-and-versioning.html): AMIs are
+  // named al2023-ami-2023.0.20230301.0-kernel-6.1-x86_64, al2023-ami-2023.1.20230601.0-kernel-6.1-x86_64, ...
+  test.each(["2023.0.20230301.0", "2023.1.20230601.0", "2023.0.20230520.0", "2023.9.20251105.0"])("release %s is accepted", (release) => {
+    expect(resolveConfig({ nodeImage: { release } }).nodeImage.release).toBe(release);
+  });
+
+  test("the default is a pinned release listed in the AL2023 release notes (2023.9.20251105)", () => {
+    expect(resolveConfig({}).nodeImage.release).toBe("2023.9.20251105.0");
+  });
+
+  test.each(["2023.9.20251105", "2022.0.20220301.0", "2023.9.20251305.0", "2023.9.2025110.0", "latest", "al2023-ami-2023.9.20251105.0-kernel-6.1-arm64"])(
+    "release %s is refused",
+    (release) => {
+      expect(problemsOf({ nodeImage: { release } })).toEqual([
+        'nodeImage.release: must be an Amazon Linux 2023 release such as "2023.9.20251105.0" (2023.<minor>.<YYYYMMDD>.<n>)',
+      ]);
+    },
+  );
+});
+
+describe("servers and workloads", () => {
+  test("servers keep workloads off by default and may take them in a one-node dev cluster", () => {
+    expect(resolveConfig({}).servers.allowWorkloads).toBe(false);
+    const dev = resolveConfig({ environment: "dev", servers: { allowWorkloads: true } });
+    expect(dev.servers).toMatchObject({ count: 1, allowWorkloads: true });
+  });
+});
+
+describe("availability zones", () => {
+  test("unlisted zones are a count, read at plan time, and subnets are derived for that count", () => {
+    const config = resolveConfig({ network: { availabilityZoneCount: 4 } });
+    expect(config.network.availabilityZones).toBeUndefined();
+    expect(config.network.zoneCount).toBe(4);
+    expect(config.network.privateSubnetCidrs).toEqual(["10.0.0.0/19", "10.0.32.0/19", "10.0.64.0/19", "10.0.96.0/19"]);
+    expect(config.network.publicSubnetCidrs).toEqual(["10.0.224.0/24", "10.0.225.0/24", "10.0.226.0/24", "10.0.227.0/24"]);
+    expect(config.network).not.toHaveProperty("availabilityZoneCount");
+  });
+
+  test("listed zones give the count, and a matching count is accepted", () => {
+    const network = resolveConfig({ network: { availabilityZones: ["eu-west-1a", "eu-west-1c"], availabilityZoneCount: 2 } }).network;
+    expect(network.availabilityZones).toEqual(["eu-west-1a", "eu-west-1c"]);
+    expect(network.zoneCount).toBe(2);
+  });
+
+  test.each([
+    [
+      "a count that conflicts with the listed zones",
+      { availabilityZones: ["eu-west-1a", "eu-west-1b"], availabilityZoneCount: 3 },
+      "network.availabilityZoneCount: (3) conflicts with the 2 zones listed in network.availabilityZones; leave it out or make them agree",
+    ],
+    ["one zone", { availabilityZoneCount: 1 }, "network.availabilityZoneCount: must be between 2 and 6 (an RDS subnet group spans two or more zones)"],
+    ["seven zones", { availabilityZoneCount: 7 }, "network.availabilityZoneCount: must be between 2 and 6 (an RDS subnet group spans two or more zones)"],
+  ])("%s is refused", (_name, network, message) => {
+    expect(problemsOf({ network })).toEqual([message]);
+  });
+});
+
+describe("partitions", () => {
+  // Expected partitions come from the AWS SDK's partition resolver, not from partitionOf's own rules.
+  test.each(["eu-west-1", "us-east-1", "ap-southeast-3", "il-central-1", "mx-central-1", "cn-north-1", "cn-northwest-1", "us-gov-west-1", "us-gov-east-1"])(
+    "%s is in the partition the AWS SDK names",
+    (region) => {
+      expect(partitionOf(region)).toBe(sdkPartition(region).name);
+      expect(resolveConfig({ region }).partition).toBe(sdkPartition(region).name);
+    },
+  );
+
+  test.each(["us-iso-east-1", "us-isob-east-1", "eu-isoe-west-1", "us-isof-south-1"])("isolated region %s is refused, naming its partition", (region) => {
+    const message = `"${region}" is in the isolated ${sdkPartition(region).name} partition; supported partitions are aws, aws-cn, aws-us-gov`;
+    expect(problemsOf({ region })).toEqual([`region: ${message}`]);
+    expect(() => partitionOf(region)).toThrow(`region ${message}`);
   });
 });
 
@@ -123,6 +395,12 @@ describe("loading", () => {
     const broken = join(dir, "broken.json");
     writeFileSync(broken, "{ region: ");
     expect(() => loadConfig({ K3S_AWS_CONFIG: broken })).toThrow(`K3S_AWS_CONFIG ${broken}: is not valid JSON`);
+  });
+
+  test("a file whose JSON is null is refused, not taken for the defaults", () => {
+    const file = join(dir, "null.json");
+    writeFileSync(file, "null");
+    expect(() => loadConfig({ K3S_AWS_CONFIG: file })).toThrow("(top level): must be a JSON object, got null");
   });
 
   test("synth with a bad config exits non-zero with the message, no stack trace and no output", () => {

@@ -10,8 +10,12 @@ describe("subnets", () => {
   test("one public and one private subnet per zone with the derived CIDRs", () => {
     const subnets = Object.fromEntries(resourcesOf(json, "aws_subnet").map(([id, body]) => [id.split("_")[1], body]));
     expect(Object.keys(subnets).sort()).toEqual(["PrivateSubnetA", "PrivateSubnetB", "PrivateSubnetC", "PublicSubnetA", "PublicSubnetB", "PublicSubnetC"]);
-    expect(subnets.PrivateSubnetB).toMatchObject({ availability_zone: "eu-west-1b", cidr_block: "10.0.32.0/19" });
-    expect(subnets.PublicSubnetC).toMatchObject({ availability_zone: "eu-west-1c", cidr_block: "10.0.226.0/24", map_public_ip_on_launch: false });
+    // Default zones come from the account at plan time (zone letters differ between accounts), the Nth for subnet N.
+    const zones = `data.aws_availability_zones.${Object.keys(json.data!.aws_availability_zones)[0]}.names`;
+    expect(subnets.PrivateSubnetB).toMatchObject({ availability_zone: `\${element(${zones}, 1)}`, cidr_block: "10.0.32.0/19" });
+    expect(subnets.PublicSubnetC).toMatchObject({ availability_zone: `\${element(${zones}, 2)}`, cidr_block: "10.0.226.0/24", map_public_ip_on_launch: false });
+    const listed = Object.fromEntries(resourcesOf(synthCluster({ network: { availabilityZones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"] } }).json, "aws_subnet").map(([id, body]) => [id.split("_")[1], body]));
+    expect(listed.PrivateSubnetB).toMatchObject({ availability_zone: "eu-west-1b", cidr_block: "10.0.32.0/19" });
   });
 
   test("subnets carry the tags the Kubernetes AWS cloud provider looks for", () => {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { cidrSubnet, contains, formatCidr, Ipv4Cidr, overlaps, parseCidr } from "./cidr";
-import { ConfigSchema, ParsedConfig } from "./schema";
+import { ConfigSchema, K3S_VERSION_PATTERN, MAX_ZONES, ParsedConfig, SUPPORTED_PARTITIONS, unsupportedPartitionProblem } from "./schema";
 
 /** Raised for any problem in the user's configuration; main.ts prints it without a stack trace. */
 export class ConfigError extends Error {
@@ -11,46 +11,80 @@ export class ConfigError extends Error {
 }
 
 export type Architecture = "arm64" | "x86_64";
+export type Partition = (typeof SUPPORTED_PARTITIONS)[number];
 
 /** Configuration with every default derived and every cross-field rule checked. */
-export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" | "highAvailability" | "database"> {
+export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" | "agents" | "highAvailability" | "database"> {
   readonly highAvailability: boolean;
   readonly architecture: Architecture;
-  readonly network: ParsedConfig["network"] & {
-    readonly availabilityZones: string[];
+  readonly partition: Partition;
+  readonly network: Omit<ParsedConfig["network"], "availabilityZoneCount"> & {
+    /** The zones the user listed; undefined means the first zoneCount zones of aws_availability_zones at plan time. */
+    readonly availabilityZones: string[] | undefined;
+    /** How many zones subnets, NAT gateways and nodes are spread over; the length of availabilityZones when listed. */
+    readonly zoneCount: number;
     readonly publicSubnetCidrs: string[];
     readonly privateSubnetCidrs: string[];
     readonly natMode: "per-az" | "single";
   };
   readonly servers: ParsedConfig["servers"] & { readonly count: number };
+  /** k3sVersion here is the agents' release; the top-level k3sVersion is the servers'. */
+  readonly agents: ParsedConfig["agents"] & { readonly k3sVersion: string };
   readonly database: ParsedConfig["database"] & { readonly multiAz: boolean };
 }
 
-const MAX_ZONES = 6;
+const DEFAULT_ZONE_COUNT = 3;
+
+/**
+ * Reports a cross-field problem unless the field, or another field the rule reads, already failed the schema: that
+ * field has its own problem listed, and the default standing in for it is not what the user wrote.
+ */
+type Report = (field: string, message: string, alsoReads?: string[]) => void;
 
 /** Parses and checks a user config (already JSON-decoded); throws ConfigError listing every problem found. */
 export function resolveConfig(input: unknown): ClusterConfig {
-  const parsed = ConfigSchema.safeParse(input ?? {});
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(describeIssue));
-  const config = parsed.data;
-  const problems: string[] = [];
-  const report = (field: string, message: string) => problems.push(`${field}: ${message}`);
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new ConfigError([`(top level): must be a JSON object, got ${input === null ? "null" : Array.isArray(input) ? "an array" : `a ${typeof input}`}`]);
+  }
+  const { config, problems, failedFields } = parseWithDefaults(input as Record<string, unknown>);
+  const related = (a: string, b: string) => a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
+  const report: Report = (field, message, alsoReads = []) => {
+    const reads = [field, ...alsoReads].map((name) => name.replace(/\[\d+\]$/, ""));
+    if (!reads.some((name) => failedFields.some((failed) => related(name, failed)))) problems.push(`${field}: ${message}`);
+  };
+  const haReads = ["environment", "highAvailability"];
 
   const highAvailability = config.highAvailability ?? config.environment !== "dev";
-  const zones = config.network.availabilityZones ?? ["a", "b", "c"].map((letter) => `${config.region}${letter}`);
-  checkZones(zones, config.region, highAvailability, report);
+  const { availabilityZones, availabilityZoneCount, ...network } = config.network;
+  if (availabilityZones) {
+    checkZones(availabilityZones, config.region, highAvailability, report);
+    if (availabilityZoneCount !== undefined && availabilityZoneCount !== availabilityZones.length) {
+      report(
+        "network.availabilityZoneCount",
+        `(${availabilityZoneCount}) conflicts with the ${availabilityZones.length} zones listed in network.availabilityZones; leave it out or make them agree`,
+        ["network.availabilityZones"],
+      );
+    }
+  }
+  const zoneCount = availabilityZones?.length ?? availabilityZoneCount ?? DEFAULT_ZONE_COUNT;
 
   const serverCount = config.servers.count ?? (highAvailability ? 3 : 1);
   if (serverCount < 1) report("servers.count", "at least one k3s server is required");
   if (highAvailability && serverCount < 2) {
-    report("servers.count", `highAvailability needs at least 2 servers, got ${serverCount}; set servers.count to 3 or highAvailability to false`);
+    report("servers.count", `highAvailability needs at least 2 servers, got ${serverCount}; set servers.count to 3 or highAvailability to false`, haReads);
   }
 
-  const subnets = checkSubnets(config.network, zones.length, report);
+  const subnets = checkSubnets(config.network, zoneCount, report);
   checkAgents(config.agents, report);
+  const agentsK3sVersion = config.agents.k3sVersion ?? config.k3sVersion;
+  checkVersionSkew(config.k3sVersion, agentsK3sVersion, report);
   checkApi(config.api, report);
   if (config.database.maxAllocatedStorageGb < config.database.allocatedStorageGb) {
-    report("database.maxAllocatedStorageGb", `(${config.database.maxAllocatedStorageGb}) must not be below database.allocatedStorageGb (${config.database.allocatedStorageGb})`);
+    report(
+      "database.maxAllocatedStorageGb",
+      `(${config.database.maxAllocatedStorageGb}) must not be below database.allocatedStorageGb (${config.database.allocatedStorageGb})`,
+      ["database.allocatedStorageGb"],
+    );
   }
   const architecture = checkArchitecture(config.servers.instanceType, config.agents.instanceTypes, report);
 
@@ -59,15 +93,52 @@ export function resolveConfig(input: unknown): ClusterConfig {
     ...config,
     highAvailability,
     architecture,
+    partition: partitionOf(config.region),
     network: {
-      ...config.network,
-      availabilityZones: zones,
+      ...network,
+      availabilityZones,
+      zoneCount,
       ...subnets,
       natMode: config.network.natMode ?? (highAvailability ? "per-az" : "single"),
     },
     servers: { ...config.servers, count: serverCount },
+    agents: { ...config.agents, k3sVersion: agentsK3sVersion },
     database: { ...config.database, multiAz: config.database.multiAz ?? config.environment === "prod" },
   };
+}
+
+/**
+ * Parses the input; when the schema refuses values, parses again without them so their defaults stand in and the
+ * cross-field rules can still run. Returns the schema's problems and the fields that failed.
+ */
+function parseWithDefaults(input: Record<string, unknown>): { config: ParsedConfig; problems: string[]; failedFields: string[] } {
+  const first = ConfigSchema.safeParse(input);
+  if (first.success) return { config: first.data, problems: [], failedFields: [] };
+
+  const problems = first.error.issues.map(describeIssue);
+  const pruned = structuredClone(input);
+  const failedFields: string[] = [];
+  for (const issue of first.error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      const owner = valueAt(pruned, issue.path);
+      for (const key of issue.keys) delete owner[key];
+      continue;
+    }
+    // A list is dropped whole: its order carries meaning (subnets follow zones), so removing one entry would shift the rest.
+    const firstIndex = issue.path.findIndex((segment) => typeof segment === "number");
+    const path = (firstIndex === -1 ? issue.path : issue.path.slice(0, firstIndex)).map(String);
+    if (path.length === 0) throw new ConfigError(problems);
+    delete valueAt(pruned, path.slice(0, -1))[path[path.length - 1]];
+    failedFields.push(path.join("."));
+  }
+  const second = ConfigSchema.safeParse(pruned);
+  if (!second.success) throw new ConfigError(problems);
+  return { config: second.data, problems, failedFields };
+}
+
+/** The object at `path` inside a JSON value; the schema's issue paths only lead through objects here. */
+function valueAt(root: Record<string, unknown>, path: readonly PropertyKey[]): Record<string, unknown> {
+  return path.reduce<Record<string, unknown>>((node, key) => node[key as string] as Record<string, unknown>, root);
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -78,8 +149,6 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === "invalid_key") return `${field}: ${issue.issues[0]?.message ?? issue.message}`;
   return `${field}: ${issue.message}`;
 }
-
-type Report = (field: string, message: string) => void;
 
 function checkZones(zones: string[], region: string, highAvailability: boolean, report: Report) {
   if (zones.length < 2) {
@@ -93,13 +162,16 @@ function checkZones(zones: string[], region: string, highAvailability: boolean, 
   if (zones.length > MAX_ZONES) report("network.availabilityZones", `at most ${MAX_ZONES} availability zones are supported, got ${zones.length}`);
   const zonePattern = new RegExp(`^${region}[a-z]$`);
   for (const zone of zones) {
-    if (!zonePattern.test(zone)) report("network.availabilityZones", `"${zone}" is not an availability zone of ${region} (expected ${region}a, ${region}b, ...)`);
+    if (!zonePattern.test(zone)) {
+      report("network.availabilityZones", `"${zone}" is not an availability zone of ${region} (expected ${region}a, ${region}b, ...)`, ["region"]);
+    }
   }
   const duplicates = zones.filter((zone, index) => zones.indexOf(zone) !== index);
   if (duplicates.length > 0) report("network.availabilityZones", `"${duplicates[0]}" is listed more than once`);
 }
 
 function checkSubnets(network: ParsedConfig["network"], zoneCount: number, report: Report) {
+  const layoutReads = ["network.vpcCidr", "network.publicSubnetCidrs", "network.privateSubnetCidrs"];
   const vpc = parseCidr(network.vpcCidr);
   if (typeof vpc === "string") {
     report("network.vpcCidr", vpc);
@@ -113,14 +185,16 @@ function checkSubnets(network: ParsedConfig["network"], zoneCount: number, repor
       derived
         ? `must be between /16 and /20 when subnets are derived (got /${vpc.prefix}); list publicSubnetCidrs and privateSubnetCidrs for a smaller VPC`
         : `AWS allows VPC blocks from /16 to /28, got /${vpc.prefix}`,
+      layoutReads,
     );
     return { publicSubnetCidrs: [], privateSubnetCidrs: [] };
   }
 
   // Private subnets hold the nodes and pods, so they get the large blocks; public ones hold only NAT and load balancers.
-  const derivedPrivate = Array.from({ length: Math.min(zoneCount, MAX_ZONES) }, (_, i) => formatCidr(cidrSubnet(vpc, 3, i)));
+  const derivedCount = Math.min(zoneCount, MAX_ZONES);
+  const derivedPrivate = Array.from({ length: derivedCount }, (_, i) => formatCidr(cidrSubnet(vpc, 3, i)));
   const publicRange = cidrSubnet(vpc, 3, 7);
-  const derivedPublic = Array.from({ length: Math.min(zoneCount, MAX_ZONES) }, (_, i) => formatCidr(cidrSubnet(publicRange, 5, i)));
+  const derivedPublic = Array.from({ length: derivedCount }, (_, i) => formatCidr(cidrSubnet(publicRange, 5, i)));
   const publicSubnetCidrs = network.publicSubnetCidrs ?? derivedPublic;
   const privateSubnetCidrs = network.privateSubnetCidrs ?? derivedPrivate;
 
@@ -130,15 +204,17 @@ function checkSubnets(network: ParsedConfig["network"], zoneCount: number, repor
     ["network.privateSubnetCidrs", privateSubnetCidrs],
   ];
   for (const [field, list] of lists) {
-    if (list.length !== zoneCount) report(field, `needs one CIDR per availability zone (${zoneCount}), got ${list.length}`);
+    if (list.length !== zoneCount) {
+      report(field, `needs one CIDR per availability zone (${zoneCount}), got ${list.length}`, ["network.availabilityZones", "network.availabilityZoneCount"]);
+    }
     list.forEach((text, index) => {
       const cidr = parseCidr(text);
       const name = `${field}[${index}]`;
       if (typeof cidr === "string") return report(name, cidr);
-      if (!contains(vpc, cidr)) return report(name, `${text} is outside the VPC range ${network.vpcCidr}`);
+      if (!contains(vpc, cidr)) return report(name, `${text} is outside the VPC range ${network.vpcCidr}`, layoutReads);
       if (cidr.prefix > 28) return report(name, `${text} is smaller than /28, the smallest subnet AWS allows`);
       const clash = seen.find((other) => overlaps(other.cidr, cidr));
-      if (clash) return report(name, `${text} overlaps ${clash.field} (${clash.text})`);
+      if (clash) return report(name, `${text} overlaps ${clash.field} (${clash.text})`, layoutReads);
       seen.push({ field: name, text, cidr });
     });
   }
@@ -147,25 +223,67 @@ function checkSubnets(network: ParsedConfig["network"], zoneCount: number, repor
 
 function checkAgents(agents: ParsedConfig["agents"], report: Report) {
   if (agents.minSize > agents.maxSize) {
-    report("agents.minSize", `(${agents.minSize}) is greater than agents.maxSize (${agents.maxSize})`);
+    report("agents.minSize", `(${agents.minSize}) is greater than agents.maxSize (${agents.maxSize})`, ["agents.maxSize"]);
   } else if (agents.desiredCapacity < agents.minSize || agents.desiredCapacity > agents.maxSize) {
-    report("agents.desiredCapacity", `(${agents.desiredCapacity}) must lie between agents.minSize (${agents.minSize}) and agents.maxSize (${agents.maxSize})`);
+    report(
+      "agents.desiredCapacity",
+      `(${agents.desiredCapacity}) must lie between agents.minSize (${agents.minSize}) and agents.maxSize (${agents.maxSize})`,
+      ["agents.minSize", "agents.maxSize"],
+    );
   }
   if (agents.onDemandBaseCapacity > agents.maxSize) {
-    report("agents.onDemandBaseCapacity", `(${agents.onDemandBaseCapacity}) is greater than agents.maxSize (${agents.maxSize})`);
+    report("agents.onDemandBaseCapacity", `(${agents.onDemandBaseCapacity}) is greater than agents.maxSize (${agents.maxSize})`, ["agents.maxSize"]);
   }
   const duplicates = agents.instanceTypes.filter((type, index) => agents.instanceTypes.indexOf(type) !== index);
   if (duplicates.length > 0) report("agents.instanceTypes", `"${duplicates[0]}" is listed more than once`);
 }
 
+/** Kubernetes minor, patch and k3s revision of a release tag the schema accepted. */
+function versionOf(tag: string): [number, number, number] {
+  const [, minor, patch, revision] = K3S_VERSION_PATTERN.exec(tag) ?? [];
+  return [Number(minor), Number(patch), Number(revision)];
+}
+
+/** Kubernetes version skew policy: a kubelet must not be newer than kube-apiserver, and at most three minors older. */
+function checkVersionSkew(serverVersion: string, agentVersion: string, report: Report) {
+  const server = versionOf(serverVersion);
+  const agent = versionOf(agentVersion);
+  const order = agent.map((part, index) => part - server[index]).find((difference) => difference !== 0) ?? 0;
+  if (order > 0) {
+    report(
+      "agents.k3sVersion",
+      `(${agentVersion}) is newer than k3sVersion (${serverVersion}), the servers' release; a kubelet must not be newer than the API server, so upgrade the servers first`,
+      ["k3sVersion"],
+    );
+    return;
+  }
+  // Kubelets before 1.25 may only be two minors older.
+  const maxSkew = agent[0] < 25 ? 2 : 3;
+  const skew = server[0] - agent[0];
+  if (skew > maxSkew) {
+    report(
+      "agents.k3sVersion",
+      `(${agentVersion}) is ${skew} minor versions older than k3sVersion (${serverVersion}); a kubelet may be at most ${maxSkew} minor versions older than the API server, so upgrade the agents first`,
+      ["k3sVersion"],
+    );
+  }
+}
+
 function checkApi(api: ParsedConfig["api"], report: Report) {
+  // Each admin network becomes one security group rule, and EC2 refuses the same rule twice (InvalidPermission.Duplicate).
+  const seen: { index: number; text: string; network: string }[] = [];
   api.adminCidrs.forEach((text, index) => {
     const cidr = parseCidr(text);
-    if (typeof cidr === "string") return report(`api.adminCidrs[${index}]`, cidr);
-    if (cidr.prefix === 0) report(`api.adminCidrs[${index}]`, `${text} would open the Kubernetes API to the whole internet; list your admin networks`);
+    const name = `api.adminCidrs[${index}]`;
+    if (typeof cidr === "string") return report(name, cidr);
+    if (cidr.prefix === 0) return report(name, `${text} would open the Kubernetes API to the whole internet; list your admin networks`);
+    const network = formatCidr(cidr);
+    const same = seen.find((other) => other.network === network);
+    if (same) return report(name, `${text} is the same network as api.adminCidrs[${same.index}] (${same.text})`);
+    seen.push({ index, text, network });
   });
   if (api.publicAccess && api.adminCidrs.length === 0) {
-    report("api.adminCidrs", "at least one CIDR is required when api.publicAccess is true");
+    report("api.adminCidrs", "at least one CIDR is required when api.publicAccess is true", ["api.publicAccess"]);
   }
 }
 
@@ -182,8 +300,18 @@ function checkArchitecture(serverType: string, agentTypes: string[], report: Rep
       report(
         `agents.instanceTypes[${index}]`,
         `"${type}" is ${architectureOf(type)} but servers.instanceType "${serverType}" is ${architecture}; the cluster uses one architecture and one AMI`,
+        ["servers.instanceType"],
       );
     }
   }
   return architecture;
+}
+
+/** The partition of a region, which ARNs and service principals name; the isolated partitions are not supported. */
+export function partitionOf(region: string): Partition {
+  const problem = unsupportedPartitionProblem(region);
+  if (problem) throw new Error(`region ${problem}`);
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  return "aws";
 }

@@ -1,8 +1,10 @@
+import { Token } from "cdktf";
 import { z } from "zod";
 
 /**
  * The shape of a user's config file. Every field is optional: what is left out takes the documented default,
- * and defaults that depend on other fields (zones, subnets, server count, NAT mode) are derived in resolve.ts.
+ * and defaults that depend on other fields (zones, subnets, server count, NAT mode, agent version) are derived in
+ * resolve.ts.
  */
 
 const cidrBlock = z.string().describe("IPv4 CIDR block");
@@ -12,13 +14,28 @@ const instanceType = z
   .string()
   .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type such as "t4g.medium"');
 
-export const K3S_VERSION_PATTERN = /^v1\.\d+\.\d+\+k3s\d+$/;
+/** A k3s release tag; the groups are the Kubernetes minor and patch versions and the k3s revision. */
+export const K3S_VERSION_PATTERN = /^v1\.(\d+)\.(\d+)\+k3s(\d+)$/;
+const k3sVersion = z.string().regex(K3S_VERSION_PATTERN, 'must be a k3s release tag such as "v1.33.5+k3s1"');
+
+/** Most zones a cluster spreads over; the derived layout carves at most six private blocks from the VPC range. */
+export const MAX_ZONES = 6;
 
 const NetworkSchema = z.strictObject({
   /** VPC address range; /16 to /20 when subnets are derived, /16 to /28 when they are listed. */
   vpcCidr: cidrBlock.default("10.0.0.0/16"),
-  /** Zones to spread subnets and nodes over. Default: zones a, b and c of the region. */
+  /** Zones to spread subnets and nodes over. Default: availabilityZoneCount zones, read at plan time. */
   availabilityZones: z.array(z.string()).optional(),
+  /**
+   * How many zones to use when availabilityZones is not listed; zone letters differ between accounts, so the zones
+   * themselves come from the aws_availability_zones data source. Default: 3.
+   */
+  availabilityZoneCount: z
+    .number()
+    .int()
+    .min(2, `must be between 2 and ${MAX_ZONES} (an RDS subnet group spans two or more zones)`)
+    .max(MAX_ZONES, `must be between 2 and ${MAX_ZONES} (an RDS subnet group spans two or more zones)`)
+    .optional(),
   /** One per zone, in zone order. Default: /24-sized blocks carved from the top of the VPC range. */
   publicSubnetCidrs: z.array(cidrBlock).optional(),
   /** One per zone, in zone order. Default: /19-sized blocks (for a /16 VPC) from the bottom of the VPC range. */
@@ -42,6 +59,11 @@ const ServersSchema = z.strictObject({
   /** k3s servers; 1 for dev, 3 when highly available. */
   count: count.optional(),
   instanceType: instanceType.default("t4g.medium"),
+  /**
+   * Lets ordinary pods run on the servers, meant for a one-node dev cluster. When false the servers carry the
+   * CriticalAddonsOnly=true:NoExecute taint, so only critical add-ons run beside the control plane.
+   */
+  allowWorkloads: z.boolean().default(false),
 });
 
 const AgentsSchema = z.strictObject({
@@ -61,12 +83,17 @@ const AgentsSchema = z.strictObject({
         'must be "pods" or "cpu", one mode per group: a CPU target-tracking policy and the pod-driven autoscaler would fight over desired capacity (cluster-autoscaler FAQ)',
     })
     .default("pods"),
+  /**
+   * k3s release of the agents, so an upgrade can move the servers first. At most three minor versions older than
+   * k3sVersion and never newer (Kubernetes version skew policy). Default: k3sVersion.
+   */
+  k3sVersion: k3sVersion.optional(),
 });
 
 const ApiSchema = z.strictObject({
   /** Adds an internet-facing listener for the Kubernetes API, reachable only from adminCidrs. */
   publicAccess: z.boolean().default(false),
-  /** Networks allowed to reach the public API listener. */
+  /** Networks allowed to reach the public API listener; each once, as each becomes a security group rule. */
   adminCidrs: z.array(cidrBlock).default([]),
   /** A DNS domain you point at the API yourself; "k3s.<domain>" becomes a name in the API's certificate. */
   domain: z
@@ -87,9 +114,78 @@ const DatabaseSchema = z.strictObject({
   performanceInsights: z.boolean().default(false),
 });
 
+/** Why EventBridge would refuse a schedule expression ("Schedule expressions for rules"), or undefined. */
+function scheduleProblem(expression: string): string | undefined {
+  const rate = /^rate\((.*)\)$/.exec(expression);
+  if (rate) return rateProblem(rate[1]);
+  const cron = /^cron\((.*)\)$/.exec(expression);
+  if (cron) return cronProblem(cron[1]);
+  return 'must be an EventBridge schedule such as "rate(5 minutes)" or "cron(0 12 * * ? *)"';
+}
+
+function rateProblem(body: string): string | undefined {
+  const match = /^(\S+) (\S+)$/.exec(body);
+  if (!match) return 'a rate expression is "rate(<value> <unit>)", such as "rate(5 minutes)"';
+  const [, value, unit] = match;
+  if (!/^\d+$/.test(value) || Number(value) === 0) return `the rate value must be a positive whole number, got ${value}`;
+  const singular = unit.replace(/s$/, "");
+  if (!["minute", "hour", "day"].includes(singular)) return `the rate unit must be minute(s), hour(s) or day(s), got "${unit}"`;
+  if (Number(value) === 1 && unit !== singular) return `the rate unit must be "${singular}" when the value is 1`;
+  if (Number(value) > 1 && unit === singular) return `the rate unit must be "${singular}s" when the value is greater than 1`;
+  return undefined;
+}
+
+const MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+const WEEKDAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+
+/** EventBridge's six cron fields with their values and wildcards, in order. */
+const CRON_FIELDS: { name: string; min: number; max: number; wildcards: string; names?: string[] }[] = [
+  { name: "minutes", min: 0, max: 59, wildcards: ",-*/" },
+  { name: "hours", min: 0, max: 23, wildcards: ",-*/" },
+  { name: "day-of-month", min: 1, max: 31, wildcards: ",-*?/LW" },
+  { name: "month", min: 1, max: 12, wildcards: ",-*/", names: MONTHS },
+  { name: "day-of-week", min: 1, max: 7, wildcards: ",-*?L#", names: WEEKDAYS },
+  { name: "year", min: 1970, max: 2199, wildcards: ",-*/" },
+];
+
+function cronProblem(body: string): string | undefined {
+  const fields = body.trim().split(/\s+/);
+  if (fields.length !== CRON_FIELDS.length) {
+    return `a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`;
+  }
+  for (const [index, field] of CRON_FIELDS.entries()) {
+    const problem = cronFieldProblem(fields[index], field);
+    if (problem) return problem;
+  }
+  const [, , dayOfMonth, , dayOfWeek] = fields;
+  if ((dayOfMonth === "?") === (dayOfWeek === "?")) return 'exactly one of the day-of-month and day-of-week fields must be "?"';
+  return undefined;
+}
+
+function cronFieldProblem(text: string, field: (typeof CRON_FIELDS)[number]): string | undefined {
+  // Month and weekday names stand for their numbers (JAN = 1, SUN = 1).
+  const numeric = (field.names ?? []).reduce((acc, name, index) => acc.replaceAll(name, String(index + 1)), text.toUpperCase());
+  const allowed = new RegExp(`^[0-9${field.wildcards.replace(/[-/\\^\]]/g, "\\$&")}]+$`);
+  if (!allowed.test(numeric) || (numeric.includes("?") && numeric !== "?")) {
+    return `the cron ${field.name} field "${text}" may hold only ${field.min}-${field.max}${field.names ? ` or ${field.names[0]}-${field.names[field.names.length - 1]}` : ""} and the wildcards ${field.wildcards.split("").join(" ")}`;
+  }
+  // Increments (after "/") and weekday instances (after "#") are counts, not values of the field.
+  const values = numeric.split(",").flatMap((item) => item.split(/[/#]/)[0].match(/\d+/g) ?? []).map(Number);
+  if (values.some((value) => value < field.min || value > field.max)) {
+    return `the cron ${field.name} field "${text}" has a value outside ${field.min}-${field.max}`;
+  }
+  return undefined;
+}
+
 const AutomationSchema = z.strictObject({
   /** EventBridge schedule of the autoscaler (scaling mode "pods"). */
-  scheduleExpression: z.string().regex(/^(rate\(\d+ (minute|minutes|hour|hours)\)|cron\(.+\))$/, 'must be an EventBridge schedule such as "rate(1 minute)"').default("rate(1 minute)"),
+  scheduleExpression: z
+    .string()
+    .superRefine((expression, context) => {
+      const problem = scheduleProblem(expression);
+      if (problem) context.addIssue({ code: "custom", message: problem });
+    })
+    .default("rate(1 minute)"),
   /** Most agents added in one run. */
   maxScaleUpStep: z.number().int().min(1, "must be at least 1").max(50).default(3),
   /** Requested share of allocatable (CPU or memory) below which an agent counts as underutilized. */
@@ -107,24 +203,60 @@ const AutomationSchema = z.strictObject({
     .default(30),
 });
 
-const TAG_KEY = /^(?!aws:)[\p{L}\p{N}\s_.:/=+\-@]{1,128}$/u;
+const NodeImageSchema = z.strictObject({
+  /**
+   * Amazon Linux 2023 release of the node AMI, "al2023-ami-<release>-kernel-6.1-<arch>"; pinned so nodes change
+   * only when this does.
+   */
+  release: z
+    .string()
+    .regex(
+      /^2023\.\d+\.20\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\.\d+$/,
+      'must be an Amazon Linux 2023 release such as "2023.9.20251105.0" (2023.<minor>.<YYYYMMDD>.<n>)',
+    )
+    .default("2023.9.20251105.0"),
+});
+
+/** Partitions whose endpoints, ARNs and AMIs the project is built for. */
+export const SUPPORTED_PARTITIONS = ["aws", "aws-cn", "aws-us-gov"] as const;
+
+/** Why a region's partition is unsupported (us-iso-east-1 is in aws-iso, us-isob-east-1 in aws-iso-b, ...), or undefined. */
+export function unsupportedPartitionProblem(region: string): string | undefined {
+  const isolated = /^[a-z]+-iso([a-z]?)-/.exec(region);
+  if (!isolated) return undefined;
+  const partition = isolated[1] ? `aws-iso-${isolated[1]}` : "aws-iso";
+  return `"${region}" is in the isolated ${partition} partition; supported partitions are ${SUPPORTED_PARTITIONS.join(", ")}`;
+}
+
+// IAM's tag patterns: default tags reach the IAM roles, and these characters also keep "${...}" and cdktf token
+// strings out of the Terraform JSON.
+const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
 export const ConfigSchema = z.strictObject({
   region: z
     .string()
     .regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$/, 'must be an AWS region such as "eu-west-1"')
+    .superRefine((region, context) => {
+      const problem = unsupportedPartitionProblem(region);
+      if (problem) context.addIssue({ code: "custom", message: problem });
+    })
     .default("eu-west-1"),
-  /** Prefix of every name; lower case, it ends up in IAM, load balancer and database names. */
+  /** Prefix of every name; lower case, it ends up in IAM, load balancer, database and bucket names. */
   clusterName: z
     .string()
     .regex(/^[a-z][a-z0-9-]{0,18}[a-z0-9]$/, "must be 2-20 characters of a-z, 0-9 and '-', starting with a letter")
+    .refine((name) => !name.includes("--"), "must not contain two consecutive hyphens (RDS identifiers refuse them)")
+    .refine((name) => !name.startsWith("xn--"), 'must not start with "xn--" (S3 bucket names refuse it)')
+    .refine((name) => !name.startsWith("internal"), 'must not start with "internal" (a load balancer name may not begin with "internal-", as "<clusterName>-api" would)')
     .default("k3s"),
   /** "dev" relaxes deletion protection and defaults to one server and one NAT gateway. */
   environment: z.enum(["dev", "staging", "prod"]).default("prod"),
   /** Several servers over several zones. Default: true unless environment is "dev". */
   highAvailability: z.boolean().optional(),
-  /** Pinned k3s release; changing it rolls the servers and agents. */
-  k3sVersion: z.string().regex(K3S_VERSION_PATTERN, 'must be a k3s release tag such as "v1.33.5+k3s1"').default("v1.33.5+k3s1"),
+  /** Pinned k3s release of the servers (and of the agents unless agents.k3sVersion is set); a change rolls them. */
+  k3sVersion: k3sVersion.default("v1.33.5+k3s1"),
+  nodeImage: NodeImageSchema.prefault({}),
   network: NetworkSchema.prefault({}),
   servers: ServersSchema.prefault({}),
   agents: AgentsSchema.prefault({}),
@@ -132,10 +264,21 @@ export const ConfigSchema = z.strictObject({
   database: DatabaseSchema.prefault({}),
   automation: AutomationSchema.prefault({}),
   /** OpenSSH public key of an EC2 key pair for the nodes; no security group admits SSH, Session Manager is the way in. */
-  sshPublicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line").optional(),
+  sshPublicKey: z
+    .string()
+    .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line")
+    // cdktf would read its own token marker in the comment as a reference to another resource's value.
+    .refine((key) => !Token.isUnresolved(key), { message: "must not contain a cdktf token marker (${TfToken[...]}) in its comment" })
+    .optional(),
   /** Applied to every resource through the provider's default_tags. */
   tags: z
-    .record(z.string().regex(TAG_KEY, "tag keys are 1-128 characters and must not start with aws:"), z.string().max(256))
+    .record(
+      z
+        .string()
+        .regex(TAG_KEY, "tag keys are 1-128 letters, numbers, spaces and _ . : / = + - @")
+        .refine((key) => !/^aws:/i.test(key), 'tag keys must not start with "aws:" in any letter case (reserved for AWS)'),
+      z.string().regex(TAG_VALUE, "tag values are 0-256 letters, numbers, spaces and _ . : / = + - @"),
+    )
     .default({}),
 });
 

@@ -1,25 +1,33 @@
-import { AutoScalingClient, CompleteLifecycleActionCommand } from "@aws-sdk/client-auto-scaling";
-import { LifecycleActions } from "./drainer";
+import { AutoScalingClient, CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand } from "@aws-sdk/client-auto-scaling";
+import { LifecycleActions, LifecycleOutcome } from "./drainer";
+
+/**
+ * Auto Scaling answers a token it no longer holds (the action was completed, or its heartbeat ran out and the hook
+ * continued) with ValidationError "No active Lifecycle Action found with token ...".
+ */
+function noLongerPending(error: unknown): boolean {
+  return (error as { name?: string }).name === "ValidationError" && /No active Lifecycle Action/i.test((error as Error).message);
+}
+
+async function send<T extends LifecycleOutcome>(call: () => Promise<unknown>, done: T): Promise<T | "already-done"> {
+  try {
+    await call();
+    return done;
+  } catch (error) {
+    if (noLongerPending(error)) return "already-done";
+    throw error;
+  }
+}
 
 export function autoScalingLifecycle(client: AutoScalingClient): LifecycleActions {
+  const action = (request: Parameters<LifecycleActions["complete"]>[0]) => ({
+    AutoScalingGroupName: request.autoScalingGroupName,
+    LifecycleHookName: request.lifecycleHookName,
+    LifecycleActionToken: request.lifecycleActionToken,
+    InstanceId: request.instanceId,
+  });
   return {
-    async complete(request) {
-      try {
-        await client.send(
-          new CompleteLifecycleActionCommand({
-            AutoScalingGroupName: request.autoScalingGroupName,
-            LifecycleHookName: request.lifecycleHookName,
-            LifecycleActionToken: request.lifecycleActionToken,
-            InstanceId: request.instanceId,
-            LifecycleActionResult: "CONTINUE",
-          }),
-        );
-        return "completed";
-      } catch (error) {
-        // A duplicate event, or one handled after the heartbeat ran out: the action is no longer pending.
-        if ((error as { name?: string }).name === "ValidationError" && /No active Lifecycle Action/i.test((error as Error).message)) return "already-done";
-        throw error;
-      }
-    },
+    heartbeat: (request) => send(() => client.send(new RecordLifecycleActionHeartbeatCommand(action(request))), "recorded"),
+    complete: (request) => send(() => client.send(new CompleteLifecycleActionCommand({ ...action(request), LifecycleActionResult: "CONTINUE" })), "completed"),
   };
 }

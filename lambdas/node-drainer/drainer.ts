@@ -4,20 +4,28 @@ import { drainNode } from "../shared/drain";
 import { errorMessage, Logger } from "../shared/log";
 import { drainDeadline, DrainRequest, parseDrainEvent } from "./events";
 
-/** Completes an Auto Scaling lifecycle action; "already-done" when the action is no longer pending (a duplicate). */
+type LifecycleRequest = Extract<DrainRequest, { kind: "lifecycle-termination" }>;
+export type LifecycleOutcome = "recorded" | "completed" | "already-done";
+
+/** Auto Scaling lifecycle calls; "already-done" when the action is no longer pending (completed, or the hook timed out). */
 export interface LifecycleActions {
-  complete(request: Extract<DrainRequest, { kind: "lifecycle-termination" }>): Promise<"completed" | "already-done">;
+  /** Restarts the hook's heartbeat timeout, keeping the instance in Terminating:Wait. */
+  heartbeat(request: LifecycleRequest): Promise<"recorded" | "already-done">;
+  complete(request: LifecycleRequest): Promise<"completed" | "already-done">;
 }
 
 export interface DrainerDeps {
   readonly agentGroupName: string;
-  readonly heartbeatMs: number;
+  /** How often a heartbeat holds the lifecycle action while a drain runs; well inside the hook's heartbeat timeout. */
+  readonly heartbeatIntervalMs: number;
   readonly cluster: () => Promise<Cluster>;
   readonly lifecycle: LifecycleActions;
   readonly notify: (subject: string, message: Record<string, unknown>) => Promise<void>;
   readonly log: Logger;
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
+  /** Calls `tick` every `ms` until the returned function is called. */
+  readonly every: (ms: number, tick: () => Promise<void>) => () => void;
   /** Epoch milliseconds at which the function times out. */
   readonly functionDeadline: number;
   readonly retryDelayMs: number;
@@ -25,11 +33,37 @@ export interface DrainerDeps {
 
 /**
  * Handles one batch. Unusable messages are logged and acknowledged (a retry cannot fix them); a failure to reach the
- * cluster or AWS is reported as a batch item failure so SQS retries it, and the dead-letter queue ends the retries.
+ * cluster or AWS, or a termination drain left unfinished, is reported as a batch item failure so SQS retries it while
+ * the lifecycle action is held, and the dead-letter queue ends the retries.
  */
 export async function processBatch(records: SQSRecord[], deps: DrainerDeps): Promise<SQSBatchResponse> {
   const results = await Promise.all(records.map((record) => processRecord(record, deps)));
   return { batchItemFailures: records.filter((_, index) => !results[index]).map((record) => ({ itemIdentifier: record.messageId })) };
+}
+
+/**
+ * Holds a lifecycle action while a drain runs: a heartbeat now, then one every interval until stopped. A failed
+ * heartbeat is logged and the drain goes on (the next one may succeed); `pending` turns false once Auto Scaling says
+ * the action is over, after which a retry could no longer hold the instance.
+ */
+async function holdLifecycleAction(request: LifecycleRequest, deps: DrainerDeps, context: Record<string, unknown>) {
+  const hold = { pending: true, stop: () => {} };
+  const beat = async () => {
+    try {
+      if ((await deps.lifecycle.heartbeat(request)) === "recorded") {
+        deps.log("info", "lifecycle heartbeat recorded", context);
+      } else {
+        hold.pending = false;
+        hold.stop();
+        deps.log("info", "lifecycle action no longer pending: already completed, or its hook timed out", context);
+      }
+    } catch (error) {
+      deps.log("warn", "lifecycle heartbeat failed; draining goes on", { ...context, error: errorMessage(error) });
+    }
+  };
+  await beat();
+  if (hold.pending) hold.stop = deps.every(deps.heartbeatIntervalMs, beat);
+  return hold;
 }
 
 async function processRecord(record: SQSRecord, deps: DrainerDeps): Promise<boolean> {
@@ -41,9 +75,11 @@ async function processRecord(record: SQSRecord, deps: DrainerDeps): Promise<bool
   }
   const request = parsed.request;
   const context = { messageId: record.messageId, kind: request.kind, instanceId: request.instanceId };
+  const hold = request.kind === "lifecycle-termination" ? await holdLifecycleAction(request, deps, context) : undefined;
   try {
     const cluster = await deps.cluster();
     const node = (await cluster.listNodes()).find((candidate) => candidate.providerId?.endsWith(`/${request.instanceId}`));
+    let drained = true;
     if (!node) {
       log("info", "no node for this instance: not in the cluster, or already gone", context);
     } else if (request.kind === "rebalance-recommendation") {
@@ -52,20 +88,31 @@ async function processRecord(record: SQSRecord, deps: DrainerDeps): Promise<bool
       await cluster.cordon(node.name);
       log("info", "node cordoned on a rebalance recommendation", { ...context, node: node.name });
     } else {
-      const deadline = drainDeadline(request, deps.heartbeatMs, deps.functionDeadline);
+      const deadline = drainDeadline(request, deps.functionDeadline);
       const result = await drainNode(cluster, node.name, { deadline, retryDelayMs: deps.retryDelayMs, now: deps.now, sleep: deps.sleep, log });
+      drained = result.completed;
       log(result.completed ? "info" : "warn", result.completed ? "node drained" : "node partly drained by the deadline", { ...context, ...result });
     }
-    if (request.kind === "lifecycle-termination") {
-      const outcome = await deps.lifecycle.complete(request);
-      log("info", "lifecycle action completed", { ...context, outcome });
+    if (request.kind !== "lifecycle-termination" || !hold) return true;
+    hold.stop();
+    if (!drained && hold.pending) {
+      log("warn", "drain unfinished; the lifecycle action stays held and the message will be retried", context);
+      return false;
     }
+    const outcome = await deps.lifecycle.complete(request);
+    log("info", "lifecycle action completed", { ...context, outcome });
     return true;
   } catch (error) {
+    if (hold && !hold.pending) {
+      log("warn", "drain failed after the lifecycle action ended; a retry could not hold the instance, so none", { ...context, error: errorMessage(error) });
+      return true;
+    }
     log("error", "drain failed; the message will be retried", { ...context, error: errorMessage(error) });
     await deps.notify("node drain failed", { ...context, error: errorMessage(error) }).catch((notifyError) =>
       log("error", "failure notification failed", { ...context, error: errorMessage(notifyError) }),
     );
     return false;
+  } finally {
+    hold?.stop();
   }
 }

@@ -87,10 +87,11 @@ export const SPOT_WARNING_MS = 120_000;
 const SAFETY_MARGIN_MS = 15_000;
 
 /**
- * When draining must stop: before the spot interruption, before the lifecycle heartbeat runs out, and always
- * before the function itself times out.
+ * When this attempt's draining must stop: before the spot interruption, and always before the function times out
+ * with time left to complete the lifecycle action. A lifecycle action needs no bound of its own: heartbeats hold it
+ * for as long as attempts run, and a drain left unfinished is retried while it is held.
  */
-export function drainDeadline(request: DrainRequest, heartbeatMs: number, functionDeadline: number): number {
-  const eventBound = request.kind === "lifecycle-termination" ? request.eventTime + heartbeatMs : request.eventTime + SPOT_WARNING_MS;
+export function drainDeadline(request: DrainRequest, functionDeadline: number): number {
+  const eventBound = request.kind === "lifecycle-termination" ? Infinity : request.eventTime + SPOT_WARNING_MS;
   return Math.min(eventBound, functionDeadline) - SAFETY_MARGIN_MS;
 }

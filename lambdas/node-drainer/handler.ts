@@ -21,13 +21,18 @@ const environmentShape = {
   AGENT_GROUP_NAME: z.string().check(z.minLength(1)),
   ACCESS_SECRET_ARN: z.string().check(z.startsWith("arn:")),
   TOPIC_ARN: z.string().check(z.startsWith("arn:")),
-  HEARTBEAT_SECONDS: z.coerce.number().check(z.int(), z.positive()),
+  HEARTBEAT_INTERVAL_SECONDS: z.coerce.number().check(z.int(), z.positive()),
 };
 
+/** The function's settings from its environment, which modules/automation writes. */
+export function drainerEnvironment(env: NodeJS.ProcessEnv = process.env) {
+  return parseEnvironment(environmentShape, env);
+}
+
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  let env: z.infer<z.ZodMiniObject<typeof environmentShape>>;
+  let env: ReturnType<typeof drainerEnvironment>;
   try {
-    env = parseEnvironment(environmentShape);
+    env = drainerEnvironment();
   } catch (error) {
     // Nothing can be drained without configuration; SQS keeps the messages and the dead-letter queue catches them.
     log("error", "function misconfigured", { error: errorMessage(error) });
@@ -36,7 +41,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   let cluster: Promise<Cluster> | undefined;
   return processBatch(event.Records ?? [], {
     agentGroupName: env.AGENT_GROUP_NAME,
-    heartbeatMs: env.HEARTBEAT_SECONDS * 1000,
+    heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_SECONDS * 1000,
     // One connection per batch, made only when some message needs the cluster.
     cluster: () => (cluster ??= readClusterAccess(secrets, env.ACCESS_SECRET_ARN).then((access) => kubernetesCluster(kubeConfigFor(access)))),
     lifecycle,
@@ -44,6 +49,10 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     log,
     now: Date.now,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    every: (ms, tick) => {
+      const timer = setInterval(() => void tick(), ms);
+      return () => clearInterval(timer);
+    },
     functionDeadline: Date.now() + context.getRemainingTimeInMillis(),
     retryDelayMs: 5000,
   });

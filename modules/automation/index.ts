@@ -10,17 +10,20 @@ import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { KmsKeyPolicy } from "@cdktf/provider-aws/lib/kms-key-policy";
 import { LambdaEventSourceMapping } from "@cdktf/provider-aws/lib/lambda-event-source-mapping";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { LambdaFunctionEventInvokeConfig } from "@cdktf/provider-aws/lib/lambda-function-event-invoke-config";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
 import { AssetType, Fn, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
 import { bundleLambda, LambdaName } from "./bundle";
+import { drainTiming } from "./drain-timing";
 
 export interface AutoscalerProps {
   /** EventBridge schedule of the scaling runs. */
@@ -36,6 +39,8 @@ export interface AutoscalerProps {
 
 export interface AutomationProps {
   readonly clusterName: string;
+  /** IAM role names are account-global: they carry the region so one account can run the cluster in two regions. */
+  readonly region: string;
   /** Private subnets the functions run in; they reach AWS APIs through NAT and the cluster through the API NLB. */
   readonly subnetIds: string[];
   readonly securityGroupId: string;
@@ -43,7 +48,10 @@ export interface AutomationProps {
   readonly replacementSecurityGroupId: string;
   readonly agentGroupName: string;
   readonly agentGroupArn: string;
-  /** Seconds the agents' termination hook waits for the drain. */
+  /**
+   * Heartbeat timeout of the agents' termination hook, in seconds; the drain function's timeout, its queue's
+   * visibility timeout and its heartbeat interval are derived from it (see `drainTiming`).
+   */
   readonly drainHeartbeatSeconds: number;
   /** Secret the servers fill with the automation service account's API address, CA and token. */
   readonly accessSecretArn: string;
@@ -61,8 +69,6 @@ export interface AutomationProps {
   readonly logRetentionDays?: number;
 }
 
-/** Visibility at least six times the drainer's timeout, as AWS advises for SQS event sources. */
-const DRAINER_TIMEOUT_SECONDS = 600;
 const AUTOSCALER_TIMEOUT_SECONDS = 240;
 
 /**
@@ -75,6 +81,8 @@ export class Automation extends Construct {
 
   private readonly partition: string;
   private readonly account: string;
+  /** Every alarm publishing to the topic: the only sources CloudWatch may publish and encrypt for. */
+  private readonly alarmArns: string[] = [];
 
   constructor(scope: Construct, id: string, private readonly props: AutomationProps) {
     super(scope, id);
@@ -83,17 +91,8 @@ export class Automation extends Construct {
     this.account = new DataAwsCallerIdentity(this, "Account").accountId;
 
     // Alarms publish through CloudWatch, which needs a customer-managed key (an AWS-managed one is not usable by it).
-    const key = new KmsKey(this, "NotificationKey", {
-      description: `${clusterName} automation notifications`,
-      enableKeyRotation: true,
-      deletionWindowInDays: 30,
-      policy: new DataAwsIamPolicyDocument(this, "NotificationKeyPolicy", {
-        statement: [
-          { sid: "AccountAdministers", actions: ["kms:*"], resources: ["*"], principals: [{ type: "AWS", identifiers: [`arn:${this.partition}:iam::${this.account}:root`] }] },
-          { sid: "CloudWatchPublishes", actions: ["kms:Decrypt", "kms:GenerateDataKey*"], resources: ["*"], principals: [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }] },
-        ],
-      }).json,
-    });
+    // Its policy is a separate resource: it names the alarms, which name the topic, which names the key.
+    const key = new KmsKey(this, "NotificationKey", { description: `${clusterName} automation notifications`, enableKeyRotation: true, deletionWindowInDays: 30 });
     const topic = new SnsTopic(this, "NotificationTopic", { name: `${clusterName}-automation`, kmsMasterKeyId: key.arn });
     if (props.notificationEmail) new SnsTopicSubscription(this, "NotificationEmail", { topicArn: topic.arn, protocol: "email", endpoint: props.notificationEmail });
     this.topicArn = topic.arn;
@@ -104,11 +103,12 @@ export class Automation extends Construct {
     ];
 
     // Drainer: events -> queue (retries, dead letters) -> function.
+    const timing = drainTiming(props.drainHeartbeatSeconds);
     const deadLetters = new SqsQueue(this, "DrainDeadLetterQueue", { name: `${clusterName}-node-drain-dlq`, sqsManagedSseEnabled: true, messageRetentionSeconds: 1209600 });
     const queue = new SqsQueue(this, "DrainQueue", {
       name: `${clusterName}-node-drain`,
       sqsManagedSseEnabled: true,
-      visibilityTimeoutSeconds: DRAINER_TIMEOUT_SECONDS * 6,
+      visibilityTimeoutSeconds: timing.visibilityTimeoutSeconds,
       messageRetentionSeconds: 4 * 3600,
       redrivePolicy: Fn.jsonencode({ deadLetterTargetArn: deadLetters.arn, maxReceiveCount: 3 }),
     });
@@ -139,21 +139,23 @@ export class Automation extends Construct {
             actions: ["sqs:SendMessage"],
             resources: [queue.arn],
             principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+            // EventBridge's own SQS example conditions on the rule ARN, which already names this account
+            // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions).
             condition: [{ test: "ArnEquals", variable: "aws:SourceArn", values: rules.map((rule) => rule.arn) }],
           },
         ],
       }).json,
     });
 
-    const drainer = this.lambda("node-drainer", "NodeDrainer", DRAINER_TIMEOUT_SECONDS, {
+    const drainer = this.lambda("node-drainer", "NodeDrainer", timing.functionTimeoutSeconds, {
       AGENT_GROUP_NAME: props.agentGroupName,
       ACCESS_SECRET_ARN: props.accessSecretArn,
       TOPIC_ARN: topic.arn,
-      HEARTBEAT_SECONDS: String(props.drainHeartbeatSeconds),
+      HEARTBEAT_INTERVAL_SECONDS: String(timing.heartbeatIntervalSeconds),
     }, [
       ...publish,
       { sid: "ConsumeDrainQueue", actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"], resources: [queue.arn] },
-      { sid: "CompleteAgentLifecycleActions", actions: ["autoscaling:CompleteLifecycleAction"], resources: [props.agentGroupArn] },
+      { sid: "HoldAndCompleteAgentLifecycleActions", actions: ["autoscaling:RecordLifecycleActionHeartbeat", "autoscaling:CompleteLifecycleAction"], resources: [props.agentGroupArn] },
     ]);
     new LambdaEventSourceMapping(this, "DrainQueueMapping", {
       eventSourceArn: queue.arn,
@@ -165,6 +167,32 @@ export class Automation extends Construct {
     this.alarm("DrainDeadLetters", `${clusterName}-node-drain-dead-letters`, "Drain events that failed three times", "AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName: deadLetters.name }, topic.arn);
 
     if (props.autoscaler) this.createAutoscaler(props.autoscaler, publish, topic.arn);
+
+    // CloudWatch publishes (and has SNS encrypt) as its service principal, naming the alarm as aws:SourceArn and its
+    // account as aws:SourceAccount; without them any account's alarm could use this topic and key
+    // (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger,
+    // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+    const fromOurAlarms = [
+      { test: "StringEquals", variable: "aws:SourceAccount", values: [this.account] },
+      { test: "ArnEquals", variable: "aws:SourceArn", values: this.alarmArns },
+    ];
+    const cloudWatch = [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }];
+    new KmsKeyPolicy(this, "NotificationKeyPolicy", {
+      keyId: key.id,
+      policy: new DataAwsIamPolicyDocument(this, "NotificationKeyPolicyDocument", {
+        statement: [
+          { sid: "AccountAdministers", actions: ["kms:*"], resources: ["*"], principals: [{ type: "AWS", identifiers: [`arn:${this.partition}:iam::${this.account}:root`] }] },
+          { sid: "CloudWatchAlarmsEncrypt", actions: ["kms:Decrypt", "kms:GenerateDataKey*"], resources: ["*"], principals: cloudWatch, condition: fromOurAlarms },
+        ],
+      }).json,
+    });
+    // Functions in this account publish through their roles' policies; the topic policy only has to admit CloudWatch.
+    new SnsTopicPolicy(this, "NotificationTopicPolicy", {
+      arn: topic.arn,
+      policy: new DataAwsIamPolicyDocument(this, "NotificationTopicPolicyDocument", {
+        statement: [{ sid: "CloudWatchAlarmsPublish", actions: ["sns:Publish"], resources: [topic.arn], principals: cloudWatch, condition: fromOurAlarms }],
+      }).json,
+    });
   }
 
   private createAutoscaler(autoscaler: AutoscalerProps, publish: DataAwsIamPolicyDocumentStatement[], topicArn: string) {
@@ -214,7 +242,10 @@ export class Automation extends Construct {
     const logGroup = new CloudwatchLogGroup(this, `${id}Logs`, { name: `/aws/lambda/${functionName}`, retentionInDays: this.props.logRetentionDays ?? 30 });
 
     const role = new IamRole(this, `${id}Role`, {
-      name: functionName,
+      name: `${this.props.clusterName}-${this.props.region}-${name}`,
+      // No aws:SourceAccount/aws:SourceArn here: Lambda documents those keys only for policies on the function itself,
+      // not as set when it assumes an execution role, and a key the service never sends would stop it assuming the
+      // role. Passing this role to a function takes iam:PassRole in this account, which is what guards it.
       assumeRolePolicy: new DataAwsIamPolicyDocument(this, `${id}AssumeRole`, {
         statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }] }],
       }).json,
@@ -261,7 +292,7 @@ export class Automation extends Construct {
   }
 
   private alarm(id: string, name: string, description: string, namespace: string, metricName: string, dimensions: Record<string, string>, topicArn: string) {
-    new CloudwatchMetricAlarm(this, `${id}Alarm`, {
+    const alarm = new CloudwatchMetricAlarm(this, `${id}Alarm`, {
       alarmName: name,
       alarmDescription: description,
       namespace,
@@ -276,5 +307,6 @@ export class Automation extends Construct {
       alarmActions: [topicArn],
       okActions: [topicArn],
     });
+    this.alarmArns.push(alarm.arn);
   }
 }

@@ -266,10 +266,17 @@ describe("admin networks are listed once", () => {
 describe("agents follow the Kubernetes version skew policy during upgrades", () => {
   // https://kubernetes.io/releases/version-skew-policy/: "kubelet must not be newer than kube-apiserver" and "may be
   // up to three minor versions older than kube-apiserver (kubelet < 1.25 may only be up to two minor versions older)".
-  test("agents run the servers' release unless told otherwise", () => {
-    const config = resolveConfig({ k3sVersion: "v1.34.1+k3s1" });
-    expect(config.k3sVersion).toBe("v1.34.1+k3s1");
-    expect(config.agents.k3sVersion).toBe("v1.34.1+k3s1");
+  test("by default agents and servers run the same release", () => {
+    const config = resolveConfig({});
+    expect(config.agents.k3sVersion).toBe(config.k3sVersion);
+  });
+
+  test("a configured server release needs the agents' release named too, so one apply never rolls both groups", () => {
+    expect(problemsOf({ k3sVersion: "v1.34.1+k3s1" })).toEqual([
+      "agents.k3sVersion: must be set whenever k3sVersion is, so an upgrade rolls the servers in one apply and the agents in the next; set it to the agents' running release (or to k3sVersion for a new cluster)",
+    ]);
+    const upgrading = resolveConfig({ k3sVersion: "v1.34.1+k3s1", agents: { k3sVersion: "v1.33.5+k3s1" } });
+    expect([upgrading.k3sVersion, upgrading.agents.k3sVersion]).toEqual(["v1.34.1+k3s1", "v1.33.5+k3s1"]);
   });
 
   test.each(["v1.33.5+k3s1", "v1.33.4+k3s1", "v1.32.9+k3s1", "v1.30.0+k3s1"])("agents at %s with servers at v1.33.5+k3s1 are accepted", (agents) => {

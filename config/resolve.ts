@@ -78,6 +78,15 @@ export function resolveConfig(input: unknown): ClusterConfig {
   checkAgents(config.agents, report);
   const agentsK3sVersion = config.agents.k3sVersion ?? config.k3sVersion;
   checkVersionSkew(config.k3sVersion, agentsK3sVersion, report);
+  // Were the agents to follow k3sVersion, one apply would roll both groups at once and new agents could join before
+  // the servers they must not outrun; naming both makes an upgrade two applies: servers, then agents.
+  if ((input as { k3sVersion?: unknown }).k3sVersion !== undefined && config.agents.k3sVersion === undefined) {
+    report(
+      "agents.k3sVersion",
+      "must be set whenever k3sVersion is, so an upgrade rolls the servers in one apply and the agents in the next; set it to the agents' running release (or to k3sVersion for a new cluster)",
+      ["k3sVersion"],
+    );
+  }
   checkApi(config.api, report);
   if (config.database.maxAllocatedStorageGb < config.database.allocatedStorageGb) {
     report(

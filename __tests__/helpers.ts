@@ -67,11 +67,11 @@ export function localNamed(json: TerraformJson, prefix: string): string {
 
 /**
  * What an instance receives from a Terraform string: escaped "$${" and "%%{" become literal, and each reference
- * becomes "example-<attribute>" in place of the value Terraform would fill in.
+ * becomes "example-<attribute>" (or what `resolve` gives for it) in place of the value Terraform would fill in.
  */
-export function asDelivered(terraformString: string): string {
+export function asDelivered(terraformString: string, resolve = (reference: string) => `example-${reference.split(".").pop()}`): string {
   return terraformString.replace(/\$\$\{|%%\{|\$\{([a-z][a-z0-9_]*\.[^}]+)\}/g, (match, reference?: string) => {
-    if (reference) return `example-${reference.split(".").pop()}`;
+    if (reference) return resolve(reference);
     return match === "$${" ? "${" : "%{";
   });
 }

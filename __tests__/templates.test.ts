@@ -1,6 +1,8 @@
 import { spawnSync } from "child_process";
+import { load } from "js-yaml";
 import { cloudControllerImageTag } from "../modules/compute";
-import { escapeTerraformTemplate, fillPlaceholders } from "../modules/compute/user-data";
+import { K3S_INSTALLER } from "../modules/compute/k3s-installer";
+import { escapeTerraformTemplate, fillPlaceholders, serverTaintsYaml } from "../modules/compute/user-data";
 import { asDelivered, localNamed, synthCluster } from "./helpers";
 
 describe("rendering", () => {
@@ -35,7 +37,8 @@ describe("bootstrap scripts", () => {
   test("server pins k3s and configures the datastore with certificate verification", () => {
     expect(server).toContain('K3S_VERSION="v1.33.5+k3s1"');
     expect(server).toContain('INSTALL_K3S_VERSION="$K3S_VERSION"');
-    expect(server).toContain('datastore-endpoint: "postgres://$DB_USER:$DB_PASSWORD@$DB_HOST:$DB_PORT/$DB_NAME"');
+    expect(server).toContain('datastore-endpoint: $(yaml_quote "$DATASTORE_ENDPOINT")');
+    expect(server).toContain('print("postgres://%s:%s@%s:%s/%s" % (quote(db["username"], safe=""), quote(db["password"], safe=""), db["host"], db["port"], db["dbname"]))');
     expect(server).toContain("datastore-cafile: /etc/rancher/k3s/rds-ca.pem");
     expect(server).not.toMatch(/postgres:\/\/[^"]*\?/);
     expect(server).toMatch(/DATASTORE_SECRET_ARN="\$\{aws_secretsmanager_secret\.Database_Secret_[A-F0-9]+\.arn\}"/);
@@ -47,13 +50,14 @@ describe("bootstrap scripts", () => {
       expect(script).toContain("  - cloud-provider=external\n  - provider-id=$PROVIDER_ID");
       expect(script).toContain('PROVIDER_ID="aws:///$AVAILABILITY_ZONE/$INSTANCE_ID"');
       expect(script).toContain("NODE_NAME=$(retry 10 imds local-hostname)");
-      expect(script).toContain('node-name: "$NODE_NAME"');
+      expect(script).toContain('node-name: $(yaml_quote "$NODE_NAME")');
       expect(script).toContain('"X-aws-ec2-metadata-token-ttl-seconds: 300"');
     }
   });
 
   test("every name the API is reached by is a SAN from the first boot", () => {
-    const sans = server.slice(server.indexOf("tls-san:"), server.indexOf("# Must be identical")).trim().split("\n").slice(1);
+    const afterSans = server.slice(server.indexOf("tls-san:\n") + "tls-san:\n".length).split("\n");
+    const sans = afterSans.slice(0, afterSans.findIndex((line) => !line.startsWith("  - ")));
     expect(sans).toHaveLength(3);
     expect(sans[0]).toMatch(new RegExp(`^  - "${apiRef.source}"$`));
     expect(sans[1]).toMatch(/^  - "\$\{aws_lb\.LoadBalancing_PublicApiLoadBalancer_[A-F0-9]+\.dns_name\}"$/);
@@ -94,10 +98,54 @@ describe("bootstrap scripts", () => {
 
   test("agent waits for the API, joins through the load balancer and labels its capacity type", () => {
     expect(agent).toMatch(new RegExp(`API_ENDPOINT="https://${apiRef.source}:6443"`));
-    expect(agent).toContain('server: "$API_ENDPOINT"');
-    expect(agent).toContain("retry 40 api_reachable");
-    expect(agent.indexOf("retry 40 api_reachable")).toBeLessThan(agent.indexOf("install_k3s agent"));
+    expect(agent).toContain('server: $(yaml_quote "$API_ENDPOINT")');
+    expect(agent).toContain("retry 80 api_reachable");
+    expect(agent.indexOf("retry 80 api_reachable")).toBeLessThan(agent.indexOf("install_k3s agent"));
     expect(agent).toContain("node.kubernetes.io/capacity-type=$CAPACITY_TYPE");
+  });
+
+  test("the k3s installer comes from an immutable k3s-io/k3s commit, checked against the sha256 kept in the repository", () => {
+    expect(K3S_INSTALLER.url).toMatch(/^https:\/\/raw\.githubusercontent\.com\/k3s-io\/k3s\/[0-9a-f]{40}\/install\.sh$/);
+    expect(K3S_INSTALLER.sha256).toMatch(/^[0-9a-f]{64}$/);
+    for (const script of [server, agent]) {
+      expect(script).toContain(`K3S_INSTALL_SCRIPT_URL="${K3S_INSTALLER.url}"`);
+      expect(script).toContain(`K3S_INSTALL_SCRIPT_SHA256="${K3S_INSTALLER.sha256}"`);
+      expect(script).not.toContain("get.k3s.io");
+    }
+  });
+
+  test("servers are tainted CriticalAddonsOnly unless workloads may run on them (k3s docs/datastore/ha.md)", () => {
+    expect(load(serverTaintsYaml(false))).toEqual({ "node-taint": ["CriticalAddonsOnly=true:NoExecute"] });
+    expect(serverTaintsYaml(true)).toBe("");
+    expect(server).toContain("\nnode-taint:\n  - CriticalAddonsOnly=true:NoExecute\n");
+  });
+
+  // The HelmChart manifests as the server writes them, parsed, and their chart values parsed in turn.
+  const chartValues = (manifest: string) => {
+    const delivered = asDelivered(server);
+    const start = delivered.indexOf(`cat >"$MANIFESTS/${manifest}.yaml" <<'YAML'\n`) + `cat >"$MANIFESTS/${manifest}.yaml" <<'YAML'\n`.length;
+    const [chart] = delivered.slice(start, delivered.indexOf("\nYAML\n", start)).split("\n---\n");
+    return load((load(chart) as any).spec.valuesContent) as any;
+  };
+
+  test("the cloud controller tolerates the server taint and keeps the chart's own tolerations", () => {
+    const values = chartValues("aws-cloud-controller-manager");
+    // charts/aws-cloud-controller-manager/values.yaml at chart 0.0.10 (kubernetes/cloud-provider-aws
+    // helm-chart-aws-cloud-controller-manager-0.0.10): a values list replaces it, so all of it must be there.
+    expect(values.tolerations).toEqual(
+      expect.arrayContaining([
+        { key: "node.cloudprovider.kubernetes.io/uninitialized", value: "true", effect: "NoSchedule" },
+        { key: "node-role.kubernetes.io/master", effect: "NoSchedule" },
+        { key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" },
+        { key: "CriticalAddonsOnly", operator: "Exists" },
+      ]),
+    );
+    expect(values.hostNetworking).toBe(true);
+  });
+
+  test("the EFS CSI controller uses host networking: one IMDS hop reaches no pod network", () => {
+    // controller.hostNetwork in charts/aws-efs-csi-driver/values.yaml at chart 3.2.4 (kubernetes-sigs/aws-efs-csi-driver).
+    expect(chartValues("aws-efs-csi-driver")).toEqual({ controller: { hostNetwork: true } });
   });
 
   test("no user data or output holds a secret value or a reference to one", () => {

@@ -5,8 +5,7 @@
 import { spawnSync } from "child_process";
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { join, resolve } from "path";
-import { loadBackendSettings } from "../config/backend";
-import { loadConfig } from "../config/load";
+import { loadBackendSettings, loadConfigAndBackend } from "../config/backend";
 import { ClusterConfig, ConfigError } from "../config/resolve";
 import { buildApp } from "../main";
 import { stubProviderResources } from "./stub-providers";
@@ -86,7 +85,10 @@ export function validateAll(options: ValidationOptions = {}): StackResult[] {
   const log = options.log ?? console.log;
   const outdir = options.outdir ?? join(ROOT, "cdktf.out");
   const workdir = options.workdir ?? join(ROOT, ".validate");
-  buildApp(options.config ?? loadConfig(), loadBackendSettings(join(ROOT, "backend.tf.json")), outdir).synth();
+  const backendPath = join(ROOT, "backend.tf.json");
+  // Both files' problems in one message, as `npm run synth` gives them.
+  const { config, backend } = options.config ? { config: options.config, backend: loadBackendSettings(backendPath) } : loadConfigAndBackend(process.env, backendPath);
+  buildApp(config, backend, outdir).synth();
   const stacksDir = join(outdir, "stacks");
   return readdirSync(stacksDir)
     .sort()

@@ -4,10 +4,14 @@ set -Eeuo pipefail
 
 REGION="{{ REGION }}"
 K3S_VERSION="{{ K3S_VERSION }}"
-TOKEN_SECRET_ARN="{{ AGENT_TOKEN_SECRET_ARN }}"
+AGENT_TOKEN_SECRET_ARN="{{ AGENT_TOKEN_SECRET_ARN }}"
 API_ENDPOINT="{{ API_ENDPOINT }}"
 
 {{ LIB }}
+
+log "== agent token"
+# Agents hold only the join-only agent token, never the server token (k3s docs/cli/token.md).
+K3S_AGENT_TOKEN=$(retry 10 secret_value "$AGENT_TOKEN_SECRET_ARN")
 
 log "== capacity type"
 # "spot" or "on-demand"; the label lets workloads choose, and the drain Lambda's events concern spot nodes.
@@ -16,9 +20,9 @@ if [ "$CAPACITY_TYPE" != "spot" ]; then CAPACITY_TYPE=on-demand; fi
 
 log "== k3s configuration"
 cat >/etc/rancher/k3s/config.yaml <<YAML
-server: "$API_ENDPOINT"
-token: "$K3S_TOKEN"
-node-name: "$NODE_NAME"
+server: $(yaml_quote "$API_ENDPOINT")
+token: $(yaml_quote "$K3S_AGENT_TOKEN")
+node-name: $(yaml_quote "$NODE_NAME")
 node-label:
   - node.kubernetes.io/capacity-type=$CAPACITY_TYPE
 kubelet-arg:
@@ -27,8 +31,10 @@ kubelet-arg:
 YAML
 
 log "== wait for the API at $API_ENDPOINT"
-api_reachable() { curl -sk --max-time 5 "$API_ENDPOINT/ping" | grep -q pong; }
-retry 40 api_reachable
+# Agents start with the servers, which first wait up to about 55 minutes for a new datastore: 80 attempts with
+# retry's backoff wait about 75 minutes. k3s's supervisor answers /ping before any credential is presented.
+api_reachable() { [ "$(curl -sk --max-time 5 "$API_ENDPOINT/ping")" = pong ]; }
+retry 80 api_reachable
 
 log "== install k3s $K3S_VERSION"
 install_k3s agent

@@ -1,19 +1,24 @@
 # Shared helpers for the k3s bootstrap scripts; rendered in front of server.sh and agent.sh.
+# The k3s installer, pinned to a commit of k3s-io/k3s and checked against this sha256 before it runs.
+K3S_INSTALL_SCRIPT_URL="{{ K3S_INSTALL_SCRIPT_URL }}"
+K3S_INSTALL_SCRIPT_SHA256="{{ K3S_INSTALL_SCRIPT_SHA256 }}"
+
 LOG_FILE=/var/log/k3s-bootstrap.log
 # cloud-init already copies stdout to the console; the file keeps a copy on the node.
 exec > >(tee -a "$LOG_FILE") 2>&1
 
+# Diagnostics go to stderr: stdout is what a $(...) capture takes as a value (a token, a host name).
 log() {
-  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) [k3s-bootstrap] $*"
+  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) [k3s-bootstrap] $*" >&2
 }
 
-trap 'log "FAILED at line $LINENO (exit $?)"' ERR
-
-# retry ATTEMPTS COMMAND...: runs COMMAND until it succeeds, backing off exponentially up to a minute.
+# retry ATTEMPTS COMMAND...: runs COMMAND until it succeeds, backing off exponentially up to a minute. Only the
+# successful attempt's stdout is passed on, so a capture never holds part of a failed attempt's output. COMMAND runs
+# as a condition, where errexit does not apply: functions given to it check each of their steps.
 retry() {
-  local attempts=$1 delay=2 attempt=1
+  local attempts=$1 delay=2 attempt=1 output
   shift
-  until "$@"; do
+  until output=$("$@"); do
     if ((attempt >= attempts)); then
       log "giving up after $attempt attempts: $1"
       return 1
@@ -23,13 +28,14 @@ retry() {
     attempt=$((attempt + 1))
     delay=$((delay * 2 > 60 ? 60 : delay * 2))
   done
+  if [ -n "$output" ]; then printf '%s\n' "$output"; fi
 }
 
 # imds PATH: one instance-metadata value through IMDSv2 (tokens are required by the launch template).
 imds() {
   local token
-  token=$(curl -sSf -X PUT "http://169.254.169.254/latest/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: 300")
-  curl -sSf -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"
+  token=$(curl -sSf --max-time 10 -X PUT "http://169.254.169.254/latest/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: 300") || return
+  curl -sSf --max-time 10 -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"
 }
 
 # secret_value ARN: the SecretString of a Secrets Manager secret, read with the instance role.
@@ -42,12 +48,57 @@ json_field() {
   python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
 
-# install_k3s ROLE: the pinned k3s release through the official installer; configuration is in config.yaml.
-install_k3s() {
-  retry 10 curl -sSfL https://get.k3s.io -o /tmp/k3s-install.sh
+# yaml_quote VALUE: VALUE as a YAML single-quoted scalar, in which only ' is special (written twice).
+yaml_quote() {
+  local quote="'"
+  printf "'%s'" "${1//$quote/$quote$quote}"
+}
+
+# mark_unhealthy: best effort; a node that cannot bootstrap asks its group to replace it rather than idle.
+mark_unhealthy() {
+  local instance_id=${INSTANCE_ID:-}
+  if [ -z "$instance_id" ] && ! instance_id=$(retry 3 imds instance-id); then
+    log "cannot mark this instance unhealthy: its instance ID is unknown"
+    return 0
+  fi
+  # Respecting the grace period would ignore the mark: most bootstrap failures happen within it.
+  if aws autoscaling set-instance-health --instance-id "$instance_id" --health-status Unhealthy \
+    --no-should-respect-grace-period --region "$REGION"; then
+    log "marked $instance_id unhealthy; its group replaces it"
+  else
+    log "could not mark $instance_id unhealthy"
+  fi
+}
+
+on_exit() {
+  local status=$?
+  if ((status != 0)); then
+    log "bootstrap FAILED (exit $status)"
+    mark_unhealthy
+  fi
+}
+trap 'log "failed at line $LINENO: $BASH_COMMAND (exit $?)"' ERR
+trap on_exit EXIT
+
+# run_installer FILE ROLE: the installer's progress is diagnostics, so it goes to stderr.
+run_installer() {
   # The installer's SELinux RPM comes from a repository of its own; Amazon Linux 2023 runs SELinux permissive.
-  retry 5 env INSTALL_K3S_VERSION="$K3S_VERSION" INSTALL_K3S_SKIP_SELINUX_RPM=true INSTALL_K3S_SELINUX_WARN=true \
-    sh /tmp/k3s-install.sh "$1"
+  env INSTALL_K3S_VERSION="$K3S_VERSION" INSTALL_K3S_SKIP_SELINUX_RPM=true INSTALL_K3S_SELINUX_WARN=true \
+    sh "$1" "$2" >&2
+}
+
+# install_k3s ROLE: the pinned k3s release; configuration is in config.yaml. The installer itself checks the k3s
+# binary against the release's sha256sum-<arch>.txt (download_hash and verify_binary in k3s-io/k3s install.sh).
+install_k3s() {
+  local installer
+  installer=$(mktemp)
+  retry 10 curl -sSfL --max-time 120 "$K3S_INSTALL_SCRIPT_URL" -o "$installer"
+  if ! echo "$K3S_INSTALL_SCRIPT_SHA256  $installer" | sha256sum --check --status; then
+    log "the installer from $K3S_INSTALL_SCRIPT_URL does not match its pinned sha256 $K3S_INSTALL_SCRIPT_SHA256"
+    return 1
+  fi
+  retry 5 run_installer "$installer" "$1"
+  rm -f "$installer"
 }
 
 log "== identity"
@@ -58,7 +109,5 @@ NODE_NAME=$(retry 10 imds local-hostname)
 PROVIDER_ID="aws:///$AVAILABILITY_ZONE/$INSTANCE_ID"
 log "instance $INSTANCE_ID in $AVAILABILITY_ZONE, node name $NODE_NAME"
 
-log "== cluster token"
-K3S_TOKEN=$(retry 10 secret_value "$TOKEN_SECRET_ARN")
 mkdir -p /etc/rancher/k3s
 umask 077

@@ -15,26 +15,42 @@ KUBECONFIG_ENDPOINT="{{ KUBECONFIG_ENDPOINT }}"
 
 {{ LIB }}
 
+log "== cluster tokens"
+# The server token joins servers and encrypts the bootstrap data; agents join with the agent token only.
+K3S_TOKEN=$(retry 10 secret_value "$TOKEN_SECRET_ARN")
+K3S_AGENT_TOKEN=$(retry 10 secret_value "$AGENT_TOKEN_SECRET_ARN")
+
 log "== datastore"
-DATASTORE=$(retry 10 secret_value "$DATASTORE_SECRET_ARN")
+# A new (Multi-AZ) instance takes tens of minutes to create: 60 attempts with retry's backoff wait about 55 minutes.
+DATASTORE=$(retry 60 secret_value "$DATASTORE_SECRET_ARN")
 DB_HOST=$(json_field host <<<"$DATASTORE")
 DB_PORT=$(json_field port <<<"$DATASTORE")
-DB_NAME=$(json_field dbname <<<"$DATASTORE")
-DB_USER=$(json_field username <<<"$DATASTORE")
-DB_PASSWORD=$(json_field password <<<"$DATASTORE")
+# kine reads the endpoint as a URL, so user name and password are percent-encoded.
+DATASTORE_ENDPOINT=$(python3 -c '
+import json, sys
+from urllib.parse import quote
+db = json.load(sys.stdin)
+print("postgres://%s:%s@%s:%s/%s" % (quote(db["username"], safe=""), quote(db["password"], safe=""), db["host"], db["port"], db["dbname"]))' <<<"$DATASTORE")
+# tcp_open HOST PORT: whether HOST accepts connections on PORT, within 5 seconds.
+# shellcheck disable=SC2016 # $1 and $2 are the inner shell's arguments.
+tcp_open() { timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' tcp_open "$1" "$2" 2>/dev/null; }
+log "waiting for the datastore at $DB_HOST:$DB_PORT"
+retry 60 tcp_open "$DB_HOST" "$DB_PORT"
 # With a CA file and no sslmode in the URL, kine verifies the server certificate (sslmode=verify-full).
-retry 10 curl -sSfL "$RDS_CA_BUNDLE_URL" -o /etc/rancher/k3s/rds-ca.pem
+retry 10 curl -sSfL --max-time 120 "$RDS_CA_BUNDLE_URL" -o /etc/rancher/k3s/rds-ca.pem
 
 log "== k3s configuration"
-# Credentials go in a root-only file, never on the command line where any process listing shows them.
+# Credentials go in a root-only file, never on the command line where any process listing shows them. Every value
+# is read above, where a failure stops the script; a failing $(...) inside a here-document would go unnoticed.
 cat >/etc/rancher/k3s/config.yaml <<YAML
-token: "$K3S_TOKEN"
-agent-token: "$(retry 10 secret_value "$AGENT_TOKEN_SECRET_ARN")"
-datastore-endpoint: "postgres://$DB_USER:$DB_PASSWORD@$DB_HOST:$DB_PORT/$DB_NAME"
+token: $(yaml_quote "$K3S_TOKEN")
+agent-token: $(yaml_quote "$K3S_AGENT_TOKEN")
+datastore-endpoint: $(yaml_quote "$DATASTORE_ENDPOINT")
 datastore-cafile: /etc/rancher/k3s/rds-ca.pem
-node-name: "$NODE_NAME"
+node-name: $(yaml_quote "$NODE_NAME")
 tls-san:
 {{ TLS_SANS }}
+{{ SERVER_NODE_TAINTS }}
 # Must be identical on every server.
 disable-cloud-controller: true
 disable:
@@ -75,19 +91,23 @@ api_ready() { k3s kubectl get --raw /readyz >/dev/null 2>&1; }
 retry 30 api_ready
 
 log "== publish kubeconfig"
-sed "s#https://127.0.0.1:6443#$KUBECONFIG_ENDPOINT#" /etc/rancher/k3s/k3s.yaml >/root/kubeconfig-external.yaml
+KUBECONFIG_EXTERNAL=$(mktemp)
+sed "s#https://127.0.0.1:6443#$KUBECONFIG_ENDPOINT#" /etc/rancher/k3s/k3s.yaml >"$KUBECONFIG_EXTERNAL"
 retry 5 aws secretsmanager put-secret-value --region "$REGION" --secret-id "$KUBECONFIG_SECRET_ARN" \
-  --secret-string file:///root/kubeconfig-external.yaml >/dev/null
-rm -f /root/kubeconfig-external.yaml
+  --secret-string "file://$KUBECONFIG_EXTERNAL" >/dev/null
+rm -f "$KUBECONFIG_EXTERNAL"
 
 log "== publish automation credentials"
 token_ready() { [ -n "$(k3s kubectl -n kube-system get secret cluster-automation-token -o jsonpath='{.data.token}' 2>/dev/null)" ]; }
 retry 30 token_ready
-k3s kubectl -n kube-system get secret cluster-automation-token -o json |
-  python3 -c 'import base64, json, sys; data = json.load(sys.stdin)["data"]; print(json.dumps({"server": sys.argv[1], "caData": data["ca.crt"], "token": base64.b64decode(data["token"]).decode()}))' "$API_ENDPOINT" \
-    >/root/automation-access.json
+automation_access() {
+  k3s kubectl -n kube-system get secret cluster-automation-token -o json |
+    python3 -c 'import base64, json, sys; data = json.load(sys.stdin)["data"]; print(json.dumps({"server": sys.argv[1], "caData": data["ca.crt"], "token": base64.b64decode(data["token"]).decode()}))' "$API_ENDPOINT"
+}
+AUTOMATION_ACCESS=$(mktemp)
+retry 5 automation_access >"$AUTOMATION_ACCESS"
 retry 5 aws secretsmanager put-secret-value --region "$REGION" --secret-id "$LAMBDA_ACCESS_SECRET_ARN" \
-  --secret-string file:///root/automation-access.json >/dev/null
-rm -f /root/automation-access.json
+  --secret-string "file://$AUTOMATION_ACCESS" >/dev/null
+rm -f "$AUTOMATION_ACCESS"
 
 log "== done: server $NODE_NAME joined"

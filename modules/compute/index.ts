@@ -15,7 +15,8 @@ import { Construct } from "constructs";
 import { INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, KUBE_API_PORT } from "../ports";
 import { autoScalingGroupArnPattern, cloudControllerStatements, CLOUD_NODE_ACTIONS, NodeRole } from "./iam";
 import { terraformLiteral } from "../literal";
-import { readTemplate, renderUserData } from "./user-data";
+import { K3S_INSTALLER } from "./k3s-installer";
+import { readTemplate, renderUserData, serverTaintsYaml } from "./user-data";
 
 export type Architecture = "arm64" | "x86_64";
 
@@ -185,7 +186,14 @@ export class Compute extends Construct {
 
     const keyPair = props.sshPublicKey ? new KeyPair(this, "KeyPair", { keyName: clusterName, publicKey: terraformLiteral(props.sshPublicKey) }) : undefined;
     const apiEndpoint = `https://${props.apiDnsName}:${KUBE_API_PORT}`;
-    const common = { REGION: props.region, CLUSTER_NAME: clusterName, API_ENDPOINT: apiEndpoint, AGENT_TOKEN_SECRET_ARN: agentTokenSecret.arn };
+    const common = {
+      REGION: props.region,
+      CLUSTER_NAME: clusterName,
+      API_ENDPOINT: apiEndpoint,
+      AGENT_TOKEN_SECRET_ARN: agentTokenSecret.arn,
+      K3S_INSTALL_SCRIPT_URL: K3S_INSTALLER.url,
+      K3S_INSTALL_SCRIPT_SHA256: K3S_INSTALLER.sha256,
+    };
 
     const serverUserData = new TerraformLocal(
       this,
@@ -209,6 +217,7 @@ export class Compute extends Construct {
           KUBECONFIG_ENDPOINT: `https://${props.kubeconfigApiHost}:${KUBE_API_PORT}`,
           // Every name the API is reached by must be a SAN at first boot; adding one later does not take effect.
           TLS_SANS: [props.apiDnsName, ...props.extraTlsSans].map((name) => `  - "${name}"`).join("\n"),
+          SERVER_NODE_TAINTS: serverTaintsYaml(props.allowWorkloadsOnServers ?? false),
           // Chosen from the servers' release at synth, so a booting server cannot roll the controller past its peers.
           CLOUD_CONTROLLER_IMAGE_TAG: cloudControllerImageTag(props.k3sVersion),
           EFS_FILE_SYSTEM_ID: props.efsFileSystemId,

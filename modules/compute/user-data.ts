@@ -45,3 +45,11 @@ export function renderUserData(role: "server" | "agent", includes: Record<string
   const withIncludes = fillPlaceholders(readTemplate(`${role}.sh`), { LIB: readTemplate("lib.sh").trimEnd(), ...includes }, `${role}.sh`, { partial: true });
   return fillPlaceholders(escapeTerraformTemplate(`${withIncludes.trimEnd()}\n`), values, `${role}.sh`);
 }
+
+/**
+ * The `node-taint` block of a server's config.yaml: servers run only what tolerates CriticalAddonsOnly (k3s's
+ * dedicated control plane, docs/datastore/ha.md) unless ordinary workloads are allowed on them.
+ */
+export function serverTaintsYaml(allowWorkloadsOnServers: boolean): string {
+  return allowWorkloadsOnServers ? "" : "node-taint:\n  - CriticalAddonsOnly=true:NoExecute";
+}

@@ -1,0 +1,292 @@
+import { createHash } from "crypto";
+import { load } from "js-yaml";
+import { AddressInfo, createServer, Server } from "net";
+import { K3S_INSTALLER } from "../modules/compute/k3s-installer";
+import { localNamed, synthCluster } from "./helpers";
+import { deliveredForSandbox, INSTALLER_STUB, runBootstrap, sandboxSupport, SandboxOptions, SandboxRun } from "./support/bootstrap-sandbox";
+
+// The rendered user data, exactly as synthesised, runs under bash in a sandbox (support/bootstrap-sandbox.ts) with
+// stub commands and injected failures; the assertions read what it wrote, published and called.
+
+const REGION = "eu-west-1";
+const INSTANCE_ID = "i-0123456789abcdef0";
+const NODE_NAME = "ip-10-0-1-23.eu-west-1.compute.internal";
+const SERVER_TOKEN = "ServerToken0123456789abcdefghijklmnopqrstuvwxyzAB";
+const AGENT_TOKEN = "AgentToken0123456789abcdefghijklmnopqrstuvwxyzABC";
+// The datastore password generator's alphabet: letters, digits and "-_.~" (modules/database, overrideSpecial).
+const DB_PASSWORD = "Pw0-_.~zZ9aA-_.~bB8cC-_.~dD7eE-_.~fF6gG";
+const AUTOMATION_TOKEN = "eyJhbGciOiJSUzI1NiJ9.automation-token";
+const SECRETS = [SERVER_TOKEN, AGENT_TOKEN, DB_PASSWORD, AUTOMATION_TOKEN];
+const MINUTE = 60;
+
+const support = sandboxSupport();
+const required = Boolean(process.env.CI || process.env.REQUIRE_SANDBOX);
+const describeSandbox = support.available || required ? describe : describe.skip;
+const title = support.available || required ? "bootstrap in a sandbox" : `bootstrap in a sandbox (skipped: unshare with overlay mounts is unavailable: ${support.reason})`;
+
+describeSandbox(title, () => {
+  let server = "";
+  let agent = "";
+  let serverWithPinnedInstaller = "";
+  let datastore: Server;
+  let openPort = 0;
+  let closedPort = 0;
+
+  beforeAll(async () => {
+    if (!support.available) throw new Error(`the sandbox needs unshare with overlay mounts: ${support.reason}`);
+    const { json } = synthCluster({});
+    serverWithPinnedInstaller = deliveredForSandbox(localNamed(json, "Compute_ServerUserData"), REGION);
+    // Test seam: the scripts carry the sha256 of the real installer, which the stub cannot have; the runs that
+    // should get past the check get the stub's sha256 in its place. The pinned value is checked below.
+    const withStubInstaller = (script: string) => {
+      expect(script.split(K3S_INSTALLER.sha256)).toHaveLength(2);
+      return script.replace(K3S_INSTALLER.sha256, createHash("sha256").update(INSTALLER_STUB).digest("hex"));
+    };
+    server = withStubInstaller(serverWithPinnedInstaller);
+    agent = withStubInstaller(deliveredForSandbox(localNamed(json, "Compute_AgentUserData"), REGION));
+    // A port that accepts connections (the kernel completes the handshake while jest waits on the script) and one
+    // that refuses them.
+    datastore = await listen();
+    openPort = (datastore.address() as AddressInfo).port;
+    const closed = await listen();
+    closedPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+  });
+
+  afterAll(() => datastore?.close());
+
+  const identity = { "instance-id": INSTANCE_ID, "placement/availability-zone": "eu-west-1b", "local-hostname": NODE_NAME };
+  const datastoreSecret = (port: number, password = DB_PASSWORD) => JSON.stringify({ host: "127.0.0.1", port, dbname: "k3s", username: "k3s", password });
+  const runServer = (options: Partial<SandboxOptions> = {}, script = server) =>
+    runBootstrap(script, {
+      imds: identity,
+      automationToken: AUTOMATION_TOKEN,
+      ...options,
+      secrets: { Compute_TokenSecret: SERVER_TOKEN, Compute_AgentTokenSecret: AGENT_TOKEN, Database_Secret: datastoreSecret(openPort), ...options.secrets },
+    });
+  const runAgent = (options: Partial<SandboxOptions> = {}) =>
+    runBootstrap(agent, { imds: { ...identity, "instance-life-cycle": "spot" }, ...options, secrets: { Compute_AgentTokenSecret: AGENT_TOKEN, ...options.secrets } });
+
+  const config = (run: SandboxRun) => load(run.file("/etc/rancher/k3s/config.yaml") ?? "") as Record<string, any>;
+  const healthReports = (run: SandboxRun) => run.callsOf("aws").filter((args) => args[0] === "autoscaling");
+  const secondsSlept = (run: SandboxRun) => run.callsOf("sleep").reduce((sum, [seconds]) => sum + Number(seconds), 0);
+  const secretReads = (run: SandboxRun, name: string) => run.callsOf("aws").filter((args) => args[1] === "get-secret-value" && args.includes(`arn:aws:secretsmanager:${REGION}:111122223333:secret:${name}`));
+  const installs = (run: SandboxRun) => run.callsOf("installer");
+
+  const expectSucceeded = (run: SandboxRun) => {
+    expect({ status: run.status, log: run.log }).toEqual({ status: 0, log: expect.stringMatching(/== done: /) });
+    expect(healthReports(run)).toEqual([]);
+  };
+  // AWS CLI: aws autoscaling set-instance-health --instance-id ID --health-status Unhealthy (API SetInstanceHealth).
+  const expectReplaced = (run: SandboxRun) => {
+    expect(run.status).not.toBe(0);
+    expect(run.status).not.toBeNull();
+    expect(healthReports(run)).toHaveLength(1);
+    const [args] = healthReports(run);
+    expect(args.slice(0, 2)).toEqual(["autoscaling", "set-instance-health"]);
+    expect(option(args, "--instance-id")).toBe(INSTANCE_ID);
+    expect(option(args, "--health-status")).toBe("Unhealthy");
+    expect(option(args, "--region")).toBe(REGION);
+    // During the group's grace period an Unhealthy mark that respects it is ignored (API ShouldRespectGracePeriod).
+    expect(args).toContain("--no-should-respect-grace-period");
+    expect(run.log).toMatch(/bootstrap FAILED \(exit \d+\)/);
+    expectNoSecretLogged(run);
+  };
+  const expectNoSecretLogged = (run: SandboxRun) => {
+    for (const secret of SECRETS) {
+      expect(run.log).not.toContain(secret);
+      expect(run.console).not.toContain(secret);
+    }
+  };
+
+  test("a server writes its config.yaml field by field (k3s docs/cli/server.md options) and publishes its access", () => {
+    const run = runServer();
+    expectSucceeded(run);
+    expectNoSecretLogged(run);
+    const server = config(run);
+    expect(server.token).toBe(SERVER_TOKEN);
+    expect(server["agent-token"]).toBe(AGENT_TOKEN);
+    const endpoint = new URL(server["datastore-endpoint"]);
+    expect([endpoint.protocol, endpoint.hostname, endpoint.port, endpoint.pathname, endpoint.search]).toEqual(["postgres:", "127.0.0.1", String(openPort), "/k3s", ""]);
+    expect([decodeURIComponent(endpoint.username), decodeURIComponent(endpoint.password)]).toEqual(["k3s", DB_PASSWORD]);
+    expect(server["datastore-cafile"]).toBe("/etc/rancher/k3s/rds-ca.pem");
+    expect(run.file("/etc/rancher/k3s/rds-ca.pem")).toContain("sandbox RDS CA");
+    expect(server["node-name"]).toBe(NODE_NAME);
+    expect(server["tls-san"]).toEqual(["example-dns_name"]);
+    // Dedicated control plane: k3s docs/datastore/ha.md.
+    expect(server["node-taint"]).toEqual(["CriticalAddonsOnly=true:NoExecute"]);
+    expect(server["kubelet-arg"]).toEqual(["cloud-provider=external", `provider-id=aws:///eu-west-1b/${INSTANCE_ID}`]);
+    expect(server["disable-cloud-controller"]).toBe(true);
+    expect(run.mode("/etc/rancher/k3s/config.yaml") & 0o077).toBe(0);
+
+    for (const manifest of ["aws-cloud-controller-manager", "aws-efs-csi-driver", "traefik-node-ports", "cluster-automation-rbac"]) {
+      expect(run.file(`/var/lib/rancher/k3s/server/manifests/${manifest}.yaml`)).toMatch(/^# /);
+    }
+    expect(installs(run)).toEqual([["server", "INSTALL_K3S_VERSION=v1.33.5+k3s1", "INSTALL_K3S_SKIP_SELINUX_RPM=true", "config.yaml=present"]]);
+    expect(run.callsOf("curl").filter((args) => args.includes(K3S_INSTALLER.url))).toHaveLength(1);
+    // The datastore accepts connections before k3s is installed.
+    const order = run.calls.map((call) => call[0]);
+    expect(order.indexOf("timeout")).toBeLessThan(order.indexOf("installer"));
+
+    expect(run.published.Compute_KubeconfigSecret).toContain("server: https://example-dns_name:6443");
+    expect(JSON.parse(run.published.Compute_AutomationAccessSecret)).toEqual({
+      server: "https://example-dns_name:6443",
+      caData: Buffer.from("-----BEGIN CERTIFICATE-----\nsandbox cluster CA\n-----END CERTIFICATE-----\n").toString("base64"),
+      token: AUTOMATION_TOKEN,
+    });
+  });
+
+  test("an agent joins through the API load balancer with the agent token only (k3s docs/cli/token.md)", () => {
+    const run = runAgent();
+    expectSucceeded(run);
+    expectNoSecretLogged(run);
+    expect(config(run)).toEqual({
+      server: "https://example-dns_name:6443",
+      token: AGENT_TOKEN,
+      "node-name": NODE_NAME,
+      "node-label": ["node.kubernetes.io/capacity-type=spot"],
+      "kubelet-arg": ["cloud-provider=external", `provider-id=aws:///eu-west-1b/${INSTANCE_ID}`],
+    });
+    expect(secretReads(run, "Compute_TokenSecret")).toEqual([]);
+    expect(installs(run)).toEqual([["agent", "INSTALL_K3S_VERSION=v1.33.5+k3s1", "INSTALL_K3S_SKIP_SELINUX_RPM=true", "config.yaml=present"]]);
+  });
+
+  test("an on-demand agent is labelled on-demand", () => {
+    const run = runAgent({ imds: { ...identity, "instance-life-cycle": "on-demand" } });
+    expectSucceeded(run);
+    expect(config(run)["node-label"]).toEqual(["node.kubernetes.io/capacity-type=on-demand"]);
+  });
+
+  test("regression: a failed first secret read leaves no retry message in the captured token", () => {
+    const run = runAgent({ faults: { "get-secret-value.Compute_AgentTokenSecret": 1 } });
+    expectSucceeded(run);
+    expect(run.log).toMatch(/attempt 1 of \d+ failed: secret_value/);
+    expect(config(run).token).toBe(AGENT_TOKEN);
+  });
+
+  test("a metadata read that breaks mid-transfer leaves none of its partial output in the value", () => {
+    const run = runAgent({ faults: { "imds-partial": 3 } });
+    expectSucceeded(run);
+    expect(config(run)).toMatchObject({ "node-name": NODE_NAME, "kubelet-arg": ["cloud-provider=external", `provider-id=aws:///eu-west-1b/${INSTANCE_ID}`] });
+  });
+
+  test("transient failures of every network call recover without marking the node unhealthy", () => {
+    const run = runServer({
+      faults: {
+        imds: 2,
+        "get-secret-value.Compute_TokenSecret": 1,
+        "get-secret-value.Compute_AgentTokenSecret": 2,
+        "rds-ca": 1,
+        "installer-download": 2,
+        install: 1,
+        readyz: 3,
+        "put-secret-value": 1,
+      },
+    });
+    expectSucceeded(run);
+    expectNoSecretLogged(run);
+    expect(config(run)).toMatchObject({ token: SERVER_TOKEN, "agent-token": AGENT_TOKEN, "node-name": NODE_NAME });
+    expect(installs(run)).toHaveLength(2);
+  });
+
+  test("a server waits for a datastore that is still being created: the secret appears late, then the port opens", () => {
+    const run = runServer({ faults: { "get-secret-value.Database_Secret": 8, timeout: 5 } });
+    expectSucceeded(run);
+    expect(secretReads(run, "Database_Secret")).toHaveLength(9);
+    expect(run.callsOf("timeout")).toHaveLength(6);
+    expect(new URL(config(run)["datastore-endpoint"]).port).toBe(String(openPort));
+  });
+
+  test("a datastore secret that never appears fails the server after tens of minutes, and the group replaces it", () => {
+    const run = runServer({ faults: { "get-secret-value.Database_Secret": 1000 } });
+    expectReplaced(run);
+    // A Multi-AZ RDS instance takes tens of minutes to create.
+    expect(secondsSlept(run)).toBeGreaterThanOrEqual(40 * MINUTE);
+    expect(secondsSlept(run)).toBeLessThanOrEqual(2 * 60 * MINUTE);
+    expect(installs(run)).toEqual([]);
+    expectNoSecretLogged(run);
+  });
+
+  test("a datastore port that never opens fails the server before k3s is installed", () => {
+    const run = runServer({ secrets: { Database_Secret: datastoreSecret(closedPort) } });
+    expectReplaced(run);
+    expect(secondsSlept(run)).toBeGreaterThanOrEqual(40 * MINUTE);
+    expect(run.callsOf("curl").filter((args) => args.includes(K3S_INSTALLER.url))).toEqual([]);
+    expect(installs(run)).toEqual([]);
+  });
+
+  test("an agent waits long for an API that answers late, and gives up on one that never answers", () => {
+    const late = runAgent({ faults: { ping: 30 } });
+    expectSucceeded(late);
+    expect(installs(late)).toHaveLength(1);
+
+    const never = runAgent({ faults: { ping: 1000 } });
+    expectReplaced(never);
+    // Longer than a server's wait for its datastore, since agents start with the servers.
+    expect(secondsSlept(never)).toBeGreaterThanOrEqual(60 * MINUTE);
+    expect(installs(never)).toEqual([]);
+  });
+
+  test("an installer that does not match the pinned sha256 is never run, and the node is replaced", () => {
+    // The script as synthesised, with the real installer's checksum, is served the stub.
+    const run = runServer({}, serverWithPinnedInstaller);
+    expectReplaced(run);
+    expect(run.log).toContain(`does not match its pinned sha256 ${K3S_INSTALLER.sha256}`);
+    expect(installs(run)).toEqual([]);
+  });
+
+  test("an installer that fails for good fails the node after its retries", () => {
+    const run = runServer({ faults: { install: 1000 } });
+    expectReplaced(run);
+    expect(installs(run)).toHaveLength(5);
+    expect(run.log).toContain("giving up after 5 attempts: run_installer");
+  });
+
+  test("a failure before the instance ID is known still marks the node, with an ID fetched afterwards", () => {
+    const run = runServer({ faults: { imds: 10 } });
+    expectReplaced(run);
+    expect(run.file("/etc/rancher/k3s/config.yaml")).toBeUndefined();
+  });
+
+  test("without instance metadata the node cannot mark itself, says so, and still fails", () => {
+    const run = runServer({ faults: { imds: 1000 } });
+    expect(run.status).not.toBe(0);
+    expect(healthReports(run)).toEqual([]);
+    expect(run.log).toContain("cannot mark this instance unhealthy: its instance ID is unknown");
+  });
+
+  test("a failing health report is logged and the node still exits with its failure", () => {
+    const run = runServer({ faults: { "get-secret-value.Compute_TokenSecret": 1000, "set-instance-health": 1 } });
+    expect(run.status).not.toBe(0);
+    expect(healthReports(run)).toHaveLength(1);
+    expect(run.log).toContain(`could not mark ${INSTANCE_ID} unhealthy`);
+  });
+
+  test("secret values with quotes, $, backslashes, spaces and URL delimiters reach config.yaml exactly", () => {
+    const token = `tok'en "with" $HOME \\back\\slash and $(spaces) #1`;
+    const agentToken = `ag'ent\\ $x "y" z`;
+    const password = `p@ss:w/o?r#d%20'"$\\ ~-_.&=+`;
+    const server = runServer({ secrets: { Compute_TokenSecret: token, Compute_AgentTokenSecret: agentToken, Database_Secret: datastoreSecret(openPort, password) } });
+    expectSucceeded(server);
+    const written = config(server);
+    expect([written.token, written["agent-token"]]).toEqual([token, agentToken]);
+    const endpoint = new URL(written["datastore-endpoint"]);
+    expect([decodeURIComponent(endpoint.password), endpoint.hostname, endpoint.port, endpoint.pathname]).toEqual([password, "127.0.0.1", String(openPort), "/k3s"]);
+    for (const secret of [token, agentToken, password]) expect(server.log).not.toContain(secret);
+
+    const agent = runAgent({ secrets: { Compute_AgentTokenSecret: agentToken } });
+    expectSucceeded(agent);
+    expect(config(agent).token).toBe(agentToken);
+  });
+});
+
+function option(args: string[], name: string): string | undefined {
+  const index = args.indexOf(name);
+  return index < 0 ? undefined : args[index + 1];
+}
+
+function listen(): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = createServer((socket) => socket.destroy()).listen(0, "127.0.0.1", () => resolve(server));
+  });
+}

@@ -246,4 +246,19 @@ describe("network ACLs and flow logs", () => {
     expect(resourceNamed(json, "aws_cloudwatch_log_group", "Networking_FlowLogGroup").retention_in_days).toBe(90);
     expect(resourceNamed(synthCluster({ network: { flowLogRetentionDays: 30 } }).json, "aws_cloudwatch_log_group", "Networking_FlowLogGroup").retention_in_days).toBe(30);
   });
+
+  test("only this account's flow logs in this region may assume the flow-log role, whose name carries the region", () => {
+    const role = resourceNamed(json, "aws_iam_role", "Networking_FlowLogRole");
+    expect(role.name).toBe("k3s-eu-west-1-vpc-flow-logs");
+    const documentId = /data\.aws_iam_policy_document\.([A-Za-z0-9_]+)\.json/.exec(role.assume_role_policy)![1];
+    const [statement] = json.data!.aws_iam_policy_document[documentId].statement;
+    const account = `\${data.aws_caller_identity.${Object.keys(json.data!.aws_caller_identity).find((id) => id.startsWith("Networking_"))}.account_id}`;
+    const partition = `\${data.aws_partition.${Object.keys(json.data!.aws_partition).find((id) => id.startsWith("Networking_"))}.partition}`;
+    // The condition block the VPC user guide recommends ("IAM role for publishing flow logs to CloudWatch Logs").
+    expect(statement.principals).toEqual([{ type: "Service", identifiers: ["vpc-flow-logs.amazonaws.com"] }]);
+    expect(statement.condition).toEqual([
+      { test: "StringEquals", variable: "aws:SourceAccount", values: [account] },
+      { test: "ArnLike", variable: "aws:SourceArn", values: [`arn:${partition}:ec2:eu-west-1:${account}:vpc-flow-log/*`] },
+    ]);
+  });
 });

@@ -1,6 +1,8 @@
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DataAwsAvailabilityZones } from "@cdktf/provider-aws/lib/data-aws-availability-zones";
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
 import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
 import { Eip } from "@cdktf/provider-aws/lib/eip";
 import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
@@ -152,7 +154,7 @@ export class Networking extends Construct {
       });
     }
 
-    this.createFlowLogs(vpc, clusterName, props.flowLogRetentionDays);
+    this.createFlowLogs(vpc, clusterName, props.region, props.flowLogRetentionDays);
     this.createNetworkAcls(vpc, props.vpcCidr, publicSubnets, privateSubnets, clusterName);
 
     this.securityGroups = new ClusterSecurityGroups(this, "SecurityGroups", { clusterName, vpcId: vpc.id, adminCidrs: props.adminCidrs ?? [] });
@@ -186,12 +188,26 @@ export class Networking extends Construct {
     return Array.from({ length: zoneCount! }, (_, index) => ({ zone: Fn.element(available.names, index), index, suffix: String.fromCharCode(65 + index) }));
   }
 
-  private createFlowLogs(vpc: Vpc, clusterName: string, retentionDays: number) {
+  private createFlowLogs(vpc: Vpc, clusterName: string, region: string, retentionDays: number) {
     const logGroup = new CloudwatchLogGroup(this, "FlowLogGroup", { name: `/aws/vpc/${clusterName}/flow-logs`, retentionInDays: retentionDays });
+    const account = new DataAwsCallerIdentity(this, "Account").accountId;
+    const partition = new DataAwsPartition(this, "Partition").partition;
+    // Only flow logs of this account and region may use the role (VPC user guide, "IAM role for publishing flow logs
+    // to CloudWatch Logs", which recommends both keys against the confused deputy).
     const assumeRole = new DataAwsIamPolicyDocument(this, "FlowLogAssumeRole", {
-      statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["vpc-flow-logs.amazonaws.com"] }] }],
+      statement: [
+        {
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: ["vpc-flow-logs.amazonaws.com"] }],
+          condition: [
+            { test: "StringEquals", variable: "aws:SourceAccount", values: [account] },
+            { test: "ArnLike", variable: "aws:SourceArn", values: [`arn:${partition}:ec2:${region}:${account}:vpc-flow-log/*`] },
+          ],
+        },
+      ],
     });
-    const role = new IamRole(this, "FlowLogRole", { name: `${clusterName}-vpc-flow-logs`, assumeRolePolicy: assumeRole.json });
+    // IAM names are account-global: the region keeps two regions' clusters of one name apart.
+    const role = new IamRole(this, "FlowLogRole", { name: `${clusterName}-${region}-vpc-flow-logs`, assumeRolePolicy: assumeRole.json });
     const writeLogs = new DataAwsIamPolicyDocument(this, "FlowLogWritePolicy", {
       statement: [
         {

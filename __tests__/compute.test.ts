@@ -197,6 +197,29 @@ describe("IAM", () => {
     expect(Object.values(agent).flatMap(actionsOf)).not.toContain("elasticloadbalancing:CreateLoadBalancer");
   });
 
+  test("the cloud controller may make every EC2 and ELB call its load balancer code makes, and no route call", () => {
+    // The calls on c.ec2, c.elb and c.elbv2 in kubernetes/cloud-provider-aws v1.34.0 pkg/providers/v1 (tests and
+    // fakes aside), less the route controller's (--configure-cloud-routes=false) and the Fargate variant's.
+    const calls = [
+      "ec2:AuthorizeSecurityGroupIngress", "ec2:CreateSecurityGroup", "ec2:CreateTags", "ec2:DeleteSecurityGroup", "ec2:DeleteTags",
+      "ec2:DescribeAvailabilityZones", "ec2:DescribeInstanceTopology", "ec2:DescribeInstances", "ec2:DescribeRouteTables",
+      "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:RevokeSecurityGroupIngress",
+      ...["AddTags", "ApplySecurityGroupsToLoadBalancer", "AttachLoadBalancerToSubnets", "ConfigureHealthCheck", "CreateListener",
+        "CreateLoadBalancer", "CreateLoadBalancerListeners", "CreateLoadBalancerPolicy", "CreateTargetGroup", "DeleteListener",
+        "DeleteLoadBalancer", "DeleteLoadBalancerListeners", "DeleteTargetGroup", "DeregisterInstancesFromLoadBalancer",
+        "DeregisterTargets", "DescribeListeners", "DescribeLoadBalancerAttributes", "DescribeLoadBalancerPolicies",
+        "DescribeLoadBalancers", "DescribeTargetGroupAttributes", "DescribeTargetGroups", "DescribeTargetHealth",
+        "DetachLoadBalancerFromSubnets", "ModifyListener", "ModifyLoadBalancerAttributes", "ModifyTargetGroup",
+        "ModifyTargetGroupAttributes", "RegisterInstancesWithLoadBalancer", "RegisterTargets", "SetLoadBalancerPoliciesForBackendServer",
+        "SetLoadBalancerPoliciesOfListener"].map((call) => `elasticloadbalancing:${call}`),
+    ];
+    const actions = actionsOf(server["cloud-controller"]);
+    expect(calls.filter((call) => !actions.includes(call))).toEqual([]);
+    // Only the route controller calls ModifyInstanceAttribute (source/dest check, pkg/providers/v1/aws_routes.go); it
+    // would let a server's role swap any node's security groups.
+    expect(actions).not.toContain("ec2:ModifyInstanceAttribute");
+  });
+
   test("the node security groups and instances the controller changes carry the tag it is scoped to", () => {
     for (const role of ["Server", "Agent"]) {
       expect(resourceNamed(json, "aws_security_group", `Networking_SecurityGroups_${role}`).tags).toMatchObject({ "kubernetes.io/cluster/k3s": "owned" });

@@ -169,6 +169,7 @@ describe("tags follow IAM's tag rules, so no user text becomes a Terraform expre
   const KEY = "tag keys are 1-128 letters, numbers, spaces and _ . : / = + - @";
   const VALUE = "tag values are 0-256 letters, numbers, spaces and _ . : / = + - @";
   const RESERVED = 'tag keys must not start with "aws:" in any letter case (reserved for AWS)';
+  const CLUSTER_TAG = 'tag keys "kubernetes.io/cluster/..." and "KubernetesCluster" are the cloud controller\'s; the cluster sets its own';
 
   test("keys and values made of IAM's characters are accepted", () => {
     const tags = { "Cost Center": "", "team/owner": "ops@example.com", "k8s.io:role=+-_": "Überwachung 2", ["k".repeat(128)]: "v".repeat(256) };
@@ -186,6 +187,11 @@ describe("tags follow IAM's tag rules, so no user text becomes a Terraform expre
     ["the reserved prefix", { "aws:owner": "me" }, `tags.aws:owner: ${RESERVED}`],
     ["the reserved prefix in upper case", { "AWS:owner": "me" }, `tags.AWS:owner: ${RESERVED}`],
     ["the reserved prefix in mixed case", { "aWs:owner": "me" }, `tags.aWs:owner: ${RESERVED}`],
+    // Default tags reach every security group and, through the groups, every node: a cluster tag there would widen
+    // the controller's tag-scoped policy to the database group, and a second one stops the controller.
+    ["the cloud controller's cluster tag", { "kubernetes.io/cluster/k3s": "owned" }, `tags.kubernetes.io/cluster/k3s: ${CLUSTER_TAG}`],
+    ["another cluster's tag", { "kubernetes.io/cluster/other": "shared" }, `tags.kubernetes.io/cluster/other: ${CLUSTER_TAG}`],
+    ["the legacy cluster tag", { KubernetesCluster: "k3s" }, `tags.KubernetesCluster: ${CLUSTER_TAG}`],
   ])("%s is refused", (_name, tags, message) => {
     expect(problemsOf({ tags })).toEqual([message]);
   });

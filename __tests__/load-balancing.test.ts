@@ -39,19 +39,26 @@ describe("API load balancer", () => {
   });
 });
 
-test("target groups are named after their load balancer's role, fit 32 characters, and are replaced without downtime", () => {
+test("target groups are named after their role and port, fit 32 characters, and are replaced without downtime", () => {
   const longest = "abcdefghij-klmnopqrs";
   const json = synthCluster({ clusterName: longest, api: { publicAccess: true, adminCidrs: ["203.0.113.0/24"] } }).json;
-  const names = Object.fromEntries(resourcesOf(json, "aws_lb_target_group").map(([id, group]) => [id.split("_")[1], group.name]));
+  const groups = resourcesOf(json, "aws_lb_target_group");
+  const names = Object.fromEntries(groups.map(([id, group]) => [id.split("_")[1], group.name]));
   expect(names).toEqual({
-    ApiTargetGroup: `${longest}-api`,
-    PublicApiTargetGroup: `${longest}-api-public`,
-    IngressHttpTargetGroup: `${longest}-http`,
-    IngressHttpsTargetGroup: `${longest}-https`,
+    ApiTargetGroup: `${longest}-api-6443`,
+    PublicApiTargetGroup: `${longest}-pubapi-6443`,
+    IngressHttpTargetGroup: `${longest}-http-30080`,
+    IngressHttpsTargetGroup: `${longest}-https-30443`,
   });
   // CreateTargetGroup: at most 32 characters (docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html).
   for (const name of Object.values(names)) expect(name.length).toBeLessThanOrEqual(32);
-  for (const [, group] of resourcesOf(json, "aws_lb_target_group")) expect(group.lifecycle).toEqual({ create_before_destroy: true });
+  for (const [, group] of groups) {
+    expect(group.lifecycle).toEqual({ create_before_destroy: true });
+    // The replacement is created while the old group still exists, and names are unique per account and region: a
+    // change of port (the replacing argument that can change) must change the name, or AWS answers
+    // DuplicateTargetGroupName.
+    expect(group.name.endsWith(`-${group.port}`)).toBe(true);
+  }
 });
 
 describe("ingress load balancer", () => {

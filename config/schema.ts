@@ -276,7 +276,14 @@ export const ConfigSchema = z.strictObject({
       z
         .string()
         .regex(TAG_KEY, "tag keys are 1-128 letters, numbers, spaces and _ . : / = + - @")
-        .refine((key) => !/^aws:/i.test(key), 'tag keys must not start with "aws:" in any letter case (reserved for AWS)'),
+        .refine((key) => !/^aws:/i.test(key), 'tag keys must not start with "aws:" in any letter case (reserved for AWS)')
+        // These tags reach every node (ASG tags) and every security group: the cloud controller reads its cluster from
+        // them and fails on a second cluster tag or a different KubernetesCluster value
+        // (cloud-provider-aws pkg/providers/v1/tags.go, findClusterIDs), and its policy trusts the cluster tag.
+        .refine(
+          (key) => !key.startsWith("kubernetes.io/cluster/") && key !== "KubernetesCluster",
+          'tag keys "kubernetes.io/cluster/..." and "KubernetesCluster" are the cloud controller\'s; the cluster sets its own',
+        ),
       z.string().regex(TAG_VALUE, "tag values are 0-256 letters, numbers, spaces and _ . : / = + - @"),
     )
     .default({}),

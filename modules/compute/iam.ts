@@ -25,21 +25,24 @@ export const CLOUD_CONTROLLER_READ_ACTIONS = [
   "elasticloadbalancing:DescribeLoadBalancerAttributes",
   "elasticloadbalancing:DescribeLoadBalancerPolicies",
   "elasticloadbalancing:DescribeLoadBalancers",
+  // Called from controller v1.34 on (target-group-attributes annotation), as in kops's unconditional list.
+  "elasticloadbalancing:DescribeTargetGroupAttributes",
   "elasticloadbalancing:DescribeTargetGroups",
   "elasticloadbalancing:DescribeTargetHealth",
   "kms:DescribeKey",
 ];
 
 /**
- * Changes the controller makes to what belongs to the cluster: node instances and security groups (tagged by
- * Terraform) and the load balancers and groups it created itself (tagged at creation). Scoped by the
- * `kubernetes.io/cluster/<name>` tag, as kops scopes the same controller (pkg/model/iam/iam_builder.go,
- * AddCCMPermissions). Route and volume actions are absent: flannel routes pods, and volumes are CSI drivers' business.
+ * Changes the controller makes to what belongs to the cluster: the node security groups (tagged by Terraform) and the
+ * load balancers and groups it created itself (tagged at creation). Scoped by the `kubernetes.io/cluster/<name>` tag,
+ * as kops scopes the same controller (pkg/model/iam/iam_builder.go, AddCCMPermissions). Route and volume actions are
+ * absent: flannel routes pods, and volumes are CSI drivers' business. So is ec2:ModifyInstanceAttribute: the
+ * controller calls it only to turn off source/dest checks for its routes (pkg/providers/v1/aws_routes.go), and with
+ * routes off it would only let a server's role change any node's security groups.
  */
 export const CLOUD_CONTROLLER_CLUSTER_TAGGED_ACTIONS = [
   "ec2:AuthorizeSecurityGroupIngress",
   "ec2:DeleteSecurityGroup",
-  "ec2:ModifyInstanceAttribute",
   "ec2:RevokeSecurityGroupIngress",
   "elasticloadbalancing:AddTags",
   "elasticloadbalancing:ApplySecurityGroupsToLoadBalancer",
@@ -57,6 +60,7 @@ export const CLOUD_CONTROLLER_CLUSTER_TAGGED_ACTIONS = [
   "elasticloadbalancing:ModifyListener",
   "elasticloadbalancing:ModifyLoadBalancerAttributes",
   "elasticloadbalancing:ModifyTargetGroup",
+  "elasticloadbalancing:ModifyTargetGroupAttributes",
   "elasticloadbalancing:RegisterInstancesWithLoadBalancer",
   "elasticloadbalancing:RegisterTargets",
   "elasticloadbalancing:SetLoadBalancerPoliciesForBackendServer",

@@ -28,7 +28,10 @@ export interface LoadBalancingProps {
 
 interface TcpForward {
   readonly id: string;
-  /** Target group name after the cluster name: the load balancer's role, or the ingress protocol. */
+  /**
+   * Target group name after the cluster name, before the port: the load balancer's role, or the ingress protocol.
+   * At most 6 characters, so "<20-character cluster>-<name>-<5-digit port>" fits AWS's 32.
+   */
   readonly name: string;
   readonly listenerPort: number;
   readonly targetPort: number;
@@ -57,7 +60,7 @@ export class LoadBalancing extends Construct {
 
     if (props.publicApiSecurityGroupId) {
       const publicApi = this.networkLoadBalancer("PublicApi", "api-public", { internal: false, subnetIds: props.publicSubnetIds, securityGroupId: props.publicApiSecurityGroupId });
-      this.apiTargetGroupArns = [...apiTargets, ...this.forwards(publicApi, [{ id: "PublicApi", name: "api-public", listenerPort: KUBE_API_PORT, targetPort: KUBE_API_PORT }])];
+      this.apiTargetGroupArns = [...apiTargets, ...this.forwards(publicApi, [{ id: "PublicApi", name: "pubapi", listenerPort: KUBE_API_PORT, targetPort: KUBE_API_PORT }])];
       this.publicApiDnsName = publicApi.dnsName;
     }
 
@@ -86,9 +89,11 @@ export class LoadBalancing extends Construct {
   private forwards(loadBalancer: Lb, forwards: TcpForward[]): string[] {
     return forwards.map((forward) => {
       const targetGroup = new LbTargetGroup(this, `${forward.id}TargetGroup`, {
-        // Load balancer and target group names share AWS's 32-character limit, so the port (visible on the group
-        // anyway) is not part of the name: "<cluster>-api-public-6443" would not fit a 20-character cluster name.
-        name: `${this.props.clusterName}-${forward.name}`,
+        // Target group names are unique per account and region, and create_before_destroy (below) creates the
+        // replacement while the old group still holds the name; the port, the one replacing argument that can
+        // change here, is therefore part of the name (a fixed name fails with DuplicateTargetGroupName,
+        // hashicorp/terraform-provider-aws#636, terraform-aws-modules/terraform-aws-alb#251).
+        name: `${this.props.clusterName}-${forward.name}-${forward.targetPort}`,
         vpcId: this.props.vpcId,
         protocol: "TCP",
         port: forward.targetPort,
@@ -98,7 +103,7 @@ export class LoadBalancing extends Construct {
         preserveClientIp: "false",
         deregistrationDelay: "30",
         healthCheck: { protocol: "TCP", port: "traffic-port", interval: 10, healthyThreshold: 3, unhealthyThreshold: 3 },
-        // A group in use by a listener cannot be deleted, so a replacement under a new name must exist first.
+        // A group in use by a listener cannot be deleted, so its replacement (under a new name) must exist first.
         lifecycle: { createBeforeDestroy: true },
       });
       new LbListener(this, `${forward.id}Listener`, {

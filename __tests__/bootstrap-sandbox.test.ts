@@ -122,11 +122,15 @@ describeSandbox(title, () => {
     for (const manifest of ["aws-cloud-controller-manager", "aws-efs-csi-driver", "traefik-node-ports", "cluster-automation-rbac"]) {
       expect(run.file(`/var/lib/rancher/k3s/server/manifests/${manifest}.yaml`)).toMatch(/^# /);
     }
-    expect(installs(run)).toEqual([["server", "INSTALL_K3S_VERSION=v1.33.5+k3s1", "INSTALL_K3S_SKIP_SELINUX_RPM=true", "config.yaml=present"]]);
+    expect(installs(run)).toEqual([["server", "INSTALL_K3S_VERSION=v1.33.5+k3s1", "INSTALL_K3S_SKIP_START=true", "INSTALL_K3S_SKIP_SELINUX_RPM=true", "config.yaml=present"]]);
     expect(run.callsOf("curl").filter((args) => args.includes(K3S_INSTALLER.url))).toHaveLength(1);
     // The datastore accepts connections before k3s is installed.
     const order = run.calls.map((call) => call[0]);
     expect(order.indexOf("timeout")).toBeLessThan(order.indexOf("installer"));
+    // k3s-io/k3s install.sh: the server's unit is k3s. The script starts it without waiting, then waits for /readyz.
+    expect(run.callsOf("systemctl")).toEqual([["start", "--no-block", "k3s"]]);
+    expect(order.lastIndexOf("installer")).toBeLessThan(order.indexOf("systemctl"));
+    expect(order.indexOf("systemctl")).toBeLessThan(order.indexOf("k3s"));
 
     expect(run.published.Compute_KubeconfigSecret).toContain("server: https://example-dns_name:6443");
     expect(JSON.parse(run.published.Compute_AutomationAccessSecret)).toEqual({
@@ -148,7 +152,10 @@ describeSandbox(title, () => {
       "kubelet-arg": ["cloud-provider=external", `provider-id=aws:///eu-west-1b/${INSTANCE_ID}`],
     });
     expect(secretReads(run, "Compute_TokenSecret")).toEqual([]);
-    expect(installs(run)).toEqual([["agent", "INSTALL_K3S_VERSION=v1.33.5+k3s1", "INSTALL_K3S_SKIP_SELINUX_RPM=true", "config.yaml=present"]]);
+    // k3s-io/k3s install.sh: the agent's unit is k3s-agent; the kubelet answers once a server accepted the token.
+    expect(run.callsOf("systemctl")).toEqual([["start", "--no-block", "k3s-agent"]]);
+    expect(run.callsOf("curl").filter((args) => args.includes("http://127.0.0.1:10248/healthz"))).toHaveLength(1);
+    expect(installs(run)).toEqual([["agent", "INSTALL_K3S_VERSION=v1.33.5+k3s1", "INSTALL_K3S_SKIP_START=true", "INSTALL_K3S_SKIP_SELINUX_RPM=true", "config.yaml=present"]]);
   });
 
   test("an on-demand agent is labelled on-demand", () => {
@@ -242,6 +249,28 @@ describeSandbox(title, () => {
     expect(run.log).toContain("giving up after 5 attempts: run_installer");
   });
 
+  test("the installer never starts k3s itself: its start waits without limit, and a rerun that changes nothing skips it", () => {
+    // k3s-io/k3s install.sh: systemd_start is `systemctl restart` of a Type=notify unit with TimeoutStartSec=0, and
+    // service_enable_and_start skips the start when the binary, unit and env file are unchanged.
+    const run = runServer({ faults: { install: 1 } });
+    expectSucceeded(run);
+    expect(installs(run).map((args) => args.find((arg) => arg.startsWith("INSTALL_K3S_SKIP_START=")))).toEqual(["INSTALL_K3S_SKIP_START=true", "INSTALL_K3S_SKIP_START=true"]);
+    expect(run.callsOf("systemctl")).toEqual([["start", "--no-block", "k3s"]]);
+  });
+
+  test("an agent whose kubelet never starts (a refused token) gives up within minutes, and the group replaces it", () => {
+    const late = runAgent({ faults: { "kubelet-healthz": 6 } });
+    expectSucceeded(late);
+
+    const never = runAgent({ faults: { "kubelet-healthz": 1000 } });
+    expectReplaced(never);
+    expect(never.log).toContain("giving up after 15 attempts: kubelet_healthy");
+    const afterInstall = never.calls.slice(never.calls.findIndex((call) => call[0] === "systemctl"));
+    const waited = afterInstall.filter((call) => call[0] === "sleep").reduce((sum, [, seconds]) => sum + Number(seconds), 0);
+    expect(waited).toBeGreaterThanOrEqual(5 * MINUTE);
+    expect(waited).toBeLessThanOrEqual(20 * MINUTE);
+  });
+
   test("a failure before the instance ID is known still marks the node, with an ID fetched afterwards", () => {
     const run = runServer({ faults: { imds: 10 } });
     expectReplaced(run);
@@ -264,7 +293,8 @@ describeSandbox(title, () => {
 
   test("secret values with quotes, $, backslashes, spaces and URL delimiters reach config.yaml exactly", () => {
     const token = `tok'en "with" $HOME \\back\\slash and $(spaces) #1`;
-    const agentToken = `ag'ent\\ $x "y" z`;
+    // Unquoted, each of these would break the YAML: a leading quote, ": " and " #".
+    const agentToken = `'ag'ent\\ $x: "y" #z`;
     const password = `p@ss:w/o?r#d%20'"$\\ ~-_.&=+`;
     const server = runServer({ secrets: { Compute_TokenSecret: token, Compute_AgentTokenSecret: agentToken, Database_Secret: datastoreSecret(openPort, password) } });
     expectSucceeded(server);

@@ -37,6 +37,12 @@ api_reachable() { [ "$(curl -sk --max-time 5 "$API_ENDPOINT/ping")" = pong ]; }
 retry 80 api_reachable
 
 log "== install k3s $K3S_VERSION"
-install_k3s agent
+install_k3s agent k3s-agent
 
-log "== done: agent $NODE_NAME ($CAPACITY_TYPE) started"
+log "== wait for the kubelet"
+# k3s starts the kubelet only once a server has accepted the agent token; until then it retries for ever
+# (k3s pkg/agent/config Get), so a refused token would leave an idle node that looks healthy to its group.
+kubelet_healthy() { [ "$(curl -s --max-time 5 http://127.0.0.1:10248/healthz)" = ok ]; }
+retry 15 kubelet_healthy
+
+log "== done: agent $NODE_NAME ($CAPACITY_TYPE) joined"

@@ -80,15 +80,18 @@ on_exit() {
 trap 'log "failed at line $LINENO: $BASH_COMMAND (exit $?)"' ERR
 trap on_exit EXIT
 
-# run_installer FILE ROLE: the installer's progress is diagnostics, so it goes to stderr.
+# run_installer FILE ROLE: installs and enables k3s without starting it; the installer's progress is diagnostics, so
+# it goes to stderr. The installer's own start (systemd_start in install.sh) is `systemctl restart` of a Type=notify
+# unit with TimeoutStartSec=0, which waits for as long as k3s does, and a rerun that changes no file skips the start.
 run_installer() {
   # The installer's SELinux RPM comes from a repository of its own; Amazon Linux 2023 runs SELinux permissive.
-  env INSTALL_K3S_VERSION="$K3S_VERSION" INSTALL_K3S_SKIP_SELINUX_RPM=true INSTALL_K3S_SELINUX_WARN=true \
-    sh "$1" "$2" >&2
+  env INSTALL_K3S_VERSION="$K3S_VERSION" INSTALL_K3S_SKIP_START=true INSTALL_K3S_SKIP_SELINUX_RPM=true \
+    INSTALL_K3S_SELINUX_WARN=true sh "$1" "$2" >&2
 }
 
-# install_k3s ROLE: the pinned k3s release; configuration is in config.yaml. The installer itself checks the k3s
-# binary against the release's sha256sum-<arch>.txt (download_hash and verify_binary in k3s-io/k3s install.sh).
+# install_k3s ROLE UNIT: the pinned k3s release, configured by config.yaml, started without waiting: the caller waits,
+# bounded, for a sign that it works. The installer itself checks the k3s binary against the release's
+# sha256sum-<arch>.txt (download_hash and verify_binary in k3s-io/k3s install.sh).
 install_k3s() {
   local installer
   installer=$(mktemp)
@@ -99,6 +102,7 @@ install_k3s() {
   fi
   retry 5 run_installer "$installer" "$1"
   rm -f "$installer"
+  systemctl start --no-block "$2"
 }
 
 log "== identity"

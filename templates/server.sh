@@ -84,10 +84,10 @@ YAML
 log "== install k3s $K3S_VERSION"
 # Servers of a new cluster start together; k3s locks the bootstrap data, and a short jitter spreads the load.
 sleep $((RANDOM % 20))
-install_k3s server
+install_k3s server k3s
 
 log "== wait for the API"
-api_ready() { k3s kubectl get --raw /readyz >/dev/null 2>&1; }
+api_ready() { k3s kubectl get --raw /readyz --request-timeout=10s >/dev/null 2>&1; }
 retry 30 api_ready
 
 log "== publish kubeconfig"

@@ -68,7 +68,14 @@ describeSandbox(title, () => {
     runBootstrap(agent, { imds: { ...identity, "instance-life-cycle": "spot" }, ...options, secrets: { Compute_AgentTokenSecret: AGENT_TOKEN, ...options.secrets } });
 
   const config = (run: SandboxRun) => load(run.file("/etc/rancher/k3s/config.yaml") ?? "") as Record<string, any>;
-  const healthReports = (run: SandboxRun) => run.callsOf("aws").filter((args) => args[0] === "autoscaling");
+  const healthReports = (run: SandboxRun) => run.callsOf("aws").filter((args) => args[1] === "set-instance-health");
+  // AWS CLI: aws autoscaling complete-lifecycle-action (API CompleteLifecycleAction), ending the launch hook's hold.
+  const launchResults = (run: SandboxRun, group: string) =>
+    run.callsOf("aws").filter((args) => args[1] === "complete-lifecycle-action").map((args) => {
+      expect([option(args, "--auto-scaling-group-name"), option(args, "--lifecycle-hook-name"), option(args, "--instance-id"), option(args, "--region")]).toEqual([group, "bootstrap", INSTANCE_ID, REGION]);
+      return option(args, "--lifecycle-action-result");
+    });
+  const groupOf = (run: SandboxRun) => (run.log.includes("== done: agent") || run.log.includes("== agent token") ? "k3s-agents" : "k3s-servers");
   const secondsSlept = (run: SandboxRun) => run.callsOf("sleep").reduce((sum, [seconds]) => sum + Number(seconds), 0);
   const secretReads = (run: SandboxRun, name: string) => run.callsOf("aws").filter((args) => args[1] === "get-secret-value" && args.includes(`arn:aws:secretsmanager:${REGION}:111122223333:secret:${name}`));
   const installs = (run: SandboxRun) => run.callsOf("installer");
@@ -76,6 +83,8 @@ describeSandbox(title, () => {
   const expectSucceeded = (run: SandboxRun) => {
     expect({ status: run.status, log: run.log }).toEqual({ status: 0, log: expect.stringMatching(/== done: /) });
     expect(healthReports(run)).toEqual([]);
+    // Only a working node lets its launch hook put it in service, and only after k3s answers.
+    expect(launchResults(run, groupOf(run))).toEqual(["CONTINUE"]);
   };
   // AWS CLI: aws autoscaling set-instance-health --instance-id ID --health-status Unhealthy (API SetInstanceHealth).
   const expectReplaced = (run: SandboxRun) => {
@@ -90,6 +99,8 @@ describeSandbox(title, () => {
     // During the group's grace period an Unhealthy mark that respects it is ignored (API ShouldRespectGracePeriod).
     expect(args).toContain("--no-should-respect-grace-period");
     expect(run.log).toMatch(/bootstrap FAILED \(exit \d+\)/);
+    // Abandoning the launch replaces a node its hook still holds, where health marks do not apply.
+    expect(launchResults(run, groupOf(run))).toEqual(["ABANDON"]);
     expectNoSecretLogged(run);
   };
   const expectNoSecretLogged = (run: SandboxRun) => {
@@ -289,6 +300,25 @@ describeSandbox(title, () => {
     expect(run.status).not.toBe(0);
     expect(healthReports(run)).toHaveLength(1);
     expect(run.log).toContain(`could not mark ${INSTANCE_ID} unhealthy`);
+  });
+
+  test("a node of a group created before it had the launch hook has no action to complete, and still succeeds", () => {
+    const run = runAgent({ faults: { "no-lifecycle-action": 1 } });
+    expect(run.status).toBe(0);
+    expect(healthReports(run)).toEqual([]);
+    expect(run.log).toContain(`no launch lifecycle action is pending for ${INSTANCE_ID}`);
+  });
+
+  test("a node that cannot end its launch hold fails, abandons the launch and is marked unhealthy", () => {
+    const transient = runServer({ faults: { "complete-lifecycle-action": 3 } });
+    expect(transient.status).toBe(0);
+    expect(launchResults(transient, "k3s-servers")).toEqual(["CONTINUE", "CONTINUE", "CONTINUE", "CONTINUE"]);
+
+    const never = runServer({ faults: { "complete-lifecycle-action": 1000 } });
+    expect(never.status).not.toBe(0);
+    expect(launchResults(never, "k3s-servers").slice(-2)).toEqual(["CONTINUE", "ABANDON"]);
+    expect(healthReports(never)).toHaveLength(1);
+    expect(never.log).toContain("giving up after 10 attempts: complete_bootstrap");
   });
 
   test("secret values with quotes, $, backslashes, spaces and URL delimiters reach config.yaml exactly", () => {

@@ -1,5 +1,5 @@
 import { ConfigError, resolveConfig } from "../config/resolve";
-import { TerraformJson, logicalIdOf, ref, referencedId, resourceNamed, resourcesOf, synthCluster } from "./helpers";
+import { TerraformJson, localNamed, logicalIdOf, ref, referencedId, resourceNamed, resourcesOf, synthCluster } from "./helpers";
 
 /** Inline policy statements of a node role, by policy name. */
 function inlinePolicies(json: TerraformJson, role: "Server" | "Agent"): Record<string, any[]> {
@@ -82,7 +82,7 @@ describe("server group", () => {
   test("three servers over the private subnets, in the API target group, with ELB health checks and rolling refresh", () => {
     const { json } = synthCluster();
     const group = resourceNamed(json, "aws_autoscaling_group", "Compute_ServerGroup");
-    expect(group).toMatchObject({ min_size: 3, max_size: 3, desired_capacity: 3, health_check_type: "ELB", health_check_grace_period: 600 });
+    expect(group).toMatchObject({ min_size: 3, max_size: 3, desired_capacity: 3, health_check_type: "ELB", health_check_grace_period: 300 });
     expect(group.vpc_zone_identifier).toEqual(["A", "B", "C"].map((zone) => ref(json, "aws_subnet", `Networking_PrivateSubnet${zone}`, "id")));
     expect(group.target_group_arns).toEqual([ref(json, "aws_lb_target_group", "LoadBalancing_ApiTargetGroup", "arn")]);
     expect(group.launch_template).toEqual({
@@ -241,7 +241,7 @@ describe("IAM", () => {
     );
   });
 
-  test("each role may mark instances unhealthy in its own group only", () => {
+  test("each role may end launch holds and mark instances unhealthy in its own group only", () => {
     const account = `\${data.aws_caller_identity.${Object.keys(json.data!.aws_caller_identity).find((id) => id.startsWith("Compute_"))}.account_id}`;
     for (const [policies, group] of [
       [server, "k3s-servers"],
@@ -251,7 +251,7 @@ describe("IAM", () => {
       expect(policies["node-health"]).toEqual([
         {
           sid: "ReportOwnHealth",
-          actions: ["autoscaling:SetInstanceHealth"],
+          actions: ["autoscaling:CompleteLifecycleAction", "autoscaling:SetInstanceHealth"],
           resources: [`arn:\${data.aws_partition.${computePartition}.partition}:autoscaling:eu-west-1:${account}:autoScalingGroup:*:autoScalingGroupName/${group}`],
         },
       ]);
@@ -296,6 +296,23 @@ describe("IAM", () => {
   });
 });
 
+describe("launch hold", () => {
+  const { json } = synthCluster();
+
+  test.each(["Server", "Agent"])("%s: a launch hook holds new nodes out of service until their bootstrap ends it, abandoning them after an hour", (role) => {
+    const group = resourceNamed(json, "aws_autoscaling_group", `Compute_${role}Group`);
+    // initial_lifecycle_hook exists before the group's first launch (AWS provider docs, aws_autoscaling_group).
+    expect(group.initial_lifecycle_hook).toEqual([
+      { name: "bootstrap", lifecycle_transition: "autoscaling:EC2_INSTANCE_LAUNCHING", heartbeat_timeout: 3600, default_result: "ABANDON" },
+    ]);
+    expect(group.wait_for_capacity_timeout).toBe("0");
+    // The script names the same group and hook when it completes the action.
+    const script = localNamed(json, `Compute_${role}UserData`);
+    expect(script).toContain(`AUTOSCALING_GROUP_NAME="${group.name}"`);
+    expect(script).toContain('BOOTSTRAP_HOOK_NAME="bootstrap"');
+  });
+});
+
 describe("boot order", () => {
   const { json } = synthCluster();
   const dependsOn = (group: string) => resourceNamed(json, "aws_autoscaling_group", group).depends_on as string[];
@@ -317,5 +334,7 @@ describe("boot order", () => {
     const deps = dependsOn("Compute_AgentGroup");
     expect(deps).toEqual(expect.arrayContaining([id("aws_secretsmanager_secret_version", "Compute_AgentTokenSecretValue"), id("aws_route", "Networking_PrivateDefaultRouteA")]));
     expect(deps.filter((dep) => dep.includes("ServerRole") || dep.includes("Database_"))).toEqual([]);
+    // Agents join through the servers; launched first, they would only wait.
+    expect(deps).toContain(id("aws_autoscaling_group", "Compute_ServerGroup"));
   });
 });

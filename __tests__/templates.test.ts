@@ -24,6 +24,14 @@ test("the cloud controller follows the k3s minor version", () => {
   expect(() => cloudControllerImageTag("latest")).toThrow('Compute: k3sVersion "latest" is not a k3s release tag such as "v1.33.5+k3s1"');
 });
 
+test("mid-upgrade, servers install their release and agents theirs, and the controller follows the servers", () => {
+  const { json } = synthCluster({ k3sVersion: "v1.34.1+k3s1", agents: { k3sVersion: "v1.33.5+k3s1" } });
+  const server = asDelivered(localNamed(json, "Compute_ServerUserData"));
+  expect(server).toContain('K3S_VERSION="v1.34.1+k3s1"');
+  expect(asDelivered(localNamed(json, "Compute_AgentUserData"))).toContain('K3S_VERSION="v1.33.5+k3s1"');
+  expect(server).toContain("      tag: v1.34.0\n");
+});
+
 describe("bootstrap scripts", () => {
   const { json } = synthCluster({ api: { publicAccess: true, adminCidrs: ["203.0.113.0/24"], domain: "example.com" } });
   const server = localNamed(json, "Compute_ServerUserData");

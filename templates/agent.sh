@@ -45,4 +45,7 @@ log "== wait for the kubelet"
 kubelet_healthy() { [ "$(curl -s --max-time 5 http://127.0.0.1:10248/healthz)" = ok ]; }
 retry 15 kubelet_healthy
 
+log "== in service"
+retry 10 complete_bootstrap CONTINUE
+
 log "== done: agent $NODE_NAME ($CAPACITY_TYPE) joined"

@@ -3,6 +3,10 @@
 K3S_INSTALL_SCRIPT_URL="{{ K3S_INSTALL_SCRIPT_URL }}"
 K3S_INSTALL_SCRIPT_SHA256="{{ K3S_INSTALL_SCRIPT_SHA256 }}"
 
+# The group and its launch lifecycle hook, which holds this instance out of service until the bootstrap ends.
+AUTOSCALING_GROUP_NAME="{{ AUTOSCALING_GROUP_NAME }}"
+BOOTSTRAP_HOOK_NAME="{{ BOOTSTRAP_HOOK_NAME }}"
+
 LOG_FILE=/var/log/k3s-bootstrap.log
 # cloud-init already copies stdout to the console; the file keeps a copy on the node.
 exec > >(tee -a "$LOG_FILE") 2>&1
@@ -56,24 +60,43 @@ yaml_quote() {
 
 # mark_unhealthy: best effort; a node that cannot bootstrap asks its group to replace it rather than idle.
 mark_unhealthy() {
-  local instance_id=${INSTANCE_ID:-}
-  if [ -z "$instance_id" ] && ! instance_id=$(retry 3 imds instance-id); then
-    log "cannot mark this instance unhealthy: its instance ID is unknown"
+  # Respecting the grace period would ignore the mark: most bootstrap failures happen within it.
+  if aws autoscaling set-instance-health --instance-id "$INSTANCE_ID" --health-status Unhealthy \
+    --no-should-respect-grace-period --region "$REGION"; then
+    log "marked $INSTANCE_ID unhealthy; its group replaces it"
+  else
+    log "could not mark $INSTANCE_ID unhealthy"
+  fi
+}
+
+# complete_bootstrap RESULT: ends the launch lifecycle action holding this instance in Pending:Wait. CONTINUE puts it
+# in service (and behind its load balancers, so an instance refresh moves on only once it works); ABANDON terminates
+# it and the group launches another.
+complete_bootstrap() {
+  local error
+  if error=$(aws autoscaling complete-lifecycle-action --region "$REGION" --auto-scaling-group-name "$AUTOSCALING_GROUP_NAME" \
+    --lifecycle-hook-name "$BOOTSTRAP_HOOK_NAME" --instance-id "$INSTANCE_ID" --lifecycle-action-result "$1" 2>&1 >/dev/null); then
     return 0
   fi
-  # Respecting the grace period would ignore the mark: most bootstrap failures happen within it.
-  if aws autoscaling set-instance-health --instance-id "$instance_id" --health-status Unhealthy \
-    --no-should-respect-grace-period --region "$REGION"; then
-    log "marked $instance_id unhealthy; its group replaces it"
-  else
-    log "could not mark $instance_id unhealthy"
+  # A group created before it had the hook launches without a pending action: nothing to complete.
+  if [[ $error == *"No active Lifecycle Action found"* ]]; then
+    log "no launch lifecycle action is pending for $INSTANCE_ID"
+    return 0
   fi
+  log "complete-lifecycle-action $1 failed: $error"
+  return 1
 }
 
 on_exit() {
   local status=$?
   if ((status != 0)); then
     log "bootstrap FAILED (exit $status)"
+    if [ -z "${INSTANCE_ID:-}" ] && ! INSTANCE_ID=$(retry 3 imds instance-id); then
+      log "cannot mark this instance unhealthy: its instance ID is unknown"
+      return
+    fi
+    # While the hook holds the instance, health marks do not apply to it: abandoning the launch replaces it.
+    if complete_bootstrap ABANDON; then log "abandoned the launch of $INSTANCE_ID"; fi
     mark_unhealthy
   fi
 }

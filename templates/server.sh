@@ -110,4 +110,7 @@ retry 5 aws secretsmanager put-secret-value --region "$REGION" --secret-id "$LAM
   --secret-string "file://$AUTOMATION_ACCESS" >/dev/null
 rm -f "$AUTOMATION_ACCESS"
 
+log "== in service"
+retry 10 complete_bootstrap CONTINUE
+
 log "== done: server $NODE_NAME joined"

@@ -23,6 +23,13 @@ export type Architecture = "arm64" | "x86_64";
 /** Seconds the agents' termination hook holds an instance for the drain Lambda before it terminates anyway. */
 export const AGENT_DRAIN_HEARTBEAT_SECONDS = 600;
 
+/**
+ * How long a launch lifecycle hook holds a new node out of service for its bootstrap, which ends the hold itself
+ * (CONTINUE when k3s works, ABANDON when it fails). It bounds the bootstrap as a whole: the script's longest wait, for
+ * a datastore still being created, takes about 55 minutes. At the limit the hook abandons the launch.
+ */
+export const BOOTSTRAP_TIMEOUT_SECONDS = 3600;
+
 export interface AgentGroupProps {
   /** Instance types of one architecture; the first is preferred for on-demand capacity. */
   readonly instanceTypes: string[];
@@ -152,12 +159,18 @@ export class Compute extends Construct {
     const agentGroupName = `${clusterName}-agents`;
     const policy = (policyId: string, statements: DataAwsIamPolicyDocumentStatement[]) => new DataAwsIamPolicyDocument(this, policyId, { statement: statements }).json;
     const readSecrets = (...arns: string[]) => ({ sid: "ReadJoinSecrets", actions: ["secretsmanager:GetSecretValue"], resources: arns });
-    // A node whose bootstrap fails for good reports itself unhealthy so its group replaces it; only in its own group.
+    // A node ends its own launch hook and, if its bootstrap fails for good, reports itself unhealthy so its group
+    // replaces it; only in its own group.
     const reportOwnHealth = (groupName: string) => ({
       sid: "ReportOwnHealth",
-      actions: ["autoscaling:SetInstanceHealth"],
+      actions: ["autoscaling:CompleteLifecycleAction", "autoscaling:SetInstanceHealth"],
       resources: [autoScalingGroupArnPattern(partition, props.region, accountId, groupName)],
     });
+    const bootstrapHookName = "bootstrap";
+    // Initial hooks exist before the group launches its first instance (a separate hook resource would come later).
+    const bootstrapHook = [
+      { name: bootstrapHookName, lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING", heartbeatTimeout: BOOTSTRAP_TIMEOUT_SECONDS, defaultResult: "ABANDON" },
+    ];
     const roleName = (role: string) => `${clusterName}-${props.region}-${role}`;
     const serverRole = new NodeRole(this, "ServerRole", {
       name: roleName("server"),
@@ -193,6 +206,7 @@ export class Compute extends Construct {
       AGENT_TOKEN_SECRET_ARN: agentTokenSecret.arn,
       K3S_INSTALL_SCRIPT_URL: K3S_INSTALLER.url,
       K3S_INSTALL_SCRIPT_SHA256: K3S_INSTALLER.sha256,
+      BOOTSTRAP_HOOK_NAME: bootstrapHookName,
     };
 
     const serverUserData = new TerraformLocal(
@@ -210,6 +224,7 @@ export class Compute extends Construct {
           ...common,
           K3S_VERSION: props.k3sVersion,
           TOKEN_SECRET_ARN: tokenSecret.arn,
+          AUTOSCALING_GROUP_NAME: serverGroupName,
           DATASTORE_SECRET_ARN: props.datastoreSecretArn,
           RDS_CA_BUNDLE_URL: props.rdsCaBundleUrl,
           KUBECONFIG_SECRET_ARN: kubeconfigSecret.arn,
@@ -226,7 +241,7 @@ export class Compute extends Construct {
         },
       ),
     );
-    const agentUserData = new TerraformLocal(this, "AgentUserData", renderUserData("agent", {}, { ...common, K3S_VERSION: props.agentK3sVersion }));
+    const agentUserData = new TerraformLocal(this, "AgentUserData", renderUserData("agent", {}, { ...common, K3S_VERSION: props.agentK3sVersion, AUTOSCALING_GROUP_NAME: agentGroupName }));
 
     const launchTemplate = (role: "server" | "agent", nodeRole: NodeRole, securityGroupId: string, userData: TerraformLocal, rootGb: number, instanceType?: string) =>
       new LaunchTemplate(this, role === "server" ? "ServerLaunchTemplate" : "AgentLaunchTemplate", {
@@ -260,9 +275,13 @@ export class Compute extends Construct {
       vpcZoneIdentifier: props.privateSubnetIds,
       launchTemplate: { id: serverTemplate.id, version: serverTemplate.latestVersion.toString() },
       targetGroupArns: props.apiTargetGroupArns,
-      // A server whose API stops answering the load balancer is replaced; the grace covers install and first start.
+      // A server whose API stops answering the load balancer is replaced. The grace starts once the bootstrap hook has
+      // let the server in, with k3s answering; it covers the load balancer's first health checks.
       healthCheckType: "ELB",
-      healthCheckGracePeriod: 600,
+      healthCheckGracePeriod: 300,
+      initialLifecycleHook: bootstrapHook,
+      // Readiness is the hook's business; a capacity wait that timed out would leave the group tainted for replacement.
+      waitForCapacityTimeout: "0",
       instanceRefresh: rollingRefresh(oneAtATime(props.serverCount)),
       tag: groupTags("server"),
       // Servers read all of this at boot; starting them earlier only burns their retry budget.
@@ -280,6 +299,8 @@ export class Compute extends Construct {
       // EC2 checks only: an ingress outage must not make the group replace every agent.
       healthCheckType: "EC2",
       healthCheckGracePeriod: 300,
+      initialLifecycleHook: bootstrapHook,
+      waitForCapacityTimeout: "0",
       capacityRebalance: true,
       mixedInstancesPolicy: {
         instancesDistribution: {
@@ -296,7 +317,8 @@ export class Compute extends Construct {
       instanceRefresh: rollingRefresh(90),
       tag: groupTags("agent"),
       lifecycle: { ignoreChanges: ["desired_capacity"] },
-      dependsOn: [...props.agentBootDependencies, ...agentRole.policies, agentTokenVersion],
+      // Agents join through the servers: launched before them, they would spend their bootstrap time waiting.
+      dependsOn: [...props.agentBootDependencies, ...agentRole.policies, agentTokenVersion, servers],
     });
 
     const drainHook = new AutoscalingLifecycleHook(this, "AgentDrainHook", {

@@ -31,10 +31,10 @@ kubelet-arg:
 YAML
 
 log "== wait for the API at $API_ENDPOINT"
-# Agents start with the servers, which first wait up to about 55 minutes for a new datastore: 80 attempts with
-# retry's backoff wait about 75 minutes. k3s's supervisor answers /ping before any credential is presented.
+# Agents launch once the server group exists, while its servers bootstrap: 55 attempts with retry's backoff wait about
+# 50 minutes, inside the launch hook's hour. k3s's supervisor answers /ping before any credential is presented.
 api_reachable() { [ "$(curl -sk --max-time 5 "$API_ENDPOINT/ping")" = pong ]; }
-retry 80 api_reachable
+retry 55 api_reachable
 
 log "== install k3s $K3S_VERSION"
 install_k3s agent k3s-agent

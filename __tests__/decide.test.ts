@@ -157,7 +157,7 @@ describe("scale down", () => {
     ],
     [
       "a PodDisruptionBudget at zero",
-      { ...observed([busy("n1"), node("idle", [pod("db-0", 100, 1, { labels: { app: "db" } })])], [], { desired: 2, min: 1, max: 10 }), budgets: [{ namespace: "default", matchLabels: { app: "db" }, disruptionsAllowed: 0 }] },
+      { ...observed([busy("n1"), node("idle", [pod("db-0", 100, 1, { labels: { app: "db" } })])], [], { desired: 2, min: 1, max: 10 }), budgets: [{ namespace: "default", selector: { matchLabels: { app: "db" } }, disruptionsAllowed: 0 }] },
       idleSince(NOW - 20 * MINUTE),
       NOW,
       "no node can be removed: idle: default/db-0 is covered by a PodDisruptionBudget that allows no disruption",
@@ -180,8 +180,8 @@ describe("scale down", () => {
   });
 
   test("a budget that still allows disruptions does not block", () => {
-    expect(evictionBlocker(pod("db-0", 100, 1, { labels: { app: "db" } }), [{ namespace: "default", matchLabels: { app: "db" }, disruptionsAllowed: 1 }])).toBeUndefined();
-    expect(evictionBlocker(pod("db-0", 100, 1, { labels: { app: "db" } }), [{ namespace: "other", matchLabels: { app: "db" }, disruptionsAllowed: 0 }])).toBeUndefined();
+    expect(evictionBlocker(pod("db-0", 100, 1, { labels: { app: "db" } }), [{ namespace: "default", selector: { matchLabels: { app: "db" } }, disruptionsAllowed: 1 }])).toBeUndefined();
+    expect(evictionBlocker(pod("db-0", 100, 1, { labels: { app: "db" } }), [{ namespace: "other", selector: { matchLabels: { app: "db" } }, disruptionsAllowed: 0 }])).toBeUndefined();
   });
 
   test("the least utilized eligible node goes first, one per run", () => {

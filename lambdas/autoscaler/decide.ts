@@ -4,6 +4,7 @@
  */
 import type { DisruptionBudget, PodInfo, Resources } from "../shared/cluster";
 import { drainSkipReason } from "../shared/drain";
+import { matchesLabelSelector } from "../shared/selectors";
 
 export interface AgentNode {
   readonly name: string;
@@ -119,12 +120,7 @@ export function evictionBlocker(pod: PodInfo, budgets: DisruptionBudget[]): stri
   if (!pod.controllerKind) return `${name} has no controller to recreate it`;
   if (pod.localStorage) return `${name} uses local storage`;
   if (pod.evictionOptOut) return `${name} is annotated safe-to-evict=false`;
-  const budget = budgets.find(
-    (candidate) =>
-      candidate.namespace === pod.namespace &&
-      Object.keys(candidate.matchLabels).length > 0 &&
-      Object.entries(candidate.matchLabels).every(([key, value]) => pod.labels[key] === value),
-  );
+  const budget = budgets.find((candidate) => candidate.namespace === pod.namespace && matchesLabelSelector(pod.labels, candidate.selector));
   if (budget && budget.disruptionsAllowed <= 0) return `${name} is covered by a PodDisruptionBudget that allows no disruption`;
   return undefined;
 }

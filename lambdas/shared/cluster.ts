@@ -1,5 +1,8 @@
 import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, PolicyV1Api, setHeaderOptions, V1Node, V1Pod } from "@kubernetes/client-node";
+import type { LabelSelector, NodeSchedulingSpec, PodSchedulingSpec, Resources } from "./kube-model";
 import { cpuMillis, memoryBytes } from "./quantity";
+
+export type { Resources } from "./kube-model";
 
 /** What the servers publish for the Lambdas: the API address, its CA (base64 PEM) and a service-account token. */
 export interface ClusterAccess {
@@ -8,12 +11,7 @@ export interface ClusterAccess {
   readonly token: string;
 }
 
-export interface Resources {
-  readonly cpuMillis: number;
-  readonly memoryBytes: number;
-}
-
-export interface NodeInfo {
+export interface NodeInfo extends Partial<Pick<NodeSchedulingSpec, "taints" | "podCapacity">> {
   readonly name: string;
   /** "aws:///<zone>/<instance-id>", set by the bootstrap scripts. */
   readonly providerId?: string;
@@ -23,7 +21,7 @@ export interface NodeInfo {
   readonly labels: Record<string, string>;
 }
 
-export interface PodInfo {
+export interface PodInfo extends Omit<PodSchedulingSpec, "requests"> {
   readonly namespace: string;
   readonly name: string;
   readonly nodeName?: string;
@@ -44,7 +42,9 @@ export interface PodInfo {
 
 export interface DisruptionBudget {
   readonly namespace: string;
-  readonly matchLabels: Record<string, string>;
+  readonly name?: string;
+  /** spec.selector: empty selects every pod of the namespace, null selects none (policy/v1). */
+  readonly selector: LabelSelector | null;
   readonly disruptionsAllowed: number;
 }
 
@@ -103,7 +103,8 @@ export function kubernetesCluster(kubeConfig: KubeConfig): Cluster {
       const budgets = await policy.listPodDisruptionBudgetForAllNamespaces();
       return budgets.items.map((budget) => ({
         namespace: budget.metadata?.namespace ?? "",
-        matchLabels: budget.spec?.selector?.matchLabels ?? {},
+        name: budget.metadata?.name,
+        selector: (budget.spec?.selector as LabelSelector | undefined) ?? null,
         disruptionsAllowed: budget.status?.disruptionsAllowed ?? 0,
       }));
     },

@@ -107,8 +107,8 @@ describe("bootstrap scripts", () => {
   test("agent waits for the API, joins through the load balancer and labels its capacity type", () => {
     expect(agent).toMatch(new RegExp(`API_ENDPOINT="https://${apiRef.source}:6443"`));
     expect(agent).toContain('server: $(yaml_quote "$API_ENDPOINT")');
-    expect(agent).toContain("retry 80 api_reachable");
-    expect(agent.indexOf("retry 80 api_reachable")).toBeLessThan(agent.indexOf("install_k3s agent"));
+    expect(agent).toContain("retry 55 api_reachable");
+    expect(agent.indexOf("retry 55 api_reachable")).toBeLessThan(agent.indexOf("install_k3s agent"));
     expect(agent).toContain("node.kubernetes.io/capacity-type=$CAPACITY_TYPE");
   });
 

@@ -92,9 +92,23 @@ describe("bootstrap scripts", () => {
     expect(delivered).toContain("provisioningMode: efs-ap");
     expect(delivered).toContain("nodePort: 30080");
     expect(delivered).toContain("nodePort: 30443");
-    for (const rule of ['resources: ["nodes"]\n    verbs: ["get", "list", "patch"]', 'resources: ["pods"]\n    verbs: ["list"]', 'resources: ["pods/eviction"]\n    verbs: ["create"]']) {
-      expect(delivered).toContain(rule);
-    }
+  });
+
+  test("the automation identity may only list what the Lambdas read, patch nodes and evict pods", () => {
+    const delivered = asDelivered(server);
+    const start = delivered.indexOf(`cat >"$MANIFESTS/cluster-automation-rbac.yaml" <<'YAML'\n`) + `cat >"$MANIFESTS/cluster-automation-rbac.yaml" <<'YAML'\n`.length;
+    const documents = delivered.slice(start, delivered.indexOf("\nYAML\n", start)).split("\n---\n").map((document) => load(document) as any);
+    const role = documents.find((document) => document.kind === "ClusterRole");
+    // One entry per API call in lambdas/shared/cluster.ts: list nodes, pods, PVCs, PDBs, DaemonSets; patch nodes
+    // (cordon, uncordon, annotate); create evictions. No get, watch, update or delete.
+    const grants = role.rules.flatMap((rule: { apiGroups: string[]; resources: string[]; verbs: string[] }) =>
+      rule.apiGroups.flatMap((group) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${verb} ${group ? `${group}/` : ""}${resource}`))),
+    );
+    expect(grants.sort()).toEqual(["create pods/eviction", "list apps/daemonsets", "list nodes", "list persistentvolumeclaims", "list pods", "list policy/poddisruptionbudgets", "patch nodes"]);
+    expect(documents.find((document) => document.kind === "ClusterRoleBinding")).toMatchObject({
+      roleRef: { kind: "ClusterRole", name: role.metadata.name },
+      subjects: [{ kind: "ServiceAccount", name: "cluster-automation", namespace: "kube-system" }],
+    });
   });
 
   test("server publishes the kubeconfig (public API address) and the automation credentials (internal address)", () => {

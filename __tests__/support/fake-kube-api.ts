@@ -19,7 +19,8 @@ function selfSignedCertificate(): { cert: string; key: string } {
 
 /**
  * A local HTTPS server speaking the subset of the Kubernetes API the Lambdas use (nodes, pods, evictions,
- * PodDisruptionBudgets), so the real @kubernetes/client-node client is exercised end to end.
+ * PodDisruptionBudgets, PersistentVolumeClaims, DaemonSets), so the real @kubernetes/client-node client is exercised
+ * end to end. Objects are stored and served as the JSON the API returns.
  */
 export interface FakePod {
   metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { kind: string; name: string; controller?: boolean; apiVersion: string; uid: string }[]; deletionTimestamp?: string };
@@ -28,15 +29,28 @@ export interface FakePod {
 }
 
 export interface FakeNode {
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec: { providerID?: string; unschedulable?: boolean };
   status: { allocatable: Record<string, string>; conditions: { type: string; status: string }[] };
+}
+
+/** A list response: at most `limit` items from the continue token on, with a token while more remain. */
+function page(kind: string, apiVersion: string, items: unknown[], url: URL, maxPageSize: number) {
+  const start = Number(Buffer.from(url.searchParams.get("continue") ?? "", "base64").toString() || "0");
+  const limit = Math.min(Number(url.searchParams.get("limit") ?? Infinity) || Infinity, maxPageSize);
+  const end = start + limit;
+  const metadata = end < items.length ? { resourceVersion: "1", continue: Buffer.from(String(end)).toString("base64") } : { resourceVersion: "1" };
+  return { kind, apiVersion, metadata, items: items.slice(start, end) };
 }
 
 export class FakeKubeApi {
   readonly nodes = new Map<string, FakeNode>();
   readonly pods = new Map<string, FakePod>();
   readonly budgets: unknown[] = [];
+  readonly claims: unknown[] = [];
+  readonly daemonSets: unknown[] = [];
+  /** The most items one list response carries, whatever limit the client asks for (the API may return fewer). */
+  maxPageSize = Infinity;
   /** Evictions to refuse with 429 before accepting, per "namespace/name". */
   readonly refusals = new Map<string, number>();
   /** Every request as "METHOD path". */
@@ -69,6 +83,16 @@ export class FakeKubeApi {
     });
   }
 
+  /** A pod exactly as the API would return it. */
+  putPod(pod: { metadata: { name: string; namespace: string } }): void {
+    this.pods.set(`${pod.metadata.namespace}/${pod.metadata.name}`, pod as FakePod);
+  }
+
+  /** A node exactly as the API would return it. */
+  putNode(node: { metadata: { name: string } }): void {
+    this.nodes.set(node.metadata.name, node as FakeNode);
+  }
+
   async start(): Promise<string> {
     this.server = createServer(this.certificate, (request, response) => {
       let body = "";
@@ -95,21 +119,27 @@ export class FakeKubeApi {
 
     let match: RegExpExecArray | null;
     if (request.method === "GET" && url.pathname === "/api/v1/nodes") {
-      return send(200, { kind: "NodeList", apiVersion: "v1", metadata: {}, items: [...this.nodes.values()] });
+      return send(200, page("NodeList", "v1", [...this.nodes.values()], url, this.maxPageSize));
     }
     if (request.method === "PATCH" && (match = /^\/api\/v1\/nodes\/([^/]+)$/.exec(url.pathname))) {
       const node = this.nodes.get(match[1]);
       if (!node) return status(404, "NotFound", `nodes "${match[1]}" not found`);
       if (request.headers["content-type"] !== "application/merge-patch+json") return status(415, "UnsupportedMediaType", `unexpected ${request.headers["content-type"]}`);
-      const patch = JSON.parse(body) as { spec?: { unschedulable?: boolean | null } };
+      const patch = JSON.parse(body) as { spec?: { unschedulable?: boolean | null }; metadata?: { annotations?: Record<string, string | null> } };
       if (patch.spec && "unschedulable" in patch.spec) node.spec.unschedulable = patch.spec.unschedulable ?? undefined;
+      // JSON merge patch (RFC 7386): keys merge into the map, null removes one.
+      for (const [key, value] of Object.entries(patch.metadata?.annotations ?? {})) {
+        const annotations = (node.metadata.annotations ??= {});
+        if (value === null) delete annotations[key];
+        else annotations[key] = value;
+      }
       return send(200, node);
     }
     if (request.method === "GET" && url.pathname === "/api/v1/pods") {
       const selector = url.searchParams.get("fieldSelector");
       const nodeName = selector?.startsWith("spec.nodeName=") ? selector.slice("spec.nodeName=".length) : undefined;
       const items = [...this.pods.values()].filter((pod) => nodeName === undefined || pod.spec.nodeName === nodeName);
-      return send(200, { kind: "PodList", apiVersion: "v1", metadata: {}, items });
+      return send(200, page("PodList", "v1", items, url, this.maxPageSize));
     }
     if (request.method === "POST" && (match = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/eviction$/.exec(url.pathname))) {
       const key = `${match[1]}/${match[2]}`;
@@ -124,7 +154,13 @@ export class FakeKubeApi {
       return send(201, { kind: "Status", apiVersion: "v1", status: "Success", code: 201 });
     }
     if (request.method === "GET" && url.pathname === "/apis/policy/v1/poddisruptionbudgets") {
-      return send(200, { kind: "PodDisruptionBudgetList", apiVersion: "policy/v1", metadata: {}, items: this.budgets });
+      return send(200, page("PodDisruptionBudgetList", "policy/v1", this.budgets, url, this.maxPageSize));
+    }
+    if (request.method === "GET" && url.pathname === "/api/v1/persistentvolumeclaims") {
+      return send(200, page("PersistentVolumeClaimList", "v1", this.claims, url, this.maxPageSize));
+    }
+    if (request.method === "GET" && url.pathname === "/apis/apps/v1/daemonsets") {
+      return send(200, page("DaemonSetList", "apps/v1", this.daemonSets, url, this.maxPageSize));
     }
     return status(404, "NotFound", `no route for ${request.method} ${url.pathname}`);
   }

@@ -1,6 +1,22 @@
-import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, PolicyV1Api, setHeaderOptions, V1Node, V1Pod } from "@kubernetes/client-node";
-import type { LabelSelector, NodeSchedulingSpec, PodSchedulingSpec, Resources } from "./kube-model";
-import { cpuMillis, memoryBytes } from "./quantity";
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  PolicyV1Api,
+  setHeaderOptions,
+  V1Container,
+  V1LabelSelector,
+  V1ListMeta,
+  V1Node,
+  V1NodeSelectorRequirement,
+  V1Pod,
+  V1PodSpec,
+  V1Toleration,
+} from "@kubernetes/client-node";
+import type { HostPort, LabelSelector, LabelSelectorRequirement, NodeSchedulingSpec, NodeSelectorRequirement, NodeSelectorTerm, PodSchedulingSpec, Resources, TaintEffect, Toleration } from "./kube-model";
+import { cpuMillis, memoryBytes, parseQuantity } from "./quantity";
 
 export type { Resources } from "./kube-model";
 
@@ -19,25 +35,40 @@ export interface NodeInfo extends Partial<Pick<NodeSchedulingSpec, "taints" | "p
   readonly unschedulable: boolean;
   readonly allocatable: Resources;
   readonly labels: Record<string, string>;
+  readonly annotations?: Record<string, string>;
+  /** Epoch ms of the Ready condition's last transition while it is not True; registration time if it has none yet. */
+  readonly notReadySinceMs?: number;
+  /** Epoch ms of metadata.creationTimestamp: when the node registered. */
+  readonly createdAtMs?: number;
 }
 
-export interface PodInfo extends Omit<PodSchedulingSpec, "requests"> {
+export interface PodInfo extends PodSchedulingSpec {
   readonly namespace: string;
   readonly name: string;
   readonly nodeName?: string;
   readonly phase: string;
   readonly labels: Record<string, string>;
-  /** Sum of the containers' requests (init containers run before them, so their maximum counts if larger). */
-  readonly requests: Resources;
+  readonly annotations?: Record<string, string>;
   readonly controllerKind?: string;
+  readonly controllerName?: string;
   readonly mirror: boolean;
   readonly deleting: boolean;
-  /** emptyDir on disk or hostPath: data that dies with the node. */
+  readonly deletionTimestampMs?: number;
+  readonly terminationGracePeriodSeconds?: number;
+  /** Volumes whose data dies with the node: emptyDir on disk and hostPath. */
+  readonly localVolumeNames?: string[];
+  /** At least one of localVolumeNames. */
   readonly localStorage: boolean;
   /** cluster-autoscaler.kubernetes.io/safe-to-evict: "false". */
   readonly evictionOptOut: boolean;
   /** PodScheduled=False with reason Unschedulable. */
   readonly unschedulable: boolean;
+  /** spec.priority, resolved from the PriorityClass at admission; absent means 0. */
+  readonly priority?: number;
+  /** Set by the scheduler when it preempted pods to make room on that node. */
+  readonly nominatedNodeName?: string;
+  /** PersistentVolumeClaims the pod mounts, including those its generic ephemeral volumes create. */
+  readonly claimNames?: string[];
 }
 
 export interface DisruptionBudget {
@@ -48,6 +79,20 @@ export interface DisruptionBudget {
   readonly disruptionsAllowed: number;
 }
 
+export interface PersistentVolumeClaimInfo {
+  readonly namespace: string;
+  readonly name: string;
+  /** status.phase Bound: a volume is attached to the claim. */
+  readonly bound: boolean;
+}
+
+export interface DaemonSetInfo {
+  readonly namespace: string;
+  readonly name: string;
+  /** What each of its pods needs, with the tolerations the DaemonSet controller adds to them. */
+  readonly pod: PodSchedulingSpec;
+}
+
 export type EvictionOutcome = "evicted" | "blocked" | "gone";
 
 /** The subset of the Kubernetes API the Lambdas use. */
@@ -56,8 +101,12 @@ export interface Cluster {
   /** Every pod, or those bound to one node. */
   listPods(nodeName?: string): Promise<PodInfo[]>;
   listDisruptionBudgets(): Promise<DisruptionBudget[]>;
+  listPersistentVolumeClaims(): Promise<PersistentVolumeClaimInfo[]>;
+  listDaemonSets(): Promise<DaemonSetInfo[]>;
   cordon(nodeName: string): Promise<void>;
   uncordon(nodeName: string): Promise<void>;
+  /** Merges annotations into the node's; a null value removes that annotation. */
+  annotateNode(nodeName: string, annotations: Record<string, string | null>): Promise<void>;
   /** "blocked": a PodDisruptionBudget refuses it now (HTTP 429); "gone": the pod no longer exists. */
   evict(pod: Pick<PodInfo, "namespace" | "name">): Promise<EvictionOutcome>;
 }
@@ -75,44 +124,62 @@ export function kubeConfigFor(access: ClusterAccess): KubeConfig {
 
 const PAGE_SIZE = 500;
 
+/** Follows metadata.continue until the server has no more: it may return fewer items than the limit, even none. */
+async function listAll<T>(page: (options: { limit: number; _continue?: string }) => Promise<{ items: T[]; metadata?: V1ListMeta }>): Promise<T[]> {
+  const items: T[] = [];
+  let next: string | undefined;
+  do {
+    const result = await page({ limit: PAGE_SIZE, _continue: next });
+    items.push(...result.items);
+    next = result.metadata?._continue || undefined;
+  } while (next);
+  return items;
+}
+
+const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+
 export function kubernetesCluster(kubeConfig: KubeConfig): Cluster {
   const core = kubeConfig.makeApiClient(CoreV1Api);
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
   const policy = kubeConfig.makeApiClient(PolicyV1Api);
   return {
     async listNodes() {
-      const nodes: V1Node[] = [];
-      let next: string | undefined;
-      do {
-        const page = await core.listNode({ limit: PAGE_SIZE, _continue: next });
-        nodes.push(...page.items);
-        next = page.metadata?._continue || undefined;
-      } while (next);
-      return nodes.map(toNodeInfo);
+      return (await listAll((options) => core.listNode(options))).map(toNodeInfo);
     },
     async listPods(nodeName) {
-      const pods: V1Pod[] = [];
-      let next: string | undefined;
-      do {
-        const page = await core.listPodForAllNamespaces({ fieldSelector: nodeName ? `spec.nodeName=${nodeName}` : undefined, limit: PAGE_SIZE, _continue: next });
-        pods.push(...page.items);
-        next = page.metadata?._continue || undefined;
-      } while (next);
-      return pods.map(toPodInfo);
+      const fieldSelector = nodeName ? `spec.nodeName=${nodeName}` : undefined;
+      return (await listAll((options) => core.listPodForAllNamespaces({ ...options, fieldSelector }))).map(toPodInfo);
     },
     async listDisruptionBudgets() {
-      const budgets = await policy.listPodDisruptionBudgetForAllNamespaces();
-      return budgets.items.map((budget) => ({
+      const budgets = await listAll((options) => policy.listPodDisruptionBudgetForAllNamespaces(options));
+      return budgets.map((budget) => ({
         namespace: budget.metadata?.namespace ?? "",
         name: budget.metadata?.name,
-        selector: (budget.spec?.selector as LabelSelector | undefined) ?? null,
+        selector: budget.spec?.selector ? toLabelSelector(budget.spec.selector) : null,
         disruptionsAllowed: budget.status?.disruptionsAllowed ?? 0,
       }));
     },
+    async listPersistentVolumeClaims() {
+      const claims = await listAll((options) => core.listPersistentVolumeClaimForAllNamespaces(options));
+      return claims.map((claim) => ({ namespace: claim.metadata?.namespace ?? "", name: claim.metadata?.name ?? "", bound: claim.status?.phase === "Bound" }));
+    },
+    async listDaemonSets() {
+      const daemonSets = await listAll((options) => apps.listDaemonSetForAllNamespaces(options));
+      return daemonSets.map((daemonSet) => {
+        const spec = daemonSet.spec?.template.spec;
+        const pod = toSchedulingSpec(spec);
+        return { namespace: daemonSet.metadata?.namespace ?? "", name: daemonSet.metadata?.name ?? "", pod: { ...pod, tolerations: withDaemonSetTolerations(pod.tolerations, spec?.hostNetwork === true) } };
+      });
+    },
     async cordon(nodeName) {
-      await core.patchNode({ name: nodeName, body: { spec: { unschedulable: true } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+      await core.patchNode({ name: nodeName, body: { spec: { unschedulable: true } } }, mergePatch);
     },
     async uncordon(nodeName) {
-      await core.patchNode({ name: nodeName, body: { spec: { unschedulable: null } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+      await core.patchNode({ name: nodeName, body: { spec: { unschedulable: null } } }, mergePatch);
+    },
+    async annotateNode(nodeName, annotations) {
+      // RFC 7386: null deletes a key, other keys of the map are left as they are.
+      await core.patchNode({ name: nodeName, body: { metadata: { annotations } } }, mergePatch);
     },
     async evict(pod) {
       try {
@@ -131,42 +198,157 @@ export function kubernetesCluster(kubeConfig: KubeConfig): Cluster {
   };
 }
 
+const ZERO: Resources = { cpuMillis: 0, memoryBytes: 0 };
+const addResources = (a: Resources, b: Resources): Resources => ({ cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes });
+const maxResources = (a: Resources, b: Resources): Resources => ({ cpuMillis: Math.max(a.cpuMillis, b.cpuMillis), memoryBytes: Math.max(a.memoryBytes, b.memoryBytes) });
+const resourcesOf = (list: Record<string, string> | undefined): Resources => ({ cpuMillis: cpuMillis(list?.cpu), memoryBytes: memoryBytes(list?.memory) });
+
+/**
+ * The requests the scheduler reserves for a pod, as k8s.io/component-helpers resource.PodRequests computes them
+ * (KEP-753): max(regular containers + every native sidecar, each ordinary init container + the sidecars started
+ * before it) + pod overhead. A native sidecar is an init container with restartPolicy Always.
+ */
+// TODO(merge): use effectiveRequests from autoscaler/scheduling.ts
+function podEffectiveRequests(spec: V1PodSpec | undefined): Resources {
+  let running = (spec?.containers ?? []).map((container) => resourcesOf(container.resources?.requests)).reduce(addResources, ZERO);
+  let sidecars = ZERO;
+  let initialising = ZERO;
+  for (const container of spec?.initContainers ?? []) {
+    const requests = resourcesOf(container.resources?.requests);
+    if (container.restartPolicy === "Always") {
+      running = addResources(running, requests);
+      sidecars = addResources(sidecars, requests);
+    } else {
+      initialising = maxResources(initialising, addResources(requests, sidecars));
+    }
+  }
+  return addResources(maxResources(running, initialising), resourcesOf(spec?.overhead));
+}
+
+/** Host ports as kube-scheduler's NodePorts filter reads them: regular containers' ports with a hostPort. */
+function hostPortsOf(containers: V1Container[] = []): HostPort[] {
+  return containers.flatMap((container) =>
+    (container.ports ?? [])
+      .filter((port) => (port.hostPort ?? 0) > 0)
+      .map((port) => ({ port: port.hostPort!, protocol: (port.protocol ?? "TCP") as HostPort["protocol"], ...(port.hostIP ? { hostIP: port.hostIP } : {}) })),
+  );
+}
+
+const toRequirement = (requirement: V1NodeSelectorRequirement): NodeSelectorRequirement => ({
+  key: requirement.key,
+  operator: requirement.operator as NodeSelectorRequirement["operator"],
+  ...(requirement.values ? { values: requirement.values } : {}),
+});
+
+const toToleration = (toleration: V1Toleration): Toleration => ({
+  ...(toleration.key !== undefined ? { key: toleration.key } : {}),
+  ...(toleration.operator !== undefined ? { operator: toleration.operator as Toleration["operator"] } : {}),
+  ...(toleration.value !== undefined ? { value: toleration.value } : {}),
+  ...(toleration.effect ? { effect: toleration.effect as TaintEffect } : {}),
+});
+
+function toLabelSelector(selector: V1LabelSelector): LabelSelector {
+  return {
+    ...(selector.matchLabels ? { matchLabels: selector.matchLabels } : {}),
+    ...(selector.matchExpressions
+      ? { matchExpressions: selector.matchExpressions.map((requirement) => ({ key: requirement.key, operator: requirement.operator as LabelSelectorRequirement["operator"], ...(requirement.values ? { values: requirement.values } : {}) })) }
+      : {}),
+  };
+}
+
+function toSchedulingSpec(spec: V1PodSpec | undefined): PodSchedulingSpec {
+  const terms = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  const hostPorts = hostPortsOf(spec?.containers);
+  return {
+    requests: podEffectiveRequests(spec),
+    ...(spec?.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
+    ...(terms
+      ? {
+          requiredNodeAffinity: terms.map(
+            (term): NodeSelectorTerm => ({
+              ...(term.matchExpressions ? { matchExpressions: term.matchExpressions.map(toRequirement) } : {}),
+              ...(term.matchFields ? { matchFields: term.matchFields.map(toRequirement) } : {}),
+            }),
+          ),
+        }
+      : {}),
+    ...(spec?.tolerations ? { tolerations: spec.tolerations.map(toToleration) } : {}),
+    ...(hostPorts.length > 0 ? { hostPorts } : {}),
+  };
+}
+
+/**
+ * The DaemonSet controller adds these to every pod it creates (pkg/controller/daemon/util AddOrUpdateDaemonPodTolerations),
+ * so its pods run on nodes that are cordoned, under pressure or not yet ready.
+ */
+function withDaemonSetTolerations(tolerations: Toleration[] = [], hostNetwork: boolean): Toleration[] {
+  const added: Toleration[] = [
+    { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoExecute" },
+    { key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute" },
+    { key: "node.kubernetes.io/disk-pressure", operator: "Exists", effect: "NoSchedule" },
+    { key: "node.kubernetes.io/memory-pressure", operator: "Exists", effect: "NoSchedule" },
+    { key: "node.kubernetes.io/pid-pressure", operator: "Exists", effect: "NoSchedule" },
+    { key: "node.kubernetes.io/unschedulable", operator: "Exists", effect: "NoSchedule" },
+    ...(hostNetwork ? [{ key: "node.kubernetes.io/network-unavailable", operator: "Exists", effect: "NoSchedule" } as const] : []),
+  ];
+  // The controller replaces a toleration of the same key and effect rather than adding a second one.
+  return [...tolerations.filter((own) => !added.some((toleration) => toleration.key === own.key && toleration.effect === own.effect)), ...added];
+}
+
 function toNodeInfo(node: V1Node): NodeInfo {
   const allocatable = node.status?.allocatable ?? {};
+  const readyCondition = (node.status?.conditions ?? []).find((condition) => condition.type === "Ready");
+  const ready = readyCondition?.status === "True";
+  const createdAtMs = node.metadata?.creationTimestamp?.getTime();
   return {
     name: node.metadata?.name ?? "",
     providerId: node.spec?.providerID,
-    ready: (node.status?.conditions ?? []).some((condition) => condition.type === "Ready" && condition.status === "True"),
+    ready,
     unschedulable: node.spec?.unschedulable === true,
-    allocatable: { cpuMillis: cpuMillis(allocatable.cpu), memoryBytes: memoryBytes(allocatable.memory) },
+    allocatable: resourcesOf(allocatable),
     labels: node.metadata?.labels ?? {},
+    annotations: node.metadata?.annotations ?? {},
+    taints: (node.spec?.taints ?? []).map((taint) => ({ key: taint.key, ...(taint.value !== undefined ? { value: taint.value } : {}), effect: taint.effect as TaintEffect })),
+    ...(allocatable.pods !== undefined ? { podCapacity: Math.floor(parseQuantity(allocatable.pods)) } : {}),
+    // A node that has not reported a Ready condition yet has been unready since it registered.
+    ...(ready ? {} : { notReadySinceMs: readyCondition?.lastTransitionTime?.getTime() ?? createdAtMs }),
+    createdAtMs,
   };
 }
 
 function toPodInfo(pod: V1Pod): PodInfo {
-  const sum = (containers: { resources?: { requests?: Record<string, string> } }[] = []): Resources => ({
-    cpuMillis: containers.reduce((total, container) => total + cpuMillis(container.resources?.requests?.cpu), 0),
-    memoryBytes: containers.reduce((total, container) => total + memoryBytes(container.resources?.requests?.memory), 0),
-  });
-  const main = sum(pod.spec?.containers);
-  const init = (pod.spec?.initContainers ?? []).map((container) => sum([container]));
   const controller = pod.metadata?.ownerReferences?.find((owner) => owner.controller);
   const annotations = pod.metadata?.annotations ?? {};
+  const volumes = pod.spec?.volumes ?? [];
+  // cluster-autoscaler's drainability treats these as local storage (utils/drain HasLocalStorage).
+  const localVolumeNames = volumes.filter((volume) => volume.hostPath || (volume.emptyDir && volume.emptyDir.medium !== "Memory")).map((volume) => volume.name);
+  const podName = pod.metadata?.name ?? "";
+  const claimNames = volumes.flatMap((volume) => {
+    if (volume.persistentVolumeClaim) return [volume.persistentVolumeClaim.claimName];
+    // A generic ephemeral volume's claim is named <pod name>-<volume name> (core/v1 EphemeralVolumeSource).
+    if (volume.ephemeral) return [`${podName}-${volume.name}`];
+    return [];
+  });
   return {
+    ...toSchedulingSpec(pod.spec),
     namespace: pod.metadata?.namespace ?? "",
-    name: pod.metadata?.name ?? "",
+    name: podName,
     nodeName: pod.spec?.nodeName,
     phase: pod.status?.phase ?? "Unknown",
     labels: pod.metadata?.labels ?? {},
-    requests: {
-      cpuMillis: Math.max(main.cpuMillis, ...init.map((resources) => resources.cpuMillis)),
-      memoryBytes: Math.max(main.memoryBytes, ...init.map((resources) => resources.memoryBytes)),
-    },
+    annotations,
     controllerKind: controller?.kind,
+    controllerName: controller?.name,
     mirror: "kubernetes.io/config.mirror" in annotations,
     deleting: Boolean(pod.metadata?.deletionTimestamp),
-    localStorage: (pod.spec?.volumes ?? []).some((volume) => volume.hostPath || (volume.emptyDir && volume.emptyDir.medium !== "Memory")),
+    deletionTimestampMs: pod.metadata?.deletionTimestamp?.getTime(),
+    terminationGracePeriodSeconds: pod.spec?.terminationGracePeriodSeconds,
+    localVolumeNames,
+    localStorage: localVolumeNames.length > 0,
     evictionOptOut: annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] === "false",
     unschedulable: (pod.status?.conditions ?? []).some((condition) => condition.type === "PodScheduled" && condition.status === "False" && condition.reason === "Unschedulable"),
+    priority: pod.spec?.priority,
+    nominatedNodeName: pod.status?.nominatedNodeName || undefined,
+    claimNames,
   };
 }

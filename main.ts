@@ -140,6 +140,7 @@ export class ClusterStack extends TerraformStack {
               scaleDownThresholdPercent: automation.scaleDownUtilizationPercent,
               scaleDownWindowMinutes: automation.scaleDownWindowMinutes,
               cooldownMinutes: automation.cooldownMinutes,
+              notReadyReplaceMinutes: automation.notReadyReplaceMinutes,
               nodeInstanceType: config.agents.instanceTypes[0],
             }
           : undefined,

@@ -1,3 +1,4 @@
+import { autoscalerEnvironment } from "../lambdas/autoscaler/handler";
 import { bundleLambda } from "../modules/automation/bundle";
 import { drainTiming } from "../modules/automation/drain-timing";
 import { ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
@@ -213,5 +214,19 @@ describe("confused-deputy conditions on service principals", () => {
         { actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }] },
       ]);
     }
+  });
+});
+
+describe("autoscaler settings, from config to the handler", () => {
+  // Terraform references resolve at apply; stand-ins of the right shape let the handler parse the rest as deployed.
+  const applied = (value: string) => (!value.startsWith("${") ? value : value.endsWith(".arn}") ? "arn:aws:example" : /\.(default_vcpus|memory_size)\}$/.test(value) ? "2048" : "resolved-at-apply");
+  const handlerEnvironment = (input: Parameters<typeof synthCluster>[0] = {}) => {
+    const variables = resourceNamed(synthCluster(input).json, "aws_lambda_function", "Automation_Autoscaler").environment.variables as Record<string, string>;
+    return autoscalerEnvironment(Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, applied(value)])));
+  };
+
+  test("an agent NotReady for 20 minutes is replaced by default (cluster-autoscaler's --scale-down-unready-time), and automation.notReadyReplaceMinutes changes it", () => {
+    expect(handlerEnvironment().NOT_READY_REPLACE_AFTER_SECONDS).toBe(20 * 60);
+    expect(handlerEnvironment({ automation: { notReadyReplaceMinutes: 45 } }).NOT_READY_REPLACE_AFTER_SECONDS).toBe(45 * 60);
   });
 });

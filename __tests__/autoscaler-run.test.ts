@@ -1,4 +1,5 @@
 import { AgentGroup, AgentGroupView } from "../lambdas/autoscaler/aws";
+import { ObservedAgent, planRecovery } from "../lambdas/autoscaler/recovery";
 import { runAutoscaler, RunDeps } from "../lambdas/autoscaler/run";
 import { DynamoLock, StateStore } from "../lambdas/autoscaler/store";
 import { kubeConfigFor, kubernetesCluster } from "../lambdas/shared/cluster";
@@ -7,9 +8,12 @@ import { LocalDynamo, startDynamo } from "./support/dynalite";
 
 const MINUTE = 60_000;
 
+const MARK = "k3s-aws.autoscaler/scale-down";
+
 /** An auto scaling group that records what it is asked to do. */
 class RecordingGroup implements AgentGroup {
   readonly calls: string[] = [];
+  private launched = 0;
   constructor(public view: AgentGroupView) {}
   async describe() {
     return this.view;
@@ -20,6 +24,11 @@ class RecordingGroup implements AgentGroup {
   }
   async terminate(instanceId: string) {
     this.calls.push(`terminate ${instanceId}`);
+  }
+  /** As Auto Scaling does: the instance leaves for Terminating, and one launches in its place. */
+  async replace(instanceId: string) {
+    this.calls.push(`replace ${instanceId}`);
+    this.view = { ...this.view, instanceIds: [...this.view.instanceIds.filter((id) => id !== instanceId), `i-0launched${++this.launched}`] };
   }
 }
 
@@ -59,6 +68,7 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
       clusterName: "k3s",
       fallbackNodeTemplate: { cpuMillis: 1800, memoryBytes: 7 * 2 ** 30 },
       config: { maxStepUp: 3, scaleDownThreshold: 0.5, scaleDownWindowMs: 10 * MINUTE, cooldownMs: 10 * MINUTE },
+      notReadyReplaceAfterMs: 20 * MINUTE,
     });
   });
   afterEach(async () => {
@@ -85,8 +95,11 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     api.addPod("default", "small-b", "agent-b", { cpu: "100m", owner: "ReplicaSet" });
     expect(await runAutoscaler(deps("run-1"))).toMatchObject({ action: "none" });
     now += 11 * MINUTE;
+    const decidedAt = new Date(now).toISOString();
     expect(await runAutoscaler(deps("run-2"))).toMatchObject({ action: "scale-down", node: "agent-b", instanceId: "i-0bbbbbbbbbbbbbbbb" });
+    // The terminated node keeps its cordon and mark: its instance is terminating and no longer an agent.
     expect(api.nodes.get("agent-b")?.spec.unschedulable).toBe(true);
+    expect(api.nodes.get("agent-b")?.metadata.annotations?.[MARK]).toBe(decidedAt);
     expect(api.pods.has("default/small-b")).toBe(false);
     expect(group.calls).toEqual(["terminate i-0bbbbbbbbbbbbbbbb"]);
     expect(api.nodes.get("server-1")?.spec.unschedulable).toBeUndefined();
@@ -100,7 +113,84 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     now += 11 * MINUTE;
     expect(await runAutoscaler(deps("run-2"))).toEqual({ action: "none", reason: "scale-down of agent-b abandoned: 1 pod(s) could not be moved in time" });
     expect(api.nodes.get("agent-b")?.spec.unschedulable).toBeUndefined();
+    expect(api.nodes.get("agent-b")?.metadata.annotations).toEqual({});
     expect(group.calls).toEqual([]);
+  });
+
+  test("a drain that fails with an API error (eviction 500) uncordons and unmarks the node, then reports the failure", async () => {
+    api.addPod("default", "busy-a", "agent-a", { cpu: "1000m", owner: "ReplicaSet" });
+    api.addPod("default", "small-b", "agent-b", { cpu: "100m", owner: "ReplicaSet" });
+    api.evictionErrors.add("default/small-b");
+    await runAutoscaler(deps("run-1"));
+    now += 11 * MINUTE;
+    await expect(runAutoscaler(deps("run-2"))).rejects.toThrow();
+    expect(api.requests).toContain("POST /api/v1/namespaces/default/pods/small-b/eviction");
+    expect(api.nodes.get("agent-b")?.spec.unschedulable).toBeUndefined();
+    expect(api.nodes.get("agent-b")?.metadata.annotations).toEqual({});
+    expect(group.calls).toEqual([]);
+    expect(notifications.map(([subject]) => subject)).toEqual(["k3s autoscaler: run failed"]);
+  });
+
+  test("an uncordon that fails after a failed drain is logged; the drain's error is the one reported", async () => {
+    api.addPod("default", "busy-a", "agent-a", { cpu: "1000m", owner: "ReplicaSet" });
+    api.addPod("default", "small-b", "agent-b", { cpu: "100m", owner: "ReplicaSet" });
+    api.evictionErrors.add("default/small-b");
+    await runAutoscaler(deps("run-1"));
+    now += 11 * MINUTE;
+    const logged: [string, string, Record<string, unknown> | undefined][] = [];
+    const base = deps("run-2");
+    const flaky: RunDeps = {
+      ...base,
+      cluster: async () => ({ ...(await base.cluster()), uncordon: async () => Promise.reject(new Error("connection reset")) }),
+      log: (level, message, fields) => void logged.push([level, message, fields]),
+    };
+    await expect(runAutoscaler(flaky)).rejects.toThrow(/500/);
+    expect(logged).toContainEqual(["error", "could not uncordon a node marked for scale-down; the next run retries", { node: "agent-b", error: "connection reset" }]);
+    // Still cordoned and marked, so the next run's recovery releases it.
+    expect(api.nodes.get("agent-b")?.metadata.annotations?.[MARK]).toBeDefined();
+    await runAutoscaler(deps("run-3"));
+    expect(api.nodes.get("agent-b")?.spec.unschedulable).toBeUndefined();
+    expect(api.nodes.get("agent-b")?.metadata.annotations).toEqual({});
+  });
+
+  test("a node a dead run left cordoned and marked is uncordoned and unmarked, notified and counted", async () => {
+    const markedAt = new Date(now - 3 * MINUTE).toISOString();
+    api.addNode("agent-b", "i-0bbbbbbbbbbbbbbbb", { unschedulable: true, annotations: { [MARK]: markedAt, "team/owner": "platform" } });
+    api.addPod("default", "busy-a", "agent-a", { cpu: "1000m", owner: "ReplicaSet" });
+    expect(await runAutoscaler(deps())).toMatchObject({ action: "none" });
+    expect(api.nodes.get("agent-b")?.spec.unschedulable).toBeUndefined();
+    expect(api.nodes.get("agent-b")?.metadata.annotations).toEqual({ "team/owner": "platform" });
+    expect(group.calls).toEqual([]);
+    expect(notifications).toEqual([
+      ["k3s autoscaler: recovery", { cluster: "k3s", done: [{ action: "release", node: "agent-b", reason: `agent-b was marked for scale-down at ${markedAt} by a run that did not finish` }], failed: [] }],
+    ]);
+    expect(JSON.parse(metrics[0])).toMatchObject({ ReleasedNodes: 1, ReplacedNodes: 0 });
+  });
+
+  test("a node cordoned by someone else (no mark) is left cordoned", async () => {
+    api.addNode("agent-b", "i-0bbbbbbbbbbbbbbbb", { unschedulable: true, annotations: { "team/reason": "kernel upgrade" } });
+    await runAutoscaler(deps());
+    expect(api.nodes.get("agent-b")?.spec.unschedulable).toBe(true);
+    expect(api.requests.filter((request) => request.startsWith("PATCH"))).toEqual([]);
+    expect(notifications).toEqual([]);
+  });
+
+  test("an agent NotReady past the limit is replaced once, keeping desired capacity; one NotReady for less is not", async () => {
+    api.addNode("agent-b", "i-0bbbbbbbbbbbbbbbb", { ready: false, readyTransitionTime: new Date(now - 21 * MINUTE).toISOString() });
+    api.addNode("agent-c", "i-0dddddddddddddddd", { ready: false, readyTransitionTime: new Date(now - 5 * MINUTE).toISOString() });
+    group.view = { ...group.view, desired: 3, instanceIds: [...group.view.instanceIds, "i-0dddddddddddddddd"] };
+    api.addPod("default", "busy-a", "agent-a", { cpu: "1000m", owner: "ReplicaSet" });
+    await runAutoscaler(deps("run-1"));
+    expect(group.calls).toEqual(["replace i-0bbbbbbbbbbbbbbbb"]);
+    expect(group.view.desired).toBe(3);
+    expect(notifications.map(([subject]) => subject)).toEqual(["k3s autoscaler: recovery"]);
+    expect(JSON.parse(metrics[0])).toMatchObject({ ReplacedNodes: 1, ReleasedNodes: 0 });
+    // The node object lingers NotReady while its instance terminates; later runs leave it alone.
+    for (const run of ["run-2", "run-3"]) {
+      now += MINUTE;
+      await runAutoscaler(deps(run));
+    }
+    expect(group.calls).toEqual(["replace i-0bbbbbbbbbbbbbbbb"]);
   });
 
   test("an overlapping run does nothing while the lock is held", async () => {
@@ -116,5 +206,27 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     await expect(runAutoscaler(deps())).rejects.toThrow("auto scaling group k3s-agents not found");
     expect(notifications).toEqual([["k3s autoscaler: run failed", { cluster: "k3s", error: "auto scaling group k3s-agents not found" }]]);
     expect(await new DynamoLock(dynamo.client, dynamo.table).acquire("next", now, MINUTE)).toBe(true);
+  });
+});
+
+describe("recovery plan", () => {
+  const NOW = 1_700_000_000_000;
+  const agent = (name: string, extra: Partial<ObservedAgent> = {}): ObservedAgent => ({ name, instanceId: `i-${name}`, ready: true, unschedulable: false, annotations: {}, ...extra });
+  const notReady = (name: string, minutes: number) => agent(name, { ready: false, notReadySinceMs: NOW - minutes * MINUTE });
+  const plan = (agents: ObservedAgent[]) => planRecovery(agents, { notReadyReplaceAfterMs: 20 * MINUTE }, NOW);
+
+  test("a NotReady agent is replaced at the limit (--scale-down-unready-time), not before; one without a known transition is not", () => {
+    expect(plan([agent("a"), notReady("b", 20), notReady("c", 19), agent("d", { ready: false })]).actions).toEqual([{ action: "replace", node: "b", instanceId: "i-b", reason: "b has been NotReady for 20 min (limit 20 min)" }]);
+  });
+
+  test("replacement holds while more than 3 and more than 45% of agents are NotReady (ClusterStateRegistry.IsClusterHealthy); releases still happen", () => {
+    const marked = agent("m", { unschedulable: true, annotations: { [MARK]: "2023-11-14T22:00:00.000Z" } });
+    const outage = [notReady("b", 30), notReady("c", 30), notReady("d", 30), notReady("e", 30), agent("a"), marked];
+    expect(plan(outage)).toEqual({
+      actions: [{ action: "release", node: "m", reason: "m was marked for scale-down at 2023-11-14T22:00:00.000Z by a run that did not finish" }],
+      held: "4 of 6 agents are NotReady; not replacing any while more than 3 and 45% are",
+    });
+    // Three unready agents are within --ok-total-unready-count whatever their share.
+    expect(plan([notReady("b", 30), notReady("c", 30), notReady("d", 30)]).actions.map((action) => action.action)).toEqual(["replace", "replace", "replace"]);
   });
 });

@@ -85,8 +85,11 @@ describe("Auto Scaling adapters (Query protocol)", () => {
       expect(await group.describe()).toEqual({ desired: 3, min: 1, max: 10, instanceIds: ["i-0aaaaaaaaaaaaaaaa", "i-0cccccccccccccccc"] });
       await group.setDesired(4);
       await group.terminate("i-0aaaaaaaaaaaaaaaa");
+      await group.replace("i-0cccccccccccccccc");
       expect(Object.fromEntries(new URLSearchParams(aws.calls[1]))).toMatchObject({ Action: "SetDesiredCapacity", AutoScalingGroupName: "k3s-agents", DesiredCapacity: "4", HonorCooldown: "false" });
       expect(Object.fromEntries(new URLSearchParams(aws.calls[2]))).toMatchObject({ Action: "TerminateInstanceInAutoScalingGroup", InstanceId: "i-0aaaaaaaaaaaaaaaa", ShouldDecrementDesiredCapacity: "true" });
+      // A replacement keeps desired capacity, so the group launches a new instance (Auto Scaling API reference).
+      expect(Object.fromEntries(new URLSearchParams(aws.calls[3]))).toMatchObject({ Action: "TerminateInstanceInAutoScalingGroup", InstanceId: "i-0cccccccccccccccc", ShouldDecrementDesiredCapacity: "false" });
     } finally {
       await aws.stop();
     }

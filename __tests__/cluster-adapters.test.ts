@@ -357,12 +357,10 @@ describe("adapters read real-shaped objects through @kubernetes/client-node", ()
       claimNames: ["data-db-0", "db-0-cache"],
       // Memory-backed emptyDir is not local storage (cluster-autoscaler utils/drain HasLocalStorage).
       localVolumeNames: ["scratch", "host-logs"],
-      localStorage: true,
       annotations: { "cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes": "scratch,host-logs" },
       deleting: true,
       deletionTimestampMs: Date.parse("2026-03-01T11:20:00Z"),
       terminationGracePeriodSeconds: 120,
-      evictionOptOut: false,
     });
   });
 

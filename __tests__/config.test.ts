@@ -99,6 +99,7 @@ describe("bad configurations are refused with a message naming the field", () =>
     ["storage ceiling below allocation", { database: { allocatedStorageGb: 200, maxAllocatedStorageGb: 100 } }, "database.maxAllocatedStorageGb: (100) must not be below database.allocatedStorageGb (200)"],
     ["backups switched off", { database: { backupRetentionDays: 0 } }, "database.backupRetentionDays: must be between 1 and 35 (automated backups stay on)"],
     ["wrong type", { agents: { maxSize: "10" } }, "agents.maxSize: Invalid input: expected number, received string"],
+    ["NotReady replacement sooner than an agent boots", { automation: { notReadyReplaceMinutes: 2 } }, "automation.notReadyReplaceMinutes: must be at least 5 (a new agent takes minutes to become Ready)"],
   ];
 
   test.each(cases)("%s", (_name, input, message) => {

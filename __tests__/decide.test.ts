@@ -1,4 +1,4 @@
-import { AgentNode, decide, evictionBlocker, nodesNeeded, Observed, ScalerConfig, ScalerState } from "../lambdas/autoscaler/decide";
+import { AgentNode, decide, nodesNeeded, Observed, ScalerConfig, ScalerState } from "../lambdas/autoscaler/decide";
 import { PodInfo } from "../lambdas/shared/cluster";
 import { cpuMillis, memoryBytes, parseQuantity } from "../lambdas/shared/quantity";
 
@@ -16,8 +16,6 @@ function pod(name: string, cpu: number, memGiB: number, extra: Partial<PodInfo> 
     controllerKind: "ReplicaSet",
     mirror: false,
     deleting: false,
-    localStorage: false,
-    evictionOptOut: false,
     unschedulable: false,
     ...extra,
   };
@@ -143,24 +141,24 @@ describe("scale down", () => {
     ],
     [
       "a pod with local storage",
-      observed([busy("n1"), node("idle", [pod("cache", 100, 1, { localStorage: true })])], [], { desired: 2, min: 1, max: 10 }),
+      observed([busy("n1"), node("idle", [pod("cache", 100, 1, { localVolumeNames: ["scratch"] })])], [], { desired: 2, min: 1, max: 10 }),
       idleSince(NOW - 20 * MINUTE),
       NOW,
-      "no node can be removed: idle: default/cache uses local storage",
+      "no node can be removed: idle: default/cache has local storage (scratch) not listed in cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes",
     ],
     [
       "a pod that opted out of eviction",
-      observed([busy("n1"), node("idle", [pod("keep", 100, 1, { evictionOptOut: true })])], [], { desired: 2, min: 1, max: 10 }),
+      observed([busy("n1"), node("idle", [pod("keep", 100, 1, { annotations: { "cluster-autoscaler.kubernetes.io/safe-to-evict": "false" } })])], [], { desired: 2, min: 1, max: 10 }),
       idleSince(NOW - 20 * MINUTE),
       NOW,
-      "no node can be removed: idle: default/keep is annotated safe-to-evict=false",
+      'no node can be removed: idle: default/keep is annotated cluster-autoscaler.kubernetes.io/safe-to-evict: "false"',
     ],
     [
       "a PodDisruptionBudget at zero",
-      { ...observed([busy("n1"), node("idle", [pod("db-0", 100, 1, { labels: { app: "db" } })])], [], { desired: 2, min: 1, max: 10 }), budgets: [{ namespace: "default", selector: { matchLabels: { app: "db" } }, disruptionsAllowed: 0 }] },
+      { ...observed([busy("n1"), node("idle", [pod("db-0", 100, 1, { labels: { app: "db" } })])], [], { desired: 2, min: 1, max: 10 }), budgets: [{ namespace: "default", name: "db", selector: { matchLabels: { app: "db" } }, disruptionsAllowed: 0 }] },
       idleSince(NOW - 20 * MINUTE),
       NOW,
-      "no node can be removed: idle: default/db-0 is covered by a PodDisruptionBudget that allows no disruption",
+      "no node can be removed: idle: default/db-0 is covered by PodDisruptionBudget default/db, which allows no disruption",
     ],
     [
       "pods that do not fit on the other nodes",
@@ -179,9 +177,9 @@ describe("scale down", () => {
     expect(decide(observed([busy("n1"), withSystemPods], [], { desired: 2, min: 1, max: 10 }), idleSince(NOW - 20 * MINUTE), CONFIG, NOW).decision).toMatchObject({ action: "scale-down", node: "idle" });
   });
 
-  test("a budget that still allows disruptions does not block", () => {
-    expect(evictionBlocker(pod("db-0", 100, 1, { labels: { app: "db" } }), [{ namespace: "default", selector: { matchLabels: { app: "db" } }, disruptionsAllowed: 1 }])).toBeUndefined();
-    expect(evictionBlocker(pod("db-0", 100, 1, { labels: { app: "db" } }), [{ namespace: "other", selector: { matchLabels: { app: "db" } }, disruptionsAllowed: 0 }])).toBeUndefined();
+  test("finished and long-terminating pods neither block nor need room elsewhere (rules/terminal, rules/longterminating)", () => {
+    const leftovers = node("idle", [pod("job-done", 1900, 7, { controllerKind: "Job", phase: "Succeeded" }), pod("stuck", 100, 1, { controllerKind: undefined, deleting: true, deletionTimestampMs: NOW - 5 * MINUTE })]);
+    expect(decide(observed([busy("n1"), leftovers], [], { desired: 2, min: 1, max: 10 }), idleSince(NOW - 20 * MINUTE), CONFIG, NOW).decision).toMatchObject({ action: "scale-down", node: "idle" });
   });
 
   test("the least utilized eligible node goes first, one per run", () => {

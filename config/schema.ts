@@ -194,6 +194,11 @@ const AutomationSchema = z.strictObject({
   scaleDownWindowMinutes: z.number().int().min(1).max(1440).default(10),
   /** Quiet time after any scale action before a scale-down. */
   cooldownMinutes: z.number().int().min(0).max(1440).default(10),
+  /**
+   * How long an agent may stay NotReady before the autoscaler replaces it; cluster-autoscaler's
+   * --scale-down-unready-time defaults to 20 minutes too. A new agent takes minutes to become Ready.
+   */
+  notReadyReplaceMinutes: z.number().int().min(5, "must be at least 5 (a new agent takes minutes to become Ready)").max(1440).default(20),
   /** Address subscribed to the automation topic: every scale action and failure, and the alarms. */
   notificationEmail: z.email("must be an e-mail address").optional(),
   logRetentionDays: z

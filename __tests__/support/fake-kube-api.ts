@@ -31,7 +31,7 @@ export interface FakePod {
 export interface FakeNode {
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec: { providerID?: string; unschedulable?: boolean };
-  status: { allocatable: Record<string, string>; conditions: { type: string; status: string }[] };
+  status: { allocatable: Record<string, string>; conditions: { type: string; status: string; lastTransitionTime?: string }[] };
 }
 
 /** A list response: at most `limit` items from the continue token on, with a token while more remain. */
@@ -53,6 +53,8 @@ export class FakeKubeApi {
   maxPageSize = Infinity;
   /** Evictions to refuse with 429 before accepting, per "namespace/name". */
   readonly refusals = new Map<string, number>();
+  /** Pods ("namespace/name") whose eviction fails with 500, as with two PodDisruptionBudgets or a broken webhook. */
+  readonly evictionErrors = new Set<string>();
   /** Every request as "METHOD path". */
   readonly requests: string[] = [];
   /** Authorization headers seen. */
@@ -62,11 +64,11 @@ export class FakeKubeApi {
   /** The server's certificate as base64 PEM: the caData a client pins. */
   readonly caData = Buffer.from(this.certificate.cert).toString("base64");
 
-  addNode(name: string, instanceId: string, options: { cpu?: string; memory?: string; ready?: boolean; unschedulable?: boolean } = {}): void {
+  addNode(name: string, instanceId: string, options: { cpu?: string; memory?: string; ready?: boolean; unschedulable?: boolean; annotations?: Record<string, string>; readyTransitionTime?: string } = {}): void {
     this.nodes.set(name, {
-      metadata: { name, labels: {} },
+      metadata: { name, labels: {}, annotations: options.annotations },
       spec: { providerID: `aws:///eu-west-1a/${instanceId}`, unschedulable: options.unschedulable },
-      status: { allocatable: { cpu: options.cpu ?? "2", memory: options.memory ?? "8Gi" }, conditions: [{ type: "Ready", status: options.ready === false ? "False" : "True" }] },
+      status: { allocatable: { cpu: options.cpu ?? "2", memory: options.memory ?? "8Gi" }, conditions: [{ type: "Ready", status: options.ready === false ? "False" : "True", lastTransitionTime: options.readyTransitionTime }] },
     });
   }
 
@@ -144,6 +146,7 @@ export class FakeKubeApi {
     if (request.method === "POST" && (match = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/eviction$/.exec(url.pathname))) {
       const key = `${match[1]}/${match[2]}`;
       if (!this.pods.has(key)) return status(404, "NotFound", `pods "${match[2]}" not found`);
+      if (this.evictionErrors.has(key)) return status(500, "InternalError", "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.");
       const left = this.refusals.get(key) ?? 0;
       if (left > 0) {
         this.refusals.set(key, left - 1);

@@ -13,6 +13,8 @@ export interface AgentGroup {
   setDesired(desired: number): Promise<void>;
   /** Terminates one instance and lowers desired capacity with it, so the group does not replace it. */
   terminate(instanceId: string): Promise<void>;
+  /** Terminates one instance and keeps desired capacity, so the group launches a replacement. */
+  replace(instanceId: string): Promise<void>;
 }
 
 export function autoScalingGroup(client: AutoScalingClient, name: string): AgentGroup {
@@ -33,6 +35,9 @@ export function autoScalingGroup(client: AutoScalingClient, name: string): Agent
     },
     async terminate(instanceId) {
       await client.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: true }));
+    },
+    async replace(instanceId) {
+      await client.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: false }));
     },
   };
 }

@@ -3,8 +3,7 @@
  * time. No I/O and no clock, so every rule is tested as a table.
  */
 import type { DisruptionBudget, PodInfo, Resources } from "../shared/cluster";
-import { drainSkipReason } from "../shared/drain";
-import { matchesLabelSelector } from "../shared/selectors";
+import { drainDecision } from "./drainability";
 
 export interface AgentNode {
   readonly name: string;
@@ -114,17 +113,6 @@ function trackUnderutilization(nodes: AgentNode[], state: ScalerState, config: S
   return tracked;
 }
 
-/** Why a pod keeps its node from being removed, or undefined when it can move. */
-export function evictionBlocker(pod: PodInfo, budgets: DisruptionBudget[]): string | undefined {
-  const name = `${pod.namespace}/${pod.name}`;
-  if (!pod.controllerKind) return `${name} has no controller to recreate it`;
-  if (pod.localStorage) return `${name} uses local storage`;
-  if (pod.evictionOptOut) return `${name} is annotated safe-to-evict=false`;
-  const budget = budgets.find((candidate) => candidate.namespace === pod.namespace && matchesLabelSelector(pod.labels, candidate.selector));
-  if (budget && budget.disruptionsAllowed <= 0) return `${name} is covered by a PodDisruptionBudget that allows no disruption`;
-  return undefined;
-}
-
 /** Whether the pods fit in the free room of the other schedulable nodes (first fit, largest first). */
 function fitsElsewhere(pods: PodInfo[], others: AgentNode[]): boolean {
   const free = others.map((node) => {
@@ -156,12 +144,13 @@ function decideScaleDown(observed: Observed, state: ScalerState, config: ScalerC
 
   const refusals: string[] = [];
   for (const node of candidates) {
-    const movable = node.pods.filter((pod) => drainSkipReason(pod) === undefined);
-    const blocker = movable.map((pod) => evictionBlocker(pod, observed.budgets)).find((reason) => reason !== undefined);
+    const verdicts = node.pods.map((pod) => ({ pod, ...drainDecision(pod, { budgets: observed.budgets, now }) }));
+    const blocker = verdicts.find((verdict) => verdict.outcome === "block");
     if (blocker) {
-      refusals.push(`${node.name}: ${blocker}`);
+      refusals.push(`${node.name}: ${blocker.reason}`);
       continue;
     }
+    const movable = verdicts.filter((verdict) => verdict.outcome === "move").map((verdict) => verdict.pod);
     const others = observed.nodes.filter((other) => other.name !== node.name && other.ready && !other.unschedulable);
     if (!fitsElsewhere(movable, others)) {
       refusals.push(`${node.name}: its pods do not fit on the other nodes`);

@@ -34,12 +34,17 @@ const environmentShape = {
   SCALE_DOWN_WINDOW_SECONDS: z.coerce.number().check(z.int(), z.positive()),
   COOLDOWN_SECONDS: z.coerce.number().check(z.int(), z.nonnegative()),
   LOCK_TTL_SECONDS: z.coerce.number().check(z.int(), z.positive()),
+  NOT_READY_REPLACE_AFTER_SECONDS: z.coerce.number().check(z.int(), z.positive()),
 };
 
+export function autoscalerEnvironment(env: NodeJS.ProcessEnv = process.env) {
+  return parseEnvironment(environmentShape, env);
+}
+
 export async function handler(_event: unknown, context: Context): Promise<Decision | undefined> {
-  let env: z.infer<z.ZodMiniObject<typeof environmentShape>>;
+  let env: ReturnType<typeof autoscalerEnvironment>;
   try {
-    env = parseEnvironment(environmentShape);
+    env = autoscalerEnvironment();
   } catch (error) {
     // Nothing is scaled without configuration; the error alarm fires on the failed invocation.
     log("error", "function misconfigured", { error: errorMessage(error) });
@@ -67,5 +72,6 @@ export async function handler(_event: unknown, context: Context): Promise<Decisi
       scaleDownWindowMs: env.SCALE_DOWN_WINDOW_SECONDS * 1000,
       cooldownMs: env.COOLDOWN_SECONDS * 1000,
     },
+    notReadyReplaceAfterMs: env.NOT_READY_REPLACE_AFTER_SECONDS * 1000,
   });
 }

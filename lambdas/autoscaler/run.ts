@@ -3,6 +3,7 @@ import { drainNode } from "../shared/drain";
 import { errorMessage, Logger, metricLine } from "../shared/log";
 import { AgentGroup } from "./aws";
 import { AgentNode, decide, Decision, ScalerConfig } from "./decide";
+import { planRecovery, RecoveryAction, SCALE_DOWN_MARK } from "./recovery";
 import { DynamoLock, StateStore } from "./store";
 
 export interface RunDeps {
@@ -25,6 +26,8 @@ export interface RunDeps {
   /** Allocatable of a new agent when no agent is running to measure. */
   readonly fallbackNodeTemplate: Resources;
   readonly config: Omit<ScalerConfig, "nodeTemplate">;
+  /** How long an agent may stay NotReady before it is replaced. */
+  readonly notReadyReplaceAfterMs: number;
 }
 
 const instanceIdOf = (node: NodeInfo) => node.providerId?.split("/").pop() ?? "";
@@ -40,13 +43,20 @@ export async function runAutoscaler(deps: RunDeps): Promise<Decision | undefined
     const cluster = await deps.cluster();
     const [nodes, pods, budgets, group, state] = await Promise.all([cluster.listNodes(), cluster.listPods(), cluster.listDisruptionBudgets(), deps.group.describe(), deps.store.load()]);
     const groupInstances = new Set(group.instanceIds);
-    const agents: AgentNode[] = nodes
-      .filter((node) => groupInstances.has(instanceIdOf(node)))
-      .map((node) => ({ ...node, instanceId: instanceIdOf(node), pods: pods.filter((pod) => pod.nodeName === node.name) }));
+    const now = deps.now();
+    const inGroup = nodes.filter((node) => groupInstances.has(instanceIdOf(node))).map((node) => ({ ...node, instanceId: instanceIdOf(node) }));
+
+    const recovery = planRecovery(inGroup, { notReadyReplaceAfterMs: deps.notReadyReplaceAfterMs }, now);
+    if (recovery.held) log("warn", "agent replacement held", { reason: recovery.held });
+    const recovered = await recover(cluster, deps, recovery.actions);
+    const replaced = new Set(recovered.filter((action) => action.action === "replace").map((action) => action.node));
+
+    // A released node still counts as cordoned in this run's view, so its underutilization window starts again
+    // before another attempt; a replaced one is leaving, and its replacement counts as launching.
+    const agents: AgentNode[] = inGroup.filter((node) => !replaced.has(node.name)).map((node) => ({ ...node, pods: pods.filter((pod) => pod.nodeName === node.name) }));
     const measured = agents.filter((node) => node.ready);
     const nodeTemplate = measured.length > 0 ? measured.reduce((largest, node) => (node.allocatable.cpuMillis > largest.cpuMillis ? node.allocatable : largest), measured[0].allocatable) : deps.fallbackNodeTemplate;
 
-    const now = deps.now();
     const outcome = decide({ nodes: agents, pendingPods: pods.filter((pod) => pod.unschedulable && !pod.nodeName), budgets, group }, state, { ...deps.config, nodeTemplate }, now);
     let decision = outcome.decision;
     let underutilizedSince = outcome.underutilizedSince;
@@ -55,15 +65,10 @@ export async function runAutoscaler(deps: RunDeps): Promise<Decision | undefined
     if (decision.action === "scale-up") {
       await deps.group.setDesired(decision.desired);
     } else if (decision.action === "scale-down") {
-      const drain = await drainNode(cluster, decision.node, { deadline: deps.functionDeadline - 20_000, retryDelayMs: 5000, now: deps.now, sleep: deps.sleep, log });
-      if (drain.completed) {
-        await deps.group.terminate(decision.instanceId);
+      decision = await removeNode(cluster, decision, deps, now);
+      if (decision.action === "scale-down") {
         const { [decision.node]: _removed, ...rest } = underutilizedSince;
         underutilizedSince = rest;
-      } else {
-        // Pods could not all move: give the node back to the scheduler rather than leave it cordoned.
-        await cluster.uncordon(decision.node);
-        decision = { action: "none", reason: `scale-down of ${decision.node} abandoned: ${drain.remaining.length} pod(s) could not be moved in time` };
       }
     }
 
@@ -73,7 +78,21 @@ export async function runAutoscaler(deps: RunDeps): Promise<Decision | undefined
       underutilizedSince,
     });
     await deps.store.recordDecision(decision, now, deps.invocationId);
-    deps.metric(metricLine("K3sAutoscaler", { Cluster: deps.clusterName }, { ScaleUp: decision.action === "scale-up" ? decision.by : 0, ScaleDown: decision.action === "scale-down" ? 1 : 0, PendingPods: pods.filter((pod) => pod.unschedulable && !pod.nodeName).length }, now));
+    const count = (kind: RecoveryAction["action"]) => recovered.filter((action) => action.action === kind).length;
+    deps.metric(
+      metricLine(
+        "K3sAutoscaler",
+        { Cluster: deps.clusterName },
+        {
+          ScaleUp: decision.action === "scale-up" ? decision.by : 0,
+          ScaleDown: decision.action === "scale-down" ? 1 : 0,
+          PendingPods: pods.filter((pod) => pod.unschedulable && !pod.nodeName).length,
+          ReleasedNodes: count("release"),
+          ReplacedNodes: count("replace"),
+        },
+        now,
+      ),
+    );
     if (decision.action !== "none") await deps.notify(`k3s autoscaler: ${decision.action}`, { cluster: deps.clusterName, ...decision });
     return decision;
   } catch (error) {
@@ -83,4 +102,62 @@ export async function runAutoscaler(deps: RunDeps): Promise<Decision | undefined
   } finally {
     await deps.lock.release(deps.invocationId).catch((error) => log("warn", "lock release failed; it expires on its own", { error: errorMessage(error) }));
   }
+}
+
+/**
+ * Marks, drains and terminates. Any way out short of termination (deadline, refused evictions, an API error) gives
+ * the node back to the scheduler and removes the mark; an error still propagates afterwards. A terminated node keeps
+ * its cordon and mark: its instance is terminating, so no later run counts it as an agent.
+ */
+async function removeNode(cluster: Cluster, decision: Extract<Decision, { action: "scale-down" }>, deps: RunDeps, now: number): Promise<Decision> {
+  // Marked before the cordon, so a run that dies in between leaves a mark and never an anonymous cordon.
+  await cluster.annotateNode(decision.node, { [SCALE_DOWN_MARK]: new Date(now).toISOString() });
+  let terminated = false;
+  try {
+    const drain = await drainNode(cluster, decision.node, { deadline: deps.functionDeadline - 20_000, retryDelayMs: 5000, now: deps.now, sleep: deps.sleep, log: deps.log });
+    if (!drain.completed) return { action: "none", reason: `scale-down of ${decision.node} abandoned: ${drain.remaining.length} pod(s) could not be moved in time` };
+    await deps.group.terminate(decision.instanceId);
+    terminated = true;
+    return decision;
+  } finally {
+    if (!terminated) await release(cluster, decision.node, deps.log);
+  }
+}
+
+/** Uncordons and unmarks a node; a failure is logged, not thrown over the error that led here, and the mark stays for the next run's recovery. */
+async function release(cluster: Cluster, nodeName: string, log: Logger): Promise<boolean> {
+  try {
+    await cluster.uncordon(nodeName);
+    await cluster.annotateNode(nodeName, { [SCALE_DOWN_MARK]: null });
+    return true;
+  } catch (error) {
+    log("error", "could not uncordon a node marked for scale-down; the next run retries", { node: nodeName, error: errorMessage(error) });
+    return false;
+  }
+}
+
+/**
+ * Carries out the recovery plan. Each action stands alone: one that fails is logged and reported, and neither stops
+ * the others nor this run's scaling. Returns the actions that were done.
+ */
+async function recover(cluster: Cluster, deps: RunDeps, actions: RecoveryAction[]): Promise<RecoveryAction[]> {
+  const done: RecoveryAction[] = [];
+  const failed: (RecoveryAction & { error: string })[] = [];
+  for (const action of actions) {
+    if (action.action === "release") {
+      if (await release(cluster, action.node, deps.log)) done.push(action);
+      else failed.push({ ...action, error: "uncordon failed" });
+      continue;
+    }
+    try {
+      await deps.group.replace(action.instanceId);
+      done.push(action);
+    } catch (error) {
+      deps.log("error", "agent replacement failed", { ...action, error: errorMessage(error) });
+      failed.push({ ...action, error: errorMessage(error) });
+    }
+  }
+  for (const action of done) deps.log("info", "recovery", { ...action });
+  if (done.length + failed.length > 0) await deps.notify("k3s autoscaler: recovery", { cluster: deps.clusterName, done, failed });
+  return done;
 }

@@ -57,10 +57,6 @@ export interface PodInfo extends PodSchedulingSpec {
   readonly terminationGracePeriodSeconds?: number;
   /** Volumes whose data dies with the node: emptyDir on disk and hostPath. */
   readonly localVolumeNames?: string[];
-  /** At least one of localVolumeNames. */
-  readonly localStorage: boolean;
-  /** cluster-autoscaler.kubernetes.io/safe-to-evict: "false". */
-  readonly evictionOptOut: boolean;
   /** PodScheduled=False with reason Unschedulable. */
   readonly unschedulable: boolean;
   /** spec.priority, resolved from the PriorityClass at admission; absent means 0. */
@@ -344,8 +340,6 @@ function toPodInfo(pod: V1Pod): PodInfo {
     deletionTimestampMs: pod.metadata?.deletionTimestamp?.getTime(),
     terminationGracePeriodSeconds: pod.spec?.terminationGracePeriodSeconds,
     localVolumeNames,
-    localStorage: localVolumeNames.length > 0,
-    evictionOptOut: annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] === "false",
     unschedulable: (pod.status?.conditions ?? []).some((condition) => condition.type === "PodScheduled" && condition.status === "False" && condition.reason === "Unschedulable"),
     priority: pod.spec?.priority,
     nominatedNodeName: pod.status?.nominatedNodeName || undefined,

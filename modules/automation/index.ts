@@ -33,6 +33,8 @@ export interface AutoscalerProps {
   readonly scaleDownThresholdPercent: number;
   readonly scaleDownWindowMinutes: number;
   readonly cooldownMinutes: number;
+  /** How long an agent may stay NotReady before it is terminated and the group launches a replacement. */
+  readonly notReadyReplaceMinutes: number;
   /** Instance type whose size a new agent is assumed to have until one is measured. */
   readonly nodeInstanceType: string;
 }
@@ -220,6 +222,7 @@ export class Automation extends Construct {
       SCALE_DOWN_WINDOW_SECONDS: String(autoscaler.scaleDownWindowMinutes * 60),
       COOLDOWN_SECONDS: String(autoscaler.cooldownMinutes * 60),
       LOCK_TTL_SECONDS: String(AUTOSCALER_TIMEOUT_SECONDS + 60),
+      NOT_READY_REPLACE_AFTER_SECONDS: String(autoscaler.notReadyReplaceMinutes * 60),
     }, [
       ...publish,
       { sid: "LockAndState", actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], resources: [table.arn] },

@@ -1,0 +1,57 @@
+/**
+ * What the autoscaler repairs before it decides: nodes an earlier run cordoned and never finished with, and agents
+ * that stopped being Ready. Pure, like decide.ts: observed nodes, configuration and time in, actions out.
+ */
+import type { NodeInfo } from "../shared/cluster";
+
+/**
+ * The autoscaler's own mark, set before it cordons a node to remove it (value: ISO time). Only a node carrying it is
+ * ever uncordoned by recovery; a cordon without it is someone else's.
+ */
+export const SCALE_DOWN_MARK = "k3s-aws.autoscaler/scale-down";
+
+/** cluster-autoscaler's --ok-total-unready-count and --max-total-unready-percentage defaults (FAQ.md). */
+const OK_TOTAL_UNREADY_COUNT = 3;
+const MAX_TOTAL_UNREADY_FRACTION = 0.45;
+
+export type RecoveryAction =
+  /** Uncordon and unmark a node a dead run left cordoned. */
+  | { readonly action: "release"; readonly node: string; readonly reason: string }
+  /** Terminate an agent whose group launches another in its place. */
+  | { readonly action: "replace"; readonly node: string; readonly instanceId: string; readonly reason: string };
+
+export interface RecoveryPlan {
+  readonly actions: RecoveryAction[];
+  /** Why long-NotReady agents are left alone this run, when they are. */
+  readonly held?: string;
+}
+
+/** An agent of the group as observed: nodes of instances already terminating are not in it. */
+export type ObservedAgent = Pick<NodeInfo, "name" | "ready" | "unschedulable" | "annotations" | "notReadySinceMs"> & { readonly instanceId: string };
+
+/**
+ * Holding the run's lock means no other run is live (the lease outlasts the function's timeout), so every mark
+ * found is a dead run's.
+ */
+export function planRecovery(agents: ObservedAgent[], config: { readonly notReadyReplaceAfterMs: number }, now: number): RecoveryPlan {
+  const releases: RecoveryAction[] = agents
+    .filter((agent) => agent.annotations?.[SCALE_DOWN_MARK] !== undefined)
+    .map((agent) => ({ action: "release", node: agent.name, reason: `${agent.name} was marked for scale-down at ${agent.annotations?.[SCALE_DOWN_MARK]} by a run that did not finish` }));
+
+  // Like cluster-autoscaler's --scale-down-unready-time (default 20 min), but the group keeps its size: the agent is
+  // broken, not unneeded.
+  const stuck = agents.filter((agent) => !agent.ready && agent.notReadySinceMs !== undefined && now - agent.notReadySinceMs >= config.notReadyReplaceAfterMs);
+  const unready = agents.filter((agent) => !agent.ready).length;
+  // Many agents unready together points at the servers or the network, not the agents; cluster-autoscaler stops
+  // acting then too (ClusterStateRegistry.IsClusterHealthy).
+  if (stuck.length > 0 && unready > OK_TOTAL_UNREADY_COUNT && unready > MAX_TOTAL_UNREADY_FRACTION * agents.length) {
+    return { actions: releases, held: `${unready} of ${agents.length} agents are NotReady; not replacing any while more than ${OK_TOTAL_UNREADY_COUNT} and ${MAX_TOTAL_UNREADY_FRACTION * 100}% are` };
+  }
+  const replacements: RecoveryAction[] = stuck.map((agent) => ({
+    action: "replace",
+    node: agent.name,
+    instanceId: agent.instanceId,
+    reason: `${agent.name} has been NotReady for ${Math.floor((now - agent.notReadySinceMs!) / 60000)} min (limit ${config.notReadyReplaceAfterMs / 60000} min)`,
+  }));
+  return { actions: [...releases, ...replacements] };
+}

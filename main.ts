@@ -142,6 +142,7 @@ export class ClusterStack extends TerraformStack {
               cooldownMinutes: automation.cooldownMinutes,
               notReadyReplaceMinutes: automation.notReadyReplaceMinutes,
               nodeInstanceType: config.agents.instanceTypes[0],
+              nodeArchitecture: config.architecture,
             }
           : undefined,
       notificationEmail: automation.notificationEmail,

@@ -66,8 +66,8 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
       functionDeadline: now + 4 * MINUTE,
       lockTtlMs: 5 * MINUTE,
       clusterName: "k3s",
-      fallbackNodeTemplate: { cpuMillis: 1800, memoryBytes: 7 * 2 ** 30 },
-      config: { maxStepUp: 3, scaleDownThreshold: 0.5, scaleDownWindowMs: 10 * MINUTE, cooldownMs: 10 * MINUTE },
+      agentInstance: { instanceType: "t4g.large", vcpus: 2, memoryMiB: 8192, architecture: "arm64" },
+      config: { expendablePriorityCutoff: -10, maxStepUp: 3, scaleDownThreshold: 0.5, scaleDownWindowMs: 10 * MINUTE, cooldownMs: 10 * MINUTE },
       notReadyReplaceAfterMs: 20 * MINUTE,
     });
   });
@@ -88,6 +88,17 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     expect(JSON.parse(metrics[0])).toMatchObject({ Cluster: "k3s", ScaleUp: 2, ScaleDown: 0, PendingPods: 2 });
     expect(await new DynamoLock(dynamo.client, dynamo.table).acquire("next", now, MINUTE)).toBe(true);
     expect((await new StateStore(dynamo.client, dynamo.table).load()).lastScaleUpAt).toBe(now);
+  });
+
+  test("a pod no new agent could take is reported in the reason and the UnplaceablePods metric, and moves nothing", async () => {
+    api.addPod("default", "busy-a", "agent-a", { cpu: "1800m", owner: "ReplicaSet" });
+    api.addPod("default", "busy-b", "agent-b", { cpu: "1800m", owner: "ReplicaSet" });
+    api.addPod("default", "huge", undefined, { cpu: "4", unschedulable: true, owner: "ReplicaSet" });
+    const decision = await runAutoscaler(deps());
+    expect(decision).toMatchObject({ action: "none" });
+    expect(decision?.reason).toContain("1 pod(s) no new agent could take: default/huge (insufficient cpu (requests 4000m, 2000m free))");
+    expect(group.calls).toEqual([]);
+    expect(JSON.parse(metrics[0])).toMatchObject({ ScaleUp: 0, PendingPods: 1, UnplaceablePods: 1 });
   });
 
   test("an underutilized agent is drained and terminated after the window; servers are never candidates", async () => {

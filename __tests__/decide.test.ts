@@ -1,10 +1,14 @@
-import { AgentNode, decide, nodesNeeded, Observed, ScalerConfig, ScalerState } from "../lambdas/autoscaler/decide";
+import { AgentNode, decide, Observed, ScalerConfig, ScalerState } from "../lambdas/autoscaler/decide";
+import { nodeTemplate } from "../lambdas/autoscaler/node-template";
+import { binPack } from "../lambdas/autoscaler/scheduling";
 import { PodInfo } from "../lambdas/shared/cluster";
 import { cpuMillis, memoryBytes, parseQuantity } from "../lambdas/shared/quantity";
 
 const GiB = 2 ** 30;
 const MINUTE = 60_000;
 const NOW = 1_700_000_000_000;
+
+const AGENT_LABELS = { "kubernetes.io/arch": "arm64", "kubernetes.io/os": "linux", "node.kubernetes.io/instance-type": "t4g.large" };
 
 function pod(name: string, cpu: number, memGiB: number, extra: Partial<PodInfo> = {}): PodInfo {
   return {
@@ -21,15 +25,23 @@ function pod(name: string, cpu: number, memGiB: number, extra: Partial<PodInfo> 
   };
 }
 
-const pending = (name: string, cpu: number, memGiB: number) => pod(name, cpu, memGiB, { phase: "Pending", unschedulable: true });
+const pending = (name: string, cpu: number, memGiB: number, extra: Partial<PodInfo> = {}) => pod(name, cpu, memGiB, { phase: "Pending", unschedulable: true, ...extra });
 
 function node(name: string, pods: PodInfo[] = [], extra: Partial<AgentNode> = {}): AgentNode {
-  return { name, instanceId: `i-${name}`, ready: true, unschedulable: false, allocatable: { cpuMillis: 2000, memoryBytes: 8 * GiB }, pods, ...extra };
+  return { name, instanceId: `i-${name}`, ready: true, unschedulable: false, allocatable: { cpuMillis: 2000, memoryBytes: 8 * GiB }, labels: AGENT_LABELS, pods, ...extra };
 }
 
-const CONFIG: ScalerConfig = { nodeTemplate: { cpuMillis: 2000, memoryBytes: 8 * GiB }, maxStepUp: 3, scaleDownThreshold: 0.5, scaleDownWindowMs: 10 * MINUTE, cooldownMs: 10 * MINUTE };
+const TEMPLATE = nodeTemplate({ liveAgent: { labels: AGENT_LABELS, allocatable: { cpuMillis: 2000, memoryBytes: 8 * GiB } }, instance: { instanceType: "t4g.large", vcpus: 2, memoryMiB: 8192, architecture: "arm64" }, daemonSetPods: [] });
+const CONFIG: ScalerConfig = { nodeTemplate: TEMPLATE, expendablePriorityCutoff: -10, maxStepUp: 3, scaleDownThreshold: 0.5, scaleDownWindowMs: 10 * MINUTE, cooldownMs: 10 * MINUTE };
 const FRESH: ScalerState = { underutilizedSince: {} };
-const observed = (nodes: AgentNode[], pendingPods: PodInfo[] = [], group = { desired: nodes.length, min: 1, max: 10 }): Observed => ({ nodes, pendingPods, budgets: [], group });
+const observed = (nodes: AgentNode[], pendingPods: PodInfo[] = [], group = { desired: nodes.length, min: 1, max: 10 }): Observed => ({
+  nodes,
+  pendingPods,
+  budgets: [],
+  group,
+  nodeNames: new Set(nodes.map((node) => node.name)),
+  boundClaims: new Set(),
+});
 
 describe("quantities", () => {
   test.each([
@@ -57,7 +69,7 @@ describe("scale up", () => {
     ["CPU-bound pods need a node each", [pending("a", 1500, 1), pending("b", 1500, 1), pending("c", 1500, 1)], 3],
     ["memory-bound pods pack by memory", [pending("a", 100, 5), pending("b", 100, 5), pending("c", 100, 3)], 2],
   ])("%s", (_name, pods, needed) => {
-    expect(nodesNeeded(pods, CONFIG.nodeTemplate)).toBe(needed);
+    expect(binPack(pods, CONFIG.nodeTemplate).nodes).toBe(needed);
     expect(decide(observed([node("n1", [pod("busy", 1900, 7)])], pods), FRESH, CONFIG, NOW).decision).toMatchObject({ action: "scale-up", by: needed, desired: 1 + needed });
   });
 
@@ -86,20 +98,22 @@ describe("scale up", () => {
     });
   });
 
-  test("instances already launching are counted before adding more", () => {
+  test("instances already launching are counted before adding more (cluster-autoscaler clusterstate GetUpcomingNodes)", () => {
     const pods = [pending("a", 1500, 1), pending("b", 1500, 1)];
     expect(decide(observed([node("n1")], pods, { desired: 3, min: 1, max: 10 }), FRESH, CONFIG, NOW).decision).toEqual({
       action: "none",
-      reason: "2 unschedulable pod(s) need 2 node(s), 2 already launching",
+      reason: "2 unschedulable pod(s) need 2 node(s), 2 already on their way",
     });
     expect(decide(observed([node("n1")], [...pods, pending("c", 1500, 1)], { desired: 3, min: 1, max: 10 }), FRESH, CONFIG, NOW).decision).toMatchObject({ action: "scale-up", by: 1, desired: 4 });
   });
 
-  test("a pod larger than any node does not trigger a scale-up", () => {
-    expect(decide(observed([node("n1")], [pending("huge", 4000, 1)]), FRESH, CONFIG, NOW).decision).toEqual({
+  test("a pod larger than any node does not trigger a scale-up and is reported (cluster-autoscaler FAQ: pods no node group can help)", () => {
+    const outcome = decide(observed([node("n1")], [pending("huge", 4000, 1)]), FRESH, CONFIG, NOW);
+    expect(outcome.decision).toEqual({
       action: "none",
-      reason: "1 pod(s) unschedulable, none would fit a new node; 1 pod(s) request more than a whole node and are ignored",
+      reason: "no pod needs a new agent; the group is at its minimum of 1; 1 pod(s) no new agent could take: default/huge (insufficient cpu (requests 4000m, 2000m free))",
     });
+    expect(outcome.unplaceable).toEqual([{ pod: "default/huge", reason: "insufficient cpu (requests 4000m, 2000m free)" }]);
   });
 });
 
@@ -128,10 +142,10 @@ describe("scale down", () => {
   });
 
   const noScaleDown: [string, Observed, ScalerState, number, string][] = [
-    ["not under the threshold long enough", observed([busy("n1"), idle], [], { desired: 2, min: 1, max: 10 }), idleSince(NOW - 9 * MINUTE), NOW, "no unschedulable pods; no node below 50% of allocatable for 10 min"],
-    ["at the group minimum", observed([busy("n1"), idle], [], { desired: 2, min: 2, max: 10 }), idleSince(NOW - 20 * MINUTE), NOW, "no unschedulable pods; the group is at its minimum of 2"],
-    ["cooling down after a scale-up", observed([busy("n1"), idle], [], { desired: 2, min: 1, max: 10 }), { ...idleSince(NOW - 20 * MINUTE), lastScaleUpAt: NOW - 4 * MINUTE }, NOW, "no unschedulable pods; cooling down for 360 s after the last scale action"],
-    ["cooling down after a scale-down", observed([busy("n1"), idle], [], { desired: 2, min: 1, max: 10 }), { ...idleSince(NOW - 20 * MINUTE), lastScaleDownAt: NOW - 9 * MINUTE }, NOW, "no unschedulable pods; cooling down for 60 s after the last scale action"],
+    ["not under the threshold long enough", observed([busy("n1"), idle], [], { desired: 2, min: 1, max: 10 }), idleSince(NOW - 9 * MINUTE), NOW, "no pod needs a new agent; no node below 50% of allocatable for 10 min"],
+    ["at the group minimum", observed([busy("n1"), idle], [], { desired: 2, min: 2, max: 10 }), idleSince(NOW - 20 * MINUTE), NOW, "no pod needs a new agent; the group is at its minimum of 2"],
+    ["cooling down after a scale-up", observed([busy("n1"), idle], [], { desired: 2, min: 1, max: 10 }), { ...idleSince(NOW - 20 * MINUTE), lastScaleUpAt: NOW - 4 * MINUTE }, NOW, "no pod needs a new agent; cooling down for 360 s after the last scale action"],
+    ["cooling down after a scale-down", observed([busy("n1"), idle], [], { desired: 2, min: 1, max: 10 }), { ...idleSince(NOW - 20 * MINUTE), lastScaleDownAt: NOW - 9 * MINUTE }, NOW, "no pod needs a new agent; cooling down for 60 s after the last scale action"],
     [
       "a pod without a controller",
       observed([busy("n1"), node("idle", [pod("bare", 100, 1, { controllerKind: undefined })])], [], { desired: 2, min: 1, max: 10 }),
@@ -165,7 +179,7 @@ describe("scale down", () => {
       observed([busy("n1"), node("idle", [pod("mid", 900, 1)])], [], { desired: 2, min: 1, max: 10 }),
       idleSince(NOW - 20 * MINUTE),
       NOW,
-      "no node can be removed: idle: its pods do not fit on the other nodes",
+      "no node can be removed: idle: default/mid fits on no other node (n1: insufficient cpu (requests 900m, 500m free))",
     ],
   ];
   test.each(noScaleDown)("refused: %s", (_name, input, state, now, reason) => {
@@ -188,7 +202,86 @@ describe("scale down", () => {
     expect(outcome.decision).toMatchObject({ action: "scale-down", node: "quieter", desired: 2 });
   });
 
-  test("pending pods always win over scale-down", () => {
+  test("pods a new agent would run block scale-down (cluster-autoscaler scales down only without such pods)", () => {
     expect(decide(observed([busy("n1"), idle], [pending("p", 500, 1)], { desired: 2, min: 1, max: 10 }), idleSince(NOW - 30 * MINUTE), CONFIG, NOW).decision.action).toBe("scale-up");
+  });
+});
+
+describe("decisions that follow the scheduler and cluster-autoscaler", () => {
+  const busy = (name: string) => node(name, [pod(`${name}-app`, 1500, 2)]);
+  const idleFor20 = { underutilizedSince: { idle: NOW - 20 * MINUTE } };
+  const group = (desired: number) => ({ desired, min: 1, max: 10 });
+
+  test.each<[string, Observed, Partial<ScalerConfig>, { action: string; by?: number }]>([
+    ["nodeaffinity: a pod selecting an architecture no agent has never scales up", observed([busy("n1")], [pending("x86", 100, 1, { nodeSelector: { "kubernetes.io/arch": "amd64" } })]), {}, { action: "none" }],
+    [
+      "nodeaffinity: an unsatisfiable required affinity never scales up",
+      observed([busy("n1")], [pending("gpu", 100, 1, { requiredNodeAffinity: [{ matchExpressions: [{ key: "nvidia.com/gpu.present", operator: "Exists" }] }] })]),
+      {},
+      { action: "none" },
+    ],
+    ["expendable.go: a pod below the expendable cut-off never scales up", observed([busy("n1")], [pending("batch", 500, 1, { priority: -100 })]), {}, { action: "none" }],
+    ["expendable.go: the cut-off is configurable", observed([busy("n1")], [pending("batch", 500, 1, { priority: -100 })]), { expendablePriorityCutoff: -1000 }, { action: "scale-up", by: 1 }],
+    ["expendable.go: a pod nominated to an existing node waits for preemption", observed([busy("n1")], [pending("urgent", 500, 1, { nominatedNodeName: "n1" })]), {}, { action: "none" }],
+    ["volumebinding: a pod waiting on an unbound claim never scales up", observed([busy("n1")], [pending("db-0", 500, 1, { claimNames: ["data-db-0"] })]), {}, { action: "none" }],
+    ["a pod the scheduler has not marked Unschedulable does not scale up yet", observed([busy("n1")], [pending("fresh", 500, 1, { unschedulable: false })]), {}, { action: "none" }],
+    [
+      "podsExpectedOnFreshNode: a request that fits allocatable but not allocatable minus DaemonSets is not scaled for",
+      observed([busy("n1")], [pending("big", 1900, 1)]),
+      { nodeTemplate: nodeTemplate({ liveAgent: { labels: AGENT_LABELS, allocatable: { cpuMillis: 2000, memoryBytes: 8 * GiB } }, instance: { instanceType: "t4g.large", vcpus: 2, memoryMiB: 8192, architecture: "arm64" }, daemonSetPods: [{ requests: { cpuMillis: 200, memoryBytes: 0 } }] }) },
+      { action: "none" },
+    ],
+    ["GetUpcomingNodes: a registered agent that is not Ready yet is capacity on its way", observed([busy("n1"), node("booting", [], { ready: false })], [pending("a", 1500, 1)]), {}, { action: "none" }],
+    ["binpacking_estimator.go: the pods-per-node limit is packed, so one run adds enough", observed([busy("n1")], Array.from({ length: 5 }, (_, i) => pending(`p${i}`, 10, 0))), { nodeTemplate: { ...TEMPLATE, podCapacity: 2 } }, { action: "scale-up", by: 3 }],
+    [
+      "binpacking_estimator.go: pods binding one host port need a node each",
+      observed([busy("n1")], Array.from({ length: 3 }, (_, i) => pending(`ingress${i}`, 100, 0, { hostPorts: [{ port: 443, protocol: "TCP" }] }))),
+      {},
+      { action: "scale-up", by: 3 },
+    ],
+  ])("%s", (_name, input, config, expected) => {
+    expect(decide(input, FRESH, { ...CONFIG, ...config }, NOW).decision).toMatchObject(expected);
+  });
+
+  test("pods no new agent could take are reported and do not keep an idle node (cluster-autoscaler FAQ: scale-down is independent of pods it cannot help)", () => {
+    const outcome = decide(observed([busy("n1"), node("idle", [pod("small", 200, 1)])], [pending("x86", 100, 1, { nodeSelector: { "kubernetes.io/arch": "amd64" } })], group(2)), idleFor20, CONFIG, NOW);
+    expect(outcome.decision).toMatchObject({ action: "scale-down", node: "idle" });
+    expect(outcome.decision.reason).toContain("1 pod(s) no new agent could take: default/x86 (node selector kubernetes.io/arch=amd64 does not match)");
+    expect(outcome.unplaceable).toEqual([{ pod: "default/x86", reason: "node selector kubernetes.io/arch=amd64 does not match" }]);
+  });
+
+  test("ignored pending pods do not keep an idle node either, and are reported", () => {
+    const outcome = decide(observed([busy("n1"), node("idle", [pod("small", 200, 1)])], [pending("batch", 100, 1, { priority: -100 })], group(2)), idleFor20, CONFIG, NOW);
+    expect(outcome.decision.action).toBe("scale-down");
+    expect(outcome.ignored).toEqual([{ pod: "default/batch", reason: "priority -100 is below the expendable cut-off -10" }]);
+  });
+
+  test.each<[string, AgentNode, AgentNode, string]>([
+    [
+      "nodeaffinity: a pod whose node selector only the candidate matches",
+      node("idle", [pod("pinned", 100, 1, { nodeSelector: { disk: "ssd" } })], { labels: { ...AGENT_LABELS, disk: "ssd" } }),
+      busy("n1"),
+      "idle: default/pinned fits on no other node (n1: node selector disk=ssd does not match)",
+    ],
+    ["noderesources/fit.go: the other node is at its pod limit", node("idle", [pod("small", 100, 1)]), { ...busy("n1"), podCapacity: 1 }, "idle: default/small fits on no other node (n1: too many pods (limit 1))"],
+    [
+      "nodeports: the other node already binds the pod's host port",
+      node("idle", [pod("ingress", 100, 1, { hostPorts: [{ port: 443, protocol: "TCP" }] })]),
+      node("n1", [pod("n1-ingress", 1500, 2, { hostPorts: [{ port: 443, protocol: "TCP" }] })]),
+      "idle: default/ingress fits on no other node (n1: host port 443/TCP is already in use)",
+    ],
+    [
+      "tainttoleration: the other node has a taint the pod does not tolerate",
+      node("idle", [pod("small", 100, 1)]),
+      { ...busy("n1"), taints: [{ key: "dedicated", value: "db", effect: "NoSchedule" }] },
+      "idle: default/small fits on no other node (n1: taint dedicated=db:NoSchedule is not tolerated)",
+    ],
+  ])("scale-down refused, simulator/cluster.go reschedules with the scheduler's filters: %s", (_name, idle, other, refusal) => {
+    expect(decide(observed([other, idle], [], group(2)), idleFor20, CONFIG, NOW).decision).toEqual({ action: "none", reason: `no node can be removed: ${refusal}` });
+  });
+
+  test("expendable pods need no place elsewhere when their node goes (--expendable-pods-priority-cutoff)", () => {
+    const idle = node("idle", [pod("preemptible", 900, 1, { priority: -100 })]);
+    expect(decide(observed([busy("n1"), idle], [], group(2)), idleFor20, CONFIG, NOW).decision).toMatchObject({ action: "scale-down", node: "idle" });
   });
 });

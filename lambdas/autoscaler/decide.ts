@@ -2,15 +2,14 @@
  * The autoscaler's decisions: pure functions of what was observed, the remembered state, the configuration and the
  * time. No I/O and no clock, so every rule is tested as a table.
  */
-import type { DisruptionBudget, PodInfo, Resources } from "../shared/cluster";
+import type { DisruptionBudget, NodeInfo, PodInfo, Resources } from "../shared/cluster";
 import { drainDecision } from "./drainability";
+import { DEFAULT_POD_CAPACITY } from "./node-template";
+import { classifyPendingPods, PendingPods, PodVerdict } from "./pending";
+import { binPack, largestFirst, NodeState, nodeWith, place, schedulingFailure } from "./scheduling";
 
-export interface AgentNode {
-  readonly name: string;
+export interface AgentNode extends Pick<NodeInfo, "name" | "ready" | "unschedulable" | "allocatable" | "labels" | "taints" | "podCapacity"> {
   readonly instanceId: string;
-  readonly ready: boolean;
-  readonly unschedulable: boolean;
-  readonly allocatable: Resources;
   /** Pods bound to the node. */
   readonly pods: PodInfo[];
 }
@@ -18,10 +17,14 @@ export interface AgentNode {
 export interface Observed {
   /** Nodes of the agents' auto scaling group only; servers are never scaled here. */
   readonly nodes: AgentNode[];
-  /** Pods the scheduler found no room for. */
+  /** Pods bound to no node yet. */
   readonly pendingPods: PodInfo[];
   readonly budgets: DisruptionBudget[];
   readonly group: { readonly desired: number; readonly min: number; readonly max: number };
+  /** Every node of the cluster, servers included: pods may be nominated to any of them. */
+  readonly nodeNames: ReadonlySet<string>;
+  /** Claims ("namespace/name") that do not hold a pod back (see PendingContext.boundClaims). */
+  readonly boundClaims: ReadonlySet<string>;
 }
 
 export interface ScalerState {
@@ -32,8 +35,10 @@ export interface ScalerState {
 }
 
 export interface ScalerConfig {
-  /** Allocatable resources of a new agent. */
-  readonly nodeTemplate: Resources;
+  /** A new agent, with its DaemonSet pods bound (node-template.ts). */
+  readonly nodeTemplate: NodeState;
+  /** Pods with a priority below it neither cause a scale-up nor need a place when their node is removed. */
+  readonly expendablePriorityCutoff: number;
   /** Most nodes added in one run. */
   readonly maxStepUp: number;
   /** Requested share of allocatable (CPU or memory, whichever is higher) below which a node is underutilized. */
@@ -52,55 +57,74 @@ export type Decision =
 export interface Outcome {
   readonly decision: Decision;
   readonly underutilizedSince: Record<string, number>;
+  /** Pending pods no new agent could take; reported, never scaled for. */
+  readonly unplaceable: PodVerdict[];
+  /** Pending pods a scale-up does not count (cluster-autoscaler's pod list processors). */
+  readonly ignored: PodVerdict[];
 }
 
 const ZERO: Resources = { cpuMillis: 0, memoryBytes: 0 };
 const add = (a: Resources, b: Resources): Resources => ({ cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes });
-const fits = (request: Resources, free: Resources) => request.cpuMillis <= free.cpuMillis && request.memoryBytes <= free.memoryBytes;
+const isActive = (pod: PodInfo) => pod.phase !== "Succeeded" && pod.phase !== "Failed";
 const share = (request: Resources, capacity: Resources) =>
   Math.max(capacity.cpuMillis > 0 ? request.cpuMillis / capacity.cpuMillis : Infinity, capacity.memoryBytes > 0 ? request.memoryBytes / capacity.memoryBytes : Infinity);
 const percent = (fraction: number) => `${Math.round(fraction * 100)}%`;
 
 export function decide(observed: Observed, state: ScalerState, config: ScalerConfig, now: number): Outcome {
   const underutilizedSince = trackUnderutilization(observed.nodes, state, config, now);
-  const decision = observed.pendingPods.length > 0 ? decideScaleUp(observed, config) : decideScaleDown(observed, state, config, now, underutilizedSince);
-  return { decision, underutilizedSince };
+  const pending = classifyPendingPods(observed.pendingPods, {
+    template: config.nodeTemplate,
+    boundClaims: observed.boundClaims,
+    nodeNames: observed.nodeNames,
+    expendablePriorityCutoff: config.expendablePriorityCutoff,
+  });
+  // Only pods a new agent would run block scale-down, as in cluster-autoscaler; the others wait for something no
+  // node count can change.
+  const decision = pending.schedulable.length > 0 ? decideScaleUp(observed, config, pending) : decideScaleDown(observed, state, config, now, underutilizedSince, pending);
+  return { decision, underutilizedSince, unplaceable: pending.unplaceable, ignored: pending.ignored };
 }
 
-/** First-fit decreasing: how many template nodes the pods' requests need. */
-export function nodesNeeded(pods: PodInfo[], template: Resources): number {
-  const bins: Resources[] = [];
-  const sorted = [...pods].sort((a, b) => share(b.requests, template) - share(a.requests, template));
-  for (const pod of sorted) {
-    const bin = bins.findIndex((used) => fits(add(used, pod.requests), template));
-    if (bin >= 0) bins[bin] = add(bins[bin], pod.requests);
-    else bins.push(pod.requests);
-  }
-  return bins.length;
+const SHOWN = 3;
+function listed(verdicts: PodVerdict[]): string {
+  const shown = verdicts.slice(0, SHOWN).map(({ pod, reason }) => `${pod} (${reason})`);
+  return verdicts.length > SHOWN ? `${shown.join(", ")} and ${verdicts.length - SHOWN} more` : shown.join(", ");
 }
 
-function decideScaleUp(observed: Observed, config: ScalerConfig): Decision {
+/** What the decision leaves aside, for its reason. */
+function pendingNote(pending: PendingPods): string {
+  const unplaceable = pending.unplaceable.length > 0 ? `; ${pending.unplaceable.length} pod(s) no new agent could take: ${listed(pending.unplaceable)}` : "";
+  const ignored = pending.ignored.length > 0 ? `; ${pending.ignored.length} pending pod(s) ignored: ${listed(pending.ignored)}` : "";
+  return unplaceable + ignored;
+}
+
+/**
+ * Agents on their way: instances launched but not registered, and registered agents not Ready yet. Like
+ * cluster-autoscaler's upcoming nodes (clusterstate GetUpcomingNodes), they will take pending pods once Ready.
+ */
+function upcomingAgents(observed: Observed): number {
+  const launching = Math.max(0, observed.group.desired - observed.nodes.length);
+  return launching + observed.nodes.filter((node) => !node.ready).length;
+}
+
+function decideScaleUp(observed: Observed, config: ScalerConfig, pending: PendingPods): Decision {
   const { group } = observed;
-  const placeable = observed.pendingPods.filter((pod) => fits(pod.requests, config.nodeTemplate));
-  const tooLarge = observed.pendingPods.length - placeable.length;
-  const tooLargeNote = tooLarge > 0 ? `; ${tooLarge} pod(s) request more than a whole node and are ignored` : "";
-  if (placeable.length === 0) return { action: "none", reason: `${observed.pendingPods.length} pod(s) unschedulable, none would fit a new node${tooLargeNote}` };
-
-  const needed = nodesNeeded(placeable, config.nodeTemplate);
-  // Instances the group is already launching will take pending pods once they join.
-  const launching = Math.max(0, group.desired - observed.nodes.length);
-  const missing = needed - launching;
-  const demand = `${placeable.length} unschedulable pod(s) need ${needed} node(s)${launching > 0 ? `, ${launching} already launching` : ""}${tooLargeNote}`;
-  if (missing <= 0) return { action: "none", reason: demand };
+  const note = pendingNote(pending);
+  // Packing stops at the group's maximum: nodes beyond it could never be added.
+  const packing = binPack(pending.schedulable, config.nodeTemplate, group.max);
+  const needed = packing.unpacked.length > 0 ? `more than ${group.max}` : `${packing.nodes}`;
+  const upcoming = upcomingAgents(observed);
+  const missing = (packing.unpacked.length > 0 ? Infinity : packing.nodes) - upcoming;
+  const demand = `${pending.schedulable.length} unschedulable pod(s) need ${needed} node(s)${upcoming > 0 ? `, ${upcoming} already on their way` : ""}`;
+  if (missing <= 0) return { action: "none", reason: `${demand}${note}` };
   const room = group.max - group.desired;
-  if (room <= 0) return { action: "none", reason: `${demand}; the group is at its maximum of ${group.max}` };
+  if (room <= 0) return { action: "none", reason: `${demand}; the group is at its maximum of ${group.max}${note}` };
   const by = Math.min(missing, config.maxStepUp, room);
   const bound = by < missing ? (by === config.maxStepUp ? ` (step limited to ${config.maxStepUp})` : ` (maximum ${group.max})`) : "";
-  return { action: "scale-up", by, desired: group.desired + by, reason: `${demand}; adding ${by}${bound}` };
+  return { action: "scale-up", by, desired: group.desired + by, reason: `${demand}; adding ${by}${bound}${note}` };
 }
 
 function requested(node: AgentNode): Resources {
-  return node.pods.filter((pod) => pod.phase !== "Succeeded" && pod.phase !== "Failed").reduce((sum, pod) => add(sum, pod.requests), ZERO);
+  return node.pods.filter(isActive).reduce((sum, pod) => add(sum, pod.requests), ZERO);
 }
 
 function trackUnderutilization(nodes: AgentNode[], state: ScalerState, config: ScalerConfig, now: number): Record<string, number> {
@@ -113,36 +137,50 @@ function trackUnderutilization(nodes: AgentNode[], state: ScalerState, config: S
   return tracked;
 }
 
-/** Whether the pods fit in the free room of the other schedulable nodes (first fit, largest first). */
-function fitsElsewhere(pods: PodInfo[], others: AgentNode[]): boolean {
-  const free = others.map((node) => {
-    const used = requested(node);
-    return { cpuMillis: node.allocatable.cpuMillis - used.cpuMillis, memoryBytes: node.allocatable.memoryBytes - used.memoryBytes };
-  });
-  const sorted = [...pods].sort((a, b) => b.requests.cpuMillis + b.requests.memoryBytes / 2 ** 20 - (a.requests.cpuMillis + a.requests.memoryBytes / 2 ** 20));
-  for (const pod of sorted) {
-    const target = free.findIndex((room) => fits(pod.requests, room));
-    if (target < 0) return false;
-    free[target] = { cpuMillis: free[target].cpuMillis - pod.requests.cpuMillis, memoryBytes: free[target].memoryBytes - pod.requests.memoryBytes };
-  }
-  return true;
+/** The node as the scheduler sees it, with the pods that hold its resources. */
+function schedulingState(node: AgentNode): NodeState {
+  return nodeWith({ name: node.name, labels: node.labels, taints: node.taints, allocatable: node.allocatable, podCapacity: node.podCapacity ?? DEFAULT_POD_CAPACITY }, node.pods.filter(isActive));
 }
 
-function decideScaleDown(observed: Observed, state: ScalerState, config: ScalerConfig, now: number, underutilizedSince: Record<string, number>): Decision {
+/**
+ * Why the pods cannot all move to the other nodes, or undefined when they can: each pod, largest first, goes to the
+ * first node whose scheduler predicates pass, as cluster-autoscaler's removal simulation reschedules a node's pods
+ * (simulator/cluster.go).
+ */
+function rescheduleFailure(pods: PodInfo[], from: AgentNode, others: NodeState[]): string | undefined {
+  const nodes = [...others];
+  for (const pod of largestFirst(pods, from)) {
+    const target = nodes.findIndex((node) => schedulingFailure(pod, node) === undefined);
+    if (target < 0) {
+      const why = nodes.slice(0, SHOWN).map((node) => `${node.name}: ${schedulingFailure(pod, node)}`);
+      return `${pod.namespace}/${pod.name} fits on no other node${why.length > 0 ? ` (${why.join(", ")})` : ""}`;
+    }
+    nodes[target] = place(pod, nodes[target]);
+  }
+  return undefined;
+}
+
+function decideScaleDown(observed: Observed, state: ScalerState, config: ScalerConfig, now: number, underutilizedSince: Record<string, number>, pending: PendingPods): Decision {
+  const decision = decideNodeRemoval(observed, state, config, now, underutilizedSince);
+  return { ...decision, reason: `${decision.reason}${pendingNote(pending)}` };
+}
+
+function decideNodeRemoval(observed: Observed, state: ScalerState, config: ScalerConfig, now: number, underutilizedSince: Record<string, number>): Decision {
   const { group } = observed;
-  if (group.desired <= group.min) return { action: "none", reason: `no unschedulable pods; the group is at its minimum of ${group.min}` };
+  if (group.desired <= group.min) return { action: "none", reason: `no pod needs a new agent; the group is at its minimum of ${group.min}` };
   const lastAction = Math.max(state.lastScaleUpAt ?? -Infinity, state.lastScaleDownAt ?? -Infinity);
   if (now - lastAction < config.cooldownMs) {
-    return { action: "none", reason: `no unschedulable pods; cooling down for ${Math.ceil((config.cooldownMs - (now - lastAction)) / 1000)} s after the last scale action` };
+    return { action: "none", reason: `no pod needs a new agent; cooling down for ${Math.ceil((config.cooldownMs - (now - lastAction)) / 1000)} s after the last scale action` };
   }
   const candidates = observed.nodes
     .filter((node) => underutilizedSince[node.name] !== undefined && now - underutilizedSince[node.name] >= config.scaleDownWindowMs)
     .sort((a, b) => share(requested(a), a.allocatable) - share(requested(b), b.allocatable));
   if (candidates.length === 0) {
-    return { action: "none", reason: `no unschedulable pods; no node below ${percent(config.scaleDownThreshold)} of allocatable for ${config.scaleDownWindowMs / 60000} min` };
+    return { action: "none", reason: `no pod needs a new agent; no node below ${percent(config.scaleDownThreshold)} of allocatable for ${config.scaleDownWindowMs / 60000} min` };
   }
 
   const refusals: string[] = [];
+  const schedulable = observed.nodes.filter((node) => node.ready && !node.unschedulable).map(schedulingState);
   for (const node of candidates) {
     const verdicts = node.pods.map((pod) => ({ pod, ...drainDecision(pod, { budgets: observed.budgets, now }) }));
     const blocker = verdicts.find((verdict) => verdict.outcome === "block");
@@ -151,9 +189,11 @@ function decideScaleDown(observed: Observed, state: ScalerState, config: ScalerC
       continue;
     }
     const movable = verdicts.filter((verdict) => verdict.outcome === "move").map((verdict) => verdict.pod);
-    const others = observed.nodes.filter((other) => other.name !== node.name && other.ready && !other.unschedulable);
-    if (!fitsElsewhere(movable, others)) {
-      refusals.push(`${node.name}: its pods do not fit on the other nodes`);
+    // Expendable pods are deleted with their node rather than moved (cluster-autoscaler --expendable-pods-priority-cutoff).
+    const mustMove = movable.filter((pod) => pod.priority === undefined || pod.priority >= config.expendablePriorityCutoff);
+    const stuck = rescheduleFailure(mustMove, node, schedulable.filter((other) => other.name !== node.name));
+    if (stuck) {
+      refusals.push(`${node.name}: ${stuck}`);
       continue;
     }
     const utilization = share(requested(node), node.allocatable);

@@ -12,6 +12,7 @@ import { errorMessage, jsonLogger } from "../shared/log";
 import { snsNotifier } from "../shared/notify";
 import { autoScalingGroup } from "./aws";
 import { Decision } from "./decide";
+import { DEFAULT_EXPENDABLE_PRIORITY_CUTOFF } from "./pending";
 import { runAutoscaler } from "./run";
 import { DynamoLock, StateStore } from "./store";
 
@@ -29,6 +30,8 @@ const environmentShape = {
   TOPIC_ARN: z.string().check(z.startsWith("arn:")),
   NODE_VCPUS: z.coerce.number().check(z.positive()),
   NODE_MEMORY_MIB: z.coerce.number().check(z.positive()),
+  NODE_INSTANCE_TYPE: z.string().check(z.minLength(1)),
+  NODE_ARCHITECTURE: z.enum(["arm64", "x86_64"]),
   MAX_STEP_UP: z.coerce.number().check(z.int(), z.positive()),
   SCALE_DOWN_THRESHOLD_PERCENT: z.coerce.number().check(z.gte(1), z.lte(100)),
   SCALE_DOWN_WINDOW_SECONDS: z.coerce.number().check(z.int(), z.positive()),
@@ -64,9 +67,9 @@ export async function handler(_event: unknown, context: Context): Promise<Decisi
     functionDeadline: Date.now() + context.getRemainingTimeInMillis(),
     lockTtlMs: env.LOCK_TTL_SECONDS * 1000,
     clusterName: env.CLUSTER_NAME,
-    // A node keeps some capacity for the system; about 90 % of the instance is a fair estimate until one is measured.
-    fallbackNodeTemplate: { cpuMillis: Math.floor(env.NODE_VCPUS * 1000 * 0.9), memoryBytes: Math.floor(env.NODE_MEMORY_MIB * 2 ** 20 * 0.9) },
+    agentInstance: { instanceType: env.NODE_INSTANCE_TYPE, vcpus: env.NODE_VCPUS, memoryMiB: env.NODE_MEMORY_MIB, architecture: env.NODE_ARCHITECTURE },
     config: {
+      expendablePriorityCutoff: DEFAULT_EXPENDABLE_PRIORITY_CUTOFF,
       maxStepUp: env.MAX_STEP_UP,
       scaleDownThreshold: env.SCALE_DOWN_THRESHOLD_PERCENT / 100,
       scaleDownWindowMs: env.SCALE_DOWN_WINDOW_SECONDS * 1000,

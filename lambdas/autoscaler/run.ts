@@ -1,8 +1,9 @@
-import { Cluster, NodeInfo, Resources } from "../shared/cluster";
+import { Cluster, DaemonSetInfo, NodeInfo, PodInfo } from "../shared/cluster";
 import { drainNode } from "../shared/drain";
 import { errorMessage, Logger, metricLine } from "../shared/log";
 import { AgentGroup } from "./aws";
 import { AgentNode, decide, Decision, ScalerConfig } from "./decide";
+import { AgentInstance, nodeTemplate } from "./node-template";
 import { planRecovery, RecoveryAction, SCALE_DOWN_MARK } from "./recovery";
 import { DynamoLock, StateStore } from "./store";
 
@@ -23,14 +24,28 @@ export interface RunDeps {
   readonly functionDeadline: number;
   readonly lockTtlMs: number;
   readonly clusterName: string;
-  /** Allocatable of a new agent when no agent is running to measure. */
-  readonly fallbackNodeTemplate: Resources;
+  /** The agents' instance, from which a new agent is derived when no agent runs to measure. */
+  readonly agentInstance: AgentInstance;
   readonly config: Omit<ScalerConfig, "nodeTemplate">;
   /** How long an agent may stay NotReady before it is replaced. */
   readonly notReadyReplaceAfterMs: number;
 }
 
 const instanceIdOf = (node: NodeInfo) => node.providerId?.split("/").pop() ?? "";
+const isDaemonSetPod = (pod: PodInfo) => pod.controllerKind === "DaemonSet" && pod.phase !== "Succeeded" && pod.phase !== "Failed";
+
+/**
+ * A new agent: measured from the largest Ready, schedulable agent with the DaemonSet pods it runs (cluster-autoscaler
+ * builds its template from a live node of the group the same way), or derived from the instance type with one pod of
+ * every DaemonSet seen in the cluster, the template keeping those that would run on it.
+ */
+function newAgent(agents: AgentNode[], daemonSets: DaemonSetInfo[], instance: AgentInstance) {
+  const live = agents
+    .filter((node) => node.ready && !node.unschedulable)
+    .sort((a, b) => b.allocatable.cpuMillis - a.allocatable.cpuMillis || b.allocatable.memoryBytes - a.allocatable.memoryBytes)[0];
+  if (live) return nodeTemplate({ liveAgent: live, instance, daemonSetPods: live.pods.filter(isDaemonSetPod) });
+  return nodeTemplate({ instance, daemonSetPods: daemonSets.map((daemonSet) => daemonSet.pod) });
+}
 
 /** One scheduled run: lock, observe, decide, act, remember, report. Returns the decision, or undefined when skipped. */
 export async function runAutoscaler(deps: RunDeps): Promise<Decision | undefined> {
@@ -41,7 +56,15 @@ export async function runAutoscaler(deps: RunDeps): Promise<Decision | undefined
   }
   try {
     const cluster = await deps.cluster();
-    const [nodes, pods, budgets, group, state] = await Promise.all([cluster.listNodes(), cluster.listPods(), cluster.listDisruptionBudgets(), deps.group.describe(), deps.store.load()]);
+    const [nodes, pods, budgets, claims, daemonSets, group, state] = await Promise.all([
+      cluster.listNodes(),
+      cluster.listPods(),
+      cluster.listDisruptionBudgets(),
+      cluster.listPersistentVolumeClaims(),
+      cluster.listDaemonSets(),
+      deps.group.describe(),
+      deps.store.load(),
+    ]);
     const groupInstances = new Set(group.instanceIds);
     const now = deps.now();
     const inGroup = nodes.filter((node) => groupInstances.has(instanceIdOf(node))).map((node) => ({ ...node, instanceId: instanceIdOf(node) }));
@@ -54,13 +77,20 @@ export async function runAutoscaler(deps: RunDeps): Promise<Decision | undefined
     // A released node still counts as cordoned in this run's view, so its underutilization window starts again
     // before another attempt; a replaced one is leaving, and its replacement counts as launching.
     const agents: AgentNode[] = inGroup.filter((node) => !replaced.has(node.name)).map((node) => ({ ...node, pods: pods.filter((pod) => pod.nodeName === node.name) }));
-    const measured = agents.filter((node) => node.ready);
-    const nodeTemplate = measured.length > 0 ? measured.reduce((largest, node) => (node.allocatable.cpuMillis > largest.cpuMillis ? node.allocatable : largest), measured[0].allocatable) : deps.fallbackNodeTemplate;
+    const pendingPods = pods.filter((pod) => !pod.nodeName && pod.phase === "Pending");
+    // A pod whose claim is not Bound waits for its volume, not for a node (cluster-autoscaler leaves such pods out).
+    // WaitForFirstConsumer claims bind only once their pod is scheduled; the cluster's own classes bind immediately.
+    const boundClaims = new Set(claims.filter((claim) => claim.bound).map((claim) => `${claim.namespace}/${claim.name}`));
 
-    const outcome = decide({ nodes: agents, pendingPods: pods.filter((pod) => pod.unschedulable && !pod.nodeName), budgets, group }, state, { ...deps.config, nodeTemplate }, now);
+    const outcome = decide(
+      { nodes: agents, pendingPods, budgets, group, nodeNames: new Set(nodes.map((node) => node.name)), boundClaims },
+      state,
+      { ...deps.config, nodeTemplate: newAgent(agents, daemonSets, deps.agentInstance) },
+      now,
+    );
     let decision = outcome.decision;
     let underutilizedSince = outcome.underutilizedSince;
-    log("info", "decision", { decision, agents: agents.length, groupDesired: group.desired });
+    log("info", "decision", { decision, agents: agents.length, groupDesired: group.desired, unplaceable: outcome.unplaceable, ignored: outcome.ignored });
 
     if (decision.action === "scale-up") {
       await deps.group.setDesired(decision.desired);
@@ -79,20 +109,15 @@ export async function runAutoscaler(deps: RunDeps): Promise<Decision | undefined
     });
     await deps.store.recordDecision(decision, now, deps.invocationId);
     const count = (kind: RecoveryAction["action"]) => recovered.filter((action) => action.action === kind).length;
-    deps.metric(
-      metricLine(
-        "K3sAutoscaler",
-        { Cluster: deps.clusterName },
-        {
-          ScaleUp: decision.action === "scale-up" ? decision.by : 0,
-          ScaleDown: decision.action === "scale-down" ? 1 : 0,
-          PendingPods: pods.filter((pod) => pod.unschedulable && !pod.nodeName).length,
-          ReleasedNodes: count("release"),
-          ReplacedNodes: count("replace"),
-        },
-        now,
-      ),
-    );
+    const counts = {
+      ScaleUp: decision.action === "scale-up" ? decision.by : 0,
+      ScaleDown: decision.action === "scale-down" ? 1 : 0,
+      PendingPods: pendingPods.filter((pod) => pod.unschedulable).length,
+      UnplaceablePods: outcome.unplaceable.length,
+      ReleasedNodes: count("release"),
+      ReplacedNodes: count("replace"),
+    };
+    deps.metric(metricLine("K3sAutoscaler", { Cluster: deps.clusterName }, counts, now));
     if (decision.action !== "none") await deps.notify(`k3s autoscaler: ${decision.action}`, { cluster: deps.clusterName, ...decision });
     return decision;
   } catch (error) {

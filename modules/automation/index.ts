@@ -35,8 +35,10 @@ export interface AutoscalerProps {
   readonly cooldownMinutes: number;
   /** How long an agent may stay NotReady before it is terminated and the group launches a replacement. */
   readonly notReadyReplaceMinutes: number;
-  /** Instance type whose size a new agent is assumed to have until one is measured. */
+  /** Instance type whose size and labels a new agent is assumed to have until one is measured. */
   readonly nodeInstanceType: string;
+  /** Architecture of the agents, for the kubernetes.io/arch label of a new agent. */
+  readonly nodeArchitecture: "arm64" | "x86_64";
 }
 
 export interface AutomationProps {
@@ -217,6 +219,8 @@ export class Automation extends Construct {
       TOPIC_ARN: topicArn,
       NODE_VCPUS: nodeType.defaultVcpus.toString(),
       NODE_MEMORY_MIB: nodeType.memorySize.toString(),
+      NODE_INSTANCE_TYPE: autoscaler.nodeInstanceType,
+      NODE_ARCHITECTURE: autoscaler.nodeArchitecture,
       MAX_STEP_UP: String(autoscaler.maxStepUp),
       SCALE_DOWN_THRESHOLD_PERCENT: String(autoscaler.scaleDownThresholdPercent),
       SCALE_DOWN_WINDOW_SECONDS: String(autoscaler.scaleDownWindowMinutes * 60),

@@ -1,0 +1,215 @@
+import { nodeTemplate } from "../lambdas/autoscaler/node-template";
+import { classifyPendingPods, PendingContext } from "../lambdas/autoscaler/pending";
+import { binPack, effectiveRequests, NodeState, nodeWith, place, schedulingFailure } from "../lambdas/autoscaler/scheduling";
+import { PodInfo } from "../lambdas/shared/cluster";
+import { LabelSelector, NodeSelectorTerm, PodSchedulingSpec, Resources } from "../lambdas/shared/kube-model";
+import { matchesLabelSelector, matchesNodeSelectorTerms } from "../lambdas/shared/selectors";
+
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+const r = (cpuMillis: number, memoryMiB = 0): Resources => ({ cpuMillis, memoryBytes: memoryMiB * MiB });
+const spec = (cpu: number, memoryMiB = 0, extra: Partial<PodSchedulingSpec> = {}): PodSchedulingSpec => ({ requests: r(cpu, memoryMiB), ...extra });
+const agent = (extra: Partial<NodeState> = {}): NodeState => ({
+  ...nodeWith({ name: "agent-1", labels: { "kubernetes.io/arch": "arm64", "kubernetes.io/os": "linux", tier: "web" }, allocatable: r(2000, 8192), podCapacity: 110 }, []),
+  ...extra,
+});
+
+describe("label selectors (apimachinery labels.Selector; policy/v1 PodDisruptionBudget reads null as none)", () => {
+  const labels = { app: "db", tier: "backend", version: "3" };
+  test.each<[string, LabelSelector | null | undefined, boolean]>([
+    ["an empty selector selects everything", {}, true],
+    ["a null selector selects nothing", null, false],
+    ["matchLabels must all hold", { matchLabels: { app: "db", tier: "backend" } }, true],
+    ["one wrong matchLabels pair fails", { matchLabels: { app: "db", tier: "frontend" } }, false],
+    ["In", { matchExpressions: [{ key: "app", operator: "In", values: ["db", "cache"] }] }, true],
+    ["In on a missing key fails", { matchExpressions: [{ key: "zone", operator: "In", values: ["a"] }] }, false],
+    ["NotIn holds for a missing key", { matchExpressions: [{ key: "zone", operator: "NotIn", values: ["a"] }] }, true],
+    ["NotIn", { matchExpressions: [{ key: "app", operator: "NotIn", values: ["db"] }] }, false],
+    ["Exists", { matchExpressions: [{ key: "tier", operator: "Exists" }] }, true],
+    ["DoesNotExist", { matchExpressions: [{ key: "tier", operator: "DoesNotExist" }] }, false],
+    ["labels and expressions are ANDed", { matchLabels: { app: "db" }, matchExpressions: [{ key: "tier", operator: "DoesNotExist" }] }, false],
+  ])("%s", (_name, selector, matches) => expect(matchesLabelSelector(labels, selector)).toBe(matches));
+});
+
+describe("node selector terms (core/v1 NodeSelectorTerm: terms ORed, requirements ANDed)", () => {
+  const node = { name: "agent-1", labels: { "kubernetes.io/arch": "arm64", cores: "4" } };
+  test.each<[string, NodeSelectorTerm[] | undefined, boolean]>([
+    ["no affinity places anywhere", undefined, true],
+    ["an empty term matches no node", [{}], false],
+    ["one matching term is enough", [{ matchExpressions: [{ key: "kubernetes.io/arch", operator: "In", values: ["amd64"] }] }, { matchExpressions: [{ key: "kubernetes.io/arch", operator: "In", values: ["arm64"] }] }], true],
+    ["requirements of one term are ANDed", [{ matchExpressions: [{ key: "kubernetes.io/arch", operator: "In", values: ["arm64"] }, { key: "gpu", operator: "Exists" }] }], false],
+    ["Gt compares integers", [{ matchExpressions: [{ key: "cores", operator: "Gt", values: ["2"] }] }], true],
+    ["Lt compares integers", [{ matchExpressions: [{ key: "cores", operator: "Lt", values: ["2"] }] }], false],
+    ["Gt with a non-integer never matches", [{ matchExpressions: [{ key: "kubernetes.io/arch", operator: "Gt", values: ["2"] }] }], false],
+    ["matchFields metadata.name", [{ matchFields: [{ key: "metadata.name", operator: "In", values: ["agent-1"] }] }], true],
+  ])("%s", (_name, terms, matches) => expect(matchesNodeSelectorTerms(node, terms)).toBe(matches));
+
+  test("a node that does not exist yet matches no metadata.name", () => {
+    expect(matchesNodeSelectorTerms({ labels: {} }, [{ matchFields: [{ key: "metadata.name", operator: "In", values: ["agent-1"] }] }])).toBe(false);
+  });
+});
+
+describe("effective pod requests (k8s.io/component-helpers resource/helpers.go PodRequests, KEP-753 sidecars)", () => {
+  test.each<[string, Parameters<typeof effectiveRequests>, Resources]>([
+    ["containers add up", [[{ requests: r(100, 64) }, { requests: r(200, 128) }], [], r(0)], r(300, 192)],
+    ["an ordinary init container larger than the containers sets the request", [[{ requests: r(100, 64) }], [{ requests: r(500, 32) }], r(0)], r(500, 64)],
+    ["init containers run one at a time: the largest counts, not the sum", [[{ requests: r(100) }], [{ requests: r(400) }, { requests: r(300) }], r(0)], r(400)],
+    ["a native sidecar runs with the containers, so it adds", [[{ requests: r(100, 64) }], [{ requests: r(50, 32), sidecar: true }], r(0)], r(150, 96)],
+    ["an init container after a sidecar runs beside it", [[{ requests: r(100) }], [{ requests: r(200), sidecar: true }, { requests: r(500) }], r(0)], r(700)],
+    ["an init container before a sidecar runs alone", [[{ requests: r(100) }], [{ requests: r(500) }, { requests: r(200), sidecar: true }], r(0)], r(500)],
+    ["pod overhead comes on top", [[{ requests: r(100, 64) }], [], r(250, 120)], r(350, 184)],
+  ])("%s", (_name, args, expected) => expect(effectiveRequests(...args)).toEqual(expected));
+});
+
+describe("scheduling predicates (kube-scheduler default filter plugins)", () => {
+  test.each<[string, PodSchedulingSpec, NodeState, string | undefined]>([
+    ["noderesources/fit.go: a pod within free cpu and memory fits", spec(1500, 4096), agent(), undefined],
+    ["noderesources/fit.go: cpu beyond what is free", spec(1500), agent({ used: r(1000) }), "insufficient cpu (requests 1500m, 1000m free)"],
+    ["noderesources/fit.go: memory beyond what is free", spec(100, 4096), agent({ used: r(0, 6144) }), "insufficient memory (requests 4096Mi, 2048Mi free)"],
+    ["noderesources/fit.go: a zero request fits an over-committed node", spec(0), agent({ used: r(2500, 9000) }), undefined],
+    ["noderesources/fit.go: the pods-per-node limit", spec(10), agent({ podCount: 110 }), "too many pods (limit 110)"],
+    ["nodeaffinity: nodeSelector matches labels", spec(10, 0, { nodeSelector: { "kubernetes.io/arch": "arm64" } }), agent(), undefined],
+    ["nodeaffinity: nodeSelector that does not match", spec(10, 0, { nodeSelector: { "kubernetes.io/arch": "amd64" } }), agent(), "node selector kubernetes.io/arch=amd64 does not match"],
+    [
+      "nodeaffinity: required affinity that does not match",
+      spec(10, 0, { requiredNodeAffinity: [{ matchExpressions: [{ key: "tier", operator: "NotIn", values: ["web"] }] }] }),
+      agent(),
+      "required node affinity does not match",
+    ],
+    ["tainttoleration: NoSchedule must be tolerated", spec(10), agent({ taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] }), "taint dedicated=gpu:NoSchedule is not tolerated"],
+    ["tainttoleration: NoExecute must be tolerated", spec(10), agent({ taints: [{ key: "node.kubernetes.io/not-ready", effect: "NoExecute" }] }), "taint node.kubernetes.io/not-ready:NoExecute is not tolerated"],
+    ["tainttoleration: PreferNoSchedule never blocks", spec(10), agent({ taints: [{ key: "spot", effect: "PreferNoSchedule" }] }), undefined],
+    [
+      "tainttoleration: Equal needs the same value",
+      spec(10, 0, { tolerations: [{ key: "dedicated", operator: "Equal", value: "db", effect: "NoSchedule" }] }),
+      agent({ taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] }),
+      "taint dedicated=gpu:NoSchedule is not tolerated",
+    ],
+    ["tainttoleration: Exists tolerates any value", spec(10, 0, { tolerations: [{ key: "dedicated", operator: "Exists" }] }), agent({ taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] }), undefined],
+    ["tainttoleration: an empty key with Exists tolerates everything", spec(10, 0, { tolerations: [{ operator: "Exists" }] }), agent({ taints: [{ key: "a", effect: "NoExecute" }, { key: "b", effect: "NoSchedule" }] }), undefined],
+    [
+      "tainttoleration: a toleration for another effect does not apply",
+      spec(10, 0, { tolerations: [{ key: "dedicated", operator: "Exists", effect: "NoExecute" }] }),
+      agent({ taints: [{ key: "dedicated", effect: "NoSchedule" }] }),
+      "taint dedicated:NoSchedule is not tolerated",
+    ],
+    ["nodeports: same port and protocol on every address conflicts", spec(10, 0, { hostPorts: [{ port: 80, protocol: "TCP" }] }), agent({ usedHostPorts: [{ port: 80, protocol: "TCP" }] }), "host port 80/TCP is already in use"],
+    ["nodeports: another protocol does not conflict", spec(10, 0, { hostPorts: [{ port: 53, protocol: "UDP" }] }), agent({ usedHostPorts: [{ port: 53, protocol: "TCP" }] }), undefined],
+    ["nodeports: 0.0.0.0 conflicts with a specific address", spec(10, 0, { hostPorts: [{ port: 80, protocol: "TCP", hostIP: "0.0.0.0" }] }), agent({ usedHostPorts: [{ port: 80, protocol: "TCP", hostIP: "10.0.1.5" }] }), "host port 0.0.0.0:80/TCP is already in use"],
+    ["nodeports: two different specific addresses do not conflict", spec(10, 0, { hostPorts: [{ port: 80, protocol: "TCP", hostIP: "10.0.1.6" }] }), agent({ usedHostPorts: [{ port: 80, protocol: "TCP", hostIP: "10.0.1.5" }] }), undefined],
+    ["nodeports: the same specific address conflicts", spec(10, 0, { hostPorts: [{ port: 80, protocol: "TCP", hostIP: "10.0.1.5" }] }), agent({ usedHostPorts: [{ port: 80, protocol: "TCP", hostIP: "10.0.1.5" }] }), "host port 10.0.1.5:80/TCP is already in use"],
+  ])("%s", (_name, pod, node, failure) => expect(schedulingFailure(pod, node)).toBe(failure));
+
+  test("placing a pod takes its requests, a pod slot and its host ports", () => {
+    const placed = place(spec(300, 256, { hostPorts: [{ port: 9100, protocol: "TCP" }, { port: 0, protocol: "TCP" }] }), agent());
+    expect(placed).toMatchObject({ used: r(300, 256), podCount: 1, usedHostPorts: [{ port: 9100, protocol: "TCP" }] });
+    expect(schedulingFailure(spec(10, 0, { hostPorts: [{ port: 9100, protocol: "TCP" }] }), placed)).toBe("host port 9100/TCP is already in use");
+  });
+});
+
+describe("bin packing (cluster-autoscaler estimator/binpacking_estimator.go, first fit decreasing)", () => {
+  const template = agent({ name: undefined });
+  test.each<[string, PodSchedulingSpec[], NodeState, number]>([
+    ["small pods share a node", [spec(900), spec(900), spec(200)], template, 1],
+    ["largest first packs tighter than arrival order", [spec(600), spec(600), spec(1400), spec(1400)], template, 2],
+    ["the pods-per-node limit opens nodes even with room to spare", Array.from({ length: 5 }, () => spec(10)), { ...template, podCapacity: 2 }, 3],
+    ["a host port opens a node per pod that binds it", Array.from({ length: 3 }, () => spec(10, 0, { hostPorts: [{ port: 80, protocol: "TCP" }] })), template, 3],
+  ])("%s", (_name, pods, node, nodes) => expect(binPack(pods, node).nodes).toBe(nodes));
+
+  test("a pod no empty template could take opens no node and is reported unpacked", () => {
+    const huge = spec(4000);
+    expect(binPack([spec(100), huge], template)).toEqual({ nodes: 1, packed: [spec(100)], unpacked: [huge] });
+  });
+
+  test("no more than maxNodes are opened (cluster-autoscaler's estimation limiter)", () => {
+    const packing = binPack(Array.from({ length: 4 }, () => spec(1500)), template, 2);
+    expect(packing.nodes).toBe(2);
+    expect(packing.unpacked).toHaveLength(2);
+  });
+});
+
+describe("node template (cluster-autoscaler simulator/node_info_utils.go SanitizedTemplateNodeInfoFromNodeInfo)", () => {
+  const instance = { instanceType: "t4g.large", vcpus: 2, memoryMiB: 8192, architecture: "arm64" } as const;
+
+  test("derived from the instance type: kubelet and cloud-controller labels, whole CPU, 90% of nominal memory, 110 pods, no taints", () => {
+    const template = nodeTemplate({ instance: { ...instance, architecture: "x86_64", instanceType: "m7i.large" }, daemonSetPods: [] });
+    expect(template).toEqual({
+      labels: {
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/os": "linux",
+        "beta.kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/os": "linux",
+        "node.kubernetes.io/instance-type": "m7i.large",
+        "beta.kubernetes.io/instance-type": "m7i.large",
+      },
+      taints: [],
+      allocatable: { cpuMillis: 2000, memoryBytes: Math.floor(8192 * MiB * 0.9) },
+      podCapacity: 110,
+      used: r(0),
+      podCount: 0,
+      usedHostPorts: [],
+    });
+  });
+
+  test("measured from a live agent: its allocatable and pod capacity; hostname, zone and capacity type dropped (compare_nodegroups.go BasicIgnoredLabels)", () => {
+    const liveAgent = {
+      labels: {
+        "kubernetes.io/hostname": "ip-10-0-1-5",
+        "kubernetes.io/arch": "arm64",
+        "topology.kubernetes.io/zone": "eu-west-1a",
+        "topology.kubernetes.io/region": "eu-west-1",
+        "node.kubernetes.io/capacity-type": "spot",
+        "node.kubernetes.io/instance-type": "m7g.large",
+      },
+      allocatable: { cpuMillis: 2000, memoryBytes: 7.6 * GiB },
+      podCapacity: 58,
+    };
+    const template = nodeTemplate({ liveAgent, instance, daemonSetPods: [] });
+    expect(template.labels).toEqual({ "kubernetes.io/arch": "arm64", "topology.kubernetes.io/region": "eu-west-1", "node.kubernetes.io/instance-type": "m7g.large" });
+    expect(template).toMatchObject({ allocatable: liveAgent.allocatable, podCapacity: 58, taints: [] });
+    expect(nodeTemplate({ liveAgent: { ...liveAgent, podCapacity: undefined }, instance, daemonSetPods: [] }).podCapacity).toBe(110);
+  });
+
+  test("DaemonSet pods that would run on a new agent take their requests, pod slots and host ports (podsExpectedOnFreshNode)", () => {
+    const exporter = spec(100, 128, { hostPorts: [{ port: 9100, protocol: "TCP" }] });
+    const amd64Only = spec(500, 512, { nodeSelector: { "kubernetes.io/arch": "amd64" } });
+    const serversOnly = spec(500, 512, { requiredNodeAffinity: [{ matchExpressions: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists" }] }] });
+    const template = nodeTemplate({ instance, daemonSetPods: [exporter, amd64Only, serversOnly] });
+    expect(template).toMatchObject({ used: r(100, 128), podCount: 1, usedHostPorts: [{ port: 9100, protocol: "TCP" }] });
+  });
+});
+
+describe("pending pods (cluster-autoscaler core/podlistprocessor)", () => {
+  const template = nodeTemplate({ instance: { instanceType: "t4g.large", vcpus: 2, memoryMiB: 8192, architecture: "arm64" }, daemonSetPods: [] });
+  const context: PendingContext = { template, boundClaims: new Set(["default/data-0"]), nodeNames: new Set(["agent-1", "server-1"]), expendablePriorityCutoff: -10 };
+  const pending = (name: string, extra: Partial<PodInfo> = {}): PodInfo => ({
+    namespace: "default",
+    name,
+    phase: "Pending",
+    labels: {},
+    requests: r(500, 512),
+    controllerKind: "ReplicaSet",
+    mirror: false,
+    deleting: false,
+    unschedulable: true,
+    ...extra,
+  });
+
+  test.each<[string, PodInfo, "schedulable" | "unplaceable" | "ignored", string | undefined]>([
+    ["an Unschedulable pod that fits the template is demand", pending("web"), "schedulable", undefined],
+    ["not yet marked Unschedulable: the scheduler has not given up on existing nodes", pending("new", { unschedulable: false }), "ignored", "not marked Unschedulable by the scheduler"],
+    ["filter_out_daemon_sets.go: a DaemonSet pod needs its own node, not a new one", pending("exporter", { controllerKind: "DaemonSet" }), "ignored", "a DaemonSet pod, tied to its node"],
+    ["expendable.go: priority below the cut-off", pending("batch", { priority: -11 }), "ignored", "priority -11 is below the expendable cut-off -10"],
+    ["expendable.go: priority at the cut-off is not expendable", pending("batch", { priority: -10 }), "schedulable", undefined],
+    ["expendable.go: nominated to an existing node for preemption", pending("urgent", { nominatedNodeName: "server-1" }), "ignored", "nominated to server-1, where lower-priority pods are being preempted"],
+    ["expendable.go: nominated to a node that is gone", pending("urgent", { nominatedNodeName: "agent-9" }), "schedulable", undefined],
+    ["volumebinding: waiting on an unbound claim", pending("db-1", { claimNames: ["data-1"] }), "ignored", "waiting for PersistentVolumeClaim data-1 to be bound"],
+    ["volumebinding: a bound claim does not hold the pod", pending("db-0", { claimNames: ["data-0"] }), "schedulable", undefined],
+    ["a node selector no new agent has", pending("x86", { nodeSelector: { "kubernetes.io/arch": "amd64" } }), "unplaceable", "node selector kubernetes.io/arch=amd64 does not match"],
+    ["a request larger than a new agent", pending("huge", { requests: r(4000) }), "unplaceable", "insufficient cpu (requests 4000m, 2000m free)"],
+  ])("%s", (_name, pod, bucket, reason) => {
+    const sorted = classifyPendingPods([pod], context);
+    if (bucket === "schedulable") expect(sorted.schedulable).toEqual([pod]);
+    else expect(sorted[bucket]).toEqual([{ pod: `default/${pod.name}`, reason }]);
+  });
+});

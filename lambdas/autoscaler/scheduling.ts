@@ -1,0 +1,159 @@
+/**
+ * kube-scheduler's default filters, as pure predicates over the scheduling model, and cluster-autoscaler's
+ * first-fit-decreasing estimate of how many new nodes a set of pods needs. The autoscaler asks the same questions the
+ * scheduler will, so it neither adds a node a pod cannot use nor removes one whose pods have nowhere to go.
+ */
+import type { HostPort, NodeSchedulingSpec, PodSchedulingSpec, Resources, Taint, Toleration } from "../shared/kube-model";
+import { matchesNodeSelectorTerms } from "../shared/selectors";
+
+/** A node as the scheduler sees it: what it offers and what its pods already take. */
+export interface NodeState extends NodeSchedulingSpec {
+  /** Absent on a node that does not exist yet (a template), so affinity to a node name never matches it. */
+  readonly name?: string;
+  /** Sum of the effective requests of the pods bound to it. */
+  readonly used: Resources;
+  readonly podCount: number;
+  readonly usedHostPorts: HostPort[];
+}
+
+/** One container's requests as plain data; `sidecar` marks an init container with restartPolicy Always. */
+export interface ContainerRequests {
+  readonly requests: Resources;
+  readonly sidecar?: boolean;
+}
+
+const ZERO: Resources = { cpuMillis: 0, memoryBytes: 0 };
+const plus = (a: Resources, b: Resources): Resources => ({ cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes });
+const larger = (a: Resources, b: Resources): Resources => ({ cpuMillis: Math.max(a.cpuMillis, b.cpuMillis), memoryBytes: Math.max(a.memoryBytes, b.memoryBytes) });
+
+/**
+ * A pod's effective requests, per resource (k8s.io/component-helpers resource/helpers.go PodRequests, KEP-753):
+ * regular containers and native sidecars run together for the pod's life, so they add up; each ordinary init container
+ * runs alone beside the sidecars started before it, so only the largest such moment counts; pod overhead (RuntimeClass)
+ * comes on top.
+ */
+export function effectiveRequests(containers: ContainerRequests[], initContainers: ContainerRequests[], overhead: Resources = ZERO): Resources {
+  let running = containers.reduce((sum, container) => plus(sum, container.requests), ZERO);
+  let sidecars = ZERO;
+  let initPeak = ZERO;
+  for (const init of initContainers) {
+    if (init.sidecar) {
+      running = plus(running, init.requests);
+      sidecars = plus(sidecars, init.requests);
+      initPeak = larger(initPeak, sidecars);
+    } else {
+      initPeak = larger(initPeak, plus(init.requests, sidecars));
+    }
+  }
+  return plus(larger(running, initPeak), overhead);
+}
+
+const cpu = (millis: number) => `${millis}m`;
+const memory = (bytes: number) => `${Math.round(bytes / 2 ** 20)}Mi`;
+
+/** Whether a toleration tolerates a taint (core/v1 Toleration.ToleratesTaint). */
+function tolerates(toleration: Toleration, taint: Taint): boolean {
+  if (toleration.effect && toleration.effect !== taint.effect) return false;
+  // An empty key matches every key; the API only allows it with Exists.
+  if (toleration.key && toleration.key !== taint.key) return false;
+  if (toleration.operator === "Exists") return true;
+  return (toleration.value ?? "") === (taint.value ?? "");
+}
+
+const ANY_ADDRESS = "0.0.0.0";
+const addressOf = (port: HostPort) => (port.hostIP ? port.hostIP : ANY_ADDRESS);
+
+/** Host ports collide on the same port and protocol when either binds every address or both bind the same one (scheduler framework HostPortInfo.CheckConflict). */
+function portsConflict(a: HostPort, b: HostPort): boolean {
+  if (a.port !== b.port || a.protocol !== b.protocol) return false;
+  return addressOf(a) === ANY_ADDRESS || addressOf(b) === ANY_ADDRESS || addressOf(a) === addressOf(b);
+}
+
+const describePort = (port: HostPort) => `${port.hostIP ? `${port.hostIP}:` : ""}${port.port}/${port.protocol}`;
+
+/**
+ * Why the scheduler would refuse the pod on the node, or undefined when it fits. The checks follow kube-scheduler's
+ * default filter plugins in their order (TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit), so the reason is
+ * the one the scheduler would report first; NodeUnschedulable is the caller's, which leaves cordoned nodes out.
+ */
+export function schedulingFailure(pod: PodSchedulingSpec, node: NodeState): string | undefined {
+  // pkg/scheduler/framework/plugins/tainttoleration: only NoSchedule and NoExecute taints filter; PreferNoSchedule scores.
+  const untolerated = (node.taints ?? []).find((taint) => taint.effect !== "PreferNoSchedule" && !(pod.tolerations ?? []).some((toleration) => tolerates(toleration, taint)));
+  if (untolerated) return `taint ${untolerated.key}${untolerated.value ? `=${untolerated.value}` : ""}:${untolerated.effect} is not tolerated`;
+  // pkg/scheduler/framework/plugins/nodeaffinity: every nodeSelector pair must be a label of the node, and one
+  // required term must match.
+  for (const [key, value] of Object.entries(pod.nodeSelector ?? {})) {
+    if (node.labels[key] !== value) return `node selector ${key}=${value} does not match`;
+  }
+  if (!matchesNodeSelectorTerms(node, pod.requiredNodeAffinity)) return "required node affinity does not match";
+  // pkg/scheduler/framework/plugins/nodeports: hostPort 0 binds nothing on the node.
+  for (const wanted of (pod.hostPorts ?? []).filter((port) => port.port > 0)) {
+    if (node.usedHostPorts.some((used) => portsConflict(wanted, used))) return `host port ${describePort(wanted)} is already in use`;
+  }
+  // pkg/scheduler/framework/plugins/noderesources/fit.go: the pod limit first, then each requested resource; a zero
+  // request never fails, even on a node already over-committed.
+  if (node.podCount + 1 > node.podCapacity) return `too many pods (limit ${node.podCapacity})`;
+  const free = { cpuMillis: node.allocatable.cpuMillis - node.used.cpuMillis, memoryBytes: node.allocatable.memoryBytes - node.used.memoryBytes };
+  if (pod.requests.cpuMillis > 0 && pod.requests.cpuMillis > free.cpuMillis) return `insufficient cpu (requests ${cpu(pod.requests.cpuMillis)}, ${cpu(Math.max(0, free.cpuMillis))} free)`;
+  if (pod.requests.memoryBytes > 0 && pod.requests.memoryBytes > free.memoryBytes) return `insufficient memory (requests ${memory(pod.requests.memoryBytes)}, ${memory(Math.max(0, free.memoryBytes))} free)`;
+  return undefined;
+}
+
+/** The node with the pod bound to it. */
+export function place(pod: PodSchedulingSpec, node: NodeState): NodeState {
+  return {
+    ...node,
+    used: plus(node.used, pod.requests),
+    podCount: node.podCount + 1,
+    usedHostPorts: [...node.usedHostPorts, ...(pod.hostPorts ?? []).filter((port) => port.port > 0)],
+  };
+}
+
+/** An empty node with the given pods bound to it. */
+export function nodeWith(spec: NodeSchedulingSpec & { readonly name?: string }, pods: PodSchedulingSpec[]): NodeState {
+  const empty: NodeState = { ...spec, used: ZERO, podCount: 0, usedHostPorts: [] };
+  return pods.reduce((node, pod) => place(pod, node), empty);
+}
+
+/**
+ * Largest first, by the pod's share of the node's CPU plus its share of memory (cluster-autoscaler
+ * estimator/decreasing_pod_orderer.go), so first fit packs close to optimal.
+ */
+export function largestFirst<P extends PodSchedulingSpec>(pods: P[], node: Pick<NodeSchedulingSpec, "allocatable">): P[] {
+  const score = (pod: P) =>
+    (node.allocatable.cpuMillis > 0 ? pod.requests.cpuMillis / node.allocatable.cpuMillis : 0) + (node.allocatable.memoryBytes > 0 ? pod.requests.memoryBytes / node.allocatable.memoryBytes : 0);
+  return [...pods].sort((a, b) => score(b) - score(a));
+}
+
+export interface Packing<P> {
+  /** New nodes that received at least one pod. */
+  readonly nodes: number;
+  /** Pods given a place, in packing order. */
+  readonly packed: P[];
+  /** Pods left without one: they fit no empty template, or the node limit was reached. */
+  readonly unpacked: P[];
+}
+
+/**
+ * How many copies of the template the pods need (cluster-autoscaler estimator/binpacking_estimator.go): pods largest
+ * first, each onto the first new node whose predicates pass, else onto a fresh node. A pod that does not fit an empty
+ * template would not fit a fresh node either, so it opens none; no more than maxNodes are opened.
+ */
+export function binPack<P extends PodSchedulingSpec>(pods: P[], template: NodeState, maxNodes = Infinity): Packing<P> {
+  const nodes: NodeState[] = [];
+  const packed: P[] = [];
+  const unpacked: P[] = [];
+  for (const pod of largestFirst(pods, template)) {
+    const target = nodes.findIndex((node) => schedulingFailure(pod, node) === undefined);
+    if (target >= 0) {
+      nodes[target] = place(pod, nodes[target]);
+      packed.push(pod);
+    } else if (nodes.length < maxNodes && schedulingFailure(pod, template) === undefined) {
+      nodes.push(place(pod, template));
+      packed.push(pod);
+    } else {
+      unpacked.push(pod);
+    }
+  }
+  return { nodes: nodes.length, packed, unpacked };
+}

@@ -152,10 +152,13 @@ describe("state, notifications and alarms", () => {
     for (const alarm of alarms) expect(alarm).toMatchObject({ threshold: 0, comparison_operator: "GreaterThanThreshold", alarm_actions: [topic] });
   });
 
-  test("scaling mode cpu leaves out the autoscaler but keeps the drainer", () => {
-    const { json } = synthCluster({ agents: { scalingMode: "cpu" } });
+  test.each(["cpu", "cluster-autoscaler"] as const)("scaling mode %s leaves out the autoscaler, its schedule and table, but keeps the drainer", (scalingMode) => {
+    const { json } = synthCluster({ agents: { scalingMode } });
     expect(resourcesOf(json, "aws_lambda_function").map(([, fn]) => fn.function_name)).toEqual(["k3s-node-drainer"]);
     expect(resourcesOf(json, "aws_dynamodb_table")).toEqual([]);
+    expect(resourcesOf(json, "aws_cloudwatch_event_rule").map(([, rule]) => rule.name).sort()).toEqual(["k3s-agent-termination", "k3s-rebalance-recommendation", "k3s-spot-interruption"]);
+    // The drainer still holds the agents' termination hook, which cluster-autoscaler's scale-down also passes through.
+    expect(resourcesOf(json, "aws_lambda_event_source_mapping")).toHaveLength(1);
   });
 
   test("a hook heartbeat too short for a drain attempt is refused", () => {

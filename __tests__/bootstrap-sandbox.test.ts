@@ -134,6 +134,8 @@ describeSandbox(title, () => {
     for (const manifest of ["aws-cloud-controller-manager", "aws-efs-csi-driver", "traefik-node-ports", "cluster-automation-rbac"]) {
       expect(run.file(`/var/lib/rancher/k3s/server/manifests/${manifest}.yaml`)).toMatch(/^# /);
     }
+    // Written empty outside scaling mode cluster-autoscaler: k3s then prunes a chart an earlier mode installed.
+    expect(run.file("/var/lib/rancher/k3s/server/manifests/cluster-autoscaler.yaml")).toBe("\n");
     expect(installs(run)).toEqual([["server", "INSTALL_K3S_VERSION=v1.33.5+k3s1", "INSTALL_K3S_SKIP_START=true", "INSTALL_K3S_SKIP_SELINUX_RPM=true", "config.yaml=present"]]);
     expect(run.callsOf("curl").filter((args) => args.includes(K3S_INSTALLER.url))).toHaveLength(1);
     // The datastore accepts connections before k3s is installed.

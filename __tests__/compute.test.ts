@@ -159,7 +159,7 @@ describe("agent group", () => {
   test("config refuses two scalers on one group", () => {
     expect(() => resolveConfig({ agents: { scalingMode: "both" } })).toThrow(ConfigError);
     expect(() => resolveConfig({ agents: { scalingMode: ["pods", "cpu"] } })).toThrow(
-      'agents.scalingMode: must be "pods" or "cpu", one mode per group: a CPU target-tracking policy and the pod-driven autoscaler would fight over desired capacity (cluster-autoscaler FAQ)',
+      'agents.scalingMode: must be "pods", "cpu" or "cluster-autoscaler", one mode per group: any two of a CPU target-tracking policy, the pod-driven autoscaler and cluster-autoscaler would fight over desired capacity (cluster-autoscaler FAQ)',
     );
   });
 });
@@ -336,5 +336,77 @@ describe("boot order", () => {
     expect(deps.filter((dep) => dep.includes("ServerRole") || dep.includes("Database_"))).toEqual([]);
     // Agents join through the servers; launched first, they would only wait.
     expect(deps).toContain(id("aws_autoscaling_group", "Compute_ServerGroup"));
+  });
+});
+
+// kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/README.md (chart 9.59.0's tree) is the source of every
+// tag and permission expected here.
+describe("scaling mode cluster-autoscaler", () => {
+  const { json } = synthCluster({ agents: { scalingMode: "cluster-autoscaler" } });
+  const tagsOf = (group: string) => resourceNamed(json, "aws_autoscaling_group", group).tag as { key: string; value: string; propagate_at_launch: boolean }[];
+  const autoscalerTags = (group: string) => tagsOf(group).filter((tag) => tag.key.startsWith("k8s.io/cluster-autoscaler/"));
+  const server = inlinePolicies(json, "Server");
+  const account = `\${data.aws_caller_identity.${Object.keys(json.data!.aws_caller_identity).find((id) => id.startsWith("Compute_"))}.account_id}`;
+  const partition = `\${data.aws_partition.${Object.keys(json.data!.aws_partition).find((id) => id.startsWith("Compute_"))}.partition}`;
+
+  test("only the agents' group carries the auto-discovery tags, on the group and not its instances", () => {
+    // "Auto-Discovery Setup": --node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/<cluster-name>;
+    // only the keys are matched.
+    const keys = autoscalerTags("Compute_AgentGroup").map((tag) => tag.key);
+    expect(keys).toEqual(expect.arrayContaining(["k8s.io/cluster-autoscaler/enabled", "k8s.io/cluster-autoscaler/k3s"]));
+    expect(autoscalerTags("Compute_AgentGroup").every((tag) => tag.propagate_at_launch === false)).toBe(true);
+    expect(autoscalerTags("Compute_ServerGroup")).toEqual([]);
+  });
+
+  test("node template hints describe what every new agent gets: its architecture, OS and disk, no capacity type and no taint", () => {
+    // "k8s.io/cluster-autoscaler/node-template/label/<label>", ".../taint/<taint>" and ".../resources/<resource>", read
+    // when the group has no node to copy (scale from zero). The agents' 50 GiB root volume holds the kubelet's directory.
+    const hints = Object.fromEntries(autoscalerTags("Compute_AgentGroup").filter((tag) => tag.key.includes("/node-template/")).map((tag) => [tag.key, tag.value]));
+    expect(hints).toEqual({
+      "k8s.io/cluster-autoscaler/node-template/label/kubernetes.io/arch": "arm64",
+      "k8s.io/cluster-autoscaler/node-template/label/kubernetes.io/os": "linux",
+      "k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage": "50Gi",
+    });
+    expect(resourceNamed(json, "aws_launch_template", "Compute_AgentLaunchTemplate").block_device_mappings[0].ebs.volume_size).toBe(50);
+  });
+
+  test("an x86_64 cluster's agents are amd64 to Kubernetes", () => {
+    // The kubelet's kubernetes.io/arch is Go's GOARCH: amd64 for x86_64 instances.
+    const x86 = synthCluster({ servers: { instanceType: "m7i.large" }, agents: { instanceTypes: ["m7i.large"], scalingMode: "cluster-autoscaler" } }).json;
+    const arch = resourceNamed(x86, "aws_autoscaling_group", "Compute_AgentGroup").tag.find((tag: any) => tag.key.endsWith("/label/kubernetes.io/arch"));
+    expect(arch.value).toBe("amd64");
+  });
+
+  test("the servers' role may describe groups and instance types, and scale only the agents' group while it carries the cluster's tag", () => {
+    // "IAM Policy": restrict SetDesiredCapacity and TerminateInstanceInAutoScalingGroup by group ARN or by tag.
+    expect(server["cluster-autoscaler"]).toEqual([
+      {
+        sid: "DiscoverGroupsAndInstanceTypes",
+        actions: ["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScalingActivities", "ec2:DescribeInstanceTypes"],
+        resources: ["*"],
+      },
+      {
+        sid: "ScaleAgents",
+        actions: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+        resources: [`arn:${partition}:autoscaling:eu-west-1:${account}:autoScalingGroup:*:autoScalingGroupName/k3s-agents`],
+        condition: [{ test: "StringEquals", variable: "aws:ResourceTag/k8s.io/cluster-autoscaler/k3s", values: ["owned"] }],
+      },
+    ]);
+    expect(tagsOf("Compute_AgentGroup")).toContainEqual({ key: "k8s.io/cluster-autoscaler/k3s", value: "owned", propagate_at_launch: false });
+    expect(resourceNamed(json, "aws_autoscaling_group", "Compute_AgentGroup").name).toBe("k3s-agents");
+  });
+
+  test("the permissions are the servers' alone, and only in this mode", () => {
+    const scaling = ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"];
+    expect(Object.values(inlinePolicies(json, "Agent")).flat().flatMap((statement) => statement.actions).filter((action: string) => scaling.includes(action))).toEqual([]);
+    for (const scalingMode of ["pods", "cpu"] as const) {
+      const other = synthCluster({ agents: { scalingMode } }).json;
+      expect(Object.keys(inlinePolicies(other, "Server"))).not.toContain("cluster-autoscaler");
+      expect(resourceNamed(other, "aws_autoscaling_group", "Compute_AgentGroup").tag.filter((tag: any) => tag.key.startsWith("k8s.io/cluster-autoscaler/"))).toEqual([]);
+    }
+  });
+
+  test("no target-tracking policy competes with it", () => {
+    expect(resourcesOf(json, "aws_autoscaling_policy")).toEqual([]);
   });
 });

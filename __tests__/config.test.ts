@@ -171,6 +171,7 @@ describe("tags follow IAM's tag rules, so no user text becomes a Terraform expre
   const VALUE = "tag values are 0-256 letters, numbers, spaces and _ . : / = + - @";
   const RESERVED = 'tag keys must not start with "aws:" in any letter case (reserved for AWS)';
   const CLUSTER_TAG = 'tag keys "kubernetes.io/cluster/..." and "KubernetesCluster" are the cloud controller\'s; the cluster sets its own';
+  const AUTOSCALER_TAG = 'tag keys "k8s.io/cluster-autoscaler/..." are cluster-autoscaler\'s; the cluster sets them on the agents\' group itself';
 
   test("keys and values made of IAM's characters are accepted", () => {
     const tags = { "Cost Center": "", "team/owner": "ops@example.com", "k8s.io:role=+-_": "Überwachung 2", ["k".repeat(128)]: "v".repeat(256) };
@@ -193,6 +194,14 @@ describe("tags follow IAM's tag rules, so no user text becomes a Terraform expre
     ["the cloud controller's cluster tag", { "kubernetes.io/cluster/k3s": "owned" }, `tags.kubernetes.io/cluster/k3s: ${CLUSTER_TAG}`],
     ["another cluster's tag", { "kubernetes.io/cluster/other": "shared" }, `tags.kubernetes.io/cluster/other: ${CLUSTER_TAG}`],
     ["the legacy cluster tag", { KubernetesCluster: "k3s" }, `tags.KubernetesCluster: ${CLUSTER_TAG}`],
+    // Group tags cluster-autoscaler discovers groups and reads node templates by (cluster-autoscaler
+    // cloudprovider/aws/README.md): through the default tags they would reach the servers' group too.
+    ["cluster-autoscaler's discovery tag", { "k8s.io/cluster-autoscaler/enabled": "true" }, `tags.k8s.io/cluster-autoscaler/enabled: ${AUTOSCALER_TAG}`],
+    [
+      "a cluster-autoscaler node template hint",
+      { "k8s.io/cluster-autoscaler/node-template/label/team": "a" },
+      `tags.k8s.io/cluster-autoscaler/node-template/label/team: ${AUTOSCALER_TAG}`,
+    ],
   ])("%s is refused", (_name, tags, message) => {
     expect(problemsOf({ tags })).toEqual([message]);
   });
@@ -336,6 +345,36 @@ describe("node image", () => {
       ]);
     },
   );
+});
+
+describe("scaling modes", () => {
+  // cluster-autoscaler FAQ, "Is Cluster Autoscaler compatible with CPU-usage-based node autoscalers?": no; nor are two
+  // pod-driven autoscalers on one group.
+  const ONE_MODE =
+    'agents.scalingMode: must be "pods", "cpu" or "cluster-autoscaler", one mode per group: any two of a CPU target-tracking policy, the pod-driven autoscaler and cluster-autoscaler would fight over desired capacity (cluster-autoscaler FAQ)';
+
+  test.each(["pods", "cpu", "cluster-autoscaler"])("%s is accepted and resolved as written", (scalingMode) => {
+    expect(resolveConfig({ agents: { scalingMode } }).agents.scalingMode).toBe(scalingMode);
+  });
+
+  test("the Lambda is the default", () => {
+    expect(resolveConfig({}).agents.scalingMode).toBe("pods");
+  });
+
+  test.each([
+    ["an unknown mode", "karpenter"],
+    ["two modes at once", ["pods", "cluster-autoscaler"]],
+    ["upstream's flag spelling", "cluster_autoscaler"],
+  ])("%s is refused", (_name, scalingMode) => {
+    expect(problemsOf({ agents: { scalingMode } })).toEqual([ONE_MODE]);
+  });
+
+  test("the mode changes nothing else in the resolved config", () => {
+    const { agents, ...rest } = resolveConfig({ agents: { scalingMode: "cluster-autoscaler" } });
+    const { agents: defaultAgents, ...defaultRest } = resolveConfig({});
+    expect(rest).toEqual(defaultRest);
+    expect(agents).toEqual({ ...defaultAgents, scalingMode: "cluster-autoscaler" });
+  });
 });
 
 describe("servers and workloads", () => {

@@ -1,9 +1,8 @@
 import { spawnSync } from "child_process";
 import { load } from "js-yaml";
-import { cloudControllerImageTag } from "../modules/compute";
 import { K3S_INSTALLER } from "../modules/compute/k3s-installer";
-import { escapeTerraformTemplate, fillPlaceholders, serverTaintsYaml } from "../modules/compute/user-data";
-import { asDelivered, localNamed, synthCluster } from "./helpers";
+import { escapeTerraformTemplate, fillPlaceholders, kubernetesMinorImageTag, serverTaintsYaml } from "../modules/compute/user-data";
+import { asDelivered, localNamed, resourceNamed, synthCluster } from "./helpers";
 
 describe("rendering", () => {
   test("placeholders are filled, and a missing or unused value is an error", () => {
@@ -18,10 +17,10 @@ describe("rendering", () => {
   });
 });
 
-test("the cloud controller follows the k3s minor version", () => {
-  expect(cloudControllerImageTag("v1.33.5+k3s1")).toBe("v1.33.0");
-  expect(cloudControllerImageTag("v1.31.12+k3s2")).toBe("v1.31.0");
-  expect(() => cloudControllerImageTag("latest")).toThrow('Compute: k3sVersion "latest" is not a k3s release tag such as "v1.33.5+k3s1"');
+test("the cloud controller and cluster-autoscaler follow the k3s minor version", () => {
+  expect(kubernetesMinorImageTag("v1.33.5+k3s1")).toBe("v1.33.0");
+  expect(kubernetesMinorImageTag("v1.31.12+k3s2")).toBe("v1.31.0");
+  expect(() => kubernetesMinorImageTag("latest")).toThrow('Compute: k3sVersion "latest" is not a k3s release tag such as "v1.33.5+k3s1"');
 });
 
 test("mid-upgrade, servers install their release and agents theirs, and the controller follows the servers", () => {
@@ -188,4 +187,69 @@ describe("bootstrap scripts", () => {
       }
     },
   );
+});
+
+/** The manifest a server writes to `$MANIFESTS/<name>.yaml`, as the instance receives it. */
+function writtenManifest(serverUserData: string, name: string): string {
+  const delivered = asDelivered(serverUserData);
+  const opening = `cat >"$MANIFESTS/${name}.yaml" <<'YAML'\n`;
+  const start = delivered.indexOf(opening);
+  if (start === -1) throw new Error(`the server writes no ${name}.yaml`);
+  return delivered.slice(start + opening.length, delivered.indexOf("\nYAML\n", start));
+}
+
+describe("cluster-autoscaler chart (scaling mode cluster-autoscaler)", () => {
+  // Mid-upgrade, so the image tag must follow the servers' release, not the agents'.
+  const { json } = synthCluster({ k3sVersion: "v1.34.1+k3s1", agents: { k3sVersion: "v1.33.5+k3s1", scalingMode: "cluster-autoscaler" } });
+  const server = localNamed(json, "Compute_ServerUserData");
+  const chart = load(writtenManifest(server, "cluster-autoscaler")) as any;
+  const values = load(chart.spec.valuesContent) as any;
+
+  test("the servers deploy a pinned chart from the kubernetes/autoscaler repository through k3s's helm controller", () => {
+    // Chart.yaml of cluster-autoscaler-chart-9.59.0 (kubernetes/autoscaler, cluster-autoscaler/charts/cluster-autoscaler).
+    expect(chart).toMatchObject({
+      apiVersion: "helm.cattle.io/v1",
+      kind: "HelmChart",
+      metadata: { name: "cluster-autoscaler", namespace: "kube-system" },
+      spec: { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.59.0", targetNamespace: "kube-system" },
+    });
+  });
+
+  test("it discovers groups by this cluster's tags in the cluster's region", () => {
+    // values.yaml: autoDiscovery.clusterName enables discovery for cloudProvider aws, and autoDiscovery.tags become
+    // --node-group-auto-discovery=asg:tag=<tags>; awsRegion becomes AWS_REGION.
+    expect(values).toMatchObject({ cloudProvider: "aws", awsRegion: "eu-west-1", autoDiscovery: { clusterName: "k3s", tags: ["k8s.io/cluster-autoscaler/enabled", "k8s.io/cluster-autoscaler/k3s"] } });
+    // The same keys the agents' group carries, so the group is found.
+    const groupTags = resourceNamed(json, "aws_autoscaling_group", "Compute_AgentGroup").tag.map((tag: any) => tag.key);
+    expect(groupTags).toEqual(expect.arrayContaining(values.autoDiscovery.tags));
+  });
+
+  test("its image is the release of the servers' Kubernetes minor", () => {
+    // cluster-autoscaler/README.md, "Releases": use the release matching the control plane's minor version.
+    expect(values.image).toEqual({ repository: "registry.k8s.io/autoscaling/cluster-autoscaler", tag: "v1.34.0" });
+  });
+
+  test("it runs on the servers, tolerating their taint, on the host network so the one-hop metadata limit still lets it use their role", () => {
+    expect(values.nodeSelector).toEqual({ "node-role.kubernetes.io/control-plane": "true" });
+    expect(values.tolerations).toEqual([{ key: "CriticalAddonsOnly", operator: "Exists" }]);
+    // The toleration covers the taint the servers carry.
+    expect(server).toContain("\nnode-taint:\n  - CriticalAddonsOnly=true:NoExecute\n");
+    // values.yaml of chart 9.59.0: hostNetwork (templates/deployment.yaml sets the pod's hostNetwork from it).
+    expect(values.hostNetwork).toBe(true);
+    // Its port becomes the node's, so a rollout replaces the pod rather than surging beside it.
+    expect(values.updateStrategy).toEqual({ type: "Recreate" });
+  });
+
+  test("no expander or node-group balancing is configured: the agents are one group", () => {
+    expect(values.extraArgs).toBeUndefined();
+  });
+
+  test("in the other modes the server writes an empty manifest, so leaving the mode uninstalls the chart", () => {
+    // k3s pkg/deploy/controller.go: an applied manifest prunes what it no longer lists; a deleted file would not.
+    for (const scalingMode of ["pods", "cpu"] as const) {
+      const other = localNamed(synthCluster({ agents: { scalingMode } }).json, "Compute_ServerUserData");
+      expect(writtenManifest(other, "cluster-autoscaler")).toBe("");
+      expect(other).not.toContain("helm.cattle.io/v1\nkind: HelmChart\nmetadata:\n  name: cluster-autoscaler");
+    }
+  });
 });

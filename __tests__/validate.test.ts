@@ -70,6 +70,7 @@ const CONFIGS: [string, ConfigInput][] = [
   ["dev", { environment: "dev" }],
   ["prod with a public API", { environment: "prod", api: { publicAccess: true, adminCidrs: ["198.51.100.0/24"] } }],
   ["longest name, every option", EVERY_OPTION],
+  ["cluster-autoscaler scaling mode", { agents: { scalingMode: "cluster-autoscaler" } }],
 ];
 
 if (haveTerraform || terraformRequired) {

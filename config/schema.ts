@@ -76,11 +76,14 @@ const AgentsSchema = z.strictObject({
   onDemandBaseCapacity: count.default(1),
   /** Share of on-demand above the base; the rest is spot. */
   onDemandPercentageAboveBaseCapacity: percentage.default(30),
-  /** "pods": the autoscaler Lambda sizes the group from unschedulable pods; "cpu": ASG target tracking at 80 % CPU. */
+  /**
+   * "pods": the autoscaler Lambda sizes the group from unschedulable pods; "cpu": ASG target tracking at 80 % CPU;
+   * "cluster-autoscaler": upstream cluster-autoscaler, deployed by the servers, sizes it from unschedulable pods.
+   */
   scalingMode: z
-    .enum(["pods", "cpu"], {
+    .enum(["pods", "cpu", "cluster-autoscaler"], {
       error:
-        'must be "pods" or "cpu", one mode per group: a CPU target-tracking policy and the pod-driven autoscaler would fight over desired capacity (cluster-autoscaler FAQ)',
+        'must be "pods", "cpu" or "cluster-autoscaler", one mode per group: any two of a CPU target-tracking policy, the pod-driven autoscaler and cluster-autoscaler would fight over desired capacity (cluster-autoscaler FAQ)',
     })
     .default("pods"),
   /**
@@ -288,6 +291,12 @@ export const ConfigSchema = z.strictObject({
         .refine(
           (key) => !key.startsWith("kubernetes.io/cluster/") && key !== "KubernetesCluster",
           'tag keys "kubernetes.io/cluster/..." and "KubernetesCluster" are the cloud controller\'s; the cluster sets its own',
+        )
+        // On both groups, these would let cluster-autoscaler discover the servers' group or describe nodes wrongly
+        // (cluster-autoscaler cloudprovider/aws/README.md, "Auto-Discovery Setup").
+        .refine(
+          (key) => !key.startsWith("k8s.io/cluster-autoscaler/"),
+          'tag keys "k8s.io/cluster-autoscaler/..." are cluster-autoscaler\'s; the cluster sets them on the agents\' group itself',
         ),
       z.string().regex(TAG_VALUE, "tag values are 0-256 letters, numbers, spaces and _ . : / = + - @"),
     )

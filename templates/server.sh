@@ -80,6 +80,11 @@ YAML
 cat >"$MANIFESTS/cluster-automation-rbac.yaml" <<'YAML'
 {{ MANIFEST_AUTOMATION_RBAC }}
 YAML
+# Empty unless agents.scalingMode is "cluster-autoscaler". Written in every mode: k3s deletes what a manifest no longer
+# holds (pkg/deploy/controller.go), so leaving that mode uninstalls the chart instead of orphaning it.
+cat >"$MANIFESTS/cluster-autoscaler.yaml" <<'YAML'
+{{ MANIFEST_CLUSTER_AUTOSCALER }}
+YAML
 
 log "== install k3s $K3S_VERSION"
 # Servers of a new cluster start together; k3s locks the bootstrap data, and a short jitter spreads the load.

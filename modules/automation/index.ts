@@ -60,7 +60,7 @@ export interface AutomationProps {
   /** Secret the servers fill with the automation service account's API address, CA and token. */
   readonly accessSecretArn: string;
   /**
-   * The pod-driven autoscaler; left out when the agents scale on CPU.
+   * The pod-driven autoscaler; left out when the agents scale on CPU or through cluster-autoscaler.
    * @default undefined (no autoscaler)
    */
   readonly autoscaler?: AutoscalerProps;

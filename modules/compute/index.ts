@@ -16,7 +16,8 @@ import { INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, KUBE_API_PORT } from "
 import { autoScalingGroupArnPattern, cloudControllerStatements, CLOUD_NODE_ACTIONS, NodeRole } from "./iam";
 import { terraformLiteral } from "../literal";
 import { K3S_INSTALLER } from "./k3s-installer";
-import { readTemplate, renderUserData, serverTaintsYaml } from "./user-data";
+import { clusterAutoscalerDiscoveryTags, clusterAutoscalerManifest, clusterAutoscalerNodeTemplateTags, clusterAutoscalerStatements } from "./cluster-autoscaler";
+import { kubernetesMinorImageTag, readTemplate, renderUserData, serverTaintsYaml } from "./user-data";
 
 export type Architecture = "arm64" | "x86_64";
 
@@ -40,8 +41,11 @@ export interface AgentGroupProps {
   readonly onDemandBaseCapacity: number;
   /** Percentage of on-demand above the base; the rest is spot. */
   readonly onDemandPercentageAboveBaseCapacity: number;
-  /** "pods": the autoscaler Lambda sets desired capacity; "cpu": an ASG target-tracking policy at 80 % CPU. */
-  readonly scalingMode: "pods" | "cpu";
+  /**
+   * "pods": the autoscaler Lambda sets desired capacity; "cpu": an ASG target-tracking policy at 80 % CPU;
+   * "cluster-autoscaler": upstream cluster-autoscaler, deployed on the servers, finds the group by its tags.
+   */
+  readonly scalingMode: "pods" | "cpu" | "cluster-autoscaler";
 }
 
 export interface ComputeProps {
@@ -157,6 +161,9 @@ export class Compute extends Construct {
 
     const serverGroupName = `${clusterName}-servers`;
     const agentGroupName = `${clusterName}-agents`;
+    const clusterAutoscaler = props.agents.scalingMode === "cluster-autoscaler";
+    // The agents' disk holds the kubelet's directory: cluster-autoscaler's node template states it as ephemeral storage.
+    const agentRootVolumeGb = 50;
     const policy = (policyId: string, statements: DataAwsIamPolicyDocumentStatement[]) => new DataAwsIamPolicyDocument(this, policyId, { statement: statements }).json;
     const readSecrets = (...arns: string[]) => ({ sid: "ReadJoinSecrets", actions: ["secretsmanager:GetSecretValue"], resources: arns });
     // A node ends its own launch hook and, if its bootstrap fails for good, reports itself unhealthy so its group
@@ -184,6 +191,15 @@ export class Compute extends Construct {
         "node-health": policy("ServerHealthPolicy", [reportOwnHealth(serverGroupName)]),
         datastore: props.datastoreReadPolicyJson,
         "efs-csi": props.efsCsiPolicyJson,
+        // cluster-autoscaler runs on the servers with host networking, so it acts with this role.
+        ...(clusterAutoscaler
+          ? {
+              "cluster-autoscaler": policy(
+                "ClusterAutoscalerPolicy",
+                clusterAutoscalerStatements(clusterName, autoScalingGroupArnPattern(partition, props.region, accountId, agentGroupName)),
+              ),
+            }
+          : {}),
       },
     });
     const agentRole = new NodeRole(this, "AgentRole", {
@@ -219,6 +235,7 @@ export class Compute extends Construct {
           MANIFEST_EFS_CSI: readTemplate("manifests/aws-efs-csi-driver.yaml").trimEnd(),
           MANIFEST_TRAEFIK: readTemplate("manifests/traefik-node-ports.yaml").trimEnd(),
           MANIFEST_AUTOMATION_RBAC: readTemplate("manifests/cluster-automation-rbac.yaml").trimEnd(),
+          MANIFEST_CLUSTER_AUTOSCALER: clusterAutoscaler ? clusterAutoscalerManifest(clusterName, props.region, props.k3sVersion) : "",
         },
         {
           ...common,
@@ -234,7 +251,7 @@ export class Compute extends Construct {
           TLS_SANS: [props.apiDnsName, ...props.extraTlsSans].map((name) => `  - "${name}"`).join("\n"),
           SERVER_NODE_TAINTS: serverTaintsYaml(props.allowWorkloadsOnServers ?? false),
           // Chosen from the servers' release at synth, so a booting server cannot roll the controller past its peers.
-          CLOUD_CONTROLLER_IMAGE_TAG: cloudControllerImageTag(props.k3sVersion),
+          CLOUD_CONTROLLER_IMAGE_TAG: kubernetesMinorImageTag(props.k3sVersion),
           EFS_FILE_SYSTEM_ID: props.efsFileSystemId,
           INGRESS_HTTP_NODE_PORT: String(INGRESS_HTTP_NODE_PORT),
           INGRESS_HTTPS_NODE_PORT: String(INGRESS_HTTPS_NODE_PORT),
@@ -288,7 +305,11 @@ export class Compute extends Construct {
       dependsOn: [...props.serverBootDependencies, ...serverRole.policies, tokenVersion, agentTokenVersion],
     });
 
-    const agentTemplate = launchTemplate("agent", agentRole, props.agentSecurityGroupId, agentUserData, 50);
+    const agentTemplate = launchTemplate("agent", agentRole, props.agentSecurityGroupId, agentUserData, agentRootVolumeGb);
+    // Group tags for cluster-autoscaler only; instances need none of them.
+    const clusterAutoscalerTags = Object.entries(
+      clusterAutoscaler ? { ...clusterAutoscalerDiscoveryTags(clusterName), ...clusterAutoscalerNodeTemplateTags(props.architecture, agentRootVolumeGb) } : {},
+    ).map(([key, value]) => ({ key, value, propagateAtLaunch: false }));
     const agents = new AutoscalingGroup(this, "AgentGroup", {
       name: agentGroupName,
       minSize: props.agents.minSize,
@@ -315,7 +336,7 @@ export class Compute extends Construct {
         },
       },
       instanceRefresh: rollingRefresh(90),
-      tag: groupTags("agent"),
+      tag: [...groupTags("agent"), ...clusterAutoscalerTags],
       lifecycle: { ignoreChanges: ["desired_capacity"] },
       // Agents join through the servers: launched before them, they would spend their bootstrap time waiting.
       dependsOn: [...props.agentBootDependencies, ...agentRole.policies, agentTokenVersion, servers],
@@ -329,7 +350,8 @@ export class Compute extends Construct {
       defaultResult: "CONTINUE",
     });
 
-    // Exactly one scaler per group: a CPU policy and the pod-driven Lambda would fight over desired capacity.
+    // Exactly one scaler per group: a CPU policy, the pod-driven Lambda and cluster-autoscaler would fight over desired
+    // capacity.
     if (props.agents.scalingMode === "cpu") {
       new AutoscalingPolicy(this, "AgentCpuTargetTracking", {
         name: `${clusterName}-agents-cpu-80`,
@@ -344,13 +366,6 @@ export class Compute extends Construct {
     this.agentGroupArn = agents.arn;
     this.agentDrainHookName = drainHook.name;
   }
-}
-
-/** The AWS cloud controller release of the cluster's Kubernetes minor: "v1.33.5+k3s1" runs "v1.33.0". */
-export function cloudControllerImageTag(k3sVersion: string): string {
-  const minor = /^v1\.(\d+)\./.exec(k3sVersion);
-  if (!minor) throw new Error(`Compute: k3sVersion "${k3sVersion}" is not a k3s release tag such as "v1.33.5+k3s1"`);
-  return `v1.${minor[1]}.0`;
 }
 
 /** The lowest healthy percentage that still replaces only one instance at a time. */

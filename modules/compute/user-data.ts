@@ -53,3 +53,13 @@ export function renderUserData(role: "server" | "agent", includes: Record<string
 export function serverTaintsYaml(allowWorkloadsOnServers: boolean): string {
   return allowWorkloadsOnServers ? "" : "node-taint:\n  - CriticalAddonsOnly=true:NoExecute";
 }
+
+/**
+ * The first release of the cluster's Kubernetes minor, for add-ons that must never be newer than the API server
+ * (the AWS cloud controller, cluster-autoscaler): "v1.33.5+k3s1" runs "v1.33.0".
+ */
+export function kubernetesMinorImageTag(k3sVersion: string): string {
+  const minor = /^v1\.(\d+)\./.exec(k3sVersion);
+  if (!minor) throw new Error(`Compute: k3sVersion "${k3sVersion}" is not a k3s release tag such as "v1.33.5+k3s1"`);
+  return `v1.${minor[1]}.0`;
+}

@@ -141,6 +141,7 @@ export class ClusterStack extends TerraformStack {
               scaleDownWindowMinutes: automation.scaleDownWindowMinutes,
               cooldownMinutes: automation.cooldownMinutes,
               notReadyReplaceMinutes: automation.notReadyReplaceMinutes,
+              expendablePodsPriorityCutoff: automation.expendablePodsPriorityCutoff,
               nodeInstanceType: config.agents.instanceTypes[0],
               nodeArchitecture: config.architecture,
             }

@@ -232,4 +232,9 @@ describe("autoscaler settings, from config to the handler", () => {
     expect(handlerEnvironment().NOT_READY_REPLACE_AFTER_SECONDS).toBe(20 * 60);
     expect(handlerEnvironment({ automation: { notReadyReplaceMinutes: 45 } }).NOT_READY_REPLACE_AFTER_SECONDS).toBe(45 * 60);
   });
+
+  test("pods below priority -10 are expendable by default (cluster-autoscaler's --expendable-pods-priority-cutoff), and the cut-off is configurable", () => {
+    expect(handlerEnvironment().EXPENDABLE_PODS_PRIORITY_CUTOFF).toBe(-10);
+    expect(handlerEnvironment({ automation: { expendablePodsPriorityCutoff: 0 } }).EXPENDABLE_PODS_PRIORITY_CUTOFF).toBe(0);
+  });
 });

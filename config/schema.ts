@@ -202,6 +202,11 @@ const AutomationSchema = z.strictObject({
    * --scale-down-unready-time defaults to 20 minutes too. A new agent takes minutes to become Ready.
    */
   notReadyReplaceMinutes: z.number().int().min(5, "must be at least 5 (a new agent takes minutes to become Ready)").max(1440).default(20),
+  /**
+   * Pending pods with a priority below this are expendable: no agent is added for them, and a scale-down deletes rather
+   * than moves them (cluster-autoscaler's --expendable-pods-priority-cutoff, also -10 by default).
+   */
+  expendablePodsPriorityCutoff: z.number().int().default(-10),
   /** Address subscribed to the automation topic: every scale action and failure, and the alarms. */
   notificationEmail: z.email("must be an e-mail address").optional(),
   logRetentionDays: z

@@ -12,7 +12,6 @@ import { errorMessage, jsonLogger } from "../shared/log";
 import { snsNotifier } from "../shared/notify";
 import { autoScalingGroup } from "./aws";
 import { Decision } from "./decide";
-import { DEFAULT_EXPENDABLE_PRIORITY_CUTOFF } from "./pending";
 import { runAutoscaler } from "./run";
 import { DynamoLock, StateStore } from "./store";
 
@@ -38,6 +37,7 @@ const environmentShape = {
   COOLDOWN_SECONDS: z.coerce.number().check(z.int(), z.nonnegative()),
   LOCK_TTL_SECONDS: z.coerce.number().check(z.int(), z.positive()),
   NOT_READY_REPLACE_AFTER_SECONDS: z.coerce.number().check(z.int(), z.positive()),
+  EXPENDABLE_PODS_PRIORITY_CUTOFF: z.coerce.number().check(z.int()),
 };
 
 export function autoscalerEnvironment(env: NodeJS.ProcessEnv = process.env) {
@@ -69,7 +69,7 @@ export async function handler(_event: unknown, context: Context): Promise<Decisi
     clusterName: env.CLUSTER_NAME,
     agentInstance: { instanceType: env.NODE_INSTANCE_TYPE, vcpus: env.NODE_VCPUS, memoryMiB: env.NODE_MEMORY_MIB, architecture: env.NODE_ARCHITECTURE },
     config: {
-      expendablePriorityCutoff: DEFAULT_EXPENDABLE_PRIORITY_CUTOFF,
+      expendablePriorityCutoff: env.EXPENDABLE_PODS_PRIORITY_CUTOFF,
       maxStepUp: env.MAX_STEP_UP,
       scaleDownThreshold: env.SCALE_DOWN_THRESHOLD_PERCENT / 100,
       scaleDownWindowMs: env.SCALE_DOWN_WINDOW_SECONDS * 1000,

@@ -6,8 +6,6 @@
 import type { PodInfo } from "../shared/cluster";
 import { NodeState, schedulingFailure } from "./scheduling";
 
-/** cluster-autoscaler's --expendable-pods-priority-cutoff default. */
-export const DEFAULT_EXPENDABLE_PRIORITY_CUTOFF = -10;
 
 /** A pod ("namespace/name") and why it was set aside. */
 export interface PodVerdict {

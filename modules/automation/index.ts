@@ -35,6 +35,8 @@ export interface AutoscalerProps {
   readonly cooldownMinutes: number;
   /** How long an agent may stay NotReady before it is terminated and the group launches a replacement. */
   readonly notReadyReplaceMinutes: number;
+  /** Pods below this priority are expendable: never scaled up for, deleted rather than moved on scale-down. */
+  readonly expendablePodsPriorityCutoff: number;
   /** Instance type whose size and labels a new agent is assumed to have until one is measured. */
   readonly nodeInstanceType: string;
   /** Architecture of the agents, for the kubernetes.io/arch label of a new agent. */
@@ -227,6 +229,7 @@ export class Automation extends Construct {
       COOLDOWN_SECONDS: String(autoscaler.cooldownMinutes * 60),
       LOCK_TTL_SECONDS: String(AUTOSCALER_TIMEOUT_SECONDS + 60),
       NOT_READY_REPLACE_AFTER_SECONDS: String(autoscaler.notReadyReplaceMinutes * 60),
+      EXPENDABLE_PODS_PRIORITY_CUTOFF: String(autoscaler.expendablePodsPriorityCutoff),
     }, [
       ...publish,
       { sid: "LockAndState", actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], resources: [table.arn] },

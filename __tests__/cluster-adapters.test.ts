@@ -1,3 +1,6 @@
+import { readFileSync } from "fs";
+import { loadAll } from "js-yaml";
+import { join } from "path";
 import { Cluster, kubeConfigFor, kubernetesCluster } from "../lambdas/shared/cluster";
 import { matchesLabelSelector, matchesNodeSelectorTerms } from "../lambdas/shared/selectors";
 import { FakeKubeApi } from "./support/fake-kube-api";
@@ -464,5 +467,41 @@ describe("adapters read real-shaped objects through @kubernetes/client-node", ()
       "k3s-aws.example/cordoned-at": "2026-03-01T11:30:00Z",
     });
     expect(api.requests).toContain(`PATCH /api/v1/nodes/${AGENT}`);
+  });
+
+  test("the automation ClusterRole grants exactly the verbs and resources of the requests the adapter sends", async () => {
+    // Request to RBAC attributes as the API server's RequestInfoFactory derives them (apiserver pkg/endpoints/request):
+    // GET on a collection is "list", PATCH "patch", POST "create"; a subresource is "<resource>/<subresource>".
+    api.requests.length = 0;
+    await cluster.listNodes();
+    await cluster.listPods();
+    await cluster.listPods(AGENT);
+    await cluster.listDisruptionBudgets();
+    await cluster.listPersistentVolumeClaims();
+    await cluster.listDaemonSets();
+    await cluster.cordon(AGENT);
+    await cluster.uncordon(AGENT);
+    await cluster.annotateNode(AGENT, { "k3s-aws.example/cordoned-at": null });
+    await cluster.evict({ namespace: ingress.metadata.namespace, name: ingress.metadata.name });
+    const verbs: Record<string, string> = { GET: "list", PATCH: "patch", POST: "create" };
+    const used = new Set(
+      api.requests.map((request) => {
+        const [method, path] = request.split(" ");
+        const parts = path.split("/").filter(Boolean);
+        const [group, rest] = parts[0] === "api" ? ["", parts.slice(2)] : [parts[1], parts.slice(3)];
+        const [resource, , subresource] = rest[0] === "namespaces" && rest.length > 2 ? rest.slice(2) : rest;
+        const name = rest[0] === "namespaces" && rest.length > 2 ? rest[3] : rest[1];
+        const verb = method === "GET" && name ? "get" : verbs[method];
+        return `${verb} ${group ? `${group}/` : ""}${resource}${subresource ? `/${subresource}` : ""}`;
+      }),
+    );
+    const manifest = loadAll(readFileSync(join(__dirname, "..", "templates", "manifests", "cluster-automation-rbac.yaml"), "utf8")) as any[];
+    const role = manifest.find((document) => document?.kind === "ClusterRole");
+    const granted = new Set<string>(
+      role.rules.flatMap((rule: { apiGroups: string[]; resources: string[]; verbs: string[] }) =>
+        rule.apiGroups.flatMap((group) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${verb} ${group ? `${group}/` : ""}${resource}`))),
+      ),
+    );
+    expect([...used].sort()).toEqual([...granted].sort());
   });
 });

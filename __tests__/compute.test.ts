@@ -1,5 +1,6 @@
+import { gzipSync } from "zlib";
 import { ConfigError, resolveConfig } from "../config/resolve";
-import { TerraformJson, localNamed, logicalIdOf, ref, referencedId, resourceNamed, resourcesOf, synthCluster } from "./helpers";
+import { TerraformJson, asDelivered, localNamed, logicalIdOf, ref, referencedId, resourceNamed, resourcesOf, synthCluster } from "./helpers";
 
 /** Inline policy statements of a node role, by policy name. */
 function inlinePolicies(json: TerraformJson, role: "Server" | "Agent"): Record<string, any[]> {
@@ -32,11 +33,32 @@ describe("launch templates", () => {
     for (const spec of template.tag_specifications) {
       expect(spec.tags).toEqual({ "kubernetes.io/cluster/k3s": "owned", Name: `k3s-${role.toLowerCase()}` });
     }
-    expect(template.user_data).toBe(`\${base64encode(local.${Object.keys((json as any).locals).find((id) => id.startsWith(`Compute_${role}UserData_`))})}`);
+    expect(template.user_data).toBe(`\${base64gzip(local.${Object.keys((json as any).locals).find((id) => id.startsWith(`Compute_${role}UserData_`))})}`);
     expect(template.image_id).toMatch(/^\$\{data\.aws_ami\.Compute_Ami_[A-F0-9]+\.id\}$/);
     expect(template.vpc_security_group_ids).toEqual([ref(json, "aws_security_group", `Networking_SecurityGroups_${role}`, "id")]);
     expect(template.key_name).toBeUndefined();
   });
+
+  test.each(["pods", "cpu", "cluster-autoscaler"] as const)(
+    "scaling mode %s: each node's user data fits EC2's 16 KB limit, which the uncompressed server script exceeds",
+    (scalingMode) => {
+      // EC2 user guide, "Work with instance user data": at most 16 KB in raw form, before base64. Terraform's
+      // base64gzip is gzip then base64, so what EC2 counts is the gzip stream. Longest name, every SAN, and references
+      // as long as real ones (a Secrets Manager ARN with its generated suffix, an internal load balancer's DNS name).
+      const EC2_USER_DATA_LIMIT = 16 * 1024;
+      const input = { clusterName: "k3s-abcdefghijklmnop", api: { publicAccess: true, adminCidrs: ["203.0.113.0/24"], domain: "a-rather-long-subdomain.example.com" }, agents: { scalingMode } };
+      const synthesised = synthCluster(input).json;
+      const realLength = (reference: string) =>
+        reference.endsWith(".arn")
+          ? `arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:k3s-abcdefghijklmnop/automation-access-${"0".repeat(26)}-AbCdEf`
+          : `internal-k3s-abcdefghijklmnop-api-0123456789.us-gov-west-1.elb.amazonaws.com`;
+      for (const role of ["Server", "Agent"]) {
+        const delivered = asDelivered(localNamed(synthesised, `Compute_${role}UserData`), realLength);
+        expect(gzipSync(delivered).length).toBeLessThan(EC2_USER_DATA_LIMIT);
+        if (role === "Server") expect(Buffer.byteLength(delivered)).toBeGreaterThan(EC2_USER_DATA_LIMIT);
+      }
+    },
+  );
 
   test("the AMI is a named Amazon Linux 2023 release owned by Amazon, for the instance types' architecture", () => {
     const ami = (input = {}) => Object.values(synthCluster(input).json.data!.aws_ami)[0];
@@ -360,12 +382,14 @@ describe("scaling mode cluster-autoscaler", () => {
 
   test("node template hints describe what every new agent gets: its architecture, OS and disk, no capacity type and no taint", () => {
     // "k8s.io/cluster-autoscaler/node-template/label/<label>", ".../taint/<taint>" and ".../resources/<resource>", read
-    // when the group has no node to copy (scale from zero). The agents' 50 GiB root volume holds the kubelet's directory.
+    // when the group has no node to copy (scale from zero). The agents' 50 GiB root volume holds the kubelet's directory;
+    // the hint is allocatable (cluster-autoscaler aws_manager.go sets allocatable to the tag's value), so it leaves out
+    // k3s's 5 % nodefs eviction threshold and the file system's overhead: 47 GiB, never the whole disk.
     const hints = Object.fromEntries(autoscalerTags("Compute_AgentGroup").filter((tag) => tag.key.includes("/node-template/")).map((tag) => [tag.key, tag.value]));
     expect(hints).toEqual({
       "k8s.io/cluster-autoscaler/node-template/label/kubernetes.io/arch": "arm64",
       "k8s.io/cluster-autoscaler/node-template/label/kubernetes.io/os": "linux",
-      "k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage": "50Gi",
+      "k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage": "48128Mi",
     });
     expect(resourceNamed(json, "aws_launch_template", "Compute_AgentLaunchTemplate").block_device_mappings[0].ebs.volume_size).toBe(50);
   });

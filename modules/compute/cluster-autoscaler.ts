@@ -30,8 +30,12 @@ export function clusterAutoscalerNodeTemplateTags(architecture: Architecture, ro
     [`${prefix}/label/kubernetes.io/arch`]: architecture === "arm64" ? "arm64" : "amd64",
     [`${prefix}/label/kubernetes.io/os`]: "linux",
     // The instance type gives CPU and memory but not disk; without this a pod requesting ephemeral storage would
-    // never fit the template. The root volume holds the kubelet's directory.
-    [`${prefix}/resources/ephemeral-storage`]: `${rootVolumeGb}Gi`,
+    // never fit the template. The root volume holds the kubelet's directory. cluster-autoscaler takes the value as
+    // allocatable as well as capacity (aws_manager.go buildNodeFromTemplate), but a real agent's allocatable is its
+    // file system less k3s's kubelet eviction threshold nodefs.available<5% (k3s pkg/daemons/agent/agent_linux.go),
+    // and the file system is a little smaller than the volume: 94 % of the disk, so no pod that a new agent could
+    // not take triggers a scale-up from zero.
+    [`${prefix}/resources/ephemeral-storage`]: `${Math.floor(rootVolumeGb * 1024 * 0.94)}Mi`,
   };
 }
 

@@ -268,7 +268,11 @@ export class Compute extends Construct {
         keyName: keyPair?.keyName,
         iamInstanceProfile: { arn: nodeRole.instanceProfileArn },
         vpcSecurityGroupIds: [securityGroupId],
-        userData: Fn.base64encode(userData.asString),
+        // Compressed: EC2 takes at most 16 KB of user data before base64 (EC2 user guide, "Work with instance user
+        // data"), and the server script with its manifests is larger (about 19 KB with cluster-autoscaler's chart).
+        // cloud-init, which runs it on Amazon Linux 2023, inflates gzip user data itself (cloud-init docs, "User-data
+        // formats": gzip compressed content).
+        userData: Fn.base64gzip(userData.asString),
         // One hop: a pod's packets take a second hop, so no pod on the pod network can take the node role's
         // credentials. Components that need metadata (cloud controller, EFS CSI controller) use host networking.
         metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },

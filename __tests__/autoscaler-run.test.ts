@@ -90,6 +90,24 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     expect((await new StateStore(dynamo.client, dynamo.table).load()).lastScaleUpAt).toBe(now);
   });
 
+  test("a pod on an unbound WaitForFirstConsumer claim is demand; one on an unbound Immediate claim waits for its volume (scheduler VolumeBinding)", async () => {
+    api.addPod("default", "busy-a", "agent-a", { cpu: "1800m", owner: "ReplicaSet" });
+    api.addPod("default", "busy-b", "agent-b", { cpu: "1800m", owner: "ReplicaSet" });
+    const claimant = (name: string, claimName: string) => ({
+      metadata: { name, namespace: "default", ownerReferences: [{ kind: "StatefulSet", name: "db", controller: true, apiVersion: "apps/v1", uid: "db-uid" }] },
+      spec: { containers: [{ name: "main", resources: { requests: { cpu: "1" } } }], volumes: [{ name: "data", persistentVolumeClaim: { claimName } }] },
+      status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable" }] },
+    });
+    const pendingClaim = (name: string, storageClassName: string) => ({ metadata: { name, namespace: "default" }, spec: { storageClassName }, status: { phase: "Pending" } });
+    api.storageClasses.push({ metadata: { name: "gp3" }, provisioner: "ebs.csi.aws.com", volumeBindingMode: "WaitForFirstConsumer" }, { metadata: { name: "efs" }, provisioner: "efs.csi.aws.com", volumeBindingMode: "Immediate" });
+    api.claims.push(pendingClaim("data-ebs-0", "gp3"), pendingClaim("data-efs-0", "efs"));
+    api.putPod(claimant("ebs-0", "data-ebs-0"));
+    api.putPod(claimant("efs-0", "data-efs-0"));
+    const decision = await runAutoscaler(deps());
+    expect(decision).toMatchObject({ action: "scale-up", by: 1 });
+    expect(decision?.reason).toContain("1 pending pod(s) ignored: default/efs-0 (waiting for PersistentVolumeClaim data-efs-0 to be bound)");
+  });
+
   test("a pod no new agent could take is reported in the reason and the UnplaceablePods metric, and moves nothing", async () => {
     api.addPod("default", "busy-a", "agent-a", { cpu: "1800m", owner: "ReplicaSet" });
     api.addPod("default", "busy-b", "agent-b", { cpu: "1800m", owner: "ReplicaSet" });

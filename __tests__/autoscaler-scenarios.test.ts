@@ -98,6 +98,19 @@ describe("an hour of autoscaler runs against a simulated cluster", () => {
     expect(cluster.nodeCount).toBe(2);
   });
 
+  test("replicas kept apart by required pod anti-affinity are not removed then re-added in a loop (the removal simulation runs InterPodAffinity upstream)", async () => {
+    const cluster = new SimulatedCluster({ min: 1, max: 10, desired: 3 }, AGENT);
+    const [first, second, third] = cluster.nodeNames();
+    const replica = (name: string) => simPod(name, { cpuMillis: 200, memoryBytes: 0.5 * GIB }, { labels: { app: "web" }, interPodConstraints: ["required pod anti-affinity"] });
+    cluster.bind(simPod("batch-0", { cpuMillis: 1200, memoryBytes: 2 * GIB }, { labels: { app: "batch" } }), first);
+    cluster.bind(replica("web-0"), second);
+    cluster.bind(replica("web-1"), third);
+    await simulate(cluster, 60);
+    // Resource predicates alone would move web-1 beside web-0; the scheduler refuses, and a new agent would follow.
+    expect(cluster.calls.filter((call) => call.startsWith("setDesired"))).toEqual([]);
+    expect(cluster.pods.filter((pod) => !pod.nodeName)).toEqual([]);
+  });
+
   test("a drain that fails with an API error never leaves the node cordoned (a clean failure uncordons and unmarks)", async () => {
     const cluster = new SimulatedCluster({ min: 1, max: 10, desired: 2 }, AGENT);
     const [first, second] = cluster.nodeNames();
@@ -108,6 +121,9 @@ describe("an hour of autoscaler runs against a simulated cluster", () => {
     expect(decisions.filter((decision) => decision?.action === "failed").length).toBeGreaterThan(0);
     const cordons = cluster.calls.filter((call) => call === `cordon ${second}`).length;
     expect(cordons).toBeGreaterThan(0);
+    // A failed attempt restarts the node's 10-minute window: at most one attempt per window, not one a minute
+    // (cluster-autoscaler --scale-down-delay-after-failure).
+    expect(cordons).toBeLessThanOrEqual(60 / 10);
     expect(cluster.calls.filter((call) => call === `uncordon ${second}`)).toHaveLength(cordons);
     expect(cluster.node(second)).toMatchObject({ unschedulable: false });
     expect(Object.keys(cluster.node(second)?.annotations ?? {})).toEqual([]);

@@ -270,6 +270,17 @@ function claim(namespace: string, name: string, phase: string) {
   };
 }
 
+function storageClass(name: string, volumeBindingMode: string) {
+  return {
+    apiVersion: "storage.k8s.io/v1",
+    kind: "StorageClass",
+    metadata: { name, uid: `uid-${name}`, resourceVersion: "12", creationTimestamp: "2026-03-01T09:00:00Z" },
+    provisioner: name === "efs" ? "efs.csi.aws.com" : "ebs.csi.aws.com",
+    reclaimPolicy: "Delete",
+    volumeBindingMode,
+  };
+}
+
 function daemonSet(namespace: string, name: string, template: Record<string, unknown>) {
   return {
     apiVersion: "apps/v1",
@@ -347,6 +358,27 @@ describe("adapters read real-shaped objects through @kubernetes/client-node", ()
     expect((await podNamed("db-0")).hostPorts).toBeUndefined();
   });
 
+  test("hard inter-pod rules are named (InterPodAffinity, PodTopologySpread filters); preferences and ScheduleAnyway are not", async () => {
+    const owner = { apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-5c7d" };
+    const byHost = { labelSelector: { matchLabels: { app: "web" } }, topologyKey: "kubernetes.io/hostname" };
+    api.putPod(
+      pod("default", "web-5c7d-a", owner, {
+        containers: [container("web", { cpu: "100m" })],
+        affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [byHost] }, podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, podAffinityTerm: byHost }] } },
+        topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: { app: "web" } } }],
+      }, { phase: "Running" }),
+    );
+    api.putPod(
+      pod("default", "web-5c7d-b", owner, {
+        containers: [container("web", { cpu: "100m" })],
+        affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: byHost }] } },
+        topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { app: "web" } } }],
+      }, { phase: "Running" }),
+    );
+    expect((await podNamed("web-5c7d-a")).interPodConstraints).toEqual(["required pod anti-affinity", "topology spread (DoNotSchedule)"]);
+    expect((await podNamed("web-5c7d-b")).interPodConstraints).toBeUndefined();
+  });
+
   test("priority, nominated node, controller, claims, local volumes and termination are read from the pod", async () => {
     expect(await podNamed("ingress-7d9f8b6c5-qwert")).toMatchObject({ priority: 100000, nominatedNodeName: AGENT, unschedulable: true, controllerKind: "ReplicaSet", controllerName: "ingress-7d9f8b6c5", deleting: false, claimNames: [] });
     const db = await podNamed("db-0");
@@ -409,14 +441,16 @@ describe("adapters read real-shaped objects through @kubernetes/client-node", ()
     expect(budgets.filter((each) => matchesLabelSelector({ app: "db", canary: "true" }, each.selector)).map((each) => each.name)).toEqual(["everything", "by-label"]);
   });
 
-  test("claims are bound only in phase Bound", async () => {
-    api.claims.push(claim("data", "data-db-0", "Bound"), claim("data", "db-0-cache", "Pending"), claim("batch", "scratch-lost", "Lost"));
+  test("claims are bound only in phase Bound; a class's WaitForFirstConsumer mode is read from the StorageClass", async () => {
+    api.claims.push(claim("data", "data-db-0", "Bound"), claim("data", "db-0-cache", "Pending"), claim("batch", "scratch-lost", "Lost"), { ...claim("data", "ebs-0", "Pending"), spec: { ...claim("data", "ebs-0", "Pending").spec, storageClassName: "gp3" } });
+    api.storageClasses.push(storageClass("efs", "Immediate"), storageClass("gp3", "WaitForFirstConsumer"));
     expect(await cluster.listPersistentVolumeClaims()).toEqual([
-      { namespace: "data", name: "data-db-0", bound: true },
-      { namespace: "data", name: "db-0-cache", bound: false },
-      { namespace: "batch", name: "scratch-lost", bound: false },
+      { namespace: "data", name: "data-db-0", bound: true, waitsForFirstConsumer: false },
+      { namespace: "data", name: "db-0-cache", bound: false, waitsForFirstConsumer: false },
+      { namespace: "batch", name: "scratch-lost", bound: false, waitsForFirstConsumer: false },
+      { namespace: "data", name: "ebs-0", bound: false, waitsForFirstConsumer: true },
     ]);
-    expect(api.requests.filter((request) => request === "GET /api/v1/persistentvolumeclaims")).toHaveLength(3);
+    expect(api.requests.filter((request) => request === "GET /api/v1/persistentvolumeclaims")).toHaveLength(4);
   });
 
   test("DaemonSets give their pods' scheduling spec, with the tolerations their controller adds", async () => {

@@ -107,6 +107,14 @@ describe("scale up", () => {
     expect(decide(observed([node("n1")], [...pods, pending("c", 1500, 1)], { desired: 3, min: 1, max: 10 }), FRESH, CONFIG, NOW).decision).toMatchObject({ action: "scale-up", by: 1, desired: 4 });
   });
 
+  test("a registered agent not Ready is on its way only within 15 min of registering; one that broke later is Unready, not upcoming (clusterstate.go MaxNodeStartupTime, NotStarted vs Unready)", () => {
+    const pods = [pending("a", 1500, 1)];
+    const starting = node("n2", [], { ready: false, createdAtMs: NOW - 5 * MINUTE });
+    expect(decide(observed([node("n1"), starting], pods), FRESH, CONFIG, NOW).decision).toEqual({ action: "none", reason: "1 unschedulable pod(s) need 1 node(s), 1 already on their way" });
+    const broken = node("n2", [], { ready: false, createdAtMs: NOW - 3 * 60 * MINUTE });
+    expect(decide(observed([node("n1"), broken], pods), FRESH, CONFIG, NOW).decision).toMatchObject({ action: "scale-up", by: 1, desired: 3 });
+  });
+
   test("a pod larger than any node does not trigger a scale-up and is reported (cluster-autoscaler FAQ: pods no node group can help)", () => {
     const outcome = decide(observed([node("n1")], [pending("huge", 4000, 1)]), FRESH, CONFIG, NOW);
     expect(outcome.decision).toEqual({
@@ -275,6 +283,12 @@ describe("decisions that follow the scheduler and cluster-autoscaler", () => {
       node("idle", [pod("small", 100, 1)]),
       { ...busy("n1"), taints: [{ key: "dedicated", value: "db", effect: "NoSchedule" }] },
       "idle: default/small fits on no other node (n1: taint dedicated=db:NoSchedule is not tolerated)",
+    ],
+    [
+      "interpodaffinity, podtopologyspread: rules these predicates do not evaluate keep the node rather than risk a remove/re-add loop",
+      node("idle", [pod("web-1", 100, 1, { interPodConstraints: ["required pod anti-affinity"] })]),
+      busy("n1"),
+      "idle: default/web-1 has required pod anti-affinity, which the removal simulation does not evaluate",
     ],
   ])("scale-down refused, simulator/cluster.go reschedules with the scheduler's filters: %s", (_name, idle, other, refusal) => {
     expect(decide(observed([other, idle], [], group(2)), idleFor20, CONFIG, NOW).decision).toEqual({ action: "none", reason: `no node can be removed: ${refusal}` });

@@ -177,6 +177,15 @@ describe("node template (cluster-autoscaler simulator/node_info_utils.go Sanitiz
     const template = nodeTemplate({ instance, daemonSetPods: [exporter, amd64Only, serversOnly] });
     expect(template).toMatchObject({ used: r(100, 128), podCount: 1, usedHostPorts: [{ port: 9100, protocol: "TCP" }] });
   });
+
+  test("a live agent's DaemonSet pods all count, though the DaemonSet controller pins each to that agent's name (podsExpectedOnFreshNode; ReplaceDaemonSetPodNodeNameNodeAffinity)", () => {
+    const pinned = (cpu: number) => spec(cpu, 128, { requiredNodeAffinity: [{ matchFields: [{ key: "metadata.name", operator: "In", values: ["ip-10-0-1-5"] }] }] });
+    const liveAgent = { labels: { "kubernetes.io/arch": "arm64" }, allocatable: r(2000, 8192), podCapacity: 110 };
+    const template = nodeTemplate({ liveAgent, instance, daemonSetPods: [pinned(100), pinned(250)] });
+    expect(template).toMatchObject({ used: r(350, 256), podCount: 2 });
+    // So a pod that fits allocatable but not allocatable minus the DaemonSets is not promised a new agent.
+    expect(schedulingFailure(spec(1800), template)).toBe("insufficient cpu (requests 1800m, 1650m free)");
+  });
 });
 
 describe("pending pods (cluster-autoscaler core/podlistprocessor)", () => {

@@ -98,12 +98,12 @@ describe("bootstrap scripts", () => {
     const start = delivered.indexOf(`cat >"$MANIFESTS/cluster-automation-rbac.yaml" <<'YAML'\n`) + `cat >"$MANIFESTS/cluster-automation-rbac.yaml" <<'YAML'\n`.length;
     const documents = delivered.slice(start, delivered.indexOf("\nYAML\n", start)).split("\n---\n").map((document) => load(document) as any);
     const role = documents.find((document) => document.kind === "ClusterRole");
-    // One entry per API call in lambdas/shared/cluster.ts: list nodes, pods, PVCs, PDBs, DaemonSets; patch nodes
+    // One entry per API call in lambdas/shared/cluster.ts: list nodes, pods, PVCs, StorageClasses, PDBs, DaemonSets; patch nodes
     // (cordon, uncordon, annotate); create evictions. No get, watch, update or delete.
     const grants = role.rules.flatMap((rule: { apiGroups: string[]; resources: string[]; verbs: string[] }) =>
       rule.apiGroups.flatMap((group) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${verb} ${group ? `${group}/` : ""}${resource}`))),
     );
-    expect(grants.sort()).toEqual(["create pods/eviction", "list apps/daemonsets", "list nodes", "list persistentvolumeclaims", "list pods", "list policy/poddisruptionbudgets", "patch nodes"]);
+    expect(grants.sort()).toEqual(["create pods/eviction", "list apps/daemonsets", "list nodes", "list persistentvolumeclaims", "list pods", "list policy/poddisruptionbudgets", "list storage.k8s.io/storageclasses", "patch nodes"]);
     expect(documents.find((document) => document.kind === "ClusterRoleBinding")).toMatchObject({
       roleRef: { kind: "ClusterRole", name: role.metadata.name },
       subjects: [{ kind: "ServiceAccount", name: "cluster-automation", namespace: "kube-system" }],

@@ -48,6 +48,7 @@ export class FakeKubeApi {
   readonly pods = new Map<string, FakePod>();
   readonly budgets: unknown[] = [];
   readonly claims: unknown[] = [];
+  readonly storageClasses: unknown[] = [];
   readonly daemonSets: unknown[] = [];
   /** The most items one list response carries, whatever limit the client asks for (the API may return fewer). */
   maxPageSize = Infinity;
@@ -161,6 +162,9 @@ export class FakeKubeApi {
     }
     if (request.method === "GET" && url.pathname === "/api/v1/persistentvolumeclaims") {
       return send(200, page("PersistentVolumeClaimList", "v1", this.claims, url, this.maxPageSize));
+    }
+    if (request.method === "GET" && url.pathname === "/apis/storage.k8s.io/v1/storageclasses") {
+      return send(200, page("StorageClassList", "storage.k8s.io/v1", this.storageClasses, url, this.maxPageSize));
     }
     if (request.method === "GET" && url.pathname === "/apis/apps/v1/daemonsets") {
       return send(200, page("DaemonSetList", "apps/v1", this.daemonSets, url, this.maxPageSize));

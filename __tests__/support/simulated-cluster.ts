@@ -67,9 +67,18 @@ export class SimulatedCluster implements Cluster, AgentGroup {
 
   schedule(): void {
     for (const pod of this.pods.filter((candidate) => !candidate.nodeName)) {
-      const target = [...this.nodes.values()].find((node) => node.info.ready && !node.info.unschedulable && schedulingFailure(pod, this.stateOf(node.info.name)) === undefined);
+      const target = [...this.nodes.values()].find((node) => node.info.ready && !node.info.unschedulable && schedulingFailure(pod, this.stateOf(node.info.name)) === undefined && !this.antiAffine(pod, node.info.name));
       this.replacePod(pod, target ? { ...pod, nodeName: target.info.name, phase: "Running", unschedulable: false } : { ...pod, unschedulable: true });
     }
+  }
+
+  /**
+   * The scheduler's InterPodAffinity filter for the one rule scenarios use: required anti-affinity to the pod's own
+   * app on kubernetes.io/hostname, so no two replicas share a node.
+   */
+  private antiAffine(pod: PodInfo, nodeName: string): boolean {
+    if (!pod.interPodConstraints?.includes("required pod anti-affinity")) return false;
+    return this.pods.some((other) => other !== pod && other.nodeName === nodeName && other.labels.app === pod.labels.app);
   }
 
   stateOf(nodeName: string): NodeState {

@@ -8,7 +8,7 @@ import { DEFAULT_POD_CAPACITY } from "./node-template";
 import { classifyPendingPods, PendingPods, PodVerdict } from "./pending";
 import { binPack, largestFirst, NodeState, nodeWith, place, schedulingFailure } from "./scheduling";
 
-export interface AgentNode extends Pick<NodeInfo, "name" | "ready" | "unschedulable" | "allocatable" | "labels" | "taints" | "podCapacity"> {
+export interface AgentNode extends Pick<NodeInfo, "name" | "ready" | "unschedulable" | "allocatable" | "labels" | "taints" | "podCapacity" | "createdAtMs"> {
   readonly instanceId: string;
   /** Pods bound to the node. */
   readonly pods: PodInfo[];
@@ -80,7 +80,7 @@ export function decide(observed: Observed, state: ScalerState, config: ScalerCon
   });
   // Only pods a new agent would run block scale-down, as in cluster-autoscaler; the others wait for something no
   // node count can change.
-  const decision = pending.schedulable.length > 0 ? decideScaleUp(observed, config, pending) : decideScaleDown(observed, state, config, now, underutilizedSince, pending);
+  const decision = pending.schedulable.length > 0 ? decideScaleUp(observed, config, pending, now) : decideScaleDown(observed, state, config, now, underutilizedSince, pending);
   return { decision, underutilizedSince, unplaceable: pending.unplaceable, ignored: pending.ignored };
 }
 
@@ -97,22 +97,28 @@ function pendingNote(pending: PendingPods): string {
   return unplaceable + ignored;
 }
 
+/** cluster-autoscaler clusterstate MaxNodeStartupTime: a node not Ready this long after registering is not starting. */
+const MAX_NODE_STARTUP_MS = 15 * 60_000;
+
 /**
- * Agents on their way: instances launched but not registered, and registered agents not Ready yet. Like
- * cluster-autoscaler's upcoming nodes (clusterstate GetUpcomingNodes), they will take pending pods once Ready.
+ * Agents on their way: instances launched but not registered, and agents registered less than MaxNodeStartupTime ago
+ * and not Ready yet. Like cluster-autoscaler's upcoming nodes (clusterstate.go: target minus Ready, Unready and
+ * LongUnregistered; only NotStarted nodes count), they will take pending pods once Ready. An agent that broke after
+ * starting is Unready, not upcoming: counting it would hold back the scale-up its pods need until it is replaced.
  */
-function upcomingAgents(observed: Observed): number {
+function upcomingAgents(observed: Observed, now: number): number {
   const launching = Math.max(0, observed.group.desired - observed.nodes.length);
-  return launching + observed.nodes.filter((node) => !node.ready).length;
+  const starting = observed.nodes.filter((node) => !node.ready && (node.createdAtMs === undefined || now - node.createdAtMs < MAX_NODE_STARTUP_MS));
+  return launching + starting.length;
 }
 
-function decideScaleUp(observed: Observed, config: ScalerConfig, pending: PendingPods): Decision {
+function decideScaleUp(observed: Observed, config: ScalerConfig, pending: PendingPods, now: number): Decision {
   const { group } = observed;
   const note = pendingNote(pending);
   // Packing stops at the group's maximum: nodes beyond it could never be added.
   const packing = binPack(pending.schedulable, config.nodeTemplate, group.max);
   const needed = packing.unpacked.length > 0 ? `more than ${group.max}` : `${packing.nodes}`;
-  const upcoming = upcomingAgents(observed);
+  const upcoming = upcomingAgents(observed, now);
   const missing = (packing.unpacked.length > 0 ? Infinity : packing.nodes) - upcoming;
   const demand = `${pending.schedulable.length} unschedulable pod(s) need ${needed} node(s)${upcoming > 0 ? `, ${upcoming} already on their way` : ""}`;
   if (missing <= 0) return { action: "none", reason: `${demand}${note}` };
@@ -191,6 +197,14 @@ function decideNodeRemoval(observed: Observed, state: ScalerState, config: Scale
     const movable = verdicts.filter((verdict) => verdict.outcome === "move").map((verdict) => verdict.pod);
     // Expendable pods are deleted with their node rather than moved (cluster-autoscaler --expendable-pods-priority-cutoff).
     const mustMove = movable.filter((pod) => pod.priority === undefined || pod.priority >= config.expendablePriorityCutoff);
+    // cluster-autoscaler's removal simulation runs the scheduler's InterPodAffinity and PodTopologySpread filters;
+    // these predicates do not. Moving such a pod on their word could evict it onto no node at all, and its new
+    // Unschedulable copy fits an empty template, so the node would come back: removed and re-added in a loop.
+    const constrained = mustMove.find((pod) => (pod.interPodConstraints ?? []).length > 0);
+    if (constrained) {
+      refusals.push(`${node.name}: ${constrained.namespace}/${constrained.name} has ${constrained.interPodConstraints!.join(", ")}, which the removal simulation does not evaluate`);
+      continue;
+    }
     const stuck = rescheduleFailure(mustMove, node, schedulable.filter((other) => other.name !== node.name));
     if (stuck) {
       refusals.push(`${node.name}: ${stuck}`);

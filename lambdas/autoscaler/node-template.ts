@@ -45,7 +45,10 @@ export interface NodeTemplateInput {
   readonly liveAgent?: Pick<NodeSchedulingSpec, "labels" | "allocatable"> & { readonly podCapacity?: number };
   /** The agents' instance, for when no agent runs. */
   readonly instance: AgentInstance;
-  /** One pod per DaemonSet; those whose selectors, affinity and tolerations accept the new agent run on it. */
+  /**
+   * With a live agent: the DaemonSet and static pods bound to it, all of which a new agent runs too. Without one: one
+   * pod per DaemonSet, of which those whose selectors, affinity and tolerations accept the new agent run on it.
+   */
   readonly daemonSetPods: PodSchedulingSpec[];
 }
 
@@ -77,5 +80,9 @@ export function nodeTemplate(input: NodeTemplateInput): NodeState {
   const { liveAgent, instance } = input;
   const labels = liveAgent ? Object.fromEntries(Object.entries(liveAgent.labels).filter(([key]) => !PER_NODE_LABELS.includes(key))) : derivedLabels(instance);
   const empty = nodeWith({ labels, taints: [], allocatable: liveAgent?.allocatable ?? derivedAllocatable(instance), podCapacity: liveAgent?.podCapacity ?? DEFAULT_POD_CAPACITY }, []);
+  // A live agent's DaemonSet pods are kept as they are, not filtered again (podsExpectedOnFreshNode adds them
+  // unchecked): the DaemonSet controller pins each to its node with required affinity on metadata.name
+  // (pkg/controller/daemon/util ReplaceDaemonSetPodNodeNameNodeAffinity), which a nameless template never matches.
+  if (liveAgent) return input.daemonSetPods.reduce((node, pod) => place(pod, node), empty);
   return input.daemonSetPods.reduce((node, pod) => (schedulingFailure(pod, node) === undefined ? place(pod, node) : node), empty);
 }

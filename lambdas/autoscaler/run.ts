@@ -32,7 +32,8 @@ export interface RunDeps {
 }
 
 const instanceIdOf = (node: NodeInfo) => node.providerId?.split("/").pop() ?? "";
-const isDaemonSetPod = (pod: PodInfo) => pod.controllerKind === "DaemonSet" && pod.phase !== "Succeeded" && pod.phase !== "Failed";
+/** Pods a fresh agent runs too: DaemonSet and static (mirror) pods, not those on their way out (podsExpectedOnFreshNode). */
+const runsOnEveryAgent = (pod: PodInfo) => (pod.controllerKind === "DaemonSet" || pod.mirror) && !pod.deleting && pod.phase !== "Succeeded" && pod.phase !== "Failed";
 
 /**
  * A new agent: measured from the largest Ready, schedulable agent with the DaemonSet pods it runs (cluster-autoscaler
@@ -43,7 +44,7 @@ function newAgent(agents: AgentNode[], daemonSets: DaemonSetInfo[], instance: Ag
   const live = agents
     .filter((node) => node.ready && !node.unschedulable)
     .sort((a, b) => b.allocatable.cpuMillis - a.allocatable.cpuMillis || b.allocatable.memoryBytes - a.allocatable.memoryBytes)[0];
-  if (live) return nodeTemplate({ liveAgent: live, instance, daemonSetPods: live.pods.filter(isDaemonSetPod) });
+  if (live) return nodeTemplate({ liveAgent: live, instance, daemonSetPods: live.pods.filter(runsOnEveryAgent) });
   return nodeTemplate({ instance, daemonSetPods: daemonSets.map((daemonSet) => daemonSet.pod) });
 }
 
@@ -78,9 +79,10 @@ export async function runAutoscaler(deps: RunDeps): Promise<Decision | undefined
     // before another attempt; a replaced one is leaving, and its replacement counts as launching.
     const agents: AgentNode[] = inGroup.filter((node) => !replaced.has(node.name)).map((node) => ({ ...node, pods: pods.filter((pod) => pod.nodeName === node.name) }));
     const pendingPods = pods.filter((pod) => !pod.nodeName && pod.phase === "Pending");
-    // A pod whose claim is not Bound waits for its volume, not for a node (cluster-autoscaler leaves such pods out).
-    // WaitForFirstConsumer claims bind only once their pod is scheduled; the cluster's own classes bind immediately.
-    const boundClaims = new Set(claims.filter((claim) => claim.bound).map((claim) => `${claim.namespace}/${claim.name}`));
+    // A pod whose Immediate claim is not Bound waits for its volume, not for a node: the scheduler's VolumeBinding
+    // fails it on every node. A WaitForFirstConsumer claim binds only once its pod has a node (an EBS gp3 class, say),
+    // so its pod is real demand; treating it as waiting would never scale for it.
+    const boundClaims = new Set(claims.filter((claim) => claim.bound || claim.waitsForFirstConsumer).map((claim) => `${claim.namespace}/${claim.name}`));
 
     const outcome = decide(
       { nodes: agents, pendingPods, budgets, group, nodeNames: new Set(nodes.map((node) => node.name)), boundClaims },
@@ -95,10 +97,16 @@ export async function runAutoscaler(deps: RunDeps): Promise<Decision | undefined
     if (decision.action === "scale-up") {
       await deps.group.setDesired(decision.desired);
     } else if (decision.action === "scale-down") {
-      decision = await removeNode(cluster, decision, deps, now);
-      if (decision.action === "scale-down") {
-        const { [decision.node]: _removed, ...rest } = underutilizedSince;
-        underutilizedSince = rest;
+      // Removed or not, the node leaves the tracking: a drain that did not finish restarts the node's window, so it
+      // is tried again after another full window, not every minute (cluster-autoscaler backs off a failed scale-down
+      // too: --scale-down-delay-after-failure, and the node stays unremovable until rechecked).
+      const { [decision.node]: _attempted, ...rest } = underutilizedSince;
+      underutilizedSince = rest;
+      try {
+        decision = await removeNode(cluster, decision, deps, now);
+      } catch (error) {
+        await deps.store.save({ ...state, underutilizedSince }).catch((saveError) => log("error", "state not saved after a failed drain", { error: errorMessage(saveError) }));
+        throw error;
       }
     }
 

@@ -6,6 +6,7 @@ import {
   PatchStrategy,
   PolicyV1Api,
   setHeaderOptions,
+  StorageV1Api,
   V1Container,
   V1LabelSelector,
   V1ListMeta,
@@ -65,6 +66,11 @@ export interface PodInfo extends PodSchedulingSpec {
   readonly nominatedNodeName?: string;
   /** PersistentVolumeClaims the pod mounts, including those its generic ephemeral volumes create. */
   readonly claimNames?: string[];
+  /**
+   * Hard placement rules that depend on other pods (required pod affinity or anti-affinity, DoNotSchedule topology
+   * spread), which the autoscaler's predicates do not evaluate; named for the decision's reason.
+   */
+  readonly interPodConstraints?: string[];
 }
 
 export interface DisruptionBudget {
@@ -80,6 +86,11 @@ export interface PersistentVolumeClaimInfo {
   readonly name: string;
   /** status.phase Bound: a volume is attached to the claim. */
   readonly bound: boolean;
+  /**
+   * Its StorageClass has volumeBindingMode WaitForFirstConsumer: the claim binds only after its pod is given a node,
+   * so while unbound it does not hold the pod back (kube-scheduler VolumeBinding fails only unbound Immediate claims).
+   */
+  readonly waitsForFirstConsumer: boolean;
 }
 
 export interface DaemonSetInfo {
@@ -138,6 +149,7 @@ export function kubernetesCluster(kubeConfig: KubeConfig): Cluster {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   const policy = kubeConfig.makeApiClient(PolicyV1Api);
+  const storage = kubeConfig.makeApiClient(StorageV1Api);
   return {
     async listNodes() {
       return (await listAll((options) => core.listNode(options))).map(toNodeInfo);
@@ -156,8 +168,15 @@ export function kubernetesCluster(kubeConfig: KubeConfig): Cluster {
       }));
     },
     async listPersistentVolumeClaims() {
-      const claims = await listAll((options) => core.listPersistentVolumeClaimForAllNamespaces(options));
-      return claims.map((claim) => ({ namespace: claim.metadata?.namespace ?? "", name: claim.metadata?.name ?? "", bound: claim.status?.phase === "Bound" }));
+      const [claims, classes] = await Promise.all([listAll((options) => core.listPersistentVolumeClaimForAllNamespaces(options)), listAll((options) => storage.listStorageClass(options))]);
+      const waiting = new Set(classes.filter((storageClass) => storageClass.volumeBindingMode === "WaitForFirstConsumer").map((storageClass) => storageClass.metadata?.name));
+      // A claim without a class name got none at admission (no default then): it binds statically, immediately.
+      return claims.map((claim) => ({
+        namespace: claim.metadata?.namespace ?? "",
+        name: claim.metadata?.name ?? "",
+        bound: claim.status?.phase === "Bound",
+        waitsForFirstConsumer: claim.spec?.storageClassName !== undefined && waiting.has(claim.spec.storageClassName),
+      }));
     },
     async listDaemonSets() {
       const daemonSets = await listAll((options) => apps.listDaemonSetForAllNamespaces(options));
@@ -344,5 +363,16 @@ function toPodInfo(pod: V1Pod): PodInfo {
     priority: pod.spec?.priority,
     nominatedNodeName: pod.status?.nominatedNodeName || undefined,
     claimNames,
+    ...interPodConstraintsOf(pod.spec),
   };
+}
+
+/** kube-scheduler's InterPodAffinity and PodTopologySpread filters: the hard rules only; preferences never fail a node. */
+function interPodConstraintsOf(spec: V1PodSpec | undefined): Pick<PodInfo, "interPodConstraints"> {
+  const constraints = [
+    ...((spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).length > 0 ? ["required pod affinity"] : []),
+    ...((spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).length > 0 ? ["required pod anti-affinity"] : []),
+    ...((spec?.topologySpreadConstraints ?? []).some((constraint) => constraint.whenUnsatisfiable === "DoNotSchedule") ? ["topology spread (DoNotSchedule)"] : []),
+  ];
+  return constraints.length > 0 ? { interPodConstraints: constraints } : {};
 }

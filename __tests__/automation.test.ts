@@ -1,4 +1,5 @@
-import { autoscalerEnvironment } from "../lambdas/autoscaler/handler";
+import { parseAutoscalerSettings } from "../lambdas/autoscaler/settings";
+import { parseDrainerSettings } from "../lambdas/node-drainer/settings";
 import { bundleLambda } from "../modules/automation/bundle";
 import { drainTiming } from "../modules/automation/drain-timing";
 import { ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
@@ -220,21 +221,96 @@ describe("confused-deputy conditions on service principals", () => {
   });
 });
 
-describe("autoscaler settings, from config to the handler", () => {
-  // Terraform references resolve at apply; stand-ins of the right shape let the handler parse the rest as deployed.
-  const applied = (value: string) => (!value.startsWith("${") ? value : value.endsWith(".arn}") ? "arn:aws:example" : /\.(default_vcpus|memory_size)\}$/.test(value) ? "2048" : "resolved-at-apply");
-  const handlerEnvironment = (input: Parameters<typeof synthCluster>[0] = {}) => {
-    const variables = resourceNamed(synthCluster(input).json, "aws_lambda_function", "Automation_Autoscaler").environment.variables as Record<string, string>;
-    return autoscalerEnvironment(Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, applied(value)])));
+describe("function settings, from config through the synthesised environment to each handler's parser", () => {
+  /**
+   * What a Terraform reference becomes at apply: an ARN or a name that says what it references, or the size of a
+   * t4g.large for the instance-type data source, so a variable wired to the wrong resource or attribute shows.
+   */
+  const applied = (value: string) => {
+    const reference = /^\$\{(.+)\.([a-z_]+)\}$/.exec(value);
+    if (!reference) return value;
+    const [, address, attribute] = reference;
+    return ({ arn: `arn:aws:test:${address}`, default_vcpus: "2", memory_size: "8192" } as Record<string, string>)[attribute] ?? `${address}.${attribute}`;
   };
+  const environmentOf = (json: TerraformJson, id: "Autoscaler" | "NodeDrainer") =>
+    Object.fromEntries(Object.entries(resourceNamed(json, "aws_lambda_function", `Automation_${id}`).environment.variables as Record<string, string>).map(([name, value]) => [name, applied(value)]));
 
-  test("an agent NotReady for 20 minutes is replaced by default (cluster-autoscaler's --scale-down-unready-time), and automation.notReadyReplaceMinutes changes it", () => {
-    expect(handlerEnvironment().NOT_READY_REPLACE_AFTER_SECONDS).toBe(20 * 60);
-    expect(handlerEnvironment({ automation: { notReadyReplaceMinutes: 45 } }).NOT_READY_REPLACE_AFTER_SECONDS).toBe(45 * 60);
+  // Every automation setting off its default, no two alike, so a swapped or unconverted value cannot pass unnoticed;
+  // x86 agents, so the architecture and instance type are not the defaults either.
+  const changed = {
+    scheduleExpression: "rate(2 minutes)",
+    maxScaleUpStep: 4,
+    scaleDownUtilizationPercent: 35,
+    scaleDownWindowMinutes: 7,
+    cooldownMinutes: 13,
+    notReadyReplaceMinutes: 45,
+    expendablePodsPriorityCutoff: 0,
+    notificationEmail: "ops@example.com",
+    logRetentionDays: 14,
+  };
+  test.each([
+    // The defaults, in config units; where cluster-autoscaler has the same setting, its default too (FAQ, "What are the
+    // parameters to CA?": scale-down-utilization-threshold 0.5, scale-down-unneeded-time 10m, scale-down-delay-after-add
+    // 10m, scale-down-unready-time 20m, expendable-pods-priority-cutoff -10).
+    {
+      name: "defaults",
+      input: {},
+      automation: { scheduleExpression: "rate(1 minute)", maxScaleUpStep: 3, scaleDownUtilizationPercent: 50, scaleDownWindowMinutes: 10, cooldownMinutes: 10, notReadyReplaceMinutes: 20, expendablePodsPriorityCutoff: -10 },
+      agents: { instanceType: "t4g.large", architecture: "arm64" },
+    },
+    {
+      name: "every automation setting changed",
+      input: { automation: changed, servers: { instanceType: "t3.medium" }, agents: { instanceTypes: ["m7i.large", "c7i.large"] } },
+      automation: changed,
+      agents: { instanceType: "m7i.large", architecture: "x86_64" },
+    },
+  ])("autoscaler, $name: the parsed settings are the config's, in milliseconds and fractions", ({ input, automation, agents }) => {
+    const { json } = synthCluster(input);
+    const variables = resourceNamed(json, "aws_lambda_function", "Automation_Autoscaler").environment.variables;
+    const { lockTtlMs, ...settings } = parseAutoscalerSettings(environmentOf(json, "Autoscaler"));
+    expect(settings).toEqual({
+      clusterName: "k3s",
+      agentGroupName: applied(ref(json, "aws_autoscaling_group", "Compute_AgentGroup", "name")),
+      stateTableName: applied(ref(json, "aws_dynamodb_table", "Automation_AutoscalerTable", "name")),
+      accessSecretArn: applied(ref(json, "aws_secretsmanager_secret", "Compute_AutomationAccessSecret", "arn")),
+      topicArn: applied(ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn")),
+      agentInstance: { instanceType: agents.instanceType, vcpus: 2, memoryMiB: 8192, architecture: agents.architecture },
+      config: {
+        maxStepUp: automation.maxScaleUpStep,
+        scaleDownThreshold: automation.scaleDownUtilizationPercent / 100,
+        scaleDownWindowMs: automation.scaleDownWindowMinutes * 60_000,
+        cooldownMs: automation.cooldownMinutes * 60_000,
+        expendablePriorityCutoff: automation.expendablePodsPriorityCutoff,
+      },
+      notReadyReplaceAfterMs: automation.notReadyReplaceMinutes * 60_000,
+    });
+    // The instance's size comes from the data source for the first agent type, the one the group launches first.
+    const nodeType = Object.entries(json.data!.aws_ec2_instance_type).find(([id]) => id.startsWith("Automation_AgentInstanceType_"))!;
+    expect(nodeType[1].instance_type).toBe(agents.instanceType);
+    expect([variables.NODE_VCPUS, variables.NODE_MEMORY_MIB]).toEqual([`\${data.aws_ec2_instance_type.${nodeType[0]}.default_vcpus}`, `\${data.aws_ec2_instance_type.${nodeType[0]}.memory_size}`]);
+    // A run that times out must not lose its lock to the next run while it could still be acting.
+    expect(lockTtlMs).toBeGreaterThan(resourceNamed(json, "aws_lambda_function", "Automation_Autoscaler").timeout * 1000);
+    expect(resourceNamed(json, "aws_cloudwatch_event_rule", "Automation_AutoscalerSchedule").schedule_expression).toBe(automation.scheduleExpression);
   });
 
-  test("pods below priority -10 are expendable by default (cluster-autoscaler's --expendable-pods-priority-cutoff), and the cut-off is configurable", () => {
-    expect(handlerEnvironment().EXPENDABLE_PODS_PRIORITY_CUTOFF).toBe(-10);
-    expect(handlerEnvironment({ automation: { expendablePodsPriorityCutoff: 0 } }).EXPENDABLE_PODS_PRIORITY_CUTOFF).toBe(0);
+  test.each([
+    ["defaults", {}],
+    ["every automation setting changed", { automation: changed }],
+  ])("node drainer, %s: the parsed settings name the agents' group, the access secret and the topic, and beat at a tenth of the hook's timeout", (_, input) => {
+    const { json } = synthCluster(input);
+    const hook = resourceNamed(json, "aws_autoscaling_lifecycle_hook", "Compute_AgentDrainHook");
+    expect(parseDrainerSettings(environmentOf(json, "NodeDrainer"))).toEqual({
+      agentGroupName: applied(ref(json, "aws_autoscaling_group", "Compute_AgentGroup", "name")),
+      accessSecretArn: applied(ref(json, "aws_secretsmanager_secret", "Compute_AutomationAccessSecret", "arn")),
+      topicArn: applied(ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn")),
+      // drain-timing.ts: a tenth of the hook's heartbeat timeout, which is in seconds.
+      heartbeatIntervalMs: (hook.heartbeat_timeout / 10) * 1000,
+    });
+  });
+
+  test("an environment in the wrong unit is refused, naming the variable", () => {
+    const { json } = synthCluster();
+    expect(() => parseAutoscalerSettings({ ...environmentOf(json, "Autoscaler"), SCALE_DOWN_THRESHOLD_PERCENT: "0.5" })).toThrow(/^invalid environment: SCALE_DOWN_THRESHOLD_PERCENT: /);
+    expect(() => parseDrainerSettings({ ...environmentOf(json, "NodeDrainer"), HEARTBEAT_INTERVAL_SECONDS: "0.06" })).toThrow(/^invalid environment: HEARTBEAT_INTERVAL_SECONDS: /);
   });
 });

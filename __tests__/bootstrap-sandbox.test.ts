@@ -1,9 +1,10 @@
 import { createHash } from "crypto";
 import { load } from "js-yaml";
 import { AddressInfo, createServer, Server } from "net";
+import { parseClusterAccess } from "../lambdas/shared/access";
 import { BOOTSTRAP_TIMEOUT_SECONDS } from "../modules/compute";
 import { K3S_INSTALLER } from "../modules/compute/k3s-installer";
-import { localNamed, synthCluster } from "./helpers";
+import { jsonencodedObject, localNamed, resourceNamed, synthCluster } from "./helpers";
 import { deliveredForSandbox, INSTALLER_STUB, runBootstrap, sandboxSupport, SandboxOptions, SandboxRun } from "./support/bootstrap-sandbox";
 
 // The rendered user data, exactly as synthesised, runs under bash in a sandbox (support/bootstrap-sandbox.ts) with
@@ -16,6 +17,9 @@ const SERVER_TOKEN = "ServerToken0123456789abcdefghijklmnopqrstuvwxyzAB";
 const AGENT_TOKEN = "AgentToken0123456789abcdefghijklmnopqrstuvwxyzABC";
 // The datastore password generator's alphabet: letters, digits and "-_.~" (modules/database, overrideSpecial).
 const DB_PASSWORD = "Pw0-_.~zZ9aA-_.~bB8cC-_.~dD7eE-_.~fF6gG";
+// Distinct, unlike the construct's "k3s" for both, so a key read as the other shows in the endpoint.
+const DB_NAME = "k3s_datastore";
+const DB_USER = "k3s_admin";
 const AUTOMATION_TOKEN = "eyJhbGciOiJSUzI1NiJ9.automation-token";
 const SECRETS = [SERVER_TOKEN, AGENT_TOKEN, DB_PASSWORD, AUTOMATION_TOKEN];
 const MINUTE = 60;
@@ -32,10 +36,12 @@ describeSandbox(title, () => {
   let datastore: Server;
   let openPort = 0;
   let closedPort = 0;
+  let datastoreEntries: [string, string][] = [];
 
   beforeAll(async () => {
     if (!support.available) throw new Error(`the sandbox needs unshare with overlay mounts: ${support.reason}`);
     const { json } = synthCluster({});
+    datastoreEntries = jsonencodedObject(resourceNamed(json, "aws_secretsmanager_secret_version", "Database_SecretValue").secret_string);
     serverWithPinnedInstaller = deliveredForSandbox(localNamed(json, "Compute_ServerUserData"), REGION);
     // Test seam: the scripts carry the sha256 of the real installer, which the stub cannot have; the runs that
     // should get past the check get the stub's sha256 in its place. The pinned value is checked below.
@@ -57,7 +63,27 @@ describeSandbox(title, () => {
   afterAll(() => datastore?.close());
 
   const identity = { "instance-id": INSTANCE_ID, "placement/availability-zone": "eu-west-1b", "local-hostname": NODE_NAME };
-  const datastoreSecret = (port: number, password = DB_PASSWORD) => JSON.stringify({ host: "127.0.0.1", port, dbname: "k3s", username: "k3s", password });
+  // The datastore secret as modules/database synthesises it: its jsonencode, with each reference evaluated. Host and
+  // port are the sandbox's listener.
+  const datastoreSecret = (port: number, password = DB_PASSWORD) => {
+    const values: Record<string, string | number> = {
+      "aws_db_instance.address": "127.0.0.1",
+      "aws_db_instance.port": port,
+      "aws_db_instance.db_name": DB_NAME,
+      "aws_db_instance.username": DB_USER,
+      "random_password.result": password,
+    };
+    return JSON.stringify(
+      Object.fromEntries(
+        datastoreEntries.map(([key, reference]) => {
+          const [type, , attribute] = reference.split(".");
+          const value = values[`${type}.${attribute}`];
+          if (value === undefined) throw new Error(`the datastore secret's "${key}" holds ${reference}, which the sandbox has no value for`);
+          return [key, value];
+        }),
+      ),
+    );
+  };
   const runServer = (options: Partial<SandboxOptions> = {}, script = server) =>
     runBootstrap(script, {
       imds: identity,
@@ -111,16 +137,13 @@ describeSandbox(title, () => {
     }
   };
 
-  test("a server writes its config.yaml field by field (k3s docs/cli/server.md options) and publishes its access", () => {
+  test("a server writes its config.yaml field by field (k3s docs/cli/server.md options) and publishes its kubeconfig", () => {
     const run = runServer();
     expectSucceeded(run);
     expectNoSecretLogged(run);
     const server = config(run);
     expect(server.token).toBe(SERVER_TOKEN);
     expect(server["agent-token"]).toBe(AGENT_TOKEN);
-    const endpoint = new URL(server["datastore-endpoint"]);
-    expect([endpoint.protocol, endpoint.hostname, endpoint.port, endpoint.pathname, endpoint.search]).toEqual(["postgres:", "127.0.0.1", String(openPort), "/k3s", ""]);
-    expect([decodeURIComponent(endpoint.username), decodeURIComponent(endpoint.password)]).toEqual(["k3s", DB_PASSWORD]);
     expect(server["datastore-cafile"]).toBe("/etc/rancher/k3s/rds-ca.pem");
     expect(run.file("/etc/rancher/k3s/rds-ca.pem")).toContain("sandbox RDS CA");
     expect(server["node-name"]).toBe(NODE_NAME);
@@ -147,8 +170,23 @@ describeSandbox(title, () => {
     expect(order.indexOf("systemctl")).toBeLessThan(order.indexOf("k3s"));
 
     expect(run.published.Compute_KubeconfigSecret).toContain("server: https://example-dns_name:6443");
-    expect(JSON.parse(run.published.Compute_AutomationAccessSecret)).toEqual({
+  });
+
+  test("the datastore secret as the database construct writes it reaches the port probe and datastore-endpoint field by field", () => {
+    const run = runServer();
+    expectSucceeded(run);
+    const endpoint = new URL(config(run)["datastore-endpoint"]);
+    expect([endpoint.protocol, endpoint.hostname, endpoint.port, endpoint.pathname, endpoint.search]).toEqual(["postgres:", "127.0.0.1", String(openPort), `/${DB_NAME}`, ""]);
+    expect([decodeURIComponent(endpoint.username), decodeURIComponent(endpoint.password)]).toEqual([DB_USER, DB_PASSWORD]);
+    expect(run.callsOf("timeout").map((args) => args.slice(-2))).toEqual([["127.0.0.1", String(openPort)]]);
+  });
+
+  test("the automation access a server publishes is what the Lambdas' reader parses (lambdas/shared/access.ts)", () => {
+    const run = runServer();
+    expectSucceeded(run);
+    expect(parseClusterAccess("Compute_AutomationAccessSecret", run.published.Compute_AutomationAccessSecret)).toEqual({
       server: "https://example-dns_name:6443",
+      // The stub k3s's cluster CA, as the service-account token Secret holds it: base64 PEM.
       caData: Buffer.from("-----BEGIN CERTIFICATE-----\nsandbox cluster CA\n-----END CERTIFICATE-----\n").toString("base64"),
       token: AUTOMATION_TOKEN,
     });
@@ -336,7 +374,7 @@ describeSandbox(title, () => {
     const written = config(server);
     expect([written.token, written["agent-token"]]).toEqual([token, agentToken]);
     const endpoint = new URL(written["datastore-endpoint"]);
-    expect([decodeURIComponent(endpoint.password), endpoint.hostname, endpoint.port, endpoint.pathname]).toEqual([password, "127.0.0.1", String(openPort), "/k3s"]);
+    expect([decodeURIComponent(endpoint.password), endpoint.hostname, endpoint.port, endpoint.pathname]).toEqual([password, "127.0.0.1", String(openPort), `/${DB_NAME}`]);
     for (const secret of [token, agentToken, password]) expect(server.log).not.toContain(secret);
 
     const agent = runAgent({ secrets: { Compute_AgentTokenSecret: agentToken } });

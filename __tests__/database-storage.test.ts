@@ -1,7 +1,8 @@
 import { Testing, TerraformStack } from "cdktf";
-import { Database, DATASTORE_SECRET_KEYS, rdsCaBundleUrl } from "../modules/database";
+import { DATASTORE_DOCUMENT_KEYS } from "../modules/contracts/secrets";
+import { Database, rdsCaBundleUrl } from "../modules/database";
 import { Storage } from "../modules/storage";
-import { logicalIdOf, referencedId, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
+import { jsonencodedObject, logicalIdOf, referencedId, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
 
 const PRIVATE_SUBNETS = ["A", "B", "C"];
 
@@ -123,11 +124,18 @@ describe("database", () => {
     expect(secretString).toContain(`"password" = ${passwordRef}`);
   });
 
-  test("one JSON secret holds host, port, dbname, username and password", () => {
-    const secretString: string = resourceNamed(json, "aws_secretsmanager_secret_version", "Database_SecretValue").secret_string;
-    const keys = [...secretString.matchAll(/"([a-z]+)" = /g)].map((match) => match[1]);
-    expect(keys).toEqual([...DATASTORE_SECRET_KEYS]);
-    expect(DATASTORE_SECRET_KEYS).toEqual(["host", "port", "dbname", "username", "password"]);
+  test("one JSON secret holds host, port, dbname, username and password, each from its own attribute", () => {
+    const entries = jsonencodedObject(resourceNamed(json, "aws_secretsmanager_secret_version", "Database_SecretValue").secret_string);
+    expect(entries.map(([key]) => key)).toEqual([...DATASTORE_DOCUMENT_KEYS]);
+    expect(DATASTORE_DOCUMENT_KEYS).toEqual(["host", "port", "dbname", "username", "password"]);
+    const dbInstance = `aws_db_instance.${logicalIdOf(json, "aws_db_instance", "Database_Instance")}`;
+    expect(Object.fromEntries(entries)).toEqual({
+      host: `${dbInstance}.address`,
+      port: `${dbInstance}.port`,
+      dbname: `${dbInstance}.db_name`,
+      username: `${dbInstance}.username`,
+      password: `random_password.${logicalIdOf(json, "random_password", "Database_MasterPassword")}.result`,
+    });
   });
 
   test("no output carries the password, and the read policy grants exactly this secret", () => {

@@ -57,6 +57,20 @@ export function logicalIdOf(json: TerraformJson, type: string, prefix: string): 
   return match[0];
 }
 
+/**
+ * A synthesised `${jsonencode({"key" = type.logical_id.attribute, ...})}` as [key, reference] pairs. Any other entry (a
+ * literal, a function call) is an error, so no key escapes a test that evaluates the references.
+ */
+export function jsonencodedObject(terraformString: string): [string, string][] {
+  const body = /^\$\{jsonencode\(\{(.*)\}\)\}$/s.exec(terraformString);
+  if (!body) throw new Error(`not a jsonencode of an object: ${terraformString}`);
+  return body[1].split(", ").map((entry) => {
+    const match = /^"([^"]+)" = ([a-z][a-z0-9_]*\.[A-Za-z0-9_]+\.[a-z_]+)$/.exec(entry);
+    if (!match) throw new Error(`not a "key" = reference entry: ${entry}`);
+    return [match[1], match[2]];
+  });
+}
+
 /** The Terraform local whose logical ID starts with `prefix`. */
 export function localNamed(json: TerraformJson, prefix: string): string {
   const locals = (json as { locals?: Record<string, string> }).locals ?? {};

@@ -1,7 +1,7 @@
 import type { SQSRecord } from "aws-lambda";
 import { DrainRequest, drainDeadline, parseDrainEvent } from "../lambdas/node-drainer/events";
 import { DrainerDeps, LifecycleActions, processBatch } from "../lambdas/node-drainer/drainer";
-import { drainerEnvironment } from "../lambdas/node-drainer/handler";
+import { parseDrainerSettings } from "../lambdas/node-drainer/settings";
 import { kubeConfigFor, kubernetesCluster } from "../lambdas/shared/cluster";
 import { resourceNamed, synthCluster } from "./helpers";
 import { FakeKubeApi } from "./support/fake-kube-api";
@@ -248,8 +248,7 @@ describe("drain timing, from the synthesised Terraform to the handler", () => {
     // Lambda requires visibility >= function timeout and advises 6x (Lambda Developer Guide, SQS event source).
     expect(queue.visibility_timeout_seconds).toBeGreaterThanOrEqual(6 * fn.timeout);
     expect(queue.visibility_timeout_seconds + fn.timeout).toBeLessThanOrEqual(hook.heartbeat_timeout);
-    expect(Number(environment.HEARTBEAT_INTERVAL_SECONDS)).toBeLessThanOrEqual(hook.heartbeat_timeout / 4);
-    expect(drainerEnvironment(environment).HEARTBEAT_INTERVAL_SECONDS).toBe(Number(environment.HEARTBEAT_INTERVAL_SECONDS));
+    expect(parseDrainerSettings(environment).heartbeatIntervalMs).toBeLessThanOrEqual((hook.heartbeat_timeout * 1000) / 4);
   });
 
   test("an unfinished attempt is retried after the visibility timeout while the heartbeats still hold the action, and the retry completes it", async () => {
@@ -265,7 +264,7 @@ describe("drain timing, from the synthesised Terraform to the handler", () => {
       const action = lifecycleAction(clock, hookTimeoutMs, Date.parse(TIME));
       const attempt = (startedAt: number): DrainerDeps => ({
         agentGroupName: GROUP,
-        heartbeatIntervalMs: drainerEnvironment(environment).HEARTBEAT_INTERVAL_SECONDS * 1000,
+        heartbeatIntervalMs: parseDrainerSettings(environment).heartbeatIntervalMs,
         cluster: async () => kubernetesCluster(kubeConfigFor({ server, caData: api.caData, token: "t" })),
         lifecycle: action.actions,
         notify: async () => undefined,

@@ -45,7 +45,8 @@ describe("bootstrap scripts", () => {
     expect(server).toContain('K3S_VERSION="v1.33.5+k3s1"');
     expect(server).toContain('INSTALL_K3S_VERSION="$K3S_VERSION"');
     expect(server).toContain('datastore-endpoint: $(yaml_quote "$DATASTORE_ENDPOINT")');
-    expect(server).toContain('print("postgres://%s:%s@%s:%s/%s" % (quote(db["username"], safe=""), quote(db["password"], safe=""), db["host"], db["port"], db["dbname"]))');
+    expect(server).toContain('user, password = quote(db["username"], safe=""), quote(db["password"], safe="")');
+    expect(server).toContain('print("postgres://%s:%s@%s:%s/%s" % (user, password, db["host"], db["port"], db["dbname"]))');
     expect(server).toContain("datastore-cafile: /etc/rancher/k3s/rds-ca.pem");
     expect(server).not.toMatch(/postgres:\/\/[^"]*\?/);
     expect(server).toMatch(/DATASTORE_SECRET_ARN="\$\{aws_secretsmanager_secret\.Database_Secret_[A-F0-9]+\.arn\}"/);

@@ -23,14 +23,15 @@ K3S_AGENT_TOKEN=$(retry 10 secret_value "$AGENT_TOKEN_SECRET_ARN")
 log "== datastore"
 # A new (Multi-AZ) instance takes tens of minutes to create: 60 attempts with retry's backoff wait about 55 minutes.
 DATASTORE=$(retry 60 secret_value "$DATASTORE_SECRET_ARN")
-DB_HOST=$(json_field host <<<"$DATASTORE")
-DB_PORT=$(json_field port <<<"$DATASTORE")
+DB_HOST=$(json_field {{ DATASTORE_KEY_HOST }} <<<"$DATASTORE")
+DB_PORT=$(json_field {{ DATASTORE_KEY_PORT }} <<<"$DATASTORE")
 # kine reads the endpoint as a URL, so user name and password are percent-encoded.
 DATASTORE_ENDPOINT=$(python3 -c '
 import json, sys
 from urllib.parse import quote
 db = json.load(sys.stdin)
-print("postgres://%s:%s@%s:%s/%s" % (quote(db["username"], safe=""), quote(db["password"], safe=""), db["host"], db["port"], db["dbname"]))' <<<"$DATASTORE")
+user, password = quote(db["{{ DATASTORE_KEY_USERNAME }}"], safe=""), quote(db["{{ DATASTORE_KEY_PASSWORD }}"], safe="")
+print("postgres://%s:%s@%s:%s/%s" % (user, password, db["{{ DATASTORE_KEY_HOST }}"], db["{{ DATASTORE_KEY_PORT }}"], db["{{ DATASTORE_KEY_DBNAME }}"]))' <<<"$DATASTORE")
 # tcp_open HOST PORT: whether HOST accepts connections on PORT, within 5 seconds.
 # shellcheck disable=SC2016 # $1 and $2 are the inner shell's arguments.
 tcp_open() { timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' tcp_open "$1" "$2" 2>/dev/null; }
@@ -105,9 +106,17 @@ rm -f "$KUBECONFIG_EXTERNAL"
 log "== publish automation credentials"
 token_ready() { [ -n "$(k3s kubectl -n kube-system get secret cluster-automation-token -o jsonpath='{.data.token}' 2>/dev/null)" ]; }
 retry 30 token_ready
+# The service-account token Secret's data (ca.crt and token, base64) as the document the Lambdas read.
 automation_access() {
   k3s kubectl -n kube-system get secret cluster-automation-token -o json |
-    python3 -c 'import base64, json, sys; data = json.load(sys.stdin)["data"]; print(json.dumps({"server": sys.argv[1], "caData": data["ca.crt"], "token": base64.b64decode(data["token"]).decode()}))' "$API_ENDPOINT"
+    python3 -c '
+import base64, json, sys
+data = json.load(sys.stdin)["data"]
+print(json.dumps({
+    "{{ ACCESS_KEY_SERVER }}": sys.argv[1],
+    "{{ ACCESS_KEY_CA_DATA }}": data["ca.crt"],
+    "{{ ACCESS_KEY_TOKEN }}": base64.b64decode(data["token"]).decode(),
+}))' "$API_ENDPOINT"
 }
 AUTOMATION_ACCESS=$(mktemp)
 retry 5 automation_access >"$AUTOMATION_ACCESS"

@@ -22,25 +22,14 @@ import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
 import { AssetType, Fn, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
+import { autoscalerEnvironment, AutoscalerTuning } from "../../lambdas/autoscaler/settings";
+import { drainerEnvironment } from "../../lambdas/node-drainer/settings";
 import { bundleLambda, LambdaName } from "./bundle";
 import { drainTiming } from "./drain-timing";
 
-export interface AutoscalerProps {
+export interface AutoscalerProps extends AutoscalerTuning {
   /** EventBridge schedule of the scaling runs. */
   readonly scheduleExpression: string;
-  readonly maxStepUp: number;
-  /** Requested share of allocatable, in percent, under which a node counts as underutilized. */
-  readonly scaleDownThresholdPercent: number;
-  readonly scaleDownWindowMinutes: number;
-  readonly cooldownMinutes: number;
-  /** How long an agent may stay NotReady before it is terminated and the group launches a replacement. */
-  readonly notReadyReplaceMinutes: number;
-  /** Pods below this priority are expendable: never scaled up for, deleted rather than moved on scale-down. */
-  readonly expendablePodsPriorityCutoff: number;
-  /** Instance type whose size and labels a new agent is assumed to have until one is measured. */
-  readonly nodeInstanceType: string;
-  /** Architecture of the agents, for the kubernetes.io/arch label of a new agent. */
-  readonly nodeArchitecture: "arm64" | "x86_64";
 }
 
 export interface AutomationProps {
@@ -153,12 +142,13 @@ export class Automation extends Construct {
       }).json,
     });
 
-    const drainer = this.lambda("node-drainer", "NodeDrainer", timing.functionTimeoutSeconds, {
-      AGENT_GROUP_NAME: props.agentGroupName,
-      ACCESS_SECRET_ARN: props.accessSecretArn,
-      TOPIC_ARN: topic.arn,
-      HEARTBEAT_INTERVAL_SECONDS: String(timing.heartbeatIntervalSeconds),
-    }, [
+    const drainerVariables = drainerEnvironment({
+      agentGroupName: props.agentGroupName,
+      accessSecretArn: props.accessSecretArn,
+      topicArn: topic.arn,
+      heartbeatIntervalSeconds: timing.heartbeatIntervalSeconds,
+    });
+    const drainer = this.lambda("node-drainer", "NodeDrainer", timing.functionTimeoutSeconds, drainerVariables, [
       ...publish,
       { sid: "ConsumeDrainQueue", actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"], resources: [queue.arn] },
       { sid: "HoldAndCompleteAgentLifecycleActions", actions: ["autoscaling:RecordLifecycleActionHeartbeat", "autoscaling:CompleteLifecycleAction"], resources: [props.agentGroupArn] },
@@ -213,24 +203,18 @@ export class Automation extends Construct {
       serverSideEncryption: { enabled: true },
     });
     const nodeType = new DataAwsEc2InstanceType(this, "AgentInstanceType", { instanceType: autoscaler.nodeInstanceType });
-    const fn = this.lambda("autoscaler", "Autoscaler", AUTOSCALER_TIMEOUT_SECONDS, {
-      CLUSTER_NAME: clusterName,
-      AGENT_GROUP_NAME: this.props.agentGroupName,
-      STATE_TABLE: table.name,
-      ACCESS_SECRET_ARN: this.props.accessSecretArn,
-      TOPIC_ARN: topicArn,
-      NODE_VCPUS: nodeType.defaultVcpus.toString(),
-      NODE_MEMORY_MIB: nodeType.memorySize.toString(),
-      NODE_INSTANCE_TYPE: autoscaler.nodeInstanceType,
-      NODE_ARCHITECTURE: autoscaler.nodeArchitecture,
-      MAX_STEP_UP: String(autoscaler.maxStepUp),
-      SCALE_DOWN_THRESHOLD_PERCENT: String(autoscaler.scaleDownThresholdPercent),
-      SCALE_DOWN_WINDOW_SECONDS: String(autoscaler.scaleDownWindowMinutes * 60),
-      COOLDOWN_SECONDS: String(autoscaler.cooldownMinutes * 60),
-      LOCK_TTL_SECONDS: String(AUTOSCALER_TIMEOUT_SECONDS + 60),
-      NOT_READY_REPLACE_AFTER_SECONDS: String(autoscaler.notReadyReplaceMinutes * 60),
-      EXPENDABLE_PODS_PRIORITY_CUTOFF: String(autoscaler.expendablePodsPriorityCutoff),
-    }, [
+    const autoscalerVariables = autoscalerEnvironment({
+      ...autoscaler,
+      clusterName,
+      agentGroupName: this.props.agentGroupName,
+      stateTableName: table.name,
+      accessSecretArn: this.props.accessSecretArn,
+      topicArn,
+      nodeVcpus: nodeType.defaultVcpus.toString(),
+      nodeMemoryMiB: nodeType.memorySize.toString(),
+      functionTimeoutSeconds: AUTOSCALER_TIMEOUT_SECONDS,
+    });
+    const fn = this.lambda("autoscaler", "Autoscaler", AUTOSCALER_TIMEOUT_SECONDS, autoscalerVariables, [
       ...publish,
       { sid: "LockAndState", actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], resources: [table.arn] },
       // Describe calls take no resource; the changing calls are limited to the agents' group.

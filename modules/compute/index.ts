@@ -17,7 +17,7 @@ import { autoScalingGroupArnPattern, cloudControllerStatements, CLOUD_NODE_ACTIO
 import { terraformLiteral } from "../literal";
 import { K3S_INSTALLER } from "./k3s-installer";
 import { clusterAutoscalerDiscoveryTags, clusterAutoscalerManifest, clusterAutoscalerNodeTemplateTags, clusterAutoscalerStatements } from "./cluster-autoscaler";
-import { kubernetesMinorImageTag, readTemplate, renderUserData, serverTaintsYaml } from "./user-data";
+import { kubernetesMinorImageTag, readTemplate, renderUserData, secretDocumentKeys, serverTaintsYaml } from "./user-data";
 
 export type Architecture = "arm64" | "x86_64";
 
@@ -239,6 +239,7 @@ export class Compute extends Construct {
         },
         {
           ...common,
+          ...secretDocumentKeys(),
           K3S_VERSION: props.k3sVersion,
           TOKEN_SECRET_ARN: tokenSecret.arn,
           AUTOSCALING_GROUP_NAME: serverGroupName,

@@ -1,5 +1,6 @@
 import { readFileSync } from "fs";
 import { join } from "path";
+import { AUTOMATION_ACCESS_KEYS, DATASTORE_DOCUMENT_KEYS } from "../contracts/secrets";
 
 const TEMPLATES = join(__dirname, "..", "..", "templates");
 const PLACEHOLDER = /\{\{ ([A-Z0-9_]+) \}\}/g;
@@ -44,6 +45,17 @@ export function fillPlaceholders(template: string, values: Record<string, string
 export function renderUserData(role: "server" | "agent", includes: Record<string, string>, values: Record<string, string>): string {
   const withIncludes = fillPlaceholders(readTemplate(`${role}.sh`), { LIB: readTemplate("lib.sh").trimEnd(), ...includes }, `${role}.sh`, { partial: true });
   return fillPlaceholders(escapeTerraformTemplate(`${withIncludes.trimEnd()}\n`), values, `${role}.sh`);
+}
+
+/**
+ * The keys of the secret documents a server reads and writes, as placeholders named after them (`{{ DATASTORE_KEY_DBNAME }}`
+ * is "dbname", `{{ ACCESS_KEY_CA_DATA }}` is "caData"): the script spells no key itself, and since every value must fill
+ * a placeholder, a key the contract adds, drops or renames fails the render until the script follows.
+ */
+export function secretDocumentKeys(): Record<string, string> {
+  const placeholders = (document: string, keys: readonly string[]) =>
+    keys.map((key) => [`${document}_KEY_${key.replace(/[A-Z]/g, (upper) => `_${upper}`).toUpperCase()}`, key]);
+  return Object.fromEntries([...placeholders("DATASTORE", DATASTORE_DOCUMENT_KEYS), ...placeholders("ACCESS", AUTOMATION_ACCESS_KEYS)]);
 }
 
 /**

@@ -9,6 +9,7 @@ import { Id } from "@cdktf/provider-random/lib/id";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { Fn, ITerraformDependable, Token } from "cdktf";
 import { Construct } from "constructs";
+import { DatastoreDocumentKey } from "../contracts/secrets";
 import { POSTGRES_PORT } from "../ports";
 
 /**
@@ -41,9 +42,6 @@ export function rdsCaBundleUrl(region: string, partition: Partition): string {
   if (!regions.test(region)) throw new Error(`rdsCaBundleUrl: region "${region}" is not a region of partition ${partition}`);
   return `https://${host}/${region}/${region}-bundle.pem`;
 }
-
-/** Keys of the datastore secret's JSON, read by the servers' user data. */
-export const DATASTORE_SECRET_KEYS = ["host", "port", "dbname", "username", "password"] as const;
 
 export interface DatabaseProps {
   /** Prefix of the instance, subnet group, parameter group and secret names. */
@@ -178,7 +176,8 @@ export class Database extends Construct {
       description: "k3s datastore connection: host, port, dbname, username, password",
       recoveryWindowInDays: protectData ? 30 : 0,
     });
-    const value: Record<(typeof DATASTORE_SECRET_KEYS)[number], string | number> = {
+    // The servers' user data reads these keys (modules/contracts/secrets.ts).
+    const value: Record<DatastoreDocumentKey, string | number> = {
       host: instance.address,
       port: Token.asNumber(instance.port),
       dbname: instance.dbName,

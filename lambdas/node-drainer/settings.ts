@@ -1,0 +1,51 @@
+/**
+ * The node drainer's environment, defined once: modules/automation writes it with `drainerEnvironment` and the
+ * handler reads it with `parseDrainerSettings`. Variable names carry their unit; settings are in milliseconds.
+ * No construct code here: this module is bundled.
+ */
+import * as z from "zod/mini";
+import { parseEnvironment } from "../shared/env";
+
+/** What the construct knows when it writes the environment; names and ARNs may be Terraform references. */
+export interface DrainerEnvironmentProps {
+  readonly agentGroupName: string;
+  readonly accessSecretArn: string;
+  readonly topicArn: string;
+  /** How often a held lifecycle action is extended (modules/automation/drain-timing.ts). */
+  readonly heartbeatIntervalSeconds: number;
+}
+
+export interface DrainerSettings {
+  readonly agentGroupName: string;
+  readonly accessSecretArn: string;
+  readonly topicArn: string;
+  readonly heartbeatIntervalMs: number;
+}
+
+const environmentShape = {
+  AGENT_GROUP_NAME: z.string().check(z.minLength(1)),
+  ACCESS_SECRET_ARN: z.string().check(z.startsWith("arn:")),
+  TOPIC_ARN: z.string().check(z.startsWith("arn:")),
+  HEARTBEAT_INTERVAL_SECONDS: z.coerce.number().check(z.int(), z.positive()),
+};
+
+/** The function's environment variables; the type makes the writer set exactly the variables the reader checks. */
+export function drainerEnvironment(props: DrainerEnvironmentProps): Record<keyof typeof environmentShape, string> {
+  return {
+    AGENT_GROUP_NAME: props.agentGroupName,
+    ACCESS_SECRET_ARN: props.accessSecretArn,
+    TOPIC_ARN: props.topicArn,
+    HEARTBEAT_INTERVAL_SECONDS: String(props.heartbeatIntervalSeconds),
+  };
+}
+
+/** The handler's settings; throws naming every missing or malformed variable. */
+export function parseDrainerSettings(env: NodeJS.ProcessEnv): DrainerSettings {
+  const vars = parseEnvironment(environmentShape, env);
+  return {
+    agentGroupName: vars.AGENT_GROUP_NAME,
+    accessSecretArn: vars.ACCESS_SECRET_ARN,
+    topicArn: vars.TOPIC_ARN,
+    heartbeatIntervalMs: vars.HEARTBEAT_INTERVAL_SECONDS * 1000,
+  };
+}

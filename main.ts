@@ -28,13 +28,6 @@ function awsProvider(scope: Construct, config: ClusterConfig) {
 
 /** The k3s cluster: wires the modules together and declares the outputs a user needs after apply. */
 export class ClusterStack extends TerraformStack {
-  public readonly networking: Networking;
-  public readonly database: Database;
-  public readonly storage: Storage;
-  public readonly loadBalancing: LoadBalancing;
-  public readonly compute: Compute;
-  public readonly automation: Automation;
-
   constructor(scope: Construct, id: string, config: ClusterConfig, backend?: S3BackendSettings) {
     super(scope, id);
     awsProvider(this, config);
@@ -42,7 +35,7 @@ export class ClusterStack extends TerraformStack {
     if (backend) configureS3Backend(this, backend);
     else useLocalState(this, id);
 
-    this.networking = new Networking(this, "Networking", {
+    const networking = new Networking(this, "Networking", {
       clusterName: config.clusterName,
       region: config.region,
       vpcCidr: config.network.vpcCidr,
@@ -54,12 +47,12 @@ export class ClusterStack extends TerraformStack {
       adminCidrs: config.api.publicAccess ? config.api.adminCidrs : [],
     });
 
-    const { securityGroups } = this.networking;
-    const protectData = config.environment !== "dev";
+    const { securityGroups } = networking;
+    const { protectData } = config;
 
-    this.database = new Database(this, "Database", {
+    const database = new Database(this, "Database", {
       clusterName: config.clusterName,
-      subnetIds: this.networking.privateSubnetIds,
+      subnetIds: networking.privateSubnetIds,
       securityGroupId: securityGroups.database.id,
       instanceClass: config.database.instanceClass,
       allocatedStorageGb: config.database.allocatedStorageGb,
@@ -67,71 +60,74 @@ export class ClusterStack extends TerraformStack {
       backupRetentionDays: config.database.backupRetentionDays,
       multiAz: config.database.multiAz,
       performanceInsights: config.database.performanceInsights,
+      logRetentionDays: config.database.logRetentionDays,
       protectData,
     });
 
-    this.storage = new Storage(this, "Storage", {
+    const storage = new Storage(this, "Storage", {
       clusterName: config.clusterName,
-      subnetIds: this.networking.privateSubnetIds,
+      subnetIds: networking.privateSubnetIds,
       securityGroupId: securityGroups.efs.id,
       protectData,
     });
 
-    this.loadBalancing = new LoadBalancing(this, "LoadBalancing", {
+    const loadBalancing = new LoadBalancing(this, "LoadBalancing", {
       clusterName: config.clusterName,
-      vpcId: this.networking.vpcId,
-      privateSubnetIds: this.networking.privateSubnetIds,
-      publicSubnetIds: this.networking.publicSubnetIds,
+      vpcId: networking.vpcId,
+      privateSubnetIds: networking.privateSubnetIds,
+      publicSubnetIds: networking.publicSubnetIds,
       apiSecurityGroupId: securityGroups.apiLoadBalancer.id,
       ingressSecurityGroupId: securityGroups.ingressLoadBalancer.id,
       publicApiSecurityGroupId: securityGroups.publicApiLoadBalancer?.id,
       deletionProtection: protectData,
     });
-    const { apiDnsName, publicApiDnsName } = this.loadBalancing;
+    const { apiDnsName, publicApiDnsName } = loadBalancing;
+    // Users reach the API through the public listener when there is one.
+    const kubeconfigEndpoint = `https://${publicApiDnsName ?? apiDnsName}:${KUBE_API_PORT}`;
 
-    this.compute = new Compute(this, "Compute", {
+    const compute = new Compute(this, "Compute", {
       clusterName: config.clusterName,
       region: config.region,
       architecture: config.architecture,
       k3sVersion: config.k3sVersion,
       agentK3sVersion: config.agents.k3sVersion,
       nodeImageRelease: config.nodeImage.release,
-      vpcId: this.networking.vpcId,
-      privateSubnetIds: this.networking.privateSubnetIds,
+      vpcId: networking.vpcId,
+      privateSubnetIds: networking.privateSubnetIds,
       serverSecurityGroupId: securityGroups.server.id,
       agentSecurityGroupId: securityGroups.agent.id,
       serverCount: config.servers.count,
       serverInstanceType: config.servers.instanceType,
       agents: config.agents,
       apiDnsName,
-      kubeconfigApiHost: publicApiDnsName ?? apiDnsName,
+      kubeconfigEndpoint,
       extraTlsSans: [...(publicApiDnsName ? [publicApiDnsName] : []), ...(config.api.domain ? [`k3s.${config.api.domain}`] : [])],
-      apiTargetGroupArns: this.loadBalancing.apiTargetGroupArns,
-      ingressTargetGroupArns: this.loadBalancing.ingressTargetGroupArns,
-      datastoreSecretArn: this.database.secretArn,
-      datastoreReadPolicyJson: this.database.readSecretPolicyJson,
-      efsFileSystemId: this.storage.fileSystemId,
-      efsCsiPolicyJson: this.storage.csiDriverPolicyJson,
+      apiTargetGroupArns: loadBalancing.apiTargetGroupArns,
+      ingressTargetGroupArns: loadBalancing.ingressTargetGroupArns,
+      datastoreSecretArn: database.secretArn,
+      datastoreReadPolicyJson: database.readSecretPolicyJson,
+      efsFileSystemId: storage.fileSystemId,
+      efsCsiPolicyJson: storage.csiDriverPolicyJson,
       instanceTags: defaultTags(config),
       rdsCaBundleUrl: rdsCaBundleUrl(config.region, config.partition),
       allowWorkloadsOnServers: config.servers.allowWorkloads,
-      serverBootDependencies: [...this.networking.privateEgress, ...this.database.bootDependencies],
-      agentBootDependencies: this.networking.privateEgress,
+      serverBootDependencies: [...networking.privateEgress, ...database.bootDependencies],
+      agentBootDependencies: networking.privateEgress,
       sshPublicKey: config.sshPublicKey,
       protectData,
     });
 
     const { automation } = config;
-    this.automation = new Automation(this, "Automation", {
+    new Automation(this, "Automation", {
       clusterName: config.clusterName,
       region: config.region,
-      subnetIds: this.networking.privateSubnetIds,
+      subnetIds: networking.privateSubnetIds,
       securityGroupId: securityGroups.lambda.id,
-      replacementSecurityGroupId: this.networking.defaultSecurityGroupId,
-      agentGroupName: this.compute.agentGroupName,
-      agentGroupArn: this.compute.agentGroupArn,
+      replacementSecurityGroupId: networking.defaultSecurityGroupId,
+      agentGroupName: compute.agentGroupName,
+      agentGroupArn: compute.agentGroupArn,
       drainHeartbeatSeconds: AGENT_DRAIN_HEARTBEAT_SECONDS,
-      accessSecretArn: this.compute.automationAccessSecretArn,
+      accessSecretArn: compute.automationAccessSecretArn,
       autoscaler:
         config.agents.scalingMode === "pods"
           ? {
@@ -150,26 +146,19 @@ export class ClusterStack extends TerraformStack {
       logRetentionDays: automation.logRetentionDays,
     });
 
-    new TerraformOutput(this, "vpc_id", { value: this.networking.vpcId, description: "ID of the cluster VPC" });
-    new TerraformOutput(this, "private_subnet_ids", { value: this.networking.privateSubnetIds, description: "Private subnets, one per zone, holding the nodes" });
-    new TerraformOutput(this, "public_subnet_ids", { value: this.networking.publicSubnetIds, description: "Public subnets, one per zone, holding NAT gateways and internet-facing load balancers" });
-    new TerraformOutput(this, "datastore_endpoint", { value: this.database.endpoint, description: "Host name of the k3s datastore (RDS PostgreSQL)" });
-    new TerraformOutput(this, "datastore_secret_arn", { value: this.database.secretArn, description: "Secrets Manager secret with the datastore's connection details" });
-    new TerraformOutput(this, "api_endpoint", { value: `https://${publicApiDnsName ?? apiDnsName}:${KUBE_API_PORT}`, description: "Kubernetes API endpoint written into the kubeconfig" });
-    new TerraformOutput(this, "ingress_dns_name", { value: this.loadBalancing.ingressDnsName, description: "Point your ingress host names (CNAME) here" });
-    new TerraformOutput(this, "kubeconfig_secret_arn", { value: this.compute.kubeconfigSecretArn, description: "Secret the servers write the admin kubeconfig to" });
+    new TerraformOutput(this, "api_endpoint", { value: kubeconfigEndpoint, description: "Kubernetes API endpoint written into the kubeconfig" });
+    new TerraformOutput(this, "ingress_dns_name", { value: loadBalancing.ingressDnsName, description: "Point your ingress host names (CNAME) here" });
+    new TerraformOutput(this, "kubeconfig_secret_arn", { value: compute.kubeconfigSecretArn, description: "Secret the servers write the admin kubeconfig to" });
     new TerraformOutput(this, "kubeconfig_command", {
-      value: `aws secretsmanager get-secret-value --region ${config.region} --secret-id ${this.compute.kubeconfigSecretArn} --query SecretString --output text > ~/.kube/config && chmod 600 ~/.kube/config`,
+      value: `aws secretsmanager get-secret-value --region ${config.region} --secret-id ${compute.kubeconfigSecretArn} --query SecretString --output text > ~/.kube/config && chmod 600 ~/.kube/config`,
       description: "Writes the admin kubeconfig to ~/.kube/config",
     });
     new TerraformOutput(this, "k3s_token_secret_arn", {
-      value: this.compute.tokenSecretArn,
+      value: compute.tokenSecretArn,
       description: "Secret holding the k3s cluster token; it encrypts k3s's bootstrap data, so back it up with the database",
     });
-    new TerraformOutput(this, "server_asg_name", { value: this.compute.serverGroupName, description: "Auto scaling group of the k3s servers" });
-    new TerraformOutput(this, "agent_asg_name", { value: this.compute.agentGroupName, description: "Auto scaling group of the k3s agents" });
-    new TerraformOutput(this, "automation_topic_arn", { value: this.automation.topicArn, description: "SNS topic of scale actions, failures and alarms" });
-    new TerraformOutput(this, "efs_file_system_id", { value: this.storage.fileSystemId, description: "EFS file system behind the default ReadWriteMany StorageClass" });
+    new TerraformOutput(this, "server_asg_name", { value: compute.serverGroupName, description: "Auto scaling group of the k3s servers" });
+    new TerraformOutput(this, "agent_asg_name", { value: compute.agentGroupName, description: "Auto scaling group of the k3s agents" });
   }
 }
 

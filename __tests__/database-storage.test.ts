@@ -92,9 +92,7 @@ describe("database", () => {
     ]);
     expect(instance.identifier).toBe("k3s-datastore");
     expect(instance.depends_on).toEqual(["Postgresql", "Upgrade"].map((log) => `aws_cloudwatch_log_group.${logicalIdOf(json, "aws_cloudwatch_log_group", `Database_${log}LogGroup`)}`));
-    const retention = Testing.synthScope((scope) => {
-      new Database(scope, "Database", { clusterName: "k3s", subnetIds: ["subnet-1", "subnet-2"], securityGroupId: "sg-1", logRetentionDays: 90 });
-    });
+    const retention = synthCluster({ database: { logRetentionDays: 90 } }).synthesized;
     expect(retention).toHaveResourceWithProperties({ tfResourceType: "aws_cloudwatch_log_group" }, { name: "/aws/rds/instance/k3s-datastore/upgrade", retention_in_days: 90 });
   });
 
@@ -103,7 +101,9 @@ describe("database", () => {
     ["1k3s", 'Database: clusterName "1k3s" makes the RDS identifier "1k3s-datastore" invalid; use a lower-case letter first, at most 53 characters and no "--"'],
   ])("a cluster name that breaks RDS's identifier rules is refused: %s", (clusterName, message) => {
     const stack = new TerraformStack(Testing.app(), "test");
-    expect(() => new Database(stack, "Database", { clusterName, subnetIds: ["subnet-1", "subnet-2"], securityGroupId: "sg-1" })).toThrow(message);
+    const sizing = { instanceClass: "db.t4g.small", allocatedStorageGb: 20, maxAllocatedStorageGb: 100, backupRetentionDays: 7, multiAz: false, performanceInsights: false };
+    const props = { clusterName, subnetIds: ["subnet-1", "subnet-2"], securityGroupId: "sg-1", ...sizing, protectData: true, logRetentionDays: 30 };
+    expect(() => new Database(stack, "Database", props)).toThrow(message);
   });
 
   test("sizing and availability come from config", () => {
@@ -187,9 +187,8 @@ describe("storage", () => {
   });
 
   test("the file system is protected from destroy unless protectData is off", () => {
-    const synth = (protectData?: boolean) =>
+    const synth = (protectData: boolean) =>
       JSON.parse(Testing.synthScope((scope) => new Storage(scope, "Storage", { clusterName: "k3s", subnetIds: ["subnet-1"], securityGroupId: "sg-1", protectData })));
-    expect(resourceNamed(synth(), "aws_efs_file_system", "Storage_FileSystem").lifecycle).toEqual({ prevent_destroy: true });
     expect(resourceNamed(synth(true), "aws_efs_file_system", "Storage_FileSystem").lifecycle).toEqual({ prevent_destroy: true });
     expect(resourceNamed(synth(false), "aws_efs_file_system", "Storage_FileSystem").lifecycle).toEqual({ prevent_destroy: false });
   });

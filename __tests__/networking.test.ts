@@ -43,6 +43,7 @@ describe("zones looked up from the account", () => {
     privateSubnetCidrs: ["10.0.0.0/19", "10.0.32.0/19", "10.0.64.0/19"],
     natMode: "per-az",
     flowLogRetentionDays: 90,
+    adminCidrs: [],
     ...zones,
   });
   const json: TerraformJson = JSON.parse(Testing.synthScope((scope) => new Networking(scope, "Networking", props({ zoneCount: 3 }))));

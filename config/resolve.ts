@@ -16,6 +16,11 @@ export type Partition = (typeof SUPPORTED_PARTITIONS)[number];
 /** Configuration with every default derived and every cross-field rule checked. */
 export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" | "agents" | "highAvailability" | "database"> {
   readonly highAvailability: boolean;
+  /**
+   * Deletion protection, prevent_destroy, final snapshots and secret recovery windows on everything holding cluster
+   * data; off only in "dev", whose clusters are throwaway.
+   */
+  readonly protectData: boolean;
   readonly architecture: Architecture;
   readonly partition: Partition;
   readonly network: Omit<ParsedConfig["network"], "availabilityZoneCount"> & {
@@ -101,6 +106,7 @@ export function resolveConfig(input: unknown): ClusterConfig {
   return {
     ...config,
     highAvailability,
+    protectData: config.environment !== "dev",
     architecture,
     partition: partitionOf(config.region),
     network: {

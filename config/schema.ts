@@ -115,6 +115,12 @@ const DatabaseSchema = z.strictObject({
   /** A standby in a second zone. Default: true when environment is "prod". */
   multiAz: z.boolean().optional(),
   performanceInsights: z.boolean().default(false),
+  /** Retention of the PostgreSQL and upgrade logs in CloudWatch Logs. */
+  logRetentionDays: z
+    .number()
+    .int()
+    .refine((days) => LOG_RETENTION_DAYS.includes(days), { message: "must be a CloudWatch Logs retention period (1, 3, 5, 7, 14, 30, 60, 90, ...)" })
+    .default(30),
 });
 
 /** Why EventBridge would refuse a schedule expression ("Schedule expressions for rules"), or undefined. */

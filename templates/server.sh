@@ -98,17 +98,17 @@ retry 30 api_ready
 
 log "== publish kubeconfig"
 KUBECONFIG_EXTERNAL=$(mktemp)
-sed "s#https://127.0.0.1:6443#$KUBECONFIG_ENDPOINT#" /etc/rancher/k3s/k3s.yaml >"$KUBECONFIG_EXTERNAL"
+sed "s#https://127.0.0.1:{{ KUBE_API_PORT }}#$KUBECONFIG_ENDPOINT#" /etc/rancher/k3s/k3s.yaml >"$KUBECONFIG_EXTERNAL"
 retry 5 aws secretsmanager put-secret-value --region "$REGION" --secret-id "$KUBECONFIG_SECRET_ARN" \
   --secret-string "file://$KUBECONFIG_EXTERNAL" >/dev/null
 rm -f "$KUBECONFIG_EXTERNAL"
 
 log "== publish automation credentials"
-token_ready() { [ -n "$(k3s kubectl -n kube-system get secret cluster-automation-token -o jsonpath='{.data.token}' 2>/dev/null)" ]; }
+token_ready() { [ -n "$(k3s kubectl -n {{ AUTOMATION_TOKEN_SECRET_NAMESPACE }} get secret {{ AUTOMATION_TOKEN_SECRET_NAME }} -o jsonpath='{.data.token}' 2>/dev/null)" ]; }
 retry 30 token_ready
 # The service-account token Secret's data (ca.crt and token, base64) as the document the Lambdas read.
 automation_access() {
-  k3s kubectl -n kube-system get secret cluster-automation-token -o json |
+  k3s kubectl -n {{ AUTOMATION_TOKEN_SECRET_NAMESPACE }} get secret {{ AUTOMATION_TOKEN_SECRET_NAME }} -o json |
     python3 -c '
 import base64, json, sys
 data = json.load(sys.stdin)["data"]

@@ -60,8 +60,8 @@ export interface AutomationProps {
    * @default undefined
    */
   readonly notificationEmail?: string;
-  /** @default 30 */
-  readonly logRetentionDays?: number;
+  /** Retention of the functions' log groups, in days. */
+  readonly logRetentionDays: number;
 }
 
 const AUTOSCALER_TIMEOUT_SECONDS = 240;
@@ -72,8 +72,7 @@ const AUTOSCALER_TIMEOUT_SECONDS = 240;
  */
 export class Automation extends Construct {
   /** SNS topic of every scale action, failure and alarm. */
-  public readonly topicArn: string;
-
+  private readonly topicArn: string;
   private readonly partition: string;
   private readonly account: string;
   /** Every alarm publishing to the topic: the only sources CloudWatch may publish and encrypt for. */
@@ -233,7 +232,7 @@ export class Automation extends Construct {
     const functionName = `${clusterName}-${name}`;
     const bundle = bundleLambda(name);
     const code = new TerraformAsset(this, `${id}Code`, { path: bundle.zipPath, type: AssetType.FILE });
-    const logGroup = new CloudwatchLogGroup(this, `${id}Logs`, { name: `/aws/lambda/${functionName}`, retentionInDays: this.props.logRetentionDays ?? 30 });
+    const logGroup = new CloudwatchLogGroup(this, `${id}Logs`, { name: `/aws/lambda/${functionName}`, retentionInDays: this.props.logRetentionDays });
 
     const role = new IamRole(this, `${id}Role`, {
       name: `${this.props.clusterName}-${this.props.region}-${name}`,

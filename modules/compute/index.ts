@@ -12,7 +12,7 @@ import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmana
 import { Password } from "@cdktf/provider-random/lib/password";
 import { Fn, ITerraformDependable, TerraformLocal } from "cdktf";
 import { Construct } from "constructs";
-import { INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, KUBE_API_PORT } from "../ports";
+import { AUTOMATION_TOKEN_SECRET, INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, KUBE_API_PORT } from "../ports";
 import { autoScalingGroupArnPattern, cloudControllerStatements, CLOUD_NODE_ACTIONS, NodeRole } from "./iam";
 import { terraformLiteral } from "../literal";
 import { K3S_INSTALLER } from "./k3s-installer";
@@ -69,8 +69,8 @@ export interface ComputeProps {
   readonly agents: AgentGroupProps;
   /** Internal API load balancer DNS name: where nodes register and Lambdas connect. */
   readonly apiDnsName: string;
-  /** Host name written into the published kubeconfig (the public API when there is one). */
-  readonly kubeconfigApiHost: string;
+  /** API URL written into the published kubeconfig in place of k3s's local one. */
+  readonly kubeconfigEndpoint: string;
   /** Additional names the API serves its certificate for (public load balancer, `k3s.<domain>`). */
   readonly extraTlsSans: string[];
   readonly apiTargetGroupArns: string[];
@@ -88,11 +88,8 @@ export interface ComputeProps {
   readonly instanceTags: Record<string, string>;
   /** Regional URL of the RDS CA bundle the servers verify the datastore with. */
   readonly rdsCaBundleUrl: string;
-  /**
-   * Ordinary pods may run on servers; otherwise servers carry `CriticalAddonsOnly=true:NoExecute`.
-   * @default false
-   */
-  readonly allowWorkloadsOnServers?: boolean;
+  /** Ordinary pods may run on servers; otherwise servers carry `CriticalAddonsOnly=true:NoExecute`. */
+  readonly allowWorkloadsOnServers: boolean;
   /** What must exist before any server boots: the datastore and its secret version, private default routes. */
   readonly serverBootDependencies: ITerraformDependable[];
   /** What must exist before any agent boots: private default routes. */
@@ -102,11 +99,8 @@ export interface ComputeProps {
    * @default undefined (no key pair)
    */
   readonly sshPublicKey?: string;
-  /**
-   * Recovery windows on the secrets; off only for throwaway clusters.
-   * @default true
-   */
-  readonly protectData?: boolean;
+  /** Recovery windows on the secrets; off only for throwaway clusters. */
+  readonly protectData: boolean;
 }
 
 /** k3s servers and agents: AMI, token, IAM, launch templates, auto scaling groups, scaling and the drain hook. */
@@ -114,10 +108,7 @@ export class Compute extends Construct {
   public readonly serverGroupName: string;
   public readonly agentGroupName: string;
   public readonly agentGroupArn: string;
-  public readonly agentDrainHookName: string;
   public readonly tokenSecretArn: string;
-  /** Secret holding the agent join token; only agents' and servers' roles read it. */
-  public readonly agentTokenSecretArn: string;
   /** Secret holding the admin kubeconfig, published by the servers once the API is up. */
   public readonly kubeconfigSecretArn: string;
   /** Secret holding the automation service account's token, CA and API address, for the Lambdas. */
@@ -125,8 +116,7 @@ export class Compute extends Construct {
 
   constructor(scope: Construct, id: string, props: ComputeProps) {
     super(scope, id);
-    const { clusterName } = props;
-    const protectData = props.protectData ?? true;
+    const { clusterName, protectData } = props;
     const partition = new DataAwsPartition(this, "Partition").partition;
     const accountId = new DataAwsCallerIdentity(this, "Account").accountId;
 
@@ -155,7 +145,6 @@ export class Compute extends Construct {
     const kubeconfigSecret = secret("KubeconfigSecret", "kubeconfig", "Admin kubeconfig, written by the k3s servers", 7);
     const automationSecret = secret("AutomationAccessSecret", "automation-access", "API address, CA and service-account token for the cluster Lambdas", 7);
     this.tokenSecretArn = tokenSecret.arn;
-    this.agentTokenSecretArn = agentTokenSecret.arn;
     this.kubeconfigSecretArn = kubeconfigSecret.arn;
     this.automationAccessSecretArn = automationSecret.arn;
 
@@ -247,15 +236,18 @@ export class Compute extends Construct {
           RDS_CA_BUNDLE_URL: props.rdsCaBundleUrl,
           KUBECONFIG_SECRET_ARN: kubeconfigSecret.arn,
           LAMBDA_ACCESS_SECRET_ARN: automationSecret.arn,
-          KUBECONFIG_ENDPOINT: `https://${props.kubeconfigApiHost}:${KUBE_API_PORT}`,
+          KUBECONFIG_ENDPOINT: props.kubeconfigEndpoint,
           // Every name the API is reached by must be a SAN at first boot; adding one later does not take effect.
           TLS_SANS: [props.apiDnsName, ...props.extraTlsSans].map((name) => `  - "${name}"`).join("\n"),
-          SERVER_NODE_TAINTS: serverTaintsYaml(props.allowWorkloadsOnServers ?? false),
+          SERVER_NODE_TAINTS: serverTaintsYaml(props.allowWorkloadsOnServers),
           // Chosen from the servers' release at synth, so a booting server cannot roll the controller past its peers.
           CLOUD_CONTROLLER_IMAGE_TAG: kubernetesMinorImageTag(props.k3sVersion),
           EFS_FILE_SYSTEM_ID: props.efsFileSystemId,
           INGRESS_HTTP_NODE_PORT: String(INGRESS_HTTP_NODE_PORT),
           INGRESS_HTTPS_NODE_PORT: String(INGRESS_HTTPS_NODE_PORT),
+          KUBE_API_PORT: String(KUBE_API_PORT),
+          AUTOMATION_TOKEN_SECRET_NAME: AUTOMATION_TOKEN_SECRET.name,
+          AUTOMATION_TOKEN_SECRET_NAMESPACE: AUTOMATION_TOKEN_SECRET.namespace,
         },
       ),
     );
@@ -347,7 +339,7 @@ export class Compute extends Construct {
       dependsOn: [...props.agentBootDependencies, ...agentRole.policies, agentTokenVersion, servers],
     });
 
-    const drainHook = new AutoscalingLifecycleHook(this, "AgentDrainHook", {
+    new AutoscalingLifecycleHook(this, "AgentDrainHook", {
       name: `${clusterName}-agent-drain`,
       autoscalingGroupName: agents.name,
       lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
@@ -369,7 +361,6 @@ export class Compute extends Construct {
     this.serverGroupName = servers.name;
     this.agentGroupName = agents.name;
     this.agentGroupArn = agents.arn;
-    this.agentDrainHookName = drainHook.name;
   }
 }
 

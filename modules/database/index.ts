@@ -50,42 +50,28 @@ export interface DatabaseProps {
   readonly subnetIds: string[];
   /** Security group admitting the database port from the k3s servers only. */
   readonly securityGroupId: string;
-  /**
-   * Instance class; k3s sizes its datastore at 1 vCPU / 2 GB for up to 10 nodes.
-   * @default "db.t4g.small"
-   */
-  readonly instanceClass?: string;
-  /** @default 20 */
-  readonly allocatedStorageGb?: number;
-  /** Ceiling for storage autoscaling. @default 100 */
-  readonly maxAllocatedStorageGb?: number;
-  /** @default 7 */
-  readonly backupRetentionDays?: number;
-  /** A standby in a second zone. @default false */
-  readonly multiAz?: boolean;
-  /** @default false */
-  readonly performanceInsights?: boolean;
+  /** Instance class; k3s sizes its datastore at 1 vCPU / 2 GB for up to 10 nodes. */
+  readonly instanceClass: string;
+  readonly allocatedStorageGb: number;
+  /** Ceiling for storage autoscaling. */
+  readonly maxAllocatedStorageGb: number;
+  readonly backupRetentionDays: number;
+  /** A standby in a second zone. */
+  readonly multiAz: boolean;
+  readonly performanceInsights: boolean;
   /**
    * Deletion protection, Terraform's prevent_destroy, a final snapshot on delete, and a recovery window for the
    * secret. Turn off only for throwaway (dev) clusters.
-   * @default true
    */
-  readonly protectData?: boolean;
-  /**
-   * Retention of the PostgreSQL and upgrade log groups, in days (a CloudWatch Logs retention value).
-   * @default 30
-   */
-  readonly logRetentionDays?: number;
+  readonly protectData: boolean;
+  /** Retention of the PostgreSQL and upgrade log groups, in days (a CloudWatch Logs retention value). */
+  readonly logRetentionDays: number;
 }
 
 /** RDS for PostgreSQL as k3s's external datastore, with its credentials in one Secrets Manager secret. */
 export class Database extends Construct {
   /** ARN of the secret holding host, port, dbname, username and password as JSON. */
   public readonly secretArn: string;
-  /** Host name of the instance. */
-  public readonly endpoint: string;
-  public readonly port: number;
-  public readonly securityGroupId: string;
   /** IAM policy (JSON) that allows reading exactly the datastore secret. */
   public readonly readSecretPolicyJson: string;
   /** The instance and the secret's value: k3s servers read both at boot. */
@@ -93,14 +79,12 @@ export class Database extends Construct {
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
-    const protectData = props.protectData ?? true;
+    const { protectData, allocatedStorageGb: allocated, maxAllocatedStorageGb: maxAllocated } = props;
     const identifier = `${props.clusterName}-datastore`;
     // RDS instance identifiers: 1-63 characters, a letter first, no "--" and no trailing hyphen (CreateDBInstance).
     if (!/^[a-z][a-z0-9-]{0,62}$/.test(identifier) || identifier.includes("--")) {
       throw new Error(`Database: clusterName "${props.clusterName}" makes the RDS identifier "${identifier}" invalid; use a lower-case letter first, at most 53 characters and no "--"`);
     }
-    const allocated = props.allocatedStorageGb ?? 20;
-    const maxAllocated = props.maxAllocatedStorageGb ?? 100;
     if (maxAllocated < allocated) {
       throw new Error(`Database: maxAllocatedStorageGb (${maxAllocated}) must not be below allocatedStorageGb (${allocated})`);
     }
@@ -128,7 +112,7 @@ export class Database extends Construct {
       (log) =>
         new CloudwatchLogGroup(this, `${log === "postgresql" ? "Postgresql" : "Upgrade"}LogGroup`, {
           name: `/aws/rds/instance/${identifier}/${log}`,
-          retentionInDays: props.logRetentionDays ?? 30,
+          retentionInDays: props.logRetentionDays,
         }),
     );
 
@@ -140,7 +124,7 @@ export class Database extends Construct {
       engine: "postgres",
       engineVersion: POSTGRES_MAJOR_VERSION,
       autoMinorVersionUpgrade: true,
-      instanceClass: props.instanceClass ?? "db.t4g.small",
+      instanceClass: props.instanceClass,
       dbName: "k3s",
       username: "k3s",
       password: password.result,
@@ -154,20 +138,17 @@ export class Database extends Construct {
       storageEncrypted: true,
       allocatedStorage: allocated,
       maxAllocatedStorage: maxAllocated,
-      multiAz: props.multiAz ?? false,
-      backupRetentionPeriod: props.backupRetentionDays ?? 7,
+      multiAz: props.multiAz,
+      backupRetentionPeriod: props.backupRetentionDays,
       copyTagsToSnapshot: true,
       deletionProtection: protectData,
       skipFinalSnapshot: !protectData,
       finalSnapshotIdentifier: snapshotSuffix ? `${identifier}-final-${snapshotSuffix.hex}` : undefined,
       enabledCloudwatchLogsExports: [...DATABASE_LOG_EXPORTS],
-      performanceInsightsEnabled: props.performanceInsights ?? false,
+      performanceInsightsEnabled: props.performanceInsights,
       dependsOn: logGroups,
       lifecycle: { preventDestroy: protectData },
     });
-    this.endpoint = instance.address;
-    this.port = POSTGRES_PORT;
-    this.securityGroupId = props.securityGroupId;
 
     const secret = new SecretsmanagerSecret(this, "Secret", {
       // A prefix, not a name: a deleted secret keeps its name through the recovery window, which would block a

@@ -2,7 +2,7 @@ import { Lb } from "@cdktf/provider-aws/lib/lb";
 import { LbListener } from "@cdktf/provider-aws/lib/lb-listener";
 import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import { Construct } from "constructs";
-import { INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, KUBE_API_PORT } from "../ports";
+import { HTTP_PORT, HTTPS_PORT, INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, KUBE_API_PORT } from "../ports";
 
 export interface LoadBalancingProps {
   /** Prefix of load balancer and target group names; at most 20 characters keeps every one within AWS's 32. */
@@ -19,11 +19,8 @@ export interface LoadBalancingProps {
    * @default undefined (the API is reachable only inside the VPC)
    */
   readonly publicApiSecurityGroupId?: string;
-  /**
-   * Refuse deletion through the AWS API; off only for throwaway clusters.
-   * @default true
-   */
-  readonly deletionProtection?: boolean;
+  /** Refuse deletion through the AWS API; off only for throwaway clusters. */
+  readonly deletionProtection: boolean;
 }
 
 interface TcpForward {
@@ -48,8 +45,6 @@ export class LoadBalancing extends Construct {
   public readonly ingressDnsName: string;
   /** Target groups the agent auto scaling group registers in. */
   public readonly ingressTargetGroupArns: string[];
-  public readonly apiSecurityGroupId: string;
-  public readonly ingressSecurityGroupId: string;
 
   constructor(scope: Construct, id: string, private readonly props: LoadBalancingProps) {
     super(scope, id);
@@ -66,12 +61,10 @@ export class LoadBalancing extends Construct {
 
     const ingress = this.networkLoadBalancer("Ingress", "ingress", { internal: false, subnetIds: props.publicSubnetIds, securityGroupId: props.ingressSecurityGroupId });
     this.ingressTargetGroupArns = this.forwards(ingress, [
-      { id: "IngressHttp", name: "http", listenerPort: 80, targetPort: INGRESS_HTTP_NODE_PORT },
-      { id: "IngressHttps", name: "https", listenerPort: 443, targetPort: INGRESS_HTTPS_NODE_PORT },
+      { id: "IngressHttp", name: "http", listenerPort: HTTP_PORT, targetPort: INGRESS_HTTP_NODE_PORT },
+      { id: "IngressHttps", name: "https", listenerPort: HTTPS_PORT, targetPort: INGRESS_HTTPS_NODE_PORT },
     ]);
     this.ingressDnsName = ingress.dnsName;
-    this.apiSecurityGroupId = props.apiSecurityGroupId;
-    this.ingressSecurityGroupId = props.ingressSecurityGroupId;
   }
 
   private networkLoadBalancer(id: string, suffix: string, placement: { internal: boolean; subnetIds: string[]; securityGroupId: string }): Lb {
@@ -82,7 +75,7 @@ export class LoadBalancing extends Construct {
       subnets: placement.subnetIds,
       securityGroups: [placement.securityGroupId],
       enableCrossZoneLoadBalancing: true,
-      enableDeletionProtection: this.props.deletionProtection ?? true,
+      enableDeletionProtection: this.props.deletionProtection,
     });
   }
 

@@ -19,6 +19,7 @@ import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { Fn, ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
+import { HTTP_PORT, HTTPS_PORT } from "../ports";
 import { ANYWHERE, ClusterSecurityGroups } from "./security-groups";
 
 export interface NetworkingProps {
@@ -46,11 +47,8 @@ export interface NetworkingProps {
   readonly natMode: "per-az" | "single";
   /** Retention of the VPC flow log group, in days. */
   readonly flowLogRetentionDays: number;
-  /**
-   * Networks allowed to the public Kubernetes API listener.
-   * @default [] (no public API security group)
-   */
-  readonly adminCidrs?: string[];
+  /** Networks allowed to the public Kubernetes API listener; no public API security group when empty. */
+  readonly adminCidrs: string[];
 }
 
 /** VPC, subnets per zone, gateways, routes, endpoints, flow logs, network ACLs and the cluster's security groups. */
@@ -58,7 +56,6 @@ export class Networking extends Construct {
   public readonly vpcId: string;
   public readonly publicSubnetIds: string[];
   public readonly privateSubnetIds: string[];
-  public readonly privateRouteTableIds: string[];
   /** The private subnets' default routes and route-table associations: nodes have no way out before these exist. */
   public readonly privateEgress: ITerraformDependable[] = [];
   public readonly securityGroups: ClusterSecurityGroups;
@@ -141,7 +138,7 @@ export class Networking extends Construct {
       );
       return table;
     });
-    this.privateRouteTableIds = privateRouteTables.map((table) => table.id);
+    const privateRouteTableIds = privateRouteTables.map((table) => table.id);
 
     // Gateway endpoints keep S3 (images, backups, state) and DynamoDB (autoscaler lock) traffic off the NAT gateways.
     for (const service of ["s3", "dynamodb"]) {
@@ -149,7 +146,7 @@ export class Networking extends Construct {
         vpcId: vpc.id,
         serviceName: `com.amazonaws.${props.region}.${service}`,
         vpcEndpointType: "Gateway",
-        routeTableIds: this.privateRouteTableIds,
+        routeTableIds: privateRouteTableIds,
         tags: { Name: `${clusterName}-${service}` },
       });
     }
@@ -157,7 +154,7 @@ export class Networking extends Construct {
     this.createFlowLogs(vpc, clusterName, props.region, props.flowLogRetentionDays);
     this.createNetworkAcls(vpc, props.vpcCidr, publicSubnets, privateSubnets, clusterName);
 
-    this.securityGroups = new ClusterSecurityGroups(this, "SecurityGroups", { clusterName, vpcId: vpc.id, adminCidrs: props.adminCidrs ?? [] });
+    this.securityGroups = new ClusterSecurityGroups(this, "SecurityGroups", { clusterName, vpcId: vpc.id, adminCidrs: props.adminCidrs });
   }
 
   /** Zone name (literal or plan-time reference), position, and the letter that names its resources. */
@@ -248,7 +245,7 @@ export class Networking extends Construct {
     new NetworkAcl(this, "PublicNetworkAcl", {
       vpcId: vpc.id,
       subnetIds: publicSubnets.map((subnet) => subnet.id),
-      ingress: [fromVpc, allow(110, "tcp", ANYWHERE, 80, 80), allow(120, "tcp", ANYWHERE, 443, 443), ...replies],
+      ingress: [fromVpc, allow(110, "tcp", ANYWHERE, HTTP_PORT, HTTP_PORT), allow(120, "tcp", ANYWHERE, HTTPS_PORT, HTTPS_PORT), ...replies],
       egress,
       tags: { Name: `${clusterName}-public` },
     });

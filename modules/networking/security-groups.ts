@@ -4,6 +4,7 @@ import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-securit
 import { Construct } from "constructs";
 import {
   FLANNEL_VXLAN_PORT,
+  HTTP_PORT,
   HTTPS_PORT,
   INGRESS_HTTP_NODE_PORT,
   INGRESS_HTTPS_NODE_PORT,
@@ -105,8 +106,8 @@ export class ClusterSecurityGroups extends Construct {
     this.egress(this.apiLoadBalancer, [{ id: "ApiToServer", description: "Kubernetes API on the servers", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: this.server } }]);
 
     this.ingress(this.ingressLoadBalancer, [
-      { id: "HttpFromAnywhere", description: "Public HTTP", protocol: "tcp", port: 80, peer: { cidr: ANYWHERE } },
-      { id: "HttpsFromAnywhere", description: "Public HTTPS", protocol: "tcp", port: 443, peer: { cidr: ANYWHERE } },
+      { id: "HttpFromAnywhere", description: "Public HTTP", protocol: "tcp", port: HTTP_PORT, peer: { cidr: ANYWHERE } },
+      { id: "HttpsFromAnywhere", description: "Public HTTPS", protocol: "tcp", port: HTTPS_PORT, peer: { cidr: ANYWHERE } },
     ]);
     this.egress(this.ingressLoadBalancer, [
       { id: "HttpNodePortToAgent", description: "Ingress HTTP NodePort on the agents", protocol: "tcp", port: INGRESS_HTTP_NODE_PORT, peer: { securityGroup: this.agent } },

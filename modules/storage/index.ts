@@ -11,6 +11,9 @@ import { denyInsecureTransport } from "../policy-statements";
 /** Tag the EFS CSI driver puts on the access points it creates; its IAM permissions are scoped to it. */
 const CSI_ACCESS_POINT_TAG = "efs.csi.aws.com/cluster";
 
+/** Days without access before a file moves to Infrequent Access (one of the values EFS accepts). */
+const INFREQUENT_ACCESS_AFTER_DAYS = 30;
+
 export interface StorageProps {
   /** Prefix of the file system's name and creation token. */
   readonly clusterName: string;
@@ -19,41 +22,31 @@ export interface StorageProps {
   /** Security group admitting NFS from the node security groups only. */
   readonly securityGroupId: string;
   /**
-   * Days without access before a file moves to Infrequent Access (EFS accepts 1, 7, 14, 30, 60, 90, 180, 270, 365).
-   * @default 30
-   */
-  readonly transitionToInfrequentAccessDays?: number;
-  /**
    * Terraform's prevent_destroy on the file system, so no plan can delete the cluster's volumes.
    * Turn off only for throwaway (dev) clusters.
-   * @default true
    */
-  readonly protectData?: boolean;
+  readonly protectData: boolean;
 }
 
 /** EFS for ReadWriteMany volumes through the EFS CSI driver (dynamic provisioning with access points). */
 export class Storage extends Construct {
   /** For the StorageClass's `fileSystemId` (provisioningMode: efs-ap). */
   public readonly fileSystemId: string;
-  public readonly securityGroupId: string;
   /** IAM policy (JSON) the EFS CSI driver needs on the nodes: describe, manage its own access points, mount with IAM. */
   public readonly csiDriverPolicyJson: string;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
-    const iaDays = props.transitionToInfrequentAccessDays ?? 30;
-
     const fileSystem = new EfsFileSystem(this, "FileSystem", {
       creationToken: `${props.clusterName}-shared`,
       encrypted: true,
       performanceMode: "generalPurpose",
       throughputMode: "elastic",
-      lifecyclePolicy: [{ transitionToIa: `AFTER_${iaDays}_${iaDays === 1 ? "DAY" : "DAYS"}` }, { transitionToPrimaryStorageClass: "AFTER_1_ACCESS" }],
+      lifecyclePolicy: [{ transitionToIa: `AFTER_${INFREQUENT_ACCESS_AFTER_DAYS}_DAYS` }, { transitionToPrimaryStorageClass: "AFTER_1_ACCESS" }],
       tags: { Name: `${props.clusterName}-shared` },
-      lifecycle: { preventDestroy: props.protectData ?? true },
+      lifecycle: { preventDestroy: props.protectData },
     });
     this.fileSystemId = fileSystem.id;
-    this.securityGroupId = props.securityGroupId;
 
     new EfsBackupPolicy(this, "Backup", { fileSystemId: fileSystem.id, backupPolicy: { status: "ENABLED" } });
 

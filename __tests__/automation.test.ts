@@ -1,3 +1,5 @@
+import { createHash } from "crypto";
+import { readFileSync } from "fs";
 import { parseAutoscalerSettings } from "../lambdas/autoscaler/settings";
 import { parseDrainerSettings } from "../lambdas/node-drainer/settings";
 import { bundleLambda } from "../modules/automation/bundle";
@@ -25,7 +27,9 @@ describe("functions", () => {
     const fn = resourceNamed(json, "aws_lambda_function", `Automation_${id}`);
     expect(fn).toMatchObject({ function_name: `k3s-${name}`, runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler" });
     expect(fn.filename).toMatch(new RegExp(`^assets/Automation_${id}Code_[A-F0-9]+/[A-F0-9]+/${name}\\.zip$`));
-    expect(fn.source_code_hash).toBe(bundleLambda(name).sourceCodeHash);
+    // What Terraform's filebase64sha256 gives for the uploaded file (AWS provider docs, aws_lambda_function
+    // source_code_hash), read back from disk rather than taken from the bundler that computed it.
+    expect(fn.source_code_hash).toBe(createHash("sha256").update(readFileSync(bundleLambda(name).zipPath)).digest("base64"));
     expect(fn.vpc_config.subnet_ids).toEqual(["A", "B", "C"].map((zone) => ref(json, "aws_subnet", `Networking_PrivateSubnet${zone}`, "id")));
     expect(fn.vpc_config.security_group_ids).toEqual([ref(json, "aws_security_group", "Networking_SecurityGroups_Lambda", "id")]);
     expect(fn.environment.variables.ACCESS_SECRET_ARN).toBe(ref(json, "aws_secretsmanager_secret", "Compute_AutomationAccessSecret", "arn"));
@@ -68,6 +72,9 @@ describe("least privilege", () => {
     expect(autoscaler.LockAndState).toMatchObject({ actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], resources: [ref(json, "aws_dynamodb_table", "Automation_AutoscalerTable", "arn")] });
     expect(autoscaler.ReadClusterAccess.resources).toEqual([ref(json, "aws_secretsmanager_secret", "Compute_AutomationAccessSecret", "arn")]);
     expect(autoscaler.Notify.resources).toEqual([ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn")]);
+    // Publishing to a KMS-encrypted topic takes these two on its key (SNS developer guide, "Configuring AWS KMS
+    // permissions" for publishers).
+    expect(autoscaler.EncryptNotifications).toEqual({ sid: "EncryptNotifications", actions: ["kms:GenerateDataKey", "kms:Decrypt"], resources: [ref(json, "aws_kms_key", "Automation_NotificationKey", "arn")] });
     const drainer = Object.fromEntries(roleStatements(json, "NodeDrainer").map((statement) => [statement.sid, statement]));
     expect(drainer.ConsumeDrainQueue.resources).toEqual([ref(json, "aws_sqs_queue", "Automation_DrainQueue", "arn")]);
     expect(drainer.LockAndState).toBeUndefined();
@@ -175,21 +182,41 @@ describe("state, notifications and alarms", () => {
 describe("confused-deputy conditions on service principals", () => {
   const { json } = synthCluster();
   const alarmArns = resourcesOf(json, "aws_cloudwatch_metric_alarm").map(([id]) => `\${aws_cloudwatch_metric_alarm.${id}.arn}`).sort();
+  const account = `\${data.aws_caller_identity.${Object.keys(json.data!.aws_caller_identity).find((id) => id.startsWith("Automation_"))}.account_id}`;
+  const partition = `\${data.aws_partition.${Object.keys(json.data!.aws_partition).find((id) => id.startsWith("Automation_"))}.partition}`;
   const onlyOurAlarms = [
-    { test: "StringEquals", variable: "aws:SourceAccount", values: [expect.stringMatching(/^\$\{data\.aws_caller_identity\.Automation_Account_[A-F0-9]+\.account_id\}$/)] },
+    { test: "StringEquals", variable: "aws:SourceAccount", values: [account] },
     { test: "ArnEquals", variable: "aws:SourceArn", values: alarmArns },
   ];
   /** A statement with each condition's values in a stable order. */
   const sortedConditions = (statement: any) => ({ ...statement, condition: statement.condition?.map((condition: any) => ({ ...condition, values: [...condition.values].sort() })) });
   const serviceStatements = (statements: any[]) => statements.filter((statement) => statement.principals?.some((principal: { type: string }) => principal.type === "Service"));
 
-  test("CloudWatch may use the notification key only for this account's alarms", () => {
+  test("the notification key's policy is exactly these statements", () => {
     const policy = resourceNamed(json, "aws_kms_key_policy", "Automation_NotificationKeyPolicy");
     expect(policy.key_id).toBe(ref(json, "aws_kms_key", "Automation_NotificationKey", "id"));
+    // One policy owner: a policy on the key itself would fight the separate resource.
     expect(resourceNamed(json, "aws_kms_key", "Automation_NotificationKey").policy).toBeUndefined();
     expect(alarmArns).toHaveLength(5);
-    expect(serviceStatements(documentStatements(json, policy.policy)).map(sortedConditions)).toEqual([
-      expect.objectContaining({ principals: [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }], actions: ["kms:Decrypt", "kms:GenerateDataKey*"], condition: onlyOurAlarms }),
+    expect(documentStatements(json, policy.policy).map(sortedConditions)).toEqual([
+      // KMS developer guide, "Default key policy": the account principal with kms:* lets IAM policies grant use of
+      // the key; without it nobody, the account root included, could manage the key again.
+      {
+        sid: "AccountAdministers",
+        actions: ["kms:*"],
+        resources: ["*"],
+        principals: [{ type: "AWS", identifiers: [`arn:${partition}:iam::${account}:root`] }],
+      },
+      // SNS developer guide, "Enable compatibility between event sources from AWS services and encrypted topics":
+      // CloudWatch alarms publish to an encrypted topic only if the key lets cloudwatch.amazonaws.com call
+      // kms:Decrypt and kms:GenerateDataKey*. Limited to this account's alarms against the confused deputy.
+      {
+        sid: "CloudWatchAlarmsEncrypt",
+        actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        resources: ["*"],
+        principals: [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }],
+        condition: onlyOurAlarms,
+      },
     ]);
   });
 

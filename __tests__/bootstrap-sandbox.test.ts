@@ -1,8 +1,7 @@
 import { createHash } from "crypto";
-import { load } from "js-yaml";
+import { load, loadAll } from "js-yaml";
 import { AddressInfo, createServer, Server } from "net";
 import { parseClusterAccess } from "../lambdas/shared/access";
-import { BOOTSTRAP_TIMEOUT_SECONDS } from "../modules/compute";
 import { K3S_INSTALLER } from "../modules/compute/k3s-installer";
 import { jsonencodedObject, localNamed, resourceNamed, synthCluster } from "./helpers";
 import { deliveredForSandbox, INSTALLER_STUB, runBootstrap, sandboxSupport, SandboxOptions, SandboxRun } from "./support/bootstrap-sandbox";
@@ -37,10 +36,12 @@ describeSandbox(title, () => {
   let openPort = 0;
   let closedPort = 0;
   let datastoreEntries: [string, string][] = [];
+  let agentLaunchHoldSeconds = 0;
 
   beforeAll(async () => {
     if (!support.available) throw new Error(`the sandbox needs unshare with overlay mounts: ${support.reason}`);
     const { json } = synthCluster({});
+    agentLaunchHoldSeconds = resourceNamed(json, "aws_autoscaling_group", "Compute_AgentGroup").initial_lifecycle_hook.find((hook: { name: string }) => hook.name === "bootstrap").heartbeat_timeout;
     datastoreEntries = jsonencodedObject(resourceNamed(json, "aws_secretsmanager_secret_version", "Database_SecretValue").secret_string);
     serverWithPinnedInstaller = deliveredForSandbox(localNamed(json, "Compute_ServerUserData"), REGION);
     // Test seam: the scripts carry the sha256 of the real installer, which the stub cannot have; the runs that
@@ -141,22 +142,37 @@ describeSandbox(title, () => {
     const run = runServer();
     expectSucceeded(run);
     expectNoSecretLogged(run);
-    const server = config(run);
-    expect(server.token).toBe(SERVER_TOKEN);
-    expect(server["agent-token"]).toBe(AGENT_TOKEN);
-    expect(server["datastore-cafile"]).toBe("/etc/rancher/k3s/rds-ca.pem");
+    // Every field, so a dropped or added option fails; the datastore endpoint is taken apart in the next test.
+    expect(config(run)).toEqual({
+      token: SERVER_TOKEN,
+      "agent-token": AGENT_TOKEN,
+      "datastore-endpoint": expect.stringMatching(/^postgres:\/\//),
+      "datastore-cafile": "/etc/rancher/k3s/rds-ca.pem",
+      "node-name": NODE_NAME,
+      "tls-san": ["example-dns_name"],
+      // Dedicated control plane: k3s docs/datastore/ha.md.
+      "node-taint": ["CriticalAddonsOnly=true:NoExecute"],
+      // The AWS cloud controller manager replaces k3s's own, on every server alike.
+      "disable-cloud-controller": true,
+      // No servicelb beside the AWS controller, no local-path default StorageClass beside EFS's.
+      disable: ["servicelb", "local-storage"],
+      // Off unless asked for: k3s docs/security/secrets-encryption.md.
+      "secrets-encryption": true,
+      // What an external cloud provider needs from the kubelet (cloud-provider-aws docs/getting_started.md).
+      "kubelet-arg": ["cloud-provider=external", `provider-id=aws:///eu-west-1b/${INSTANCE_ID}`],
+      "write-kubeconfig-mode": "0600",
+    });
     expect(run.file("/etc/rancher/k3s/rds-ca.pem")).toContain("sandbox RDS CA");
-    expect(server["node-name"]).toBe(NODE_NAME);
-    expect(server["tls-san"]).toEqual(["example-dns_name"]);
-    // Dedicated control plane: k3s docs/datastore/ha.md.
-    expect(server["node-taint"]).toEqual(["CriticalAddonsOnly=true:NoExecute"]);
-    expect(server["kubelet-arg"]).toEqual(["cloud-provider=external", `provider-id=aws:///eu-west-1b/${INSTANCE_ID}`]);
-    expect(server["disable-cloud-controller"]).toBe(true);
     expect(run.mode("/etc/rancher/k3s/config.yaml") & 0o077).toBe(0);
 
-    for (const manifest of ["aws-cloud-controller-manager", "aws-efs-csi-driver", "traefik-node-ports", "cluster-automation-rbac"]) {
-      expect(run.file(`/var/lib/rancher/k3s/server/manifests/${manifest}.yaml`)).toMatch(/^# /);
-    }
+    // The manifests as written to disk parse into the documents k3s's deploy controller applies.
+    const manifestKinds = (name: string) => (loadAll(run.file(`/var/lib/rancher/k3s/server/manifests/${name}.yaml`) ?? "") as any[]).map((document) => document?.kind);
+    expect(["aws-cloud-controller-manager", "aws-efs-csi-driver", "traefik-node-ports", "cluster-automation-rbac"].map(manifestKinds)).toEqual([
+      ["HelmChart"],
+      ["HelmChart", "StorageClass"],
+      ["HelmChartConfig"],
+      ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Secret"],
+    ]);
     // Written empty outside scaling mode cluster-autoscaler: k3s then prunes a chart an earlier mode installed.
     expect(run.file("/var/lib/rancher/k3s/server/manifests/cluster-autoscaler.yaml")).toBe("\n");
     expect(installs(run)).toEqual([["server", "INSTALL_K3S_VERSION=v1.33.5+k3s1", "INSTALL_K3S_SKIP_START=true", "INSTALL_K3S_SKIP_SELINUX_RPM=true", "config.yaml=present"]]);
@@ -281,10 +297,10 @@ describeSandbox(title, () => {
 
     const never = runAgent({ faults: { ping: 1000 } });
     expectReplaced(never);
-    // Long enough for servers that are still bootstrapping, short enough to fail inside the launch hook's hour
-    // (BOOTSTRAP_TIMEOUT_SECONDS), so the node reports its own failure.
+    // Long enough for servers that are still bootstrapping, short enough to fail inside the launch hook's hold (the
+    // agents' group as synthesised), so the node reports its own failure.
     expect(secondsSlept(never)).toBeGreaterThanOrEqual(40 * MINUTE);
-    expect(secondsSlept(never)).toBeLessThan(BOOTSTRAP_TIMEOUT_SECONDS);
+    expect(secondsSlept(never)).toBeLessThan(agentLaunchHoldSeconds);
     expect(installs(never)).toEqual([]);
   });
 

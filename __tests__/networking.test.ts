@@ -219,8 +219,57 @@ describe("security groups", () => {
   });
 });
 
+/**
+ * Every network ACL rule, inline or an aws_network_acl_rule, as "acl direction rule-number action protocol ports cidr",
+ * with ACLs by logical ID and ports "all" for protocol -1.
+ */
+function aclTable(json: TerraformJson): string[] {
+  const aclName = (id: string) => id.split("_")[1];
+  const row = (acl: string, egress: boolean, rule: any) =>
+    [acl, egress ? "out" : "in", rule.rule_no ?? rule.rule_number, rule.action ?? rule.rule_action, rule.protocol, rule.protocol === "-1" ? "all" : `${rule.from_port}-${rule.to_port}`, rule.cidr_block].join(" ");
+  const rows = resourcesOf(json, "aws_network_acl").flatMap(([id, acl]) => [
+    ...(acl.ingress ?? []).map((rule: any) => row(aclName(id), false, rule)),
+    ...(acl.egress ?? []).map((rule: any) => row(aclName(id), true, rule)),
+  ]);
+  for (const [, rule] of resourcesOf(json, "aws_network_acl_rule")) rows.push(row(aclName(referencedId(rule.network_acl_id)), rule.egress === true, rule));
+  return rows.sort();
+}
+
 describe("network ACLs and flow logs", () => {
   const { json } = synthCluster();
+
+  test("network ACL rules are exactly these", () => {
+    // ACLs are stateless: a reply is a packet of its own that some rule must admit (VPC user guide, "Control subnet
+    // traffic with network access control lists"). Replies come back to ephemeral ports, and NAT gateways and load
+    // balancers use 1024-65535 ("Ephemeral ports" in that guide), so the reply rules cover that range; the security
+    // groups stay the firewall that decides which connections exist.
+    expect(aclTable(json)).toEqual(
+      [
+        // Node to node, load balancer to target, private subnets to their NAT gateway.
+        "PublicNetworkAcl in 100 allow -1 all 10.0.0.0/16",
+        // The ingress load balancer's listeners; an NLB keeps the client's address, so the ACL sees the internet.
+        "PublicNetworkAcl in 110 allow tcp 80-80 0.0.0.0/0",
+        "PublicNetworkAcl in 120 allow tcp 443-443 0.0.0.0/0",
+        // Replies to what the NAT gateways and load balancers sent out.
+        "PublicNetworkAcl in 200 allow tcp 1024-65535 0.0.0.0/0",
+        "PublicNetworkAcl in 210 allow udp 1024-65535 0.0.0.0/0",
+        // Outbound is the security groups' business; replies to clients leave to their ephemeral ports.
+        "PublicNetworkAcl out 100 allow -1 all 0.0.0.0/0",
+        "PrivateNetworkAcl in 100 allow -1 all 10.0.0.0/16",
+        // Replies to nodes' and functions' own connections through NAT: their source is the internet address the
+        // node called, so the VPC rule does not admit them. Without this no image pull or AWS API call completes.
+        "PrivateNetworkAcl in 200 allow tcp 1024-65535 0.0.0.0/0",
+        "PrivateNetworkAcl in 210 allow udp 1024-65535 0.0.0.0/0",
+        "PrivateNetworkAcl out 100 allow -1 all 0.0.0.0/0",
+      ].sort(),
+    );
+  });
+
+  test("the public ACL covers the public subnets and the private ACL the private ones", () => {
+    for (const [acl, kind] of [["PublicNetworkAcl", "Public"], ["PrivateNetworkAcl", "Private"]]) {
+      expect(resourceNamed(json, "aws_network_acl", `Networking_${acl}`).subnet_ids.map(referencedId)).toEqual(NAT_ZONES.map((zone) => logicalIdOf(json, "aws_subnet", `Networking_${kind}Subnet${zone}`)));
+    }
+  });
 
   test("no network ACL admits SSH or telnet from the internet", () => {
     for (const [, acl] of resourcesOf(json, "aws_network_acl")) {
@@ -229,14 +278,6 @@ describe("network ACLs and flow logs", () => {
         expect(worldOpen.filter((rule: any) => rule.protocol === "-1" || (rule.from_port <= port && port <= rule.to_port))).toEqual([]);
       }
     }
-    const publicAcl = resourceNamed(json, "aws_network_acl", "Networking_PublicNetworkAcl");
-    expect(publicAcl.ingress.map((rule: any) => `${rule.protocol}:${rule.from_port}-${rule.to_port}:${rule.cidr_block}`)).toEqual([
-      "-1:0-0:10.0.0.0/16",
-      "tcp:80-80:0.0.0.0/0",
-      "tcp:443-443:0.0.0.0/0",
-      "tcp:1024-65535:0.0.0.0/0",
-      "udp:1024-65535:0.0.0.0/0",
-    ]);
   });
 
   test("all VPC traffic is logged to a log group with the configured retention", () => {

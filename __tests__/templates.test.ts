@@ -1,8 +1,48 @@
 import { spawnSync } from "child_process";
-import { load } from "js-yaml";
+import { load, loadAll } from "js-yaml";
 import { K3S_INSTALLER } from "../modules/compute/k3s-installer";
 import { escapeTerraformTemplate, fillPlaceholders, kubernetesMinorImageTag, serverTaintsYaml } from "../modules/compute/user-data";
-import { asDelivered, localNamed, resourceNamed, synthCluster } from "./helpers";
+import { INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT } from "../modules/ports";
+import { asDelivered, localNamed, ref, referencedId, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
+
+// Rendered documents are parsed, never grepped: config.yaml and every manifest come out of the delivered script's
+// here-documents and through js-yaml, and the assertions read fields. Terraform references stay visible as
+// "tf:<type>.<logical ID>.<attribute>", so a field wired to the wrong resource shows.
+const keepReferences = (reference: string) => `tf:${reference}`;
+const tf = (json: TerraformJson, type: string, prefix: string, attribute: string) => `tf:${ref(json, type, prefix, attribute).slice(2, -1)}`;
+
+/**
+ * The config.yaml a script writes, parsed. Its here-document is unquoted, so the shell expands it: each
+ * `$(yaml_quote "$VAR")` is taken as the string "$VAR" and a bare $VAR stays as written, so the result says which
+ * variable feeds which field. The values themselves are asserted where the script really runs (bootstrap-sandbox.test.ts).
+ */
+function writtenConfig(script: string): Record<string, any> {
+  const opening = "cat >/etc/rancher/k3s/config.yaml <<YAML\n";
+  const delivered = asDelivered(script, keepReferences);
+  const start = delivered.indexOf(opening);
+  if (start === -1) throw new Error("the script writes no config.yaml");
+  const body = delivered.slice(start + opening.length, delivered.indexOf("\nYAML\n", start));
+  const named = body.replace(/\$\(yaml_quote "\$([A-Z][A-Z0-9_]*)"\)/g, '"$$$1"');
+  if (named.includes("$(")) throw new Error(`config.yaml has a command substitution this parser does not model: ${named}`);
+  return load(named) as Record<string, any>;
+}
+
+/** Every manifest a server writes to $MANIFESTS (quoted here-documents, so written as delivered), as its parsed documents. */
+function writtenManifests(script: string): Record<string, any[]> {
+  const delivered = asDelivered(script, keepReferences);
+  const manifests: Record<string, any[]> = {};
+  for (const [, name, body] of delivered.matchAll(/^cat >"\$MANIFESTS\/([a-z0-9-]+)\.yaml" <<'YAML'\n([\s\S]*?)\nYAML$/gm)) {
+    manifests[name] = loadAll(body) as any[];
+  }
+  return manifests;
+}
+
+/** The one document of `kind` in a manifest. */
+function documentOf(documents: any[], kind: string): any {
+  const matches = documents.filter((document) => document?.kind === kind);
+  if (matches.length !== 1) throw new Error(`expected one ${kind}, found ${matches.length}`);
+  return matches[0];
+}
 
 describe("rendering", () => {
   test("placeholders are filled, and a missing or unused value is an error", () => {
@@ -23,53 +63,83 @@ test("the cloud controller and cluster-autoscaler follow the k3s minor version",
   expect(() => kubernetesMinorImageTag("latest")).toThrow('Compute: k3sVersion "latest" is not a k3s release tag such as "v1.33.5+k3s1"');
 });
 
+
 test("mid-upgrade, servers install their release and agents theirs, and the controller follows the servers", () => {
   const { json } = synthCluster({ k3sVersion: "v1.34.1+k3s1", agents: { k3sVersion: "v1.33.5+k3s1" } });
-  const server = asDelivered(localNamed(json, "Compute_ServerUserData"));
-  expect(server).toContain('K3S_VERSION="v1.34.1+k3s1"');
+  const server = localNamed(json, "Compute_ServerUserData");
+  expect(asDelivered(server)).toContain('K3S_VERSION="v1.34.1+k3s1"');
   expect(asDelivered(localNamed(json, "Compute_AgentUserData"))).toContain('K3S_VERSION="v1.33.5+k3s1"');
-  expect(server).toContain("      tag: v1.34.0\n");
+  const controller = documentOf(writtenManifests(server)["aws-cloud-controller-manager"], "HelmChart");
+  expect((load(controller.spec.valuesContent) as any).image.tag).toBe("v1.34.0");
 });
 
 describe("bootstrap scripts", () => {
   const { json } = synthCluster({ api: { publicAccess: true, adminCidrs: ["203.0.113.0/24"], domain: "example.com" } });
   const server = localNamed(json, "Compute_ServerUserData");
   const agent = localNamed(json, "Compute_AgentUserData");
+  const manifests = writtenManifests(server);
   const apiRef = /\$\{aws_lb\.LoadBalancing_ApiLoadBalancer_[A-F0-9]+\.dns_name\}/;
 
   test("no placeholder is left unfilled", () => {
     for (const script of [server, agent]) expect(script).not.toMatch(/\{\{|\}\}/);
   });
 
-  test("server pins k3s and configures the datastore with certificate verification", () => {
+  test("server pins k3s and builds the datastore URL from the secret's fields", () => {
     expect(server).toContain('K3S_VERSION="v1.33.5+k3s1"');
     expect(server).toContain('INSTALL_K3S_VERSION="$K3S_VERSION"');
-    expect(server).toContain('datastore-endpoint: $(yaml_quote "$DATASTORE_ENDPOINT")');
     expect(server).toContain('user, password = quote(db["username"], safe=""), quote(db["password"], safe="")');
     expect(server).toContain('print("postgres://%s:%s@%s:%s/%s" % (user, password, db["host"], db["port"], db["dbname"]))');
-    expect(server).toContain("datastore-cafile: /etc/rancher/k3s/rds-ca.pem");
     expect(server).not.toMatch(/postgres:\/\/[^"]*\?/);
     expect(server).toMatch(/DATASTORE_SECRET_ARN="\$\{aws_secretsmanager_secret\.Database_Secret_[A-F0-9]+\.arn\}"/);
   });
 
-  test("server and agent run kubelet for the external cloud provider with provider IDs and IMDS host names", () => {
-    expect(server).toContain("disable-cloud-controller: true");
-    for (const script of [server, agent]) {
-      expect(script).toContain("  - cloud-provider=external\n  - provider-id=$PROVIDER_ID");
-      expect(script).toContain('PROVIDER_ID="aws:///$AVAILABILITY_ZONE/$INSTANCE_ID"');
-      expect(script).toContain("NODE_NAME=$(retry 10 imds local-hostname)");
-      expect(script).toContain('node-name: $(yaml_quote "$NODE_NAME")');
-      expect(script).toContain('"X-aws-ec2-metadata-token-ttl-seconds: 300"');
-    }
+  test("the server's config.yaml, parsed, holds exactly the k3s server options the cluster relies on", () => {
+    // Option names and meanings from k3s docs/cli/server.md.
+    expect(writtenConfig(server)).toEqual({
+      token: "$K3S_TOKEN",
+      "agent-token": "$K3S_AGENT_TOKEN",
+      "datastore-endpoint": "$DATASTORE_ENDPOINT",
+      // With a CA file and no sslmode in the URL, kine verifies the server certificate (sslmode=verify-full).
+      "datastore-cafile": "/etc/rancher/k3s/rds-ca.pem",
+      "node-name": "$NODE_NAME",
+      // Every name the API is reached by, from the first boot: a SAN added later does not take effect.
+      "tls-san": [
+        tf(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name"),
+        tf(json, "aws_lb", "LoadBalancing_PublicApiLoadBalancer", "dns_name"),
+        "k3s.example.com",
+      ],
+      // Dedicated control plane (k3s docs/datastore/ha.md).
+      "node-taint": ["CriticalAddonsOnly=true:NoExecute"],
+      // The AWS cloud controller manager (deployed below) replaces k3s's own; it must be off on every server.
+      "disable-cloud-controller": true,
+      // servicelb would answer LoadBalancer Services the AWS controller serves; local-storage would be a second
+      // default StorageClass beside EFS's, which makes claims without a class ambiguous.
+      disable: ["servicelb", "local-storage"],
+      // Secrets encrypted at rest in the datastore (k3s docs/security/secrets-encryption.md); off by default.
+      "secrets-encryption": true,
+      // An external cloud provider initialises nodes by provider ID (cloud-provider-aws docs/getting_started.md).
+      "kubelet-arg": ["cloud-provider=external", "provider-id=$PROVIDER_ID"],
+      "write-kubeconfig-mode": "0600",
+    });
   });
 
-  test("every name the API is reached by is a SAN from the first boot", () => {
-    const afterSans = server.slice(server.indexOf("tls-san:\n") + "tls-san:\n".length).split("\n");
-    const sans = afterSans.slice(0, afterSans.findIndex((line) => !line.startsWith("  - ")));
-    expect(sans).toHaveLength(3);
-    expect(sans[0]).toMatch(new RegExp(`^  - "${apiRef.source}"$`));
-    expect(sans[1]).toMatch(/^  - "\$\{aws_lb\.LoadBalancing_PublicApiLoadBalancer_[A-F0-9]+\.dns_name\}"$/);
-    expect(sans[2]).toBe('  - "k3s.example.com"');
+  test("the agent's config.yaml, parsed, joins through the API load balancer with the agent token only", () => {
+    // Option names from k3s docs/cli/agent.md.
+    expect(writtenConfig(agent)).toEqual({
+      server: "$API_ENDPOINT",
+      token: "$K3S_AGENT_TOKEN",
+      "node-name": "$NODE_NAME",
+      "node-label": ["node.kubernetes.io/capacity-type=$CAPACITY_TYPE"],
+      "kubelet-arg": ["cloud-provider=external", "provider-id=$PROVIDER_ID"],
+    });
+  });
+
+  test("server and agent derive provider IDs and node names from IMDSv2", () => {
+    for (const script of [server, agent]) {
+      expect(script).toContain('PROVIDER_ID="aws:///$AVAILABILITY_ZONE/$INSTANCE_ID"');
+      expect(script).toContain("NODE_NAME=$(retry 10 imds local-hostname)");
+      expect(script).toContain('"X-aws-ec2-metadata-token-ttl-seconds: 300"');
+    }
   });
 
   test("credentials travel in root-only files, not on command lines", () => {
@@ -79,36 +149,129 @@ describe("bootstrap scripts", () => {
     expect(agent).not.toMatch(/--token/);
   });
 
-  test("server deploys the cloud controller, EFS CSI driver with a default RWX class, and automation RBAC", () => {
-    const delivered = asDelivered(server);
-    expect(delivered).toContain("  bootstrap: true\n  valuesContent: |-\n");
-    expect(delivered).toContain("\n    hostNetworking: true\n");
-    expect(delivered).toContain('      node-role.kubernetes.io/control-plane: "true"');
-    expect(delivered).toMatch(/chart: aws-cloud-controller-manager\n  version: 0\.0\.10/);
-    expect(delivered).toContain("      repository: registry.k8s.io/provider-aws/cloud-controller-manager\n      tag: v1.33.0");
-    expect(delivered).toMatch(/chart: aws-efs-csi-driver\n  version: 3\.2\.4/);
-    expect(server).toMatch(/fileSystemId: "\$\{aws_efs_file_system\.Storage_FileSystem_[A-F0-9]+\.id\}"/);
-    expect(delivered).toContain('storageclass.kubernetes.io/is-default-class: "true"');
-    expect(delivered).toContain("provisioningMode: efs-ap");
-    expect(delivered).toContain("nodePort: 30080");
-    expect(delivered).toContain("nodePort: 30443");
+  test("the server writes these manifests and no others, each of valid YAML with these kinds", () => {
+    expect(Object.fromEntries(Object.entries(manifests).map(([name, documents]) => [name, documents.map((document) => document.kind)]))).toEqual({
+      "aws-cloud-controller-manager": ["HelmChart"],
+      "aws-efs-csi-driver": ["HelmChart", "StorageClass"],
+      "traefik-node-ports": ["HelmChartConfig"],
+      "cluster-automation-rbac": ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Secret"],
+      // Empty outside scaling mode cluster-autoscaler (its own tests below).
+      "cluster-autoscaler": [],
+    });
+  });
+
+  test("the cloud controller is a pinned chart from kubernetes/cloud-provider-aws, installed before nodes are ready", () => {
+    const chart = documentOf(manifests["aws-cloud-controller-manager"], "HelmChart");
+    // The helm repository of kubernetes/cloud-provider-aws's README; k3s's HelmChart fields (docs/helm.md).
+    expect(chart).toEqual({
+      apiVersion: "helm.cattle.io/v1",
+      kind: "HelmChart",
+      metadata: { name: "aws-cloud-controller-manager", namespace: "kube-system" },
+      spec: {
+        repo: "https://kubernetes.github.io/cloud-provider-aws",
+        chart: "aws-cloud-controller-manager",
+        version: "0.0.10",
+        targetNamespace: "kube-system",
+        // No node is initialised before the controller runs, so it cannot wait for the pod network.
+        bootstrap: true,
+        valuesContent: expect.any(String),
+      },
+    });
+    const values = load(chart.spec.valuesContent) as any;
+    expect(values.image).toEqual({ repository: "registry.k8s.io/provider-aws/cloud-controller-manager", tag: "v1.33.0" });
+    // k3s labels servers "true"; the chart's default selector expects "".
+    expect(values.nodeSelector).toEqual({ "node-role.kubernetes.io/control-plane": "true" });
+    // Routes off: the server role's IAM policy grants no route calls (compute.test.ts).
+    expect(values.args).toEqual(["--v=2", "--cloud-provider=aws", "--configure-cloud-routes=false"]);
+  });
+
+  test("the cloud controller tolerates the server taint and keeps the chart's own tolerations", () => {
+    const values = load(documentOf(manifests["aws-cloud-controller-manager"], "HelmChart").spec.valuesContent) as any;
+    // charts/aws-cloud-controller-manager/values.yaml at chart 0.0.10 (kubernetes/cloud-provider-aws
+    // helm-chart-aws-cloud-controller-manager-0.0.10): a values list replaces it, so all of it must be there.
+    expect(values.tolerations).toEqual(
+      expect.arrayContaining([
+        { key: "node.cloudprovider.kubernetes.io/uninitialized", value: "true", effect: "NoSchedule" },
+        { key: "node-role.kubernetes.io/master", effect: "NoSchedule" },
+        { key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" },
+        { key: "CriticalAddonsOnly", operator: "Exists" },
+      ]),
+    );
+    // Host networking: one IMDS hop reaches no pod network.
+    expect(values.hostNetworking).toBe(true);
+  });
+
+  test("the EFS CSI driver is a pinned chart whose controller uses host networking: one IMDS hop reaches no pod network", () => {
+    const chart = documentOf(manifests["aws-efs-csi-driver"], "HelmChart");
+    // The helm repository of kubernetes-sigs/aws-efs-csi-driver's docs (README, "Installation").
+    expect(chart.spec).toEqual({
+      repo: "https://kubernetes-sigs.github.io/aws-efs-csi-driver",
+      chart: "aws-efs-csi-driver",
+      version: "3.2.4",
+      targetNamespace: "kube-system",
+      valuesContent: expect.any(String),
+    });
+    // controller.hostNetwork in charts/aws-efs-csi-driver/values.yaml at chart 3.2.4 (kubernetes-sigs/aws-efs-csi-driver).
+    expect(load(chart.spec.valuesContent)).toEqual({ controller: { hostNetwork: true } });
+  });
+
+  test("the default StorageClass provisions EFS access points on the cluster's file system over TLS with IAM", () => {
+    // Fields from aws-efs-csi-driver examples/kubernetes/dynamic_provisioning/specs/storageclass.yaml; the annotation
+    // from Kubernetes docs "Change the default StorageClass"; tls and iam because the file-system policy refuses
+    // clients without them (database-storage.test.ts).
+    expect(documentOf(manifests["aws-efs-csi-driver"], "StorageClass")).toEqual({
+      apiVersion: "storage.k8s.io/v1",
+      kind: "StorageClass",
+      metadata: { name: "efs", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
+      provisioner: "efs.csi.aws.com",
+      mountOptions: ["tls", "iam"],
+      parameters: { provisioningMode: "efs-ap", fileSystemId: tf(json, "aws_efs_file_system", "Storage_FileSystem", "id"), directoryPerms: "700" },
+      reclaimPolicy: "Delete",
+      volumeBindingMode: "Immediate",
+    });
+  });
+
+  test("Traefik's web and websecure NodePorts are the ports the ingress load balancer forwards 80 and 443 to", () => {
+    const config = documentOf(manifests["traefik-node-ports"], "HelmChartConfig");
+    // k3s docs/helm.md, "Customizing Packaged Components with HelmChartConfig": name and namespace of the packaged chart.
+    expect(config.metadata).toEqual({ name: "traefik", namespace: "kube-system" });
+    const values = load(config.spec.valuesContent) as any;
+    // traefik-helm-chart values.yaml: service.type, ports.<entry point>.nodePort; web serves HTTP, websecure HTTPS.
+    expect(values).toEqual({ service: { type: "NodePort" }, ports: { web: { nodePort: expect.any(Number) }, websecure: { nodePort: expect.any(Number) } } });
+    const nodePorts = { web: values.ports.web.nodePort, websecure: values.ports.websecure.nodePort };
+    // Followed through the synthesised JSON: the ingress listener on 80 (443) -> its target group -> that group's port.
+    const forwardedTo = (listenerPort: number) => {
+      const [, listener] = resourcesOf(json, "aws_lb_listener").find(([, body]) => body.port === listenerPort && body.load_balancer_arn.includes("IngressLoadBalancer"))!;
+      return json.resource.aws_lb_target_group[referencedId(listener.default_action[0].target_group_arn)].port;
+    };
+    expect(nodePorts).toEqual({ web: forwardedTo(80), websecure: forwardedTo(443) });
+    expect(nodePorts).toEqual({ web: INGRESS_HTTP_NODE_PORT, websecure: INGRESS_HTTPS_NODE_PORT });
+    // Inside kube-apiserver's default --service-node-port-range, 30000-32767, or the Service is refused.
+    for (const port of Object.values(nodePorts)) expect(port >= 30000 && port <= 32767).toBe(true);
   });
 
   test("the automation identity may only list what the Lambdas read, patch nodes and evict pods", () => {
-    const delivered = asDelivered(server);
-    const start = delivered.indexOf(`cat >"$MANIFESTS/cluster-automation-rbac.yaml" <<'YAML'\n`) + `cat >"$MANIFESTS/cluster-automation-rbac.yaml" <<'YAML'\n`.length;
-    const documents = delivered.slice(start, delivered.indexOf("\nYAML\n", start)).split("\n---\n").map((document) => load(document) as any);
-    const role = documents.find((document) => document.kind === "ClusterRole");
+    const documents = manifests["cluster-automation-rbac"];
+    const role = documentOf(documents, "ClusterRole");
     // One entry per API call in lambdas/shared/cluster.ts: list nodes, pods, PVCs, StorageClasses, PDBs, DaemonSets; patch nodes
     // (cordon, uncordon, annotate); create evictions. No get, watch, update or delete.
     const grants = role.rules.flatMap((rule: { apiGroups: string[]; resources: string[]; verbs: string[] }) =>
       rule.apiGroups.flatMap((group) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${verb} ${group ? `${group}/` : ""}${resource}`))),
     );
     expect(grants.sort()).toEqual(["create pods/eviction", "list apps/daemonsets", "list nodes", "list persistentvolumeclaims", "list pods", "list policy/poddisruptionbudgets", "list storage.k8s.io/storageclasses", "patch nodes"]);
-    expect(documents.find((document) => document.kind === "ClusterRoleBinding")).toMatchObject({
-      roleRef: { kind: "ClusterRole", name: role.metadata.name },
+    expect(documentOf(documents, "ServiceAccount").metadata).toEqual({ name: "cluster-automation", namespace: "kube-system" });
+    expect(documentOf(documents, "ClusterRoleBinding")).toMatchObject({
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role.metadata.name },
       subjects: [{ kind: "ServiceAccount", name: "cluster-automation", namespace: "kube-system" }],
     });
+    // Kubernetes docs, "Manually create a long-lived API token for a ServiceAccount"; the script reads this Secret by name.
+    expect(documentOf(documents, "Secret")).toEqual({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "cluster-automation-token", namespace: "kube-system", annotations: { "kubernetes.io/service-account.name": "cluster-automation" } },
+      type: "kubernetes.io/service-account-token",
+    });
+    expect(server).toContain("k3s kubectl -n kube-system get secret cluster-automation-token -o json");
   });
 
   test("server publishes the kubeconfig (public API address) and the automation credentials (internal address)", () => {
@@ -118,12 +281,10 @@ describe("bootstrap scripts", () => {
     expect(server).toContain('--secret-id "$LAMBDA_ACCESS_SECRET_ARN"');
   });
 
-  test("agent waits for the API, joins through the load balancer and labels its capacity type", () => {
+  test("agent waits for the API through the load balancer before it installs k3s", () => {
     expect(agent).toMatch(new RegExp(`API_ENDPOINT="https://${apiRef.source}:6443"`));
-    expect(agent).toContain('server: $(yaml_quote "$API_ENDPOINT")');
     expect(agent).toContain("retry 55 api_reachable");
     expect(agent.indexOf("retry 55 api_reachable")).toBeLessThan(agent.indexOf("install_k3s agent"));
-    expect(agent).toContain("node.kubernetes.io/capacity-type=$CAPACITY_TYPE");
   });
 
   test("the k3s installer comes from an immutable k3s-io/k3s commit, checked against the sha256 kept in the repository", () => {
@@ -139,35 +300,9 @@ describe("bootstrap scripts", () => {
   test("servers are tainted CriticalAddonsOnly unless workloads may run on them (k3s docs/datastore/ha.md)", () => {
     expect(load(serverTaintsYaml(false))).toEqual({ "node-taint": ["CriticalAddonsOnly=true:NoExecute"] });
     expect(serverTaintsYaml(true)).toBe("");
-    expect(server).toContain("\nnode-taint:\n  - CriticalAddonsOnly=true:NoExecute\n");
-  });
-
-  // The HelmChart manifests as the server writes them, parsed, and their chart values parsed in turn.
-  const chartValues = (manifest: string) => {
-    const delivered = asDelivered(server);
-    const start = delivered.indexOf(`cat >"$MANIFESTS/${manifest}.yaml" <<'YAML'\n`) + `cat >"$MANIFESTS/${manifest}.yaml" <<'YAML'\n`.length;
-    const [chart] = delivered.slice(start, delivered.indexOf("\nYAML\n", start)).split("\n---\n");
-    return load((load(chart) as any).spec.valuesContent) as any;
-  };
-
-  test("the cloud controller tolerates the server taint and keeps the chart's own tolerations", () => {
-    const values = chartValues("aws-cloud-controller-manager");
-    // charts/aws-cloud-controller-manager/values.yaml at chart 0.0.10 (kubernetes/cloud-provider-aws
-    // helm-chart-aws-cloud-controller-manager-0.0.10): a values list replaces it, so all of it must be there.
-    expect(values.tolerations).toEqual(
-      expect.arrayContaining([
-        { key: "node.cloudprovider.kubernetes.io/uninitialized", value: "true", effect: "NoSchedule" },
-        { key: "node-role.kubernetes.io/master", effect: "NoSchedule" },
-        { key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" },
-        { key: "CriticalAddonsOnly", operator: "Exists" },
-      ]),
-    );
-    expect(values.hostNetworking).toBe(true);
-  });
-
-  test("the EFS CSI controller uses host networking: one IMDS hop reaches no pod network", () => {
-    // controller.hostNetwork in charts/aws-efs-csi-driver/values.yaml at chart 3.2.4 (kubernetes-sigs/aws-efs-csi-driver).
-    expect(chartValues("aws-efs-csi-driver")).toEqual({ controller: { hostNetwork: true } });
+    const withWorkloads = writtenConfig(localNamed(synthCluster({ servers: { allowWorkloads: true } }).json, "Compute_ServerUserData"));
+    expect(withWorkloads["node-taint"]).toBeUndefined();
+    expect(withWorkloads["secrets-encryption"]).toBe(true);
   });
 
   test("no user data or output holds a secret value or a reference to one", () => {
@@ -190,29 +325,20 @@ describe("bootstrap scripts", () => {
   );
 });
 
-/** The manifest a server writes to `$MANIFESTS/<name>.yaml`, as the instance receives it. */
-function writtenManifest(serverUserData: string, name: string): string {
-  const delivered = asDelivered(serverUserData);
-  const opening = `cat >"$MANIFESTS/${name}.yaml" <<'YAML'\n`;
-  const start = delivered.indexOf(opening);
-  if (start === -1) throw new Error(`the server writes no ${name}.yaml`);
-  return delivered.slice(start + opening.length, delivered.indexOf("\nYAML\n", start));
-}
-
 describe("cluster-autoscaler chart (scaling mode cluster-autoscaler)", () => {
   // Mid-upgrade, so the image tag must follow the servers' release, not the agents'.
   const { json } = synthCluster({ k3sVersion: "v1.34.1+k3s1", agents: { k3sVersion: "v1.33.5+k3s1", scalingMode: "cluster-autoscaler" } });
   const server = localNamed(json, "Compute_ServerUserData");
-  const chart = load(writtenManifest(server, "cluster-autoscaler")) as any;
+  const chart = documentOf(writtenManifests(server)["cluster-autoscaler"], "HelmChart");
   const values = load(chart.spec.valuesContent) as any;
 
   test("the servers deploy a pinned chart from the kubernetes/autoscaler repository through k3s's helm controller", () => {
     // Chart.yaml of cluster-autoscaler-chart-9.59.0 (kubernetes/autoscaler, cluster-autoscaler/charts/cluster-autoscaler).
-    expect(chart).toMatchObject({
+    expect(chart).toEqual({
       apiVersion: "helm.cattle.io/v1",
       kind: "HelmChart",
       metadata: { name: "cluster-autoscaler", namespace: "kube-system" },
-      spec: { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.59.0", targetNamespace: "kube-system" },
+      spec: { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.59.0", targetNamespace: "kube-system", valuesContent: expect.any(String) },
     });
   });
 
@@ -234,7 +360,7 @@ describe("cluster-autoscaler chart (scaling mode cluster-autoscaler)", () => {
     expect(values.nodeSelector).toEqual({ "node-role.kubernetes.io/control-plane": "true" });
     expect(values.tolerations).toEqual([{ key: "CriticalAddonsOnly", operator: "Exists" }]);
     // The toleration covers the taint the servers carry.
-    expect(server).toContain("\nnode-taint:\n  - CriticalAddonsOnly=true:NoExecute\n");
+    expect(writtenConfig(server)["node-taint"]).toEqual(["CriticalAddonsOnly=true:NoExecute"]);
     // values.yaml of chart 9.59.0: hostNetwork (templates/deployment.yaml sets the pod's hostNetwork from it).
     expect(values.hostNetwork).toBe(true);
     // Its port becomes the node's, so a rollout replaces the pod rather than surging beside it.
@@ -249,8 +375,7 @@ describe("cluster-autoscaler chart (scaling mode cluster-autoscaler)", () => {
     // k3s pkg/deploy/controller.go: an applied manifest prunes what it no longer lists; a deleted file would not.
     for (const scalingMode of ["pods", "cpu"] as const) {
       const other = localNamed(synthCluster({ agents: { scalingMode } }).json, "Compute_ServerUserData");
-      expect(writtenManifest(other, "cluster-autoscaler")).toBe("");
-      expect(other).not.toContain("helm.cattle.io/v1\nkind: HelmChart\nmetadata:\n  name: cluster-autoscaler");
+      expect(writtenManifests(other)["cluster-autoscaler"]).toEqual([]);
     }
   });
 });

@@ -1,59 +1,8 @@
 // Boundaries and messages of decide.ts that `npm run mutate` showed no test pinned (README, "Mutation testing").
-import { AgentNode, decide, Observed, ScalerConfig, ScalerState } from "../lambdas/autoscaler/decide";
-import { nodeTemplate } from "../lambdas/autoscaler/node-template";
-import { PodInfo } from "../lambdas/shared/cluster";
+import { decide, ScalerState } from "../lambdas/autoscaler/decide";
+import { CONFIG, FRESH, MINUTE, node, NOW, observed, pending, pod } from "./support/decide-fixtures";
 
-const GiB = 2 ** 30;
-const MINUTE = 60_000;
-const NOW = 1_700_000_000_000;
-const AGENT_LABELS = { "kubernetes.io/arch": "arm64", "kubernetes.io/os": "linux", "node.kubernetes.io/instance-type": "t4g.large" };
-
-const pod = (name: string, cpu: number, memGiB: number, extra: Partial<PodInfo> = {}): PodInfo => ({
-  namespace: "default",
-  name,
-  phase: "Running",
-  labels: {},
-  requests: { cpuMillis: cpu, memoryBytes: memGiB * GiB },
-  controllerKind: "ReplicaSet",
-  mirror: false,
-  deleting: false,
-  unschedulable: false,
-  ...extra,
-});
-const pending = (name: string, cpu: number, memGiB: number) => pod(name, cpu, memGiB, { phase: "Pending", unschedulable: true });
-const node = (name: string, pods: PodInfo[] = [], extra: Partial<AgentNode> = {}): AgentNode => ({
-  name,
-  instanceId: `i-${name}`,
-  ready: true,
-  unschedulable: false,
-  allocatable: { cpuMillis: 2000, memoryBytes: 8 * GiB },
-  labels: AGENT_LABELS,
-  pods,
-  ...extra,
-});
 const busy = (name: string) => node(name, [pod(`${name}-app`, 1500, 2)]);
-
-const CONFIG: ScalerConfig = {
-  nodeTemplate: nodeTemplate({
-    liveAgent: { labels: AGENT_LABELS, allocatable: { cpuMillis: 2000, memoryBytes: 8 * GiB } },
-    instance: { instanceType: "t4g.large", vcpus: 2, memoryMiB: 8192, architecture: "arm64" },
-    daemonSetPods: [],
-  }),
-  expendablePriorityCutoff: -10,
-  maxStepUp: 3,
-  scaleDownThreshold: 0.5,
-  scaleDownWindowMs: 10 * MINUTE,
-  cooldownMs: 10 * MINUTE,
-};
-const FRESH: ScalerState = { underutilizedSince: {} };
-const observed = (nodes: AgentNode[], pendingPods: PodInfo[] = [], group = { desired: nodes.length, min: 1, max: 10 }): Observed => ({
-  nodes,
-  pendingPods,
-  budgets: [],
-  group,
-  nodeNames: new Set(nodes.map((each) => each.name)),
-  boundClaims: new Set(),
-});
 const idleSince = (since: number): ScalerState => ({ underutilizedSince: { idle: since } });
 
 describe("reasons list at most three pods or nodes", () => {

@@ -3,45 +3,7 @@ import { nodeTemplate } from "../lambdas/autoscaler/node-template";
 import { binPack } from "../lambdas/autoscaler/scheduling";
 import { PodInfo } from "../lambdas/shared/cluster";
 import { cpuMillis, memoryBytes, parseQuantity } from "../lambdas/shared/quantity";
-
-const GiB = 2 ** 30;
-const MINUTE = 60_000;
-const NOW = 1_700_000_000_000;
-
-const AGENT_LABELS = { "kubernetes.io/arch": "arm64", "kubernetes.io/os": "linux", "node.kubernetes.io/instance-type": "t4g.large" };
-
-function pod(name: string, cpu: number, memGiB: number, extra: Partial<PodInfo> = {}): PodInfo {
-  return {
-    namespace: "default",
-    name,
-    phase: "Running",
-    labels: {},
-    requests: { cpuMillis: cpu, memoryBytes: memGiB * GiB },
-    controllerKind: "ReplicaSet",
-    mirror: false,
-    deleting: false,
-    unschedulable: false,
-    ...extra,
-  };
-}
-
-const pending = (name: string, cpu: number, memGiB: number, extra: Partial<PodInfo> = {}) => pod(name, cpu, memGiB, { phase: "Pending", unschedulable: true, ...extra });
-
-function node(name: string, pods: PodInfo[] = [], extra: Partial<AgentNode> = {}): AgentNode {
-  return { name, instanceId: `i-${name}`, ready: true, unschedulable: false, allocatable: { cpuMillis: 2000, memoryBytes: 8 * GiB }, labels: AGENT_LABELS, pods, ...extra };
-}
-
-const TEMPLATE = nodeTemplate({ liveAgent: { labels: AGENT_LABELS, allocatable: { cpuMillis: 2000, memoryBytes: 8 * GiB } }, instance: { instanceType: "t4g.large", vcpus: 2, memoryMiB: 8192, architecture: "arm64" }, daemonSetPods: [] });
-const CONFIG: ScalerConfig = { nodeTemplate: TEMPLATE, expendablePriorityCutoff: -10, maxStepUp: 3, scaleDownThreshold: 0.5, scaleDownWindowMs: 10 * MINUTE, cooldownMs: 10 * MINUTE };
-const FRESH: ScalerState = { underutilizedSince: {} };
-const observed = (nodes: AgentNode[], pendingPods: PodInfo[] = [], group = { desired: nodes.length, min: 1, max: 10 }): Observed => ({
-  nodes,
-  pendingPods,
-  budgets: [],
-  group,
-  nodeNames: new Set(nodes.map((node) => node.name)),
-  boundClaims: new Set(),
-});
+import { AGENT_LABELS, CONFIG, FRESH, GiB, MINUTE, node, NOW, observed, pending, pod, TEMPLATE } from "./support/decide-fixtures";
 
 describe("quantities", () => {
   test.each([

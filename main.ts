@@ -8,9 +8,9 @@ import { ClusterConfig, ConfigError } from "./config/resolve";
 import { Automation } from "./modules/automation";
 import { AGENT_DRAIN_HEARTBEAT_SECONDS, Compute } from "./modules/compute";
 import { Database, rdsCaBundleUrl } from "./modules/database";
-import { LoadBalancing } from "./modules/load_balancing";
+import { LoadBalancing } from "./modules/load-balancing";
 import { Networking } from "./modules/networking";
-import { StateBackend } from "./modules/state_backend";
+import { StateBackend } from "./modules/state-backend";
 import { KUBE_API_PORT } from "./modules/ports";
 import { Storage } from "./modules/storage";
 

@@ -53,7 +53,7 @@ describe("functions", () => {
 
 describe("least privilege", () => {
   const { json } = synthCluster();
-  const agentGroup = ref(json, "aws_autoscaling_group", "Compute_AgentGroup", "arn");
+  const agentGroup = ref(json, "aws_autoscaling_group", "Compute_Agents_Group", "arn");
 
   test("no function role has a wildcard action", () => {
     for (const id of ["Autoscaler", "NodeDrainer"] as const) {
@@ -90,7 +90,7 @@ describe("event plumbing", () => {
     expect(patterns).toContainEqual(JSON.stringify({ source: ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"] }));
     expect(patterns).toContainEqual(JSON.stringify({ source: ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"] }));
     expect(patterns).toContainEqual(
-      `\${jsonencode({"source" = ["aws.autoscaling"], "detail-type" = ["EC2 Instance-terminate Lifecycle Action"], "detail" = {"AutoScalingGroupName" = [${ref(json, "aws_autoscaling_group", "Compute_AgentGroup", "name").slice(2, -1)}]}})}`,
+      `\${jsonencode({"source" = ["aws.autoscaling"], "detail-type" = ["EC2 Instance-terminate Lifecycle Action"], "detail" = {"AutoScalingGroupName" = [${ref(json, "aws_autoscaling_group", "Compute_Agents_Group", "name").slice(2, -1)}]}})}`,
     );
     const targets = resourcesOf(json, "aws_cloudwatch_event_target").filter(([, target]) => target.arn === queueArn);
     expect(targets).toHaveLength(3);
@@ -297,7 +297,7 @@ describe("function settings, from config through the synthesised environment to 
     const { lockTtlMs, ...settings } = parseAutoscalerSettings(environmentOf(json, "Autoscaler"));
     expect(settings).toEqual({
       clusterName: "k3s",
-      agentGroupName: applied(ref(json, "aws_autoscaling_group", "Compute_AgentGroup", "name")),
+      agentGroupName: applied(ref(json, "aws_autoscaling_group", "Compute_Agents_Group", "name")),
       stateTableName: applied(ref(json, "aws_dynamodb_table", "Automation_AutoscalerTable", "name")),
       accessSecretArn: applied(ref(json, "aws_secretsmanager_secret", "Compute_AutomationAccessSecret", "arn")),
       topicArn: applied(ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn")),
@@ -327,7 +327,7 @@ describe("function settings, from config through the synthesised environment to 
     const { json } = synthCluster(input);
     const hook = resourceNamed(json, "aws_autoscaling_lifecycle_hook", "Compute_AgentDrainHook");
     expect(parseDrainerSettings(environmentOf(json, "NodeDrainer"))).toEqual({
-      agentGroupName: applied(ref(json, "aws_autoscaling_group", "Compute_AgentGroup", "name")),
+      agentGroupName: applied(ref(json, "aws_autoscaling_group", "Compute_Agents_Group", "name")),
       accessSecretArn: applied(ref(json, "aws_secretsmanager_secret", "Compute_AutomationAccessSecret", "arn")),
       topicArn: applied(ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn")),
       // drain-timing.ts: a tenth of the hook's heartbeat timeout, which is in seconds.

@@ -41,9 +41,9 @@ describeSandbox(title, () => {
   beforeAll(async () => {
     if (!support.available) throw new Error(`the sandbox needs unshare with overlay mounts: ${support.reason}`);
     const { json } = synthCluster({});
-    agentLaunchHoldSeconds = resourceNamed(json, "aws_autoscaling_group", "Compute_AgentGroup").initial_lifecycle_hook.find((hook: { name: string }) => hook.name === "bootstrap").heartbeat_timeout;
+    agentLaunchHoldSeconds = resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").initial_lifecycle_hook.find((hook: { name: string }) => hook.name === "bootstrap").heartbeat_timeout;
     datastoreEntries = jsonencodedObject(resourceNamed(json, "aws_secretsmanager_secret_version", "Database_SecretValue").secret_string);
-    serverWithPinnedInstaller = deliveredForSandbox(localNamed(json, "Compute_ServerUserData"), REGION);
+    serverWithPinnedInstaller = deliveredForSandbox(localNamed(json, "Compute_Servers_UserData"), REGION);
     // Test seam: the scripts carry the sha256 of the real installer, which the stub cannot have; the runs that
     // should get past the check get the stub's sha256 in its place. The pinned value is checked below.
     const withStubInstaller = (script: string) => {
@@ -51,7 +51,7 @@ describeSandbox(title, () => {
       return script.replace(K3S_INSTALLER.sha256, createHash("sha256").update(INSTALLER_STUB).digest("hex"));
     };
     server = withStubInstaller(serverWithPinnedInstaller);
-    agent = withStubInstaller(deliveredForSandbox(localNamed(json, "Compute_AgentUserData"), REGION));
+    agent = withStubInstaller(deliveredForSandbox(localNamed(json, "Compute_Agents_UserData"), REGION));
     // A port that accepts connections (the kernel completes the handshake while jest waits on the script) and one
     // that refuses them.
     datastore = await listen();

@@ -7,7 +7,7 @@ function inlinePolicies(json: TerraformJson, role: "Server" | "Agent"): Record<s
   const documents = json.data?.aws_iam_policy_document ?? {};
   const policies: Record<string, any[]> = {};
   for (const [id, policy] of resourcesOf(json, "aws_iam_role_policy")) {
-    if (!id.startsWith(`Compute_${role}Role_`)) continue;
+    if (!id.startsWith(`Compute_${role}s_Role_`)) continue;
     const documentId = /data\.aws_iam_policy_document\.([A-Za-z0-9_]+)\.json/.exec(policy.policy)?.[1] as string;
     policies[policy.name] = documents[documentId].statement;
   }
@@ -22,7 +22,7 @@ describe("launch templates", () => {
   const { json } = synthCluster();
 
   test.each(["Server", "Agent"])("%s: IMDSv2 required with one hop (no pod reaches the node role), encrypted gp3 root, tagged instances and volumes", (role) => {
-    const template = resourceNamed(json, "aws_launch_template", `Compute_${role}LaunchTemplate`);
+    const template = resourceNamed(json, "aws_launch_template", `Compute_${role}s_LaunchTemplate`);
     // A hop limit of 1 stops IMDSv2 token responses at the host: a pod's packets take a second hop
     // (AWS EC2 user guide, "How Instance Metadata Service Version 2 works").
     expect(template.metadata_options).toEqual({ http_endpoint: "enabled", http_tokens: "required", http_put_response_hop_limit: 1, instance_metadata_tags: "disabled" });
@@ -33,7 +33,7 @@ describe("launch templates", () => {
     for (const spec of template.tag_specifications) {
       expect(spec.tags).toEqual({ "kubernetes.io/cluster/k3s": "owned", Name: `k3s-${role.toLowerCase()}` });
     }
-    expect(template.user_data).toBe(`\${base64gzip(local.${Object.keys((json as any).locals).find((id) => id.startsWith(`Compute_${role}UserData_`))})}`);
+    expect(template.user_data).toBe(`\${base64gzip(local.${Object.keys((json as any).locals).find((id) => id.startsWith(`Compute_${role}s_UserData_`))})}`);
     expect(template.image_id).toMatch(/^\$\{data\.aws_ami\.Compute_Ami_[A-F0-9]+\.id\}$/);
     expect(template.vpc_security_group_ids).toEqual([ref(json, "aws_security_group", `Networking_SecurityGroups_${role}`, "id")]);
     expect(template.key_name).toBeUndefined();
@@ -53,7 +53,7 @@ describe("launch templates", () => {
           ? `arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:k3s-abcdefghijklmnop/automation-access-${"0".repeat(26)}-AbCdEf`
           : `internal-k3s-abcdefghijklmnop-api-0123456789.us-gov-west-1.elb.amazonaws.com`;
       for (const role of ["Server", "Agent"]) {
-        const delivered = asDelivered(localNamed(synthesised, `Compute_${role}UserData`), realLength);
+        const delivered = asDelivered(localNamed(synthesised, `Compute_${role}s_UserData`), realLength);
         expect(gzipSync(delivered).length).toBeLessThan(EC2_USER_DATA_LIMIT);
         if (role === "Server") expect(Buffer.byteLength(delivered)).toBeGreaterThan(EC2_USER_DATA_LIMIT);
       }
@@ -79,8 +79,8 @@ describe("launch templates", () => {
   test("tags live on the groups (propagated at launch), so a tag change does not roll the nodes", () => {
     const tagged = synthCluster({ tags: { CostCentre: "42" } }).json;
     for (const role of ["Server", "Agent"]) {
-      expect(resourceNamed(tagged, "aws_launch_template", `Compute_${role}LaunchTemplate`)).toEqual(resourceNamed(json, "aws_launch_template", `Compute_${role}LaunchTemplate`));
-      expect(resourceNamed(tagged, "aws_autoscaling_group", `Compute_${role}Group`).tag).toContainEqual({ key: "CostCentre", value: "42", propagate_at_launch: true });
+      expect(resourceNamed(tagged, "aws_launch_template", `Compute_${role}s_LaunchTemplate`)).toEqual(resourceNamed(json, "aws_launch_template", `Compute_${role}s_LaunchTemplate`));
+      expect(resourceNamed(tagged, "aws_autoscaling_group", `Compute_${role}s_Group`).tag).toContainEqual({ key: "CostCentre", value: "42", propagate_at_launch: true });
     }
   });
 
@@ -96,34 +96,34 @@ describe("launch templates", () => {
     const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx admin@example";
     const { json: withKey } = synthCluster({ sshPublicKey: key });
     expect(resourceNamed(withKey, "aws_key_pair", "Compute_KeyPair").public_key).toBe(key);
-    expect(resourceNamed(withKey, "aws_launch_template", "Compute_AgentLaunchTemplate").key_name).toBe(ref(withKey, "aws_key_pair", "Compute_KeyPair", "key_name"));
+    expect(resourceNamed(withKey, "aws_launch_template", "Compute_Agents_LaunchTemplate").key_name).toBe(ref(withKey, "aws_key_pair", "Compute_KeyPair", "key_name"));
   });
 });
 
 describe("server group", () => {
   test("three servers over the private subnets, in the API target group, with ELB health checks and rolling refresh", () => {
     const { json } = synthCluster();
-    const group = resourceNamed(json, "aws_autoscaling_group", "Compute_ServerGroup");
+    const group = resourceNamed(json, "aws_autoscaling_group", "Compute_Servers_Group");
     expect(group).toMatchObject({ min_size: 3, max_size: 3, desired_capacity: 3, health_check_type: "ELB", health_check_grace_period: 300 });
     expect(group.vpc_zone_identifier).toEqual(["A", "B", "C"].map((zone) => ref(json, "aws_subnet", `Networking_PrivateSubnet${zone}`, "id")));
     expect(group.target_group_arns).toEqual([ref(json, "aws_lb_target_group", "LoadBalancing_ApiTargetGroup", "arn")]);
     expect(group.launch_template).toEqual({
-      id: ref(json, "aws_launch_template", "Compute_ServerLaunchTemplate", "id"),
-      version: ref(json, "aws_launch_template", "Compute_ServerLaunchTemplate", "latest_version"),
+      id: ref(json, "aws_launch_template", "Compute_Servers_LaunchTemplate", "id"),
+      version: ref(json, "aws_launch_template", "Compute_Servers_LaunchTemplate", "latest_version"),
     });
     // 66 % of three keeps two healthy: one server at a time.
     expect(group.instance_refresh).toEqual({ strategy: "Rolling", preferences: { min_healthy_percentage: 66, instance_warmup: "300", skip_matching: true } });
   });
 
   test("dev runs one server", () => {
-    const group = resourceNamed(synthCluster({ environment: "dev" }).json, "aws_autoscaling_group", "Compute_ServerGroup");
+    const group = resourceNamed(synthCluster({ environment: "dev" }).json, "aws_autoscaling_group", "Compute_Servers_Group");
     expect(group).toMatchObject({ min_size: 1, max_size: 1, desired_capacity: 1 });
     expect(group.instance_refresh.preferences.min_healthy_percentage).toBe(0);
   });
 
   test("with a public API the servers also join its target group", () => {
     const { json } = synthCluster({ api: { publicAccess: true, adminCidrs: ["203.0.113.0/24"] } });
-    expect(resourceNamed(json, "aws_autoscaling_group", "Compute_ServerGroup").target_group_arns).toEqual([
+    expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Servers_Group").target_group_arns).toEqual([
       ref(json, "aws_lb_target_group", "LoadBalancing_ApiTargetGroup", "arn"),
       ref(json, "aws_lb_target_group", "LoadBalancing_PublicApiTargetGroup", "arn"),
     ]);
@@ -132,7 +132,7 @@ describe("server group", () => {
 
 describe("agent group", () => {
   const { json } = synthCluster();
-  const group = resourceNamed(json, "aws_autoscaling_group", "Compute_AgentGroup");
+  const group = resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group");
 
   test("mixed instances: on-demand base and 30 % above it, the rest price-capacity-optimized spot", () => {
     expect(group.mixed_instances_policy.instances_distribution).toEqual({
@@ -143,8 +143,8 @@ describe("agent group", () => {
     });
     expect(group.mixed_instances_policy.launch_template.override).toEqual([{ instance_type: "t4g.large" }, { instance_type: "m7g.large" }, { instance_type: "m6g.large" }]);
     expect(group.mixed_instances_policy.launch_template.launch_template_specification).toEqual({
-      launch_template_id: ref(json, "aws_launch_template", "Compute_AgentLaunchTemplate", "id"),
-      version: ref(json, "aws_launch_template", "Compute_AgentLaunchTemplate", "latest_version"),
+      launch_template_id: ref(json, "aws_launch_template", "Compute_Agents_LaunchTemplate", "id"),
+      version: ref(json, "aws_launch_template", "Compute_Agents_LaunchTemplate", "latest_version"),
     });
     expect(group).toMatchObject({ capacity_rebalance: true, min_size: 1, max_size: 10, desired_capacity: 2, health_check_type: "EC2" });
   });
@@ -164,7 +164,7 @@ describe("agent group", () => {
   test("a termination lifecycle hook holds instances long enough to drain", () => {
     const hook = resourceNamed(json, "aws_autoscaling_lifecycle_hook", "Compute_AgentDrainHook");
     expect(hook).toMatchObject({ lifecycle_transition: "autoscaling:EC2_INSTANCE_TERMINATING", heartbeat_timeout: 600, default_result: "CONTINUE" });
-    expect(hook.autoscaling_group_name).toBe(ref(json, "aws_autoscaling_group", "Compute_AgentGroup", "name"));
+    expect(hook.autoscaling_group_name).toBe(ref(json, "aws_autoscaling_group", "Compute_Agents_Group", "name"));
   });
 
   test("scaling mode cpu gives a target-tracking policy at 80 %, pods gives none", () => {
@@ -175,7 +175,7 @@ describe("agent group", () => {
       policy_type: "TargetTrackingScaling",
       target_tracking_configuration: { predefined_metric_specification: { predefined_metric_type: "ASGAverageCPUUtilization" }, target_value: 80 },
     });
-    expect(policy.autoscaling_group_name).toBe(ref(cpu, "aws_autoscaling_group", "Compute_AgentGroup", "name"));
+    expect(policy.autoscaling_group_name).toBe(ref(cpu, "aws_autoscaling_group", "Compute_Agents_Group", "name"));
   });
 
   test("config refuses two scalers on one group", () => {
@@ -245,7 +245,7 @@ describe("IAM", () => {
   test("the node security groups and instances the controller changes carry the tag it is scoped to", () => {
     for (const role of ["Server", "Agent"]) {
       expect(resourceNamed(json, "aws_security_group", `Networking_SecurityGroups_${role}`).tags).toMatchObject({ "kubernetes.io/cluster/k3s": "owned" });
-      expect(resourceNamed(json, "aws_launch_template", `Compute_${role}LaunchTemplate`).tag_specifications[0].tags).toMatchObject({ "kubernetes.io/cluster/k3s": "owned" });
+      expect(resourceNamed(json, "aws_launch_template", `Compute_${role}s_LaunchTemplate`).tag_specifications[0].tags).toMatchObject({ "kubernetes.io/cluster/k3s": "owned" });
     }
   });
 
@@ -278,13 +278,13 @@ describe("IAM", () => {
         },
       ]);
     }
-    expect(resourceNamed(json, "aws_autoscaling_group", "Compute_ServerGroup").name).toBe("k3s-servers");
-    expect(resourceNamed(json, "aws_autoscaling_group", "Compute_AgentGroup").name).toBe("k3s-agents");
+    expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Servers_Group").name).toBe("k3s-servers");
+    expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").name).toBe("k3s-agents");
   });
 
   test("both get Session Manager and the EFS CSI permissions, no unused ECR grant, and no wildcard action", () => {
     for (const role of ["Server", "Agent"]) {
-      const attached = resourcesOf(json, "aws_iam_role_policy_attachment").filter(([id]) => id.startsWith(`Compute_${role}Role_`)).map(([, attachment]) => attachment.policy_arn);
+      const attached = resourcesOf(json, "aws_iam_role_policy_attachment").filter(([id]) => id.startsWith(`Compute_${role}s_Role_`)).map(([, attachment]) => attachment.policy_arn);
       expect(attached.map((arn: string) => arn.split("/").pop())).toEqual(["AmazonSSMManagedInstanceCore"]);
     }
     expect(everyStatement.flatMap((statement) => statement.actions).filter((action: string) => action.startsWith("ecr:"))).toEqual([]);
@@ -301,8 +301,8 @@ describe("IAM", () => {
   });
 
   test("instance profiles wrap the roles the launch templates use", () => {
-    expect(resourceNamed(json, "aws_launch_template", "Compute_ServerLaunchTemplate").iam_instance_profile).toEqual({ arn: ref(json, "aws_iam_instance_profile", "Compute_ServerRole_InstanceProfile", "arn") });
-    expect(referencedId(resourceNamed(json, "aws_iam_instance_profile", "Compute_AgentRole_InstanceProfile").role)).toBe(logicalIdOf(json, "aws_iam_role", "Compute_AgentRole"));
+    expect(resourceNamed(json, "aws_launch_template", "Compute_Servers_LaunchTemplate").iam_instance_profile).toEqual({ arn: ref(json, "aws_iam_instance_profile", "Compute_Servers_Role_InstanceProfile", "arn") });
+    expect(referencedId(resourceNamed(json, "aws_iam_instance_profile", "Compute_Agents_Role_InstanceProfile").role)).toBe(logicalIdOf(json, "aws_iam_role", "Compute_Agents_Role"));
   });
 
   test("server and agent tokens are random, distinct, and each stored in its own secret", () => {
@@ -322,14 +322,14 @@ describe("launch hold", () => {
   const { json } = synthCluster();
 
   test.each(["Server", "Agent"])("%s: a launch hook holds new nodes out of service until their bootstrap ends it, abandoning them after an hour", (role) => {
-    const group = resourceNamed(json, "aws_autoscaling_group", `Compute_${role}Group`);
+    const group = resourceNamed(json, "aws_autoscaling_group", `Compute_${role}s_Group`);
     // initial_lifecycle_hook exists before the group's first launch (AWS provider docs, aws_autoscaling_group).
     expect(group.initial_lifecycle_hook).toEqual([
       { name: "bootstrap", lifecycle_transition: "autoscaling:EC2_INSTANCE_LAUNCHING", heartbeat_timeout: 3600, default_result: "ABANDON" },
     ]);
     expect(group.wait_for_capacity_timeout).toBe("0");
     // The script names the same group and hook when it completes the action.
-    const script = localNamed(json, `Compute_${role}UserData`);
+    const script = localNamed(json, `Compute_${role}s_UserData`);
     expect(script).toContain(`AUTOSCALING_GROUP_NAME="${group.name}"`);
     expect(script).toContain('BOOTSTRAP_HOOK_NAME="bootstrap"');
   });
@@ -347,17 +347,17 @@ describe("boot order", () => {
       id("aws_secretsmanager_secret_version", "Compute_TokenSecretValue"),
       id("aws_secretsmanager_secret_version", "Compute_AgentTokenSecretValue"),
       ...["A", "B", "C"].flatMap((zone) => [id("aws_route", `Networking_PrivateDefaultRoute${zone}`), id("aws_route_table_association", `Networking_PrivateRouteTableAssociation${zone}`)]),
-      ...resourcesOf(json, "aws_iam_role_policy").filter(([rid]) => rid.startsWith("Compute_ServerRole_")).map(([rid]) => `aws_iam_role_policy.${rid}`),
+      ...resourcesOf(json, "aws_iam_role_policy").filter(([rid]) => rid.startsWith("Compute_Servers_Role_")).map(([rid]) => `aws_iam_role_policy.${rid}`),
     ];
-    expect(dependsOn("Compute_ServerGroup")).toEqual(expect.arrayContaining(expected));
+    expect(dependsOn("Compute_Servers_Group")).toEqual(expect.arrayContaining(expected));
   });
 
   test("agents start only after the agent token, egress routes and their role's policies exist", () => {
-    const deps = dependsOn("Compute_AgentGroup");
+    const deps = dependsOn("Compute_Agents_Group");
     expect(deps).toEqual(expect.arrayContaining([id("aws_secretsmanager_secret_version", "Compute_AgentTokenSecretValue"), id("aws_route", "Networking_PrivateDefaultRouteA")]));
-    expect(deps.filter((dep) => dep.includes("ServerRole") || dep.includes("Database_"))).toEqual([]);
+    expect(deps.filter((dep) => dep.includes("Servers_Role") || dep.includes("Database_"))).toEqual([]);
     // Agents join through the servers; launched first, they would only wait.
-    expect(deps).toContain(id("aws_autoscaling_group", "Compute_ServerGroup"));
+    expect(deps).toContain(id("aws_autoscaling_group", "Compute_Servers_Group"));
   });
 });
 
@@ -374,10 +374,10 @@ describe("scaling mode cluster-autoscaler", () => {
   test("only the agents' group carries the auto-discovery tags, on the group and not its instances", () => {
     // "Auto-Discovery Setup": --node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/<cluster-name>;
     // only the keys are matched.
-    const keys = autoscalerTags("Compute_AgentGroup").map((tag) => tag.key);
+    const keys = autoscalerTags("Compute_Agents_Group").map((tag) => tag.key);
     expect(keys).toEqual(expect.arrayContaining(["k8s.io/cluster-autoscaler/enabled", "k8s.io/cluster-autoscaler/k3s"]));
-    expect(autoscalerTags("Compute_AgentGroup").every((tag) => tag.propagate_at_launch === false)).toBe(true);
-    expect(autoscalerTags("Compute_ServerGroup")).toEqual([]);
+    expect(autoscalerTags("Compute_Agents_Group").every((tag) => tag.propagate_at_launch === false)).toBe(true);
+    expect(autoscalerTags("Compute_Servers_Group")).toEqual([]);
   });
 
   test("node template hints describe what every new agent gets: its architecture, OS and disk, no capacity type and no taint", () => {
@@ -385,19 +385,19 @@ describe("scaling mode cluster-autoscaler", () => {
     // when the group has no node to copy (scale from zero). The agents' 50 GiB root volume holds the kubelet's directory;
     // the hint is allocatable (cluster-autoscaler aws_manager.go sets allocatable to the tag's value), so it leaves out
     // k3s's 5 % nodefs eviction threshold and the file system's overhead: 47 GiB, never the whole disk.
-    const hints = Object.fromEntries(autoscalerTags("Compute_AgentGroup").filter((tag) => tag.key.includes("/node-template/")).map((tag) => [tag.key, tag.value]));
+    const hints = Object.fromEntries(autoscalerTags("Compute_Agents_Group").filter((tag) => tag.key.includes("/node-template/")).map((tag) => [tag.key, tag.value]));
     expect(hints).toEqual({
       "k8s.io/cluster-autoscaler/node-template/label/kubernetes.io/arch": "arm64",
       "k8s.io/cluster-autoscaler/node-template/label/kubernetes.io/os": "linux",
       "k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage": "48128Mi",
     });
-    expect(resourceNamed(json, "aws_launch_template", "Compute_AgentLaunchTemplate").block_device_mappings[0].ebs.volume_size).toBe(50);
+    expect(resourceNamed(json, "aws_launch_template", "Compute_Agents_LaunchTemplate").block_device_mappings[0].ebs.volume_size).toBe(50);
   });
 
   test("an x86_64 cluster's agents are amd64 to Kubernetes", () => {
     // The kubelet's kubernetes.io/arch is Go's GOARCH: amd64 for x86_64 instances.
     const x86 = synthCluster({ servers: { instanceType: "m7i.large" }, agents: { instanceTypes: ["m7i.large"], scalingMode: "cluster-autoscaler" } }).json;
-    const arch = resourceNamed(x86, "aws_autoscaling_group", "Compute_AgentGroup").tag.find((tag: any) => tag.key.endsWith("/label/kubernetes.io/arch"));
+    const arch = resourceNamed(x86, "aws_autoscaling_group", "Compute_Agents_Group").tag.find((tag: any) => tag.key.endsWith("/label/kubernetes.io/arch"));
     expect(arch.value).toBe("amd64");
   });
 
@@ -416,8 +416,8 @@ describe("scaling mode cluster-autoscaler", () => {
         condition: [{ test: "StringEquals", variable: "aws:ResourceTag/k8s.io/cluster-autoscaler/k3s", values: ["owned"] }],
       },
     ]);
-    expect(tagsOf("Compute_AgentGroup")).toContainEqual({ key: "k8s.io/cluster-autoscaler/k3s", value: "owned", propagate_at_launch: false });
-    expect(resourceNamed(json, "aws_autoscaling_group", "Compute_AgentGroup").name).toBe("k3s-agents");
+    expect(tagsOf("Compute_Agents_Group")).toContainEqual({ key: "k8s.io/cluster-autoscaler/k3s", value: "owned", propagate_at_launch: false });
+    expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").name).toBe("k3s-agents");
   });
 
   test("the permissions are the servers' alone, and only in this mode", () => {
@@ -426,7 +426,7 @@ describe("scaling mode cluster-autoscaler", () => {
     for (const scalingMode of ["pods", "cpu"] as const) {
       const other = synthCluster({ agents: { scalingMode } }).json;
       expect(Object.keys(inlinePolicies(other, "Server"))).not.toContain("cluster-autoscaler");
-      expect(resourceNamed(other, "aws_autoscaling_group", "Compute_AgentGroup").tag.filter((tag: any) => tag.key.startsWith("k8s.io/cluster-autoscaler/"))).toEqual([]);
+      expect(resourceNamed(other, "aws_autoscaling_group", "Compute_Agents_Group").tag.filter((tag: any) => tag.key.startsWith("k8s.io/cluster-autoscaler/"))).toEqual([]);
     }
   });
 

@@ -8,8 +8,8 @@ import { asDelivered, localNamed, referencedId, resourcesOf, synthCluster } from
  */
 
 const { json } = synthCluster({ api: { publicAccess: true, adminCidrs: ["203.0.113.0/24"] } });
-const server = asDelivered(localNamed(json, "Compute_ServerUserData"));
-const agent = asDelivered(localNamed(json, "Compute_AgentUserData"));
+const server = asDelivered(localNamed(json, "Compute_Servers_UserData"));
+const agent = asDelivered(localNamed(json, "Compute_Agents_UserData"));
 
 /** The logical ID of the one resource of `type` whose ID starts with `prefix`. */
 function idOf(type: string, prefix: string): string {
@@ -46,7 +46,7 @@ function forwards(loadBalancer: string): [number, number][] {
 
 /** The security group the instances of a launch template start in. */
 function launchTemplateGroup(role: "Server" | "Agent"): string {
-  const [, template] = resourcesOf(json, "aws_launch_template").find(([id]) => id.startsWith(`Compute_${role}LaunchTemplate_`))!;
+  const [, template] = resourcesOf(json, "aws_launch_template").find(([id]) => id.startsWith(`Compute_${role}s_LaunchTemplate_`))!;
   return referencedId(template.vpc_security_group_ids[0]);
 }
 

@@ -66,17 +66,17 @@ test("the cloud controller and cluster-autoscaler follow the k3s minor version",
 
 test("mid-upgrade, servers install their release and agents theirs, and the controller follows the servers", () => {
   const { json } = synthCluster({ k3sVersion: "v1.34.1+k3s1", agents: { k3sVersion: "v1.33.5+k3s1" } });
-  const server = localNamed(json, "Compute_ServerUserData");
+  const server = localNamed(json, "Compute_Servers_UserData");
   expect(asDelivered(server)).toContain('K3S_VERSION="v1.34.1+k3s1"');
-  expect(asDelivered(localNamed(json, "Compute_AgentUserData"))).toContain('K3S_VERSION="v1.33.5+k3s1"');
+  expect(asDelivered(localNamed(json, "Compute_Agents_UserData"))).toContain('K3S_VERSION="v1.33.5+k3s1"');
   const controller = documentOf(writtenManifests(server)["aws-cloud-controller-manager"], "HelmChart");
   expect((load(controller.spec.valuesContent) as any).image.tag).toBe("v1.34.0");
 });
 
 describe("bootstrap scripts", () => {
   const { json } = synthCluster({ api: { publicAccess: true, adminCidrs: ["203.0.113.0/24"], domain: "example.com" } });
-  const server = localNamed(json, "Compute_ServerUserData");
-  const agent = localNamed(json, "Compute_AgentUserData");
+  const server = localNamed(json, "Compute_Servers_UserData");
+  const agent = localNamed(json, "Compute_Agents_UserData");
   const manifests = writtenManifests(server);
   const apiRef = /\$\{aws_lb\.LoadBalancing_ApiLoadBalancer_[A-F0-9]+\.dns_name\}/;
 
@@ -300,7 +300,7 @@ describe("bootstrap scripts", () => {
   test("servers are tainted CriticalAddonsOnly unless workloads may run on them (k3s docs/datastore/ha.md)", () => {
     expect(load(serverTaintsYaml(false))).toEqual({ "node-taint": ["CriticalAddonsOnly=true:NoExecute"] });
     expect(serverTaintsYaml(true)).toBe("");
-    const withWorkloads = writtenConfig(localNamed(synthCluster({ servers: { allowWorkloads: true } }).json, "Compute_ServerUserData"));
+    const withWorkloads = writtenConfig(localNamed(synthCluster({ servers: { allowWorkloads: true } }).json, "Compute_Servers_UserData"));
     expect(withWorkloads["node-taint"]).toBeUndefined();
     expect(withWorkloads["secrets-encryption"]).toBe(true);
   });
@@ -328,7 +328,7 @@ describe("bootstrap scripts", () => {
 describe("cluster-autoscaler chart (scaling mode cluster-autoscaler)", () => {
   // Mid-upgrade, so the image tag must follow the servers' release, not the agents'.
   const { json } = synthCluster({ k3sVersion: "v1.34.1+k3s1", agents: { k3sVersion: "v1.33.5+k3s1", scalingMode: "cluster-autoscaler" } });
-  const server = localNamed(json, "Compute_ServerUserData");
+  const server = localNamed(json, "Compute_Servers_UserData");
   const chart = documentOf(writtenManifests(server)["cluster-autoscaler"], "HelmChart");
   const values = load(chart.spec.valuesContent) as any;
 
@@ -347,7 +347,7 @@ describe("cluster-autoscaler chart (scaling mode cluster-autoscaler)", () => {
     // --node-group-auto-discovery=asg:tag=<tags>; awsRegion becomes AWS_REGION.
     expect(values).toMatchObject({ cloudProvider: "aws", awsRegion: "eu-west-1", autoDiscovery: { clusterName: "k3s", tags: ["k8s.io/cluster-autoscaler/enabled", "k8s.io/cluster-autoscaler/k3s"] } });
     // The same keys the agents' group carries, so the group is found.
-    const groupTags = resourceNamed(json, "aws_autoscaling_group", "Compute_AgentGroup").tag.map((tag: any) => tag.key);
+    const groupTags = resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").tag.map((tag: any) => tag.key);
     expect(groupTags).toEqual(expect.arrayContaining(values.autoDiscovery.tags));
   });
 
@@ -374,7 +374,7 @@ describe("cluster-autoscaler chart (scaling mode cluster-autoscaler)", () => {
   test("in the other modes the server writes an empty manifest, so leaving the mode uninstalls the chart", () => {
     // k3s pkg/deploy/controller.go: an applied manifest prunes what it no longer lists; a deleted file would not.
     for (const scalingMode of ["pods", "cpu"] as const) {
-      const other = localNamed(synthCluster({ agents: { scalingMode } }).json, "Compute_ServerUserData");
+      const other = localNamed(synthCluster({ agents: { scalingMode } }).json, "Compute_Servers_UserData");
       expect(writtenManifests(other)["cluster-autoscaler"]).toEqual([]);
     }
   });

@@ -66,6 +66,25 @@ export interface AutomationProps {
 
 const AUTOSCALER_TIMEOUT_SECONDS = 240;
 
+interface FunctionOptions {
+  /** Construct ID prefix of the function's resources. */
+  readonly id: string;
+  /** The bundle under lambdas/, and the function's name after the cluster's. */
+  readonly name: LambdaName;
+  readonly timeoutSeconds: number;
+  /** Produced by the function's own settings module, which its handler parses. */
+  readonly environment: Record<string, string>;
+  /** Statements beyond logs and VPC network interfaces. */
+  readonly statements: DataAwsIamPolicyDocumentStatement[];
+}
+
+interface AlarmOptions {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly metric: { readonly namespace: string; readonly metricName: string; readonly dimensions: Record<string, string>; readonly statistic: string };
+}
+
 /**
  * The cluster's automation: the pod-driven autoscaler on a schedule and the node drainer on spot, rebalance and
  * termination events, with their queue, state table, notifications and alarms.
@@ -147,11 +166,17 @@ export class Automation extends Construct {
       topicArn: topic.arn,
       heartbeatIntervalSeconds: timing.heartbeatIntervalSeconds,
     });
-    const drainer = this.lambda("node-drainer", "NodeDrainer", timing.functionTimeoutSeconds, drainerVariables, [
-      ...publish,
-      { sid: "ConsumeDrainQueue", actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"], resources: [queue.arn] },
-      { sid: "HoldAndCompleteAgentLifecycleActions", actions: ["autoscaling:RecordLifecycleActionHeartbeat", "autoscaling:CompleteLifecycleAction"], resources: [props.agentGroupArn] },
-    ]);
+    const drainer = this.lambda({
+      id: "NodeDrainer",
+      name: "node-drainer",
+      timeoutSeconds: timing.functionTimeoutSeconds,
+      environment: drainerVariables,
+      statements: [
+        ...publish,
+        { sid: "ConsumeDrainQueue", actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"], resources: [queue.arn] },
+        { sid: "HoldAndCompleteAgentLifecycleActions", actions: ["autoscaling:RecordLifecycleActionHeartbeat", "autoscaling:CompleteLifecycleAction"], resources: [props.agentGroupArn] },
+      ],
+    });
     new LambdaEventSourceMapping(this, "DrainQueueMapping", {
       eventSourceArn: queue.arn,
       functionName: drainer.arn,
@@ -159,9 +184,15 @@ export class Automation extends Construct {
       functionResponseTypes: ["ReportBatchItemFailures"],
       scalingConfig: { maximumConcurrency: 5 },
     });
-    this.alarm("DrainDeadLetters", `${clusterName}-node-drain-dead-letters`, "Drain events that failed three times", "AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName: deadLetters.name }, topic.arn);
+    this.alarm({
+      id: "DrainDeadLetters",
+      name: `${clusterName}-node-drain-dead-letters`,
+      description: "Drain events that failed three times",
+      // A queue depth is a level, not a count of events: any message visible in the period breaches.
+      metric: { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: deadLetters.name }, statistic: "Maximum" },
+    });
 
-    if (props.autoscaler) this.createAutoscaler(props.autoscaler, publish, topic.arn);
+    if (props.autoscaler) this.createAutoscaler(props.autoscaler, publish);
 
     // CloudWatch publishes (and has SNS encrypt) as its service principal, naming the alarm as aws:SourceArn and its
     // account as aws:SourceAccount; without them any account's alarm could use this topic and key
@@ -190,7 +221,7 @@ export class Automation extends Construct {
     });
   }
 
-  private createAutoscaler(autoscaler: AutoscalerProps, publish: DataAwsIamPolicyDocumentStatement[], topicArn: string) {
+  private createAutoscaler(autoscaler: AutoscalerProps, publish: DataAwsIamPolicyDocumentStatement[]) {
     const { clusterName } = this.props;
     const table = new DynamodbTable(this, "AutoscalerTable", {
       name: `${clusterName}-autoscaler`,
@@ -208,18 +239,24 @@ export class Automation extends Construct {
       agentGroupName: this.props.agentGroupName,
       stateTableName: table.name,
       accessSecretArn: this.props.accessSecretArn,
-      topicArn,
+      topicArn: this.topicArn,
       nodeVcpus: nodeType.defaultVcpus.toString(),
       nodeMemoryMiB: nodeType.memorySize.toString(),
       functionTimeoutSeconds: AUTOSCALER_TIMEOUT_SECONDS,
     });
-    const fn = this.lambda("autoscaler", "Autoscaler", AUTOSCALER_TIMEOUT_SECONDS, autoscalerVariables, [
-      ...publish,
-      { sid: "LockAndState", actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], resources: [table.arn] },
-      // Describe calls take no resource; the changing calls are limited to the agents' group.
-      { sid: "DescribeGroups", actions: ["autoscaling:DescribeAutoScalingGroups"], resources: ["*"] },
-      { sid: "ScaleAgents", actions: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"], resources: [this.props.agentGroupArn] },
-    ]);
+    const fn = this.lambda({
+      id: "Autoscaler",
+      name: "autoscaler",
+      timeoutSeconds: AUTOSCALER_TIMEOUT_SECONDS,
+      environment: autoscalerVariables,
+      statements: [
+        ...publish,
+        { sid: "LockAndState", actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], resources: [table.arn] },
+        // Describe calls take no resource; the changing calls are limited to the agents' group.
+        { sid: "DescribeGroups", actions: ["autoscaling:DescribeAutoScalingGroups"], resources: ["*"] },
+        { sid: "ScaleAgents", actions: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"], resources: [this.props.agentGroupArn] },
+      ],
+    });
     // A run that fails is not retried: the next scheduled run a minute later observes afresh.
     new LambdaFunctionEventInvokeConfig(this, "AutoscalerInvokeConfig", { functionName: fn.functionName, maximumRetryAttempts: 0 });
     const schedule = new CloudwatchEventRule(this, "AutoscalerSchedule", { name: `${clusterName}-autoscaler`, description: "Autoscaler runs", scheduleExpression: autoscaler.scheduleExpression });
@@ -227,7 +264,7 @@ export class Automation extends Construct {
     new LambdaPermission(this, "AutoscalerSchedulePermission", { action: "lambda:InvokeFunction", functionName: fn.functionName, principal: "events.amazonaws.com", sourceArn: schedule.arn });
   }
 
-  private lambda(name: LambdaName, id: string, timeoutSeconds: number, environment: Record<string, string>, statements: DataAwsIamPolicyDocumentStatement[]): LambdaFunction {
+  private lambda({ id, name, timeoutSeconds, environment, statements }: FunctionOptions): LambdaFunction {
     const { clusterName } = this.props;
     const functionName = `${clusterName}-${name}`;
     const bundle = bundleLambda(name);
@@ -279,19 +316,20 @@ export class Automation extends Construct {
       replacementSecurityGroupIds: [this.props.replacementSecurityGroupId],
       dependsOn: [logGroup, policy],
     });
-    this.alarm(`${id}Errors`, `${functionName}-errors`, `${name} invocations that failed`, "AWS/Lambda", "Errors", { FunctionName: fn.functionName }, this.topicArn);
-    this.alarm(`${id}Throttles`, `${functionName}-throttles`, `${name} invocations that were throttled`, "AWS/Lambda", "Throttles", { FunctionName: fn.functionName }, this.topicArn);
+    // Counts of failed and throttled invocations: any in the period breaches.
+    const invocations = (metricName: string) => ({ namespace: "AWS/Lambda", metricName, dimensions: { FunctionName: fn.functionName }, statistic: "Sum" });
+    this.alarm({ id: `${id}Errors`, name: `${functionName}-errors`, description: `${name} invocations that failed`, metric: invocations("Errors") });
+    this.alarm({ id: `${id}Throttles`, name: `${functionName}-throttles`, description: `${name} invocations that were throttled`, metric: invocations("Throttles") });
     return fn;
   }
 
-  private alarm(id: string, name: string, description: string, namespace: string, metricName: string, dimensions: Record<string, string>, topicArn: string) {
+  /** An alarm on any non-zero value in five minutes, notifying the topic when it breaches and when it clears. */
+  private alarm({ id, name, description, metric }: AlarmOptions) {
+    const topicArn = this.topicArn;
     const alarm = new CloudwatchMetricAlarm(this, `${id}Alarm`, {
       alarmName: name,
       alarmDescription: description,
-      namespace,
-      metricName,
-      dimensions,
-      statistic: namespace === "AWS/SQS" ? "Maximum" : "Sum",
+      ...metric,
       period: 300,
       evaluationPeriods: 1,
       threshold: 0,

@@ -1,6 +1,7 @@
+import { createHash } from "crypto";
 import { spawnSync } from "child_process";
 import { unzipSync } from "fflate";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { bundleLambda, LambdaName } from "../modules/automation/bundle";
@@ -45,6 +46,40 @@ describe.each<LambdaName>(["autoscaler", "node-drainer"])("%s bundle", (name) =>
     expect(result.stderr.replace(/\(node:\d+\) Warning: NodeVersionSupportWarning[\s\S]*$/, "")).toBe("");
     expect(result.stdout).toBe("function");
   });
+});
+
+test("a later process reuses a build only while every file it was built from, and its zip, are unchanged", () => {
+  const outdir = mkdtempSync(join(tmpdir(), "bundle-cache-"));
+  // Each isolated registry is a new process as far as the bundler's in-memory cache goes.
+  const inFreshProcess = () => {
+    let bundle: ReturnType<typeof bundleLambda> | undefined;
+    jest.isolateModules(() => {
+      bundle = (require("../modules/automation/bundle") as typeof import("../modules/automation/bundle")).bundleLambda("node-drainer", outdir);
+    });
+    // Publishing renames a new file into place, so a rebuilt zip has a new inode.
+    return { bundle: bundle!, inode: statSync(join(outdir, "node-drainer.zip")).ino };
+  };
+  const recordFile = join(outdir, "node-drainer.build.json");
+  const first = inFreshProcess();
+  const record = JSON.parse(readFileSync(recordFile, "utf8"));
+  expect(Object.keys(record.inputs)).toEqual(expect.arrayContaining(["lambdas/node-drainer/handler.ts", "lambdas/shared/drain.ts", "lambdas/shared/access.ts"]));
+  expect(Object.keys(record.inputs).some((input) => input.startsWith("node_modules/@aws-sdk/client-auto-scaling/"))).toBe(true);
+
+  const reused = inFreshProcess();
+  expect(reused).toEqual(first);
+
+  // A source file the bundle was built from changed (its recorded hash no longer matches): built again.
+  writeFileSync(recordFile, JSON.stringify({ ...record, inputs: { ...record.inputs, "lambdas/shared/drain.ts": "0".repeat(64) } }));
+  const afterSourceChange = inFreshProcess();
+  expect(afterSourceChange.inode).not.toBe(first.inode);
+  expect(afterSourceChange.bundle.sourceCodeHash).toBe(first.bundle.sourceCodeHash);
+  expect(JSON.parse(readFileSync(recordFile, "utf8")).inputs["lambdas/shared/drain.ts"]).toBe(record.inputs["lambdas/shared/drain.ts"]);
+
+  // A zip that is not the one recorded (overwritten, truncated) is not trusted.
+  writeFileSync(join(outdir, "node-drainer.zip"), "not the recorded zip");
+  const afterZipChange = inFreshProcess();
+  expect(afterZipChange.bundle.sourceCodeHash).toBe(first.bundle.sourceCodeHash);
+  expect(createHash("sha256").update(readFileSync(join(outdir, "node-drainer.zip"))).digest("base64")).toBe(first.bundle.sourceCodeHash);
 });
 
 test("the bundled drainer acknowledges a malformed event without touching AWS or the cluster", () => {

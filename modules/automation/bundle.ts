@@ -1,7 +1,7 @@
 import { createHash } from "crypto";
-import { buildSync } from "esbuild";
+import { buildSync, BuildOptions, version as esbuildVersion } from "esbuild";
 import { zipSync } from "fflate";
-import { mkdirSync, renameSync, writeFileSync } from "fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "fs";
 import { join, resolve } from "path";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -27,15 +27,32 @@ const FIXED_MTIME = new Date(1980, 0, 1, 0, 0, 0);
 const built = new Map<string, LambdaBundle>();
 
 /**
+ * What a build read and produced, kept beside the zip. A later process whose inputs hash the same reuses the zip
+ * instead of bundling again (seconds per function; every test file and mutation run synthesises the stack).
+ */
+interface BuildRecord {
+  /** esbuild's version and options: a change to either rebuilds. */
+  readonly fingerprint: string;
+  /** Every file esbuild read (its metafile's inputs, relative to the repository), with its SHA-256. */
+  readonly inputs: Record<string, string>;
+  readonly bundle: LambdaBundle;
+}
+
+const sha256 = (data: Uint8Array | string, encoding: "hex" | "base64" = "hex") => createHash("sha256").update(data).digest(encoding);
+
+/**
  * Bundles `lambdas/<name>/handler.ts` with esbuild for the Lambda runtime (Node.js 22, minified, external source map)
- * and writes a reproducible zip. Built once per process: every stack synthesised in it shares the result.
+ * and writes a reproducible zip. Built once per process, and again only when a file it was built from changed.
  */
 export function bundleLambda(name: LambdaName, outdir = join(ROOT, ".build", "lambdas")): LambdaBundle {
   const key = `${outdir}:${name}`;
-  const cached = built.get(key);
-  if (cached) return cached;
+  const cached = built.get(key) ?? unchangedBuild(name, outdir);
+  if (cached) {
+    built.set(key, cached);
+    return cached;
+  }
 
-  const result = buildSync({
+  const options = {
     absWorkingDir: ROOT,
     entryPoints: [join("lambdas", name, "handler.ts")],
     outfile: join(outdir, name, "index.js"),
@@ -52,7 +69,8 @@ export function bundleLambda(name: LambdaName, outdir = join(ROOT, ".build", "la
     alias: { "whatwg-url": "./lambdas/shared/shims/whatwg-url.ts" },
     write: false,
     logLevel: "silent",
-  });
+  } satisfies BuildOptions;
+  const result = buildSync({ ...options, metafile: true });
   const files: Record<string, [Uint8Array, { mtime: Date }]> = {};
   for (const file of [...result.outputFiles].sort((a, b) => a.path.localeCompare(b.path))) {
     files[file.path.split("/").pop() as string] = [file.contents, { mtime: FIXED_MTIME }];
@@ -60,18 +78,49 @@ export function bundleLambda(name: LambdaName, outdir = join(ROOT, ".build", "la
   const zip = zipSync(files, { level: 9 });
   mkdirSync(outdir, { recursive: true });
   const zipPath = join(outdir, `${name}.zip`);
-  // Several processes (test workers, a synth beside a validate) may build at once: publish the zip atomically.
-  const partial = `${zipPath}.${process.pid}.partial`;
-  writeFileSync(partial, zip);
-  renameSync(partial, zipPath);
-
   const bundle: LambdaBundle = {
     name,
     zipPath,
-    sourceCodeHash: createHash("sha256").update(zip).digest("base64"),
+    sourceCodeHash: sha256(zip, "base64"),
     bundleBytes: files["index.js"][0].byteLength,
     zipBytes: zip.byteLength,
   };
+  const inputs = Object.fromEntries(Object.keys(result.metafile.inputs).sort().map((input) => [input, sha256(readFileSync(join(ROOT, input)))]));
+  const record: BuildRecord = { fingerprint: fingerprintOf(name, outdir), inputs, bundle };
+  // Several processes (test workers, a synth beside a validate) may build at once: publish each file atomically, the
+  // zip before the record that vouches for it.
+  publish(zipPath, zip);
+  publish(recordPath(name, outdir), JSON.stringify(record, null, 2));
   built.set(key, bundle);
   return bundle;
+}
+
+function recordPath(name: LambdaName, outdir: string): string {
+  return join(outdir, `${name}.build.json`);
+}
+
+function fingerprintOf(name: LambdaName, outdir: string): string {
+  return sha256(JSON.stringify({ esbuild: esbuildVersion, name, outdir, source: readFileSync(__filename, "utf8") }));
+}
+
+function publish(path: string, data: Uint8Array | string) {
+  const partial = `${path}.${process.pid}.partial`;
+  writeFileSync(partial, data);
+  renameSync(partial, path);
+}
+
+/** The earlier build's bundle if nothing it was built from changed and its zip is the one it recorded. */
+function unchangedBuild(name: LambdaName, outdir: string): LambdaBundle | undefined {
+  try {
+    const record = JSON.parse(readFileSync(recordPath(name, outdir), "utf8")) as BuildRecord;
+    if (record.fingerprint !== fingerprintOf(name, outdir)) return undefined;
+    for (const [input, hash] of Object.entries(record.inputs)) {
+      if (!existsSync(join(ROOT, input)) || sha256(readFileSync(join(ROOT, input))) !== hash) return undefined;
+    }
+    if (sha256(readFileSync(record.bundle.zipPath), "base64") !== record.bundle.sourceCodeHash) return undefined;
+    return record.bundle;
+  } catch {
+    // No record yet, or one from an interrupted or older build: build afresh.
+    return undefined;
+  }
 }

@@ -10,7 +10,7 @@ module.exports = {
     "/node_modules/",
     // terraform validate, a k3s sandbox, esbuild bundles: slow and not about the mutated modules.
     "/__tests__/(validate|bootstrap-sandbox|bundle)\\.test\\.ts$",
-    // Whole-stack synthesis tests of modules/*; they reach config/resolve only as a fixture.
-    "/__tests__/(compute|templates|networking|database-storage|load-balancing|backend|determinism|names|automation)\\.test\\.ts$",
+    // Whole-stack synthesis tests of modules/* (and of the synth policy); they reach config/resolve only as a fixture.
+    "/__tests__/(compute|templates|networking|database-storage|load-balancing|backend|determinism|names|automation|policy)\\.test\\.ts$",
   ],
 };

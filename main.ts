@@ -10,6 +10,7 @@ import { AGENT_DRAIN_HEARTBEAT_SECONDS, Compute } from "./modules/compute";
 import { Database, rdsCaBundleUrl } from "./modules/database";
 import { LoadBalancing } from "./modules/load-balancing";
 import { Networking } from "./modules/networking";
+import { clusterNetworkReach, formatExemptions, Policy, PolicyViolationError } from "./modules/policy";
 import { StateBackend } from "./modules/state-backend";
 import { KUBE_API_PORT } from "./modules/ports";
 import { Storage } from "./modules/storage";
@@ -159,6 +160,8 @@ export class ClusterStack extends TerraformStack {
     });
     new TerraformOutput(this, "server_asg_name", { value: compute.serverGroupName, description: "Auto scaling group of the k3s servers" });
     new TerraformOutput(this, "agent_asg_name", { value: compute.agentGroupName, description: "Auto scaling group of the k3s agents" });
+
+    Policy.applyTo(this, { environment: config.environment, networkReach: clusterNetworkReach(securityGroups) });
   }
 }
 
@@ -193,6 +196,7 @@ export class StateBackendStack extends TerraformStack {
     const stateBackend = new StateBackend(this, "StateBackend", { clusterName: config.clusterName, region: config.region });
     new TerraformOutput(this, "state_bucket", { value: stateBackend.bucketName, description: "bucket for backend.tf.json" });
     new TerraformOutput(this, "lock_table", { value: stateBackend.lockTableName, description: "dynamodb_table for backend.tf.json" });
+    Policy.applyTo(this, { environment: config.environment });
   }
 }
 
@@ -203,14 +207,25 @@ export function buildApp(config: ClusterConfig, backend: S3BackendSettings | und
   return app;
 }
 
+/** The policy exemptions each stack's last synth applied, for the synth output. */
+export function policyExemptions(app: App): string[] {
+  return app.node.children.filter(TerraformStack.isStack).flatMap((stack) => {
+    const policy = Policy.of(stack);
+    return policy ? [formatExemptions(policy.report)] : [];
+  });
+}
+
 function main() {
   try {
     // Everything the user wrote is checked before any construct exists, so a bad value synthesises nothing, and the
     // problems of the config and backend files are listed together.
     const { config, backend } = loadConfigAndBackend(process.env, join(__dirname, "backend.tf.json"));
-    buildApp(config, backend).synth();
+    const app = buildApp(config, backend);
+    // A policy violation stops the synth before its stack is written, with every violation listed.
+    app.synth();
+    for (const report of policyExemptions(app)) console.log(report);
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
+    if (!(error instanceof ConfigError || error instanceof PolicyViolationError)) throw error;
     console.error(error.message);
     process.exit(1);
   }

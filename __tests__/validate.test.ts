@@ -3,7 +3,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { stubProviderResources } from "../scripts/stub-providers";
 import { resolveConfig } from "../config/resolve";
-import { ConfigInput } from "../config/schema";
+import { EXAMPLE_CONFIGS } from "./support/example-configs";
 import { terraformAvailable, uninstallableProviders, validateAll } from "../scripts/validate";
 
 describe("stubbing a provider that cannot be installed", () => {
@@ -55,26 +55,8 @@ describe("stubbing a provider that cannot be installed", () => {
 const terraformRequired = Boolean(process.env.CI || process.env.REQUIRE_TERRAFORM);
 const haveTerraform = terraformAvailable();
 
-/** The longest cluster name the config accepts, with every option that adds resources or names switched on. */
-export const EVERY_OPTION: ConfigInput = {
-  clusterName: "abcdefghij-klmnopqrs",
-  region: "ap-southeast-2",
-  api: { publicAccess: true, adminCidrs: ["203.0.113.0/24"], domain: "example.com" },
-  sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx admin@example",
-  automation: { notificationEmail: "ops@example.com" },
-  database: { performanceInsights: true },
-};
-
-const CONFIGS: [string, ConfigInput][] = [
-  ["default", {}],
-  ["dev", { environment: "dev" }],
-  ["prod with a public API", { environment: "prod", api: { publicAccess: true, adminCidrs: ["198.51.100.0/24"] } }],
-  ["longest name, every option", EVERY_OPTION],
-  ["cluster-autoscaler scaling mode", { agents: { scalingMode: "cluster-autoscaler" } }],
-];
-
 if (haveTerraform || terraformRequired) {
-  test.each(CONFIGS)("every synthesised stack passes terraform validate: %s", (_name, input) => {
+  test.each(EXAMPLE_CONFIGS)("every synthesised stack passes terraform validate: %s", (_name, input) => {
     expect(haveTerraform).toBe(true); // CI or REQUIRE_TERRAFORM: a missing terraform is a failure, not a skip
     const lines: string[] = [];
     const work = mkdtempSync(join(tmpdir(), "k3s-validate-"));

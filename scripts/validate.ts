@@ -8,6 +8,7 @@ import { join, resolve } from "path";
 import { loadBackendSettings, loadConfigAndBackend } from "../config/backend";
 import { ClusterConfig, ConfigError } from "../config/resolve";
 import { buildApp } from "../main";
+import { PolicyViolationError } from "../modules/policy";
 import { stubProviderResources } from "./stub-providers";
 
 const ROOT = resolve(__dirname, "..");
@@ -108,7 +109,7 @@ if (require.main === module) {
     const results = validateAll();
     process.exit(results.every((result) => result.valid) ? 0 : 1);
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
+    if (!(error instanceof ConfigError || error instanceof PolicyViolationError)) throw error;
     console.error(error.message);
     process.exit(1);
   }

@@ -22,6 +22,7 @@ import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
 import { AssetType, Fn, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
+import { PolicyExemption } from "../policy";
 import { autoscalerEnvironment, AutoscalerTuning } from "../../lambdas/autoscaler/settings";
 import { drainerEnvironment } from "../../lambdas/node-drainer/settings";
 import { bundleLambda, LambdaName } from "./bundle";
@@ -203,15 +204,19 @@ export class Automation extends Construct {
       { test: "ArnEquals", variable: "aws:SourceArn", values: this.alarmArns },
     ];
     const cloudWatch = [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }];
-    new KmsKeyPolicy(this, "NotificationKeyPolicy", {
-      keyId: key.id,
-      policy: new DataAwsIamPolicyDocument(this, "NotificationKeyPolicyDocument", {
-        statement: [
-          { sid: "AccountAdministers", actions: ["kms:*"], resources: ["*"], principals: [{ type: "AWS", identifiers: [`arn:${this.partition}:iam::${this.account}:root`] }] },
-          { sid: "CloudWatchAlarmsEncrypt", actions: ["kms:Decrypt", "kms:GenerateDataKey*"], resources: ["*"], principals: cloudWatch, condition: fromOurAlarms },
-        ],
-      }).json,
+    const keyPolicy = new DataAwsIamPolicyDocument(this, "NotificationKeyPolicyDocument", {
+      statement: [
+        { sid: "AccountAdministers", actions: ["kms:*"], resources: ["*"], principals: [{ type: "AWS", identifiers: [`arn:${this.partition}:iam::${this.account}:root`] }] },
+        { sid: "CloudWatchAlarmsEncrypt", actions: ["kms:Decrypt", "kms:GenerateDataKey*"], resources: ["*"], principals: cloudWatch, condition: fromOurAlarms },
+      ],
     });
+    PolicyExemption.of(keyPolicy).exempt(
+      "iam-wildcard-action",
+      "Statement AccountAdministers is KMS's default key policy statement (KMS developer guide, \"Default key policy\"): the " +
+        "account gets kms:* on this key so that IAM policies in the account decide who uses and manages it, and the key can never " +
+        "become unmanageable. It names no principal outside the account.",
+    );
+    new KmsKeyPolicy(this, "NotificationKeyPolicy", { keyId: key.id, policy: keyPolicy.json });
     // Functions in this account publish through their roles' policies; the topic policy only has to admit CloudWatch.
     new SnsTopicPolicy(this, "NotificationTopicPolicy", {
       arn: topic.arn,
@@ -259,6 +264,11 @@ export class Automation extends Construct {
     });
     // A run that fails is not retried: the next scheduled run a minute later observes afresh.
     new LambdaFunctionEventInvokeConfig(this, "AutoscalerInvokeConfig", { functionName: fn.functionName, maximumRetryAttempts: 0 });
+    PolicyExemption.of(fn).exempt(
+      "lambda-async-failure",
+      "Its only events are the schedule's ticks, which carry nothing to replay: the next run observes the cluster afresh. Failed runs " +
+        "are counted by the Errors alarm, which notifies the SNS topic; an on-failure destination there would mail every failed run.",
+    );
     const schedule = new CloudwatchEventRule(this, "AutoscalerSchedule", { name: `${clusterName}-autoscaler`, description: "Autoscaler runs", scheduleExpression: autoscaler.scheduleExpression });
     new CloudwatchEventTarget(this, "AutoscalerScheduleTarget", { rule: schedule.name, arn: fn.arn });
     new LambdaPermission(this, "AutoscalerSchedulePermission", { action: "lambda:InvokeFunction", functionName: fn.functionName, principal: "events.amazonaws.com", sourceArn: schedule.arn });
@@ -271,31 +281,35 @@ export class Automation extends Construct {
     const code = new TerraformAsset(this, `${id}Code`, { path: bundle.zipPath, type: AssetType.FILE });
     const logGroup = new CloudwatchLogGroup(this, `${id}Logs`, { name: `/aws/lambda/${functionName}`, retentionInDays: this.props.logRetentionDays });
 
-    const role = new IamRole(this, `${id}Role`, {
-      name: `${this.props.clusterName}-${this.props.region}-${name}`,
-      // No aws:SourceAccount/aws:SourceArn here: Lambda documents those keys only for policies on the function itself,
-      // not as set when it assumes an execution role, and a key the service never sends would stop it assuming the
-      // role. Passing this role to a function takes iam:PassRole in this account, which is what guards it.
-      assumeRolePolicy: new DataAwsIamPolicyDocument(this, `${id}AssumeRole`, {
-        statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }] }],
-      }).json,
+    const assumeRole = new DataAwsIamPolicyDocument(this, `${id}AssumeRole`, {
+      statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }] }],
     });
-    const policy = new IamRolePolicy(this, `${id}Policy`, {
-      role: role.id,
-      name: name,
-      policy: new DataAwsIamPolicyDocument(this, `${id}PolicyDocument`, {
-        statement: [
-          { sid: "WriteLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [`${logGroup.arn}:*`] },
-          // Network interfaces for the VPC: these EC2 calls accept no narrower resource.
-          {
-            sid: "VpcNetworkInterfaces",
-            actions: ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
-            resources: ["*"],
-          },
-          ...statements,
-        ],
-      }).json,
+    PolicyExemption.of(assumeRole).exempt(
+      "iam-service-source",
+      "Lambda documents aws:SourceAccount and aws:SourceArn only for policies on the function itself, not as set when it assumes " +
+        "an execution role, and a key the service never sends would stop it assuming the role. Passing this role to a function " +
+        "takes iam:PassRole in this account, which is what guards it.",
+    );
+    const role = new IamRole(this, `${id}Role`, { name: `${this.props.clusterName}-${this.props.region}-${name}`, assumeRolePolicy: assumeRole.json });
+    const policyDocument = new DataAwsIamPolicyDocument(this, `${id}PolicyDocument`, {
+      statement: [
+        { sid: "WriteLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [`${logGroup.arn}:*`] },
+        // Network interfaces for the VPC, which Lambda creates and deletes with the execution role.
+        {
+          sid: "VpcNetworkInterfaces",
+          actions: ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+          resources: ["*"],
+        },
+        ...statements,
+      ],
     });
+    PolicyExemption.of(policyDocument).exempt(
+      "iam-wildcard-resource",
+      "Statement VpcNetworkInterfaces: Lambda itself calls these EC2 actions with the execution role, on network interfaces it " +
+        "creates at run time in the function's subnets; AWS's own AWSLambdaVPCAccessExecutionRole grants them on \"*\" " +
+        "(Lambda developer guide, \"Giving Lambda functions access to resources in an Amazon VPC\").",
+    );
+    const policy = new IamRolePolicy(this, `${id}Policy`, { role: role.id, name: name, policy: policyDocument.json });
 
     const fn = new LambdaFunction(this, id, {
       functionName,

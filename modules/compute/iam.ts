@@ -5,6 +5,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
+import { PolicyExemption } from "../policy";
 
 /**
  * Read-only calls of the AWS cloud controller manager (kubernetes/cloud-provider-aws docs/prerequisites.md, whose
@@ -150,13 +151,16 @@ export class NodeRole extends Construct {
 
   constructor(scope: Construct, id: string, props: NodeRoleProps) {
     super(scope, id);
-    // No aws:SourceAccount/SourceArn here: EC2 is not documented to set them when it assumes an instance role
-    // (prowler-cloud/prowler#2810 treats the missing condition as a false positive for that reason), and a condition
-    // it never meets would lock every node out. The confused-deputy path is iam:PassRole, which roles cannot cross
-    // accounts: only principals of this account allowed to pass the role can give it to an instance.
     const assumeRole = new DataAwsIamPolicyDocument(this, "AssumeRole", {
       statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["ec2.amazonaws.com"] }] }],
     });
+    PolicyExemption.of(assumeRole).exempt(
+      "iam-service-source",
+      "EC2 is not documented to set aws:SourceAccount or aws:SourceArn when it assumes an instance role " +
+        "(prowler-cloud/prowler#2810 treats the missing condition as a false positive for that reason), and a condition it never meets " +
+        "would lock every node out. The confused-deputy path is iam:PassRole, which cannot cross accounts: only principals of this " +
+        "account allowed to pass the role can give it to an instance.",
+    );
     const role = new IamRole(this, "Role", { name: props.name, assumeRolePolicy: assumeRole.json });
     for (const policy of MANAGED_NODE_POLICIES) {
       this.policies.push(new IamRolePolicyAttachment(this, policy, { role: role.name, policyArn: `arn:${props.partition}:iam::aws:policy/${policy}` }));

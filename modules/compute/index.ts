@@ -10,6 +10,7 @@ import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmana
 import { Password } from "@cdktf/provider-random/lib/password";
 import { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
+import { PolicyExemption } from "../policy";
 import { AUTOMATION_TOKEN_SECRET, INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, KUBE_API_PORT } from "../ports";
 import { autoScalingGroupArnPattern, cloudControllerStatements, CLOUD_NODE_ACTIONS } from "./iam";
 import { MixedInstances, NodeGroup, nodeGroupName } from "./node-group";
@@ -160,6 +161,14 @@ export class Compute extends Construct {
       K3S_INSTALL_SCRIPT_SHA256: K3S_INSTALLER.sha256,
     };
 
+    const cloudControllerPolicy = new DataAwsIamPolicyDocument(this, "CloudControllerPolicy", { statement: cloudControllerStatements(clusterName, partition, props.vpcId) });
+    PolicyExemption.of(cloudControllerPolicy).exempt(
+      "iam-wildcard-resource",
+      "Two calls of the cloud controller name no resource known at synth. kms:DescribeKey is in upstream's control-plane policy " +
+        "with Resource \"*\" (kubernetes/cloud-provider-aws docs/prerequisites.md) for keys that objects in the cluster name; " +
+        "iam:CreateServiceLinkedRole is held to Elastic Load Balancing's role by its iam:AWSServiceName condition. Every other " +
+        "\"*\" in the policy is a call without resource types or is scoped by the cluster tag.",
+    );
     const servers = new NodeGroup(this, "Servers", {
       ...shared,
       kind: "server",
@@ -176,7 +185,7 @@ export class Compute extends Construct {
       refreshMinHealthyPercentage: oneAtATime(props.serverCount),
       groupOnlyTags: {},
       inlinePolicies: {
-        "cloud-controller": policy("CloudControllerPolicy", cloudControllerStatements(clusterName, partition, props.vpcId)),
+        "cloud-controller": cloudControllerPolicy.json,
         "cluster-secrets": policy("ServerSecretsPolicy", [
           readSecrets(tokenSecret.arn, agentTokenSecret.arn),
           { sid: "PublishAccess", actions: ["secretsmanager:PutSecretValue"], resources: [kubeconfigSecret.arn, automationSecret.arn] },

@@ -6,6 +6,7 @@ import { EfsFileSystem } from "@cdktf/provider-aws/lib/efs-file-system";
 import { EfsFileSystemPolicy } from "@cdktf/provider-aws/lib/efs-file-system-policy";
 import { EfsMountTarget } from "@cdktf/provider-aws/lib/efs-mount-target";
 import { Construct } from "constructs";
+import { PolicyExemption } from "../policy";
 import { denyInsecureTransport } from "../policy-statements";
 
 /** Tag the EFS CSI driver puts on the access points it creates; its IAM permissions are scoped to it. */
@@ -74,7 +75,7 @@ export class Storage extends Construct {
     new EfsFileSystemPolicy(this, "Policy", { fileSystemId: fileSystem.id, policy: accessPolicy.json, bypassPolicyLockoutSafetyCheck: false });
 
     const accessPointArns = `arn:${partition.partition}:elasticfilesystem:*:${account.accountId}:access-point/*`;
-    this.csiDriverPolicyJson = new DataAwsIamPolicyDocument(this, "CsiDriverPolicy", {
+    const csiDriverPolicy = new DataAwsIamPolicyDocument(this, "CsiDriverPolicy", {
       statement: [
         {
           sid: "Describe",
@@ -105,6 +106,14 @@ export class Storage extends Construct {
           resources: [fileSystem.arn],
         },
       ],
-    }).json;
+    });
+    PolicyExemption.of(csiDriverPolicy).exempt(
+      "iam-wildcard-resource",
+      "Statement Describe: the EFS CSI driver describes the file systems, mount targets and access points that StorageClasses " +
+        "and volumes in the cluster name, chosen there rather than at synth, and its published IAM policy grants these " +
+        "describes on \"*\". They read configuration only; every change the driver may make is scoped below, by file system " +
+        "and by the driver's own tag.",
+    );
+    this.csiDriverPolicyJson = csiDriverPolicy.json;
   }
 }

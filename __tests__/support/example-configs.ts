@@ -1,0 +1,20 @@
+import { ConfigInput } from "../../config/schema";
+
+/** The longest cluster name the config accepts, with every option that adds resources or names switched on. */
+export const EVERY_OPTION: ConfigInput = {
+  clusterName: "abcdefghij-klmnopqrs",
+  region: "ap-southeast-2",
+  api: { publicAccess: true, adminCidrs: ["203.0.113.0/24"], domain: "example.com" },
+  sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx admin@example",
+  automation: { notificationEmail: "ops@example.com" },
+  database: { performanceInsights: true },
+};
+
+/** The example configurations every stack-wide check (terraform validate, the synth policy) runs on. */
+export const EXAMPLE_CONFIGS: [string, ConfigInput][] = [
+  ["default", {}],
+  ["dev", { environment: "dev" }],
+  ["prod with a public API", { environment: "prod", api: { publicAccess: true, adminCidrs: ["198.51.100.0/24"] } }],
+  ["longest name, every option", EVERY_OPTION],
+  ["cluster-autoscaler scaling mode", { agents: { scalingMode: "cluster-autoscaler" } }],
+];

@@ -1,7 +1,7 @@
 /**
- * Rewrites a synthesised stack so that `terraform validate` can run where a provider binary cannot be installed:
- * each resource of that provider becomes a built-in `terraform_data`, and every reference to it is redirected.
- * Only for validation; the rewritten copy is never planned or applied.
+ * Rewrites a synthesised stack so that `terraform validate` and the offline plan can run where a provider binary
+ * cannot be installed: each resource of that provider becomes a built-in `terraform_data`, and every reference to it
+ * is redirected. Only for those checks; the rewritten copy is never applied.
  */
 
 type JsonObject = Record<string, unknown>;

@@ -1,20 +1,18 @@
 /**
- * `npm run validate`: synthesise, then `terraform init -backend=false` and `terraform validate` every stack,
- * offline where a provider mirror exists. Works on copies under .validate/ and never writes outside the repo.
+ * `npm run validate`: synthesise, then `terraform init -backend=false` and `terraform validate` every stack, then the
+ * real `terraform plan` of each against a loopback AWS stub (scripts/plan.ts); offline where a provider mirror exists.
+ * Works on copies under .validate/ and never writes outside the repo.
  */
-import { spawnSync } from "child_process";
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
-import { join, resolve } from "path";
+import { cpSync, readdirSync, rmSync } from "fs";
+import { join } from "path";
 import { loadBackendSettings, loadConfigAndBackend } from "../config/backend";
 import { ClusterConfig, ConfigError } from "../config/resolve";
 import { buildApp } from "../main";
 import { PolicyViolationError } from "../modules/policy";
-import { stubProviderResources } from "./stub-providers";
+import { planStacks, worldFor } from "./plan";
+import { initStack, ROOT, terraform, terraformAvailable } from "./terraform";
 
-const ROOT = resolve(__dirname, "..");
-const MIRROR = "/opt/tf-plugins";
-/** Providers whose resources may be stubbed when their binary cannot be installed. */
-const STUBBABLE_PROVIDERS = ["random"];
+export { terraformAvailable, uninstallableProviders } from "./terraform";
 
 export interface ValidationOptions {
   readonly outdir?: string;
@@ -32,65 +30,27 @@ export interface StackResult {
   readonly output: string;
 }
 
-export function terraformAvailable(): boolean {
-  return spawnSync("terraform", ["version"], { stdio: "ignore" }).status === 0;
-}
-
-function terraform(args: string[], cwd: string) {
-  const cliConfig = existsSync(MIRROR) ? join(ROOT, "terraform/offline-mirror.tfrc") : join(ROOT, "terraform/registry.tfrc");
-  const result = spawnSync("terraform", [...args, "-no-color"], {
-    cwd,
-    encoding: "utf8",
-    env: { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" },
-  });
-  return { ok: result.status === 0, output: `${result.stdout ?? ""}${result.stderr ?? ""}` };
-}
-
-/** Names of providers that `terraform init` said it could not install. */
-export function uninstallableProviders(initOutput: string): string[] {
-  const names = new Set<string>();
-  for (const match of initOutput.matchAll(/provider\s+(?:registry\.terraform\.io\/)?hashicorp\/([a-z0-9-]+)/g)) names.add(match[1]);
-  return [...names];
-}
-
 export function validateStack(stackDir: string, workdir: string, log: (line: string) => void): StackResult {
   const stack = stackDir.split("/").pop() as string;
   rmSync(workdir, { recursive: true, force: true });
   cpSync(stackDir, workdir, { recursive: true });
-
-  let init = terraform(["init", "-backend=false", "-input=false"], workdir);
-  const stubbedProviders: string[] = [];
-  if (!init.ok) {
-    const missing = uninstallableProviders(init.output);
-    if (missing.length === 0 || missing.some((provider) => !STUBBABLE_PROVIDERS.includes(provider))) {
-      return { stack, valid: false, stubbedProviders, output: init.output };
-    }
-    const file = join(workdir, "cdk.tf.json");
-    let document = JSON.parse(readFileSync(file, "utf8"));
-    for (const provider of missing) {
-      const result = stubProviderResources(document, provider);
-      document = result.document;
-      stubbedProviders.push(provider);
-      log(`[${stack}] provider hashicorp/${provider} cannot be installed here: validating a copy in which ${Object.keys(result.replaced).length} ${provider}_* resource(s) became terraform_data (${Object.keys(result.replaced).join(", ")})`);
-    }
-    writeFileSync(file, JSON.stringify(document, null, 2));
-    rmSync(join(workdir, ".terraform.lock.hcl"), { force: true });
-    init = terraform(["init", "-backend=false", "-input=false"], workdir);
-    if (!init.ok) return { stack, valid: false, stubbedProviders, output: init.output };
-  }
+  const init = initStack(stack, workdir, ["-backend=false"], "validating", log);
+  if (!init.ok) return { stack, valid: false, stubbedProviders: init.stubbedProviders, output: init.output };
   const validate = terraform(["validate"], workdir);
-  return { stack, valid: validate.ok, stubbedProviders, output: validate.output };
+  return { stack, valid: validate.ok, stubbedProviders: init.stubbedProviders, output: validate.output };
 }
 
-export function validateAll(options: ValidationOptions = {}): StackResult[] {
-  const log = options.log ?? console.log;
+/** Loads the configuration (unless given), synthesises every stack, and returns where they are. */
+export function synthesise(options: ValidationOptions = {}): { config: ClusterConfig; stacksDir: string } {
   const outdir = options.outdir ?? join(ROOT, "cdktf.out");
-  const workdir = options.workdir ?? join(ROOT, ".validate");
   const backendPath = join(ROOT, "backend.tf.json");
   // Both files' problems in one message, as `npm run synth` gives them.
   const { config, backend } = options.config ? { config: options.config, backend: loadBackendSettings(backendPath) } : loadConfigAndBackend(process.env, backendPath);
   buildApp(config, backend, outdir).synth();
-  const stacksDir = join(outdir, "stacks");
+  return { config, stacksDir: join(outdir, "stacks") };
+}
+
+export function validateStacks(stacksDir: string, workdir: string, log: (line: string) => void): StackResult[] {
   return readdirSync(stacksDir)
     .sort()
     .map((stack) => {
@@ -100,17 +60,31 @@ export function validateAll(options: ValidationOptions = {}): StackResult[] {
     });
 }
 
-if (require.main === module) {
-  try {
-    if (!terraformAvailable()) {
-      console.error("terraform is not on PATH; install Terraform >= 1.11 to validate");
-      process.exit(1);
-    }
-    const results = validateAll();
-    process.exit(results.every((result) => result.valid) ? 0 : 1);
-  } catch (error) {
-    if (!(error instanceof ConfigError || error instanceof PolicyViolationError)) throw error;
-    console.error(error.message);
-    process.exit(1);
+export function validateAll(options: ValidationOptions = {}): StackResult[] {
+  const { stacksDir } = synthesise(options);
+  return validateStacks(stacksDir, options.workdir ?? join(ROOT, ".validate"), options.log ?? console.log);
+}
+
+/** Validates every stack, then plans each offline against the AWS stub (scripts/plan.ts); exits non-zero on any failure. */
+async function main(): Promise<number> {
+  if (!terraformAvailable()) {
+    console.error("terraform is not on PATH; install Terraform >= 1.11 to validate");
+    return 1;
   }
+  const { config, stacksDir } = synthesise();
+  const workdir = join(ROOT, ".validate");
+  const results = validateStacks(stacksDir, workdir, console.log);
+  if (!results.every((result) => result.valid)) return 1;
+  const plans = await planStacks(stacksDir, worldFor(config), join(workdir, "plan"), console.log);
+  return plans.every((plan) => plan.ok) ? 0 : 1;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (error) => {
+      console.error(error instanceof ConfigError || error instanceof PolicyViolationError ? error.message : error);
+      process.exit(1);
+    },
+  );
 }

@@ -3,7 +3,6 @@ import { readFileSync } from "fs";
 import { parseAutoscalerSettings } from "../lambdas/autoscaler/settings";
 import { parseDrainerSettings } from "../lambdas/node-drainer/settings";
 import { bundleLambda } from "../modules/automation/bundle";
-import { drainTiming } from "../modules/automation/drain-timing";
 import { ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
 
 /** The statements of the aws_iam_policy_document a policy attribute ("${data.aws_iam_policy_document.X.json}") names. */
@@ -167,10 +166,6 @@ describe("state, notifications and alarms", () => {
     expect(resourcesOf(json, "aws_cloudwatch_event_rule").map(([, rule]) => rule.name).sort()).toEqual(["k3s-agent-termination", "k3s-rebalance-recommendation", "k3s-spot-interruption"]);
     // The drainer still holds the agents' termination hook, which cluster-autoscaler's scale-down also passes through.
     expect(resourcesOf(json, "aws_lambda_event_source_mapping")).toHaveLength(1);
-  });
-
-  test("a hook heartbeat too short for a drain attempt is refused", () => {
-    expect(() => drainTiming(300)).toThrow("drainHeartbeatSeconds: (300) leaves each drain attempt 42 s; use at least 420");
   });
 
   test("bad automation settings are refused", () => {

@@ -1,0 +1,370 @@
+import { mkdtempSync, readdirSync, readFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { resolveConfig } from "../config/resolve";
+import { ConfigInput } from "../config/schema";
+import { buildApp } from "../main";
+import { parseAutoscalerSettings } from "../lambdas/autoscaler/settings";
+import { drainTiming } from "../modules/automation/drain-timing";
+import { localNamed, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
+
+// Every value a user sets reaches the resource that acts on it, through main.ts's wiring of config -> module props ->
+// Terraform. Each row sets one value away from its default and finds it where AWS will read it; each test synthesises
+// its own stack, so a mutation of the wiring is seen by exactly the rows it breaks (`npm run mutate`).
+
+const byName = (json: TerraformJson, type: string) => Object.fromEntries(resourcesOf(json, type).map(([id, body]) => [id.replace(/_[A-F0-9]{8}$/, ""), body]));
+const script = (json: TerraformJson, kind: "Servers" | "Agents") => localNamed(json, `Compute_${kind}_UserData`);
+const lambdaEnvironment = (json: TerraformJson, name: string) => resourcesOf(json, "aws_lambda_function").find(([, fn]) => fn.function_name.endsWith(`-${name}`))![1].environment.variables;
+const logGroupRetention = (json: TerraformJson, name: string) => resourcesOf(json, "aws_cloudwatch_log_group").find(([, group]) => group.name === name)?.[1].retention_in_days;
+
+interface Row {
+  readonly value: string;
+  readonly input: ConfigInput;
+  readonly expect: (json: TerraformJson) => void;
+}
+
+const rows: Row[] = [
+  {
+    value: "clusterName",
+    input: { clusterName: "blue" },
+    expect: (json) => {
+      expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Servers_Group").name).toBe("blue-servers");
+      expect(resourceNamed(json, "aws_db_instance", "Database_Instance").identifier).toBe("blue-datastore");
+      expect(script(json, "Agents")).toContain('AUTOSCALING_GROUP_NAME="blue-agents"');
+      expect(resourcesOf(json, "aws_lambda_function").map(([, fn]) => fn.function_name).sort()).toEqual(["blue-autoscaler", "blue-node-drainer"]);
+    },
+  },
+  {
+    value: "region",
+    input: { region: "us-east-2" },
+    expect: (json) => {
+      expect(json.provider!.aws[0].region).toBe("us-east-2");
+      expect(script(json, "Servers")).toContain('REGION="us-east-2"');
+      // RDS's regional CA bundle (RDS user guide, "Certificate bundles by AWS Region").
+      expect(script(json, "Servers")).toContain("https://truststore.pki.rds.amazonaws.com/us-east-2/us-east-2-bundle.pem");
+      expect(resourcesOf(json, "aws_iam_role").map(([, role]) => role.name)).toContain("k3s-us-east-2-server");
+    },
+  },
+  {
+    value: "network.vpcCidr",
+    input: { network: { vpcCidr: "10.42.0.0/16" } },
+    expect: (json) => expect(resourceNamed(json, "aws_vpc", "Networking_Vpc").cidr_block).toBe("10.42.0.0/16"),
+  },
+  {
+    value: "network.availabilityZoneCount",
+    input: { network: { availabilityZoneCount: 2 } },
+    expect: (json) => expect(resourcesOf(json, "aws_subnet")).toHaveLength(4),
+  },
+  {
+    value: "network.availabilityZones",
+    input: { network: { availabilityZones: ["eu-west-1a", "eu-west-1c"] } },
+    expect: (json) => expect(resourcesOf(json, "aws_subnet").map(([, subnet]) => subnet.availability_zone).sort()).toEqual(["eu-west-1a", "eu-west-1a", "eu-west-1c", "eu-west-1c"]),
+  },
+  {
+    value: "network.natMode",
+    input: { network: { natMode: "single" } },
+    expect: (json) => expect(resourcesOf(json, "aws_nat_gateway")).toHaveLength(1),
+  },
+  {
+    value: "network.publicSubnetCidrs and privateSubnetCidrs",
+    input: { network: { publicSubnetCidrs: ["10.0.250.0/24", "10.0.251.0/24", "10.0.252.0/24"], privateSubnetCidrs: ["10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"] } },
+    expect: (json) =>
+      expect(resourcesOf(json, "aws_subnet").map(([, subnet]) => subnet.cidr_block).sort()).toEqual(["10.0.0.0/20", "10.0.16.0/20", "10.0.250.0/24", "10.0.251.0/24", "10.0.252.0/24", "10.0.32.0/20"]),
+  },
+  {
+    value: "network.flowLogRetentionDays",
+    input: { network: { flowLogRetentionDays: 90 } },
+    expect: (json) => expect(resourceNamed(json, "aws_cloudwatch_log_group", "Networking_FlowLogGroup").retention_in_days).toBe(90),
+  },
+  {
+    value: "api.publicAccess with api.adminCidrs",
+    input: { api: { publicAccess: true, adminCidrs: ["198.51.100.0/24"] } },
+    expect: (json) => {
+      const publicApi = resourceNamed(json, "aws_lb", "LoadBalancing_PublicApiLoadBalancer");
+      expect(publicApi.internal).toBe(false);
+      expect(resourcesOf(json, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.cidr_ipv4 === "198.51.100.0/24").map(([, rule]) => rule.from_port)).toEqual([6443]);
+      // The published kubeconfig and the certificate name the public address.
+      const publicDns = ref(json, "aws_lb", "LoadBalancing_PublicApiLoadBalancer", "dns_name");
+      expect(script(json, "Servers")).toContain(`KUBECONFIG_ENDPOINT="https://${publicDns}:6443"`);
+      expect(script(json, "Servers")).toContain(`  - "${publicDns}"`);
+      expect(json.output!.api_endpoint.value).toBe(`https://${publicDns}:6443`);
+    },
+  },
+  {
+    value: "api.adminCidrs without api.publicAccess (no public load balancer)",
+    input: { api: { adminCidrs: ["198.51.100.0/24"] } },
+    expect: (json) => {
+      expect(resourcesOf(json, "aws_lb").map(([id]) => id).filter((id) => id.includes("PublicApi"))).toEqual([]);
+      expect(resourcesOf(json, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.cidr_ipv4 === "198.51.100.0/24")).toEqual([]);
+      const internalDns = ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name");
+      expect(json.output!.api_endpoint.value).toBe(`https://${internalDns}:6443`);
+    },
+  },
+  {
+    value: "api.domain",
+    input: { api: { domain: "example.org" } },
+    expect: (json) => expect(script(json, "Servers")).toContain('  - "k3s.example.org"'),
+  },
+  {
+    value: "database.*",
+    input: { database: { instanceClass: "db.r7g.large", allocatedStorageGb: 50, maxAllocatedStorageGb: 200, backupRetentionDays: 14, multiAz: false, performanceInsights: true, logRetentionDays: 60 } },
+    expect: (json) => {
+      expect(resourceNamed(json, "aws_db_instance", "Database_Instance")).toMatchObject({
+        instance_class: "db.r7g.large",
+        allocated_storage: 50,
+        max_allocated_storage: 200,
+        backup_retention_period: 14,
+        multi_az: false,
+        performance_insights_enabled: true,
+      });
+      expect(resourcesOf(json, "aws_cloudwatch_log_group").filter(([, group]) => group.name.startsWith("/aws/rds/")).map(([, group]) => group.retention_in_days)).toEqual([60, 60]);
+    },
+  },
+  {
+    value: "environment dev (no data protection)",
+    input: { environment: "dev" },
+    expect: (json) => {
+      expect(resourceNamed(json, "aws_db_instance", "Database_Instance")).toMatchObject({ deletion_protection: false, skip_final_snapshot: true });
+      expect(resourceNamed(json, "aws_db_instance", "Database_Instance").lifecycle?.prevent_destroy).toBeFalsy();
+      expect(resourceNamed(json, "aws_efs_file_system", "Storage_FileSystem").lifecycle?.prevent_destroy).toBeFalsy();
+      expect(resourcesOf(json, "aws_lb").map(([, lb]) => lb.enable_deletion_protection)).toEqual([false, false]);
+      expect(resourcesOf(json, "aws_secretsmanager_secret").map(([, secret]) => secret.recovery_window_in_days)).toEqual([0, 0, 0, 0, 0]);
+    },
+  },
+  {
+    value: "environment prod (data protection)",
+    input: { environment: "prod" },
+    expect: (json) => {
+      expect(resourceNamed(json, "aws_db_instance", "Database_Instance")).toMatchObject({ deletion_protection: true, skip_final_snapshot: false, lifecycle: { prevent_destroy: true } });
+      expect(resourceNamed(json, "aws_efs_file_system", "Storage_FileSystem").lifecycle).toMatchObject({ prevent_destroy: true });
+      expect(resourcesOf(json, "aws_lb").map(([, lb]) => lb.enable_deletion_protection)).toEqual([true, true]);
+      expect(resourcesOf(json, "aws_secretsmanager_secret").every(([, secret]) => secret.recovery_window_in_days >= 7)).toBe(true);
+    },
+  },
+  {
+    value: "k3sVersion and agents.k3sVersion",
+    input: { k3sVersion: "v1.33.5+k3s1", agents: { k3sVersion: "v1.32.9+k3s1" } },
+    expect: (json) => {
+      expect(script(json, "Servers")).toContain('K3S_VERSION="v1.33.5+k3s1"');
+      expect(script(json, "Agents")).toContain('K3S_VERSION="v1.32.9+k3s1"');
+    },
+  },
+  {
+    value: "nodeImage.release and the architecture of the instance types",
+    input: { nodeImage: { release: "2023.9.20251110.1" }, servers: { instanceType: "m7i.large" }, agents: { instanceTypes: ["m7i.large"] } },
+    expect: (json) => {
+      const ami = Object.values(json.data!.aws_ami)[0];
+      expect(ami.filter).toEqual([
+        { name: "name", values: ["al2023-ami-2023.9.20251110.1-kernel-6.1-x86_64"] },
+        { name: "architecture", values: ["x86_64"] },
+      ]);
+    },
+  },
+  {
+    value: "servers.count and servers.instanceType",
+    input: { servers: { count: 5, instanceType: "c7g.large" } },
+    expect: (json) => {
+      expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Servers_Group")).toMatchObject({ min_size: 5, max_size: 5, desired_capacity: 5 });
+      expect(resourceNamed(json, "aws_launch_template", "Compute_Servers_LaunchTemplate").instance_type).toBe("c7g.large");
+    },
+  },
+  {
+    value: "servers.allowWorkloads",
+    input: { servers: { allowWorkloads: true } },
+    expect: (json) => expect(script(json, "Servers")).not.toContain("CriticalAddonsOnly=true:NoExecute"),
+  },
+  {
+    value: "agents sizes, instance types and purchase options",
+    input: { agents: { minSize: 2, maxSize: 7, desiredCapacity: 3, instanceTypes: ["c7g.xlarge", "c6g.xlarge"], onDemandBaseCapacity: 2, onDemandPercentageAboveBaseCapacity: 50 } },
+    expect: (json) => {
+      const group = resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group");
+      expect(group).toMatchObject({ min_size: 2, max_size: 7, desired_capacity: 3 });
+      expect(group.mixed_instances_policy.instances_distribution).toMatchObject({ on_demand_base_capacity: 2, on_demand_percentage_above_base_capacity: 50 });
+      expect(group.mixed_instances_policy.launch_template.override).toEqual([{ instance_type: "c7g.xlarge" }, { instance_type: "c6g.xlarge" }]);
+      // The autoscaler plans with the first (preferred) type's size.
+      expect(Object.values(json.data!.aws_ec2_instance_type).map((type) => type.instance_type)).toEqual(["c7g.xlarge"]);
+    },
+  },
+  {
+    value: "tags",
+    input: { tags: { CostCentre: "42" } },
+    expect: (json) => {
+      expect(json.provider!.aws[0].default_tags[0].tags).toMatchObject({ CostCentre: "42" });
+      // Instances launched by a group get no provider default tags: the groups carry them.
+      for (const kind of ["Servers", "Agents"]) {
+        expect(resourceNamed(json, "aws_autoscaling_group", `Compute_${kind}_Group`).tag).toContainEqual({ key: "CostCentre", value: "42", propagate_at_launch: true });
+      }
+    },
+  },
+  {
+    value: "sshPublicKey",
+    input: { sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJxwiring" },
+    expect: (json) => expect(resourceNamed(json, "aws_key_pair", "Compute_KeyPair").public_key).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJxwiring"),
+  },
+  {
+    value: "automation (the autoscaler's tuning, in the units its environment names)",
+    input: {
+      automation: {
+        scheduleExpression: "rate(2 minutes)",
+        maxScaleUpStep: 4,
+        scaleDownUtilizationPercent: 35,
+        scaleDownWindowMinutes: 15,
+        cooldownMinutes: 6,
+        notReadyReplaceMinutes: 25,
+        expendablePodsPriorityCutoff: -20,
+      },
+    },
+    expect: (json) => {
+      expect(Object.values(json.resource.aws_cloudwatch_event_rule).find((rule) => rule.schedule_expression)!.schedule_expression).toBe("rate(2 minutes)");
+      // Read back by the handler's own parser, in the handler's units.
+      // Terraform fills the references at apply; stand-ins of the right shape take their place here.
+      const applied = { ACCESS_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k3s/automation-access", TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:k3s-automation", NODE_VCPUS: "2", NODE_MEMORY_MIB: "8192" };
+      const settings = parseAutoscalerSettings({ ...lambdaEnvironment(json, "autoscaler"), ...applied });
+      expect(settings.config).toEqual({ maxStepUp: 4, scaleDownThreshold: 0.35, scaleDownWindowMs: 15 * 60_000, cooldownMs: 6 * 60_000, expendablePriorityCutoff: -20 });
+      expect(settings.notReadyReplaceAfterMs).toBe(25 * 60_000);
+    },
+  },
+  {
+    value: "automation.notificationEmail and automation.logRetentionDays",
+    input: { automation: { notificationEmail: "ops@example.org", logRetentionDays: 90 } },
+    expect: (json) => {
+      expect(resourceNamed(json, "aws_sns_topic_subscription", "Automation_NotificationEmail")).toMatchObject({ protocol: "email", endpoint: "ops@example.org" });
+      expect([logGroupRetention(json, "/aws/lambda/k3s-autoscaler"), logGroupRetention(json, "/aws/lambda/k3s-node-drainer")]).toEqual([90, 90]);
+    },
+  },
+  {
+    value: "agents.scalingMode cpu (no autoscaler function)",
+    input: { agents: { scalingMode: "cpu" } },
+    expect: (json) => {
+      expect(resourcesOf(json, "aws_lambda_function").map(([, fn]) => fn.function_name)).toEqual(["k3s-node-drainer"]);
+      expect(resourceNamed(json, "aws_autoscaling_policy", "Compute_AgentCpuTargetTracking").target_tracking_configuration.target_value).toBe(80);
+    },
+  },
+];
+
+test.each(rows)("$value reaches the resources that use it", ({ input, expect: check }) => {
+  check(synthCluster(input).json);
+});
+
+test("the automation functions reach the agents' group and the servers' access secret", () => {
+  const { json } = synthCluster();
+  const groupName = ref(json, "aws_autoscaling_group", "Compute_Agents_Group", "name");
+  const accessSecret = ref(json, "aws_secretsmanager_secret", "Compute_AutomationAccessSecret", "arn");
+  for (const name of ["autoscaler", "node-drainer"]) {
+    expect(lambdaEnvironment(json, name)).toMatchObject({ AGENT_GROUP_NAME: groupName, ACCESS_SECRET_ARN: accessSecret });
+  }
+  // The drainer holds the termination hook for a tenth of its 600 s timeout at a time.
+  expect(lambdaEnvironment(json, "node-drainer").HEARTBEAT_INTERVAL_SECONDS).toBe("60");
+  expect(resourceNamed(json, "aws_autoscaling_lifecycle_hook", "Compute_AgentDrainHook").heartbeat_timeout).toBe(600);
+  // Lambdas sit in the private subnets, in their own group, and move to the VPC's default group on destroy.
+  const drainer = resourcesOf(json, "aws_lambda_function").find(([, fn]) => fn.function_name === "k3s-node-drainer")![1];
+  expect(drainer.vpc_config.security_group_ids).toEqual([ref(json, "aws_security_group", "Networking_SecurityGroups_Lambda", "id")]);
+  expect(drainer.replacement_security_group_ids).toEqual([ref(json, "aws_default_security_group", "Networking_DefaultSecurityGroup", "id")]);
+  const privateSubnets = resourcesOf(json, "aws_subnet").filter(([id]) => id.includes("Private")).map(([id]) => `\${aws_subnet.${id}.id}`);
+  expect([...drainer.vpc_config.subnet_ids].sort()).toEqual(privateSubnets.sort());
+});
+
+test("the servers wait for the datastore, its secret and the private routes; the agents for the routes and the servers", () => {
+  const { json } = synthCluster();
+  const servers: string[] = resourceNamed(json, "aws_autoscaling_group", "Compute_Servers_Group").depends_on;
+  const agents: string[] = resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").depends_on;
+  const routes = resourcesOf(json, "aws_route").filter(([, route]) => route.nat_gateway_id).map(([id]) => `aws_route.${id}`);
+  expect(routes.length).toBeGreaterThan(0);
+  expect(servers).toEqual(expect.arrayContaining([...routes, expect.stringMatching(/^aws_db_instance\.Database_Instance_/), expect.stringMatching(/^aws_secretsmanager_secret_version\.Database_SecretValue_/)]));
+  expect(agents).toEqual(expect.arrayContaining([...routes, expect.stringMatching(/^aws_autoscaling_group\.Compute_Servers_Group_/)]));
+  expect(agents.filter((dependency) => dependency.includes("Database_"))).toEqual([]);
+});
+
+test("each group registers with its own load balancer's target groups, and the servers read the datastore's secret", () => {
+  const { json } = synthCluster();
+  const targetGroups = byName(json, "aws_lb_target_group");
+  const arnsOf = (prefix: string) => Object.keys(targetGroups).filter((id) => id.startsWith(prefix)).map((id) => ref(json, "aws_lb_target_group", id, "arn")).sort();
+  expect([...resourceNamed(json, "aws_autoscaling_group", "Compute_Servers_Group").target_group_arns].sort()).toEqual(arnsOf("LoadBalancing_Api"));
+  expect([...resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").target_group_arns].sort()).toEqual(arnsOf("LoadBalancing_Ingress"));
+  expect(script(json, "Servers")).toContain(`DATASTORE_SECRET_ARN="${ref(json, "aws_secretsmanager_secret", "Database_Secret", "arn")}"`);
+  expect(script(json, "Servers")).toContain(`fileSystemId: "${ref(json, "aws_efs_file_system", "Storage_FileSystem", "id")}"`);
+  const templates = ["Servers", "Agents"].map((kind) => resourceNamed(json, "aws_launch_template", `Compute_${kind}_LaunchTemplate`).vpc_security_group_ids);
+  expect(templates).toEqual([[ref(json, "aws_security_group", "Networking_SecurityGroups_Server", "id")], [ref(json, "aws_security_group", "Networking_SecurityGroups_Agent", "id")]]);
+});
+
+test("the drain function, its queue and its heartbeats fit inside the termination hook's heartbeat timeout", () => {
+  const { json } = synthCluster();
+  const hookSeconds = resourceNamed(json, "aws_autoscaling_lifecycle_hook", "Compute_AgentDrainHook").heartbeat_timeout;
+  const drainer = resourcesOf(json, "aws_lambda_function").find(([, fn]) => fn.function_name === "k3s-node-drainer")![1];
+  const visibility = resourceNamed(json, "aws_sqs_queue", "Automation_DrainQueue").visibility_timeout_seconds;
+  // Lambda docs (services-sqs-configure): visibility at least six times the function timeout. A retry after the
+  // visibility timeout, plus one more attempt, still lands before the hook gives up.
+  expect(visibility).toBeGreaterThanOrEqual(6 * drainer.timeout);
+  expect(visibility + drainer.timeout).toBeLessThanOrEqual(hookSeconds);
+  expect([drainer.timeout, visibility]).toEqual([85, 510]);
+  expect(Number(drainer.environment.variables.HEARTBEAT_INTERVAL_SECONDS)).toBeLessThan(hookSeconds / 2);
+});
+
+test("a hook heartbeat too short for a drain attempt is refused", () => {
+  expect(() => drainTiming(300)).toThrow("drainHeartbeatSeconds: (300) leaves each drain attempt 42 s; use at least 420");
+  // The least it names is enough: a 60 s attempt, six of them hidden in the queue, one spare (420 = 60 x (6 + 1)).
+  expect(() => drainTiming(419)).toThrow("leaves each drain attempt 59 s; use at least 420");
+  expect(drainTiming(420)).toEqual({ functionTimeoutSeconds: 60, visibilityTimeoutSeconds: 360, heartbeatIntervalSeconds: 42 });
+  // Lambda's timeout stops at 15 minutes however long the hook waits.
+  expect(drainTiming(7200).functionTimeoutSeconds).toBe(900);
+});
+
+test("the outputs a user reads after apply name the resources they describe", () => {
+  const { json } = synthCluster({ region: "eu-central-1" });
+  const outputs = json.output!;
+  const kubeconfigSecret = ref(json, "aws_secretsmanager_secret", "Compute_KubeconfigSecret", "arn");
+  expect(Object.fromEntries(Object.entries(outputs).map(([name, output]) => [name, output.value]))).toEqual({
+    api_endpoint: `https://${ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name")}:6443`,
+    ingress_dns_name: ref(json, "aws_lb", "LoadBalancing_IngressLoadBalancer", "dns_name"),
+    kubeconfig_secret_arn: kubeconfigSecret,
+    kubeconfig_command: `aws secretsmanager get-secret-value --region eu-central-1 --secret-id ${kubeconfigSecret} --query SecretString --output text > ~/.kube/config && chmod 600 ~/.kube/config`,
+    k3s_token_secret_arn: ref(json, "aws_secretsmanager_secret", "Compute_TokenSecret", "arn"),
+    server_asg_name: ref(json, "aws_autoscaling_group", "Compute_Servers_Group", "name"),
+    agent_asg_name: ref(json, "aws_autoscaling_group", "Compute_Agents_Group", "name"),
+  });
+  // `terraform output` shows each description; an empty one tells a user nothing.
+  for (const output of Object.values(outputs)) expect(output.description.length).toBeGreaterThan(20);
+});
+
+test("every resource is tagged with its cluster, environment and the tool that manages it", () => {
+  const { json } = synthCluster({ clusterName: "blue", environment: "staging" });
+  expect(json.provider!.aws[0].default_tags[0].tags).toEqual({ Cluster: "blue", Environment: "staging", ManagedBy: "cdktf" });
+  expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").tag).toEqual(
+    expect.arrayContaining([
+      { key: "Cluster", value: "blue", propagate_at_launch: true },
+      { key: "ManagedBy", value: "cdktf", propagate_at_launch: true },
+    ]),
+  );
+});
+
+test("the API certificate names only the addresses the API is reached by", () => {
+  const { json } = synthCluster();
+  const sans = script(json, "Servers").split("\n").filter((line) => /^ {2}- "/.test(line));
+  expect(sans).toEqual([`  - "${ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name")}"`]);
+});
+
+test("state goes to the S3 backend the backend file names, with its lock, or stays local beside the project", () => {
+  const local = synthCluster().json.terraform.backend;
+  expect(local).toEqual({ local: { path: "../../../terraform.cluster.tfstate" } });
+  const settings = { bucket: "state-bucket", key: "k3s/cluster.tfstate", region: "eu-west-1", encrypt: true, dynamodb_table: "locks", use_lockfile: true, kms_key_id: "alias/state", workspace_key_prefix: "envs" };
+  const s3 = synthCluster({}, settings).json.terraform.backend.s3;
+  expect(s3).toEqual({ bucket: "state-bucket", key: "k3s/cluster.tfstate", region: "eu-west-1", encrypt: true, dynamodb_table: "locks", kms_key_id: "alias/state", workspace_key_prefix: "envs", use_lockfile: true });
+  const withoutLockfile = synthCluster({}, { ...settings, use_lockfile: undefined }).json.terraform.backend.s3;
+  expect(withoutLockfile).not.toHaveProperty("use_lockfile");
+});
+
+test("the app holds the cluster stack and the state-backend stack, whose outputs fill the backend file", () => {
+  const config = resolveConfig({ clusterName: "blue" });
+  const outdir = mkdtempSync(join(tmpdir(), "wiring-app-"));
+  buildApp(config, undefined, outdir).synth();
+  const stack = (name: string) => JSON.parse(readFileSync(join(outdir, "stacks", name, "cdk.tf.json"), "utf8")) as TerraformJson;
+  expect(readdirSync(join(outdir, "stacks")).sort()).toEqual(["cluster", "state-backend"]);
+  const backendStack = stack("state-backend");
+  expect(backendStack.terraform.backend).toEqual({ local: { path: "../../../terraform.state-backend.tfstate" } });
+  expect(backendStack.provider!.aws[0].region).toBe("eu-west-1");
+  expect(backendStack.output).toEqual({
+    state_bucket: { value: ref(backendStack, "aws_s3_bucket", "StateBackend_StateBucket", "bucket"), description: expect.stringContaining("backend.tf.json") },
+    lock_table: { value: ref(backendStack, "aws_dynamodb_table", "StateBackend_LockTable", "name"), description: expect.stringContaining("backend.tf.json") },
+  });
+  expect(resourceNamed(backendStack, "aws_s3_bucket", "StateBackend_StateBucket").bucket).toMatch(/^blue-tfstate-\$\{data\.aws_caller_identity\.[A-Za-z0-9_]+\.account_id\}-eu-west-1$/);
+});

@@ -53,7 +53,9 @@ function violations(stack: TerraformStack): string[] {
     return [];
   } catch (error) {
     if (!(error instanceof PolicyViolationError)) throw error;
-    return error.message.split("\n").filter((line) => line.startsWith("  - ")).map((line) => line.slice(4));
+    // The violations, not the exemptions listed after them.
+    const [violationLines] = error.message.split(/\nPolicy exemptions in stack /);
+    return violationLines.split("\n").filter((line) => line.startsWith("  - ")).map((line) => line.slice(4));
   }
 }
 
@@ -482,7 +484,7 @@ describe("secret-literal", () => {
       new LaunchTemplate(scope, "Template", {
         blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: "true" } }],
         metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 },
-        userData: Fn.base64encode("#!/bin/bash\nexport AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\ncurl https://admin:s3cr3t@example.com/\n"),
+        userData: Fn.base64encode("#!/bin/bash\nexport AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\ncurl https://admin:s3cr3t@example.com/\nexport DB_PASSWORD=pa55word\ntoken=$(cat /run/token); API_TOKEN=$token\n"),
       });
       new SecretsmanagerSecretVersion(scope, "Credentials", { secretId: "s", secretString: Fn.jsonencode({ username: "app", password: "tr0ub4dor" }) });
     });
@@ -492,9 +494,10 @@ describe("secret-literal", () => {
       "[secret-literal] test/Database (aws_db_instance.Database): password is a literal. Fix: generate the secret (random_password) into Secrets Manager and read it at run time, or pass a reference.",
       "[secret-literal] test/Template (aws_launch_template.Template): user_data contains an AWS access key ID (CKV_SECRET_2). Fix: generate the secret (random_password) into Secrets Manager and read it at run time, or pass a reference.",
       "[secret-literal] test/Template (aws_launch_template.Template): user_data contains credentials in a URL (CKV_SECRET_4). Fix: generate the secret (random_password) into Secrets Manager and read it at run time, or pass a reference.",
+      "[secret-literal] test/Template (aws_launch_template.Template): user_data assigns DB_PASSWORD a literal. Fix: generate the secret (random_password) into Secrets Manager and read it at run time, or pass a reference.",
       '[secret-literal] test/Credentials (aws_secretsmanager_secret_version.Credentials): secret_string sets "password" to a literal. Fix: generate the secret (random_password) into Secrets Manager and read it at run time, or pass a reference.',
     ]);
-    for (const secret of ["hunter2", "correct-horse", "AKIAIOSFODNN7EXAMPLE", "s3cr3t", "tr0ub4dor"]) expect(lines.join("\n")).not.toContain(secret);
+    for (const secret of ["hunter2", "correct-horse", "AKIAIOSFODNN7EXAMPLE", "s3cr3t", "tr0ub4dor", "pa55word"]) expect(lines.join("\n")).not.toContain(secret);
   });
 
   test("passes secrets passed by reference, and names that only look like credentials", () => {
@@ -577,6 +580,28 @@ describe("exemptions", () => {
     expect(() => PolicyExemption.of(queue).exempt("encryption" as never, "why")).toThrow(`PolicyExemption: test/Queue: unknown rule "encryption"; the rules are ${RULE_IDS.join(", ")}`);
     PolicyExemption.of(queue).exempt("storage-encryption", "why");
     expect(() => PolicyExemption.of(queue).exempt("storage-encryption", "again")).toThrow('PolicyExemption: test/Queue is already exempt from rule "storage-encryption"; give one reason');
+  });
+
+  test("an exemption naming statements waives only those: a statement added to the same document is still checked", () => {
+    const stack = policyStack((scope) => {
+      const document = new DataAwsIamPolicyDocument(scope, "Document", {
+        statement: [
+          { sid: "Interfaces", actions: ["ec2:CreateNetworkInterface"], resources: ["*"] },
+          { sid: "ReadAll", actions: ["s3:GetObject"], resources: ["*"] },
+        ],
+      });
+      new IamRolePolicy(scope, "Policy", { role: "role", policy: document.json });
+      PolicyExemption.of(document).exempt("iam-wildcard-resource", "the service creates them at run time", { statements: ["Interfaces", "Gone"] });
+    });
+    expect(violations(stack)).toEqual([
+      '[iam-wildcard-resource] test/Document (data.aws_iam_policy_document.Document): statement "ReadAll" grants s3:GetObject on "*". Fix: name the resources (ARNs or ARN patterns), or scope the statement with an aws:ResourceTag/aws:RequestTag condition.',
+      '[unused-exemption] test/Document: the exemption from rule iam-wildcard-resource names statement "Gone", which the rule does not report. Fix: remove "Gone" from the exemption\'s statements.',
+    ]);
+    expect(Policy.of(stack)!.report.exemptions.map((exemption) => exemption.waived)).toEqual([['statement "Interfaces" grants ec2:CreateNetworkInterface on "*"']]);
+    const queue = new SqsQueue(new TerraformStack(Testing.app(), "other"), "Queue", {});
+    expect(() => PolicyExemption.of(queue).exempt("storage-encryption", "why", { statements: [] })).toThrow(
+      'PolicyExemption: other/Queue: the exemption from rule "storage-encryption" names its statements by sid; leave out statements to cover the whole block',
+    );
   });
 
   test("a refused synth lists every violation and the exemptions in effect", () => {

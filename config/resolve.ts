@@ -284,6 +284,9 @@ function checkVersionSkew(serverVersion: string, agentVersion: string, report: R
   }
 }
 
+/** The widest network accepted as an administrators' network. */
+const MIN_ADMIN_PREFIX = 8;
+
 function checkApi(api: ParsedConfig["api"], report: Report) {
   // Each admin network becomes one security group rule, and EC2 refuses the same rule twice (InvalidPermission.Duplicate).
   const seen: { index: number; text: string; network: string }[] = [];
@@ -291,7 +294,10 @@ function checkApi(api: ParsedConfig["api"], report: Report) {
     const cidr = parseCidr(text);
     const name = `api.adminCidrs[${index}]`;
     if (typeof cidr === "string") return report(name, cidr);
-    if (cidr.prefix === 0) return report(name, `${text} would open the Kubernetes API to the whole internet; list your admin networks`);
+    // Anything wider than a /8 is no one's admin network, and two /1s are the whole internet in two rules.
+    if (cidr.prefix < MIN_ADMIN_PREFIX) {
+      return report(name, `${text} would open the Kubernetes API to ${cidr.prefix === 0 ? "the whole internet" : `${2 ** (32 - cidr.prefix)} addresses`}; list your admin networks (/${MIN_ADMIN_PREFIX} or narrower)`);
+    }
     const network = formatCidr(cidr);
     const same = seen.find((other) => other.network === network);
     if (same) return report(name, `${text} is the same network as api.adminCidrs[${same.index}] (${same.text})`);

@@ -215,6 +215,7 @@ export class Automation extends Construct {
       "Statement AccountAdministers is KMS's default key policy statement (KMS developer guide, \"Default key policy\"): the " +
         "account gets kms:* on this key so that IAM policies in the account decide who uses and manages it, and the key can never " +
         "become unmanageable. It names no principal outside the account.",
+      { statements: ["AccountAdministers"] },
     );
     new KmsKeyPolicy(this, "NotificationKeyPolicy", { keyId: key.id, policy: keyPolicy.json });
     // Functions in this account publish through their roles' policies; the topic policy only has to admit CloudWatch.
@@ -308,6 +309,7 @@ export class Automation extends Construct {
       "Statement VpcNetworkInterfaces: Lambda itself calls these EC2 actions with the execution role, on network interfaces it " +
         "creates at run time in the function's subnets; AWS's own AWSLambdaVPCAccessExecutionRole grants them on \"*\" " +
         "(Lambda developer guide, \"Giving Lambda functions access to resources in an Amazon VPC\").",
+      { statements: ["VpcNetworkInterfaces"] },
     );
     const policy = new IamRolePolicy(this, `${id}Policy`, { role: role.id, name: name, policy: policyDocument.json });
 

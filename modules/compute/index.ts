@@ -168,6 +168,7 @@ export class Compute extends Construct {
         "with Resource \"*\" (kubernetes/cloud-provider-aws docs/prerequisites.md) for keys that objects in the cluster name; " +
         "iam:CreateServiceLinkedRole is held to Elastic Load Balancing's role by its iam:AWSServiceName condition. Every other " +
         "\"*\" in the policy is a call without resource types or is scoped by the cluster tag.",
+      { statements: ["Describe", "LoadBalancerServiceLinkedRole"] },
     );
     const servers = new NodeGroup(this, "Servers", {
       ...shared,

@@ -36,11 +36,21 @@ export function checkStack(stack: TerraformStack, options: PolicyOptions): Polic
   const synthesised = new SynthesisedStack(stack);
   const exemptions = stack.node.findAll().flatMap((construct) => PolicyExemption.on(construct));
   const waived = new Map<Exemption, string[]>();
+  const waivedStatements = new Map<Exemption, Set<string>>();
   const violations: Violation[] = [];
   for (const rule of RULES) {
     for (const finding of rule.check(synthesised, options)) {
-      const exemption = exemptions.find((candidate) => candidate.rule === rule.id && finding.block.element !== undefined && candidate.construct === finding.block.element);
-      if (exemption) waived.set(exemption, [...(waived.get(exemption) ?? []), finding.detail]);
+      const exemption = exemptions.find(
+        (candidate) =>
+          candidate.rule === rule.id &&
+          finding.block.element !== undefined &&
+          candidate.construct === finding.block.element &&
+          (candidate.statements === undefined || (finding.statement !== undefined && candidate.statements.includes(finding.statement))),
+      );
+      if (exemption) {
+        waived.set(exemption, [...(waived.get(exemption) ?? []), finding.detail]);
+        if (finding.statement !== undefined) waivedStatements.set(exemption, (waivedStatements.get(exemption) ?? new Set()).add(finding.statement));
+      }
       else violations.push({ rule: rule.id, path: finding.block.path, address: finding.block.address, detail: finding.detail, fix: finding.fix ?? rule.fix });
     }
   }
@@ -54,6 +64,16 @@ export function checkStack(stack: TerraformStack, options: PolicyOptions): Polic
         : `the exemption from rule ${exemption.rule} is on a construct that synthesises no Terraform block, so it waives nothing`,
       fix: synthesisesBlock ? "remove the exemption" : "put the exemption on the resource, data source, output or local the rule reports",
     });
+  }
+  for (const exemption of exemptions.filter((candidate) => waived.has(candidate) && candidate.statements !== undefined)) {
+    for (const sid of exemption.statements!.filter((candidate) => !waivedStatements.get(exemption)?.has(candidate))) {
+      violations.push({
+        rule: "unused-exemption",
+        path: exemption.construct.node.path,
+        detail: `the exemption from rule ${exemption.rule} names statement "${sid}", which the rule does not report`,
+        fix: `remove "${sid}" from the exemption's statements`,
+      });
+    }
   }
   return {
     stack: stack.node.id,

@@ -11,6 +11,8 @@ export interface Finding {
   readonly detail: string;
   /** How to fix this finding, when it differs from the rule's general fix. */
   readonly fix?: string;
+  /** The sid of the policy statement the finding is about, if it has one. */
+  readonly statement?: string;
 }
 
 export interface Rule {
@@ -306,7 +308,7 @@ const iamWildcardAction: Rule = {
           ...(wildcards.length > 0 ? [`${statementName(statement, index)} allows ${wildcards.map((action) => `"${action}"`).join(", ")}`] : []),
           ...(statement.notActions.length > 0 ? [`${statementName(statement, index)} allows every action but ${statement.notActions.join(", ")} (NotAction)`] : []),
         ];
-        return details.map((detail) => ({ block: document.block, detail }));
+        return details.map((detail) => ({ block: document.block, detail, statement: statement.sid }));
       }),
     );
   },
@@ -372,7 +374,7 @@ const iamWildcardResource: Rule = {
           const restrictable = statement.actions.filter((action) => !ACTIONS_WITHOUT_RESOURCE_TYPES.has(action));
           if (restrictable.length === 0 && statement.notActions.length === 0) return [];
           const where = statement.notResources.length > 0 ? "every resource but those in NotResource" : '"*"';
-          return [{ block: document.block, detail: `${statementName(statement, index)} grants ${[...restrictable, ...statement.notActions.map((action) => `NotAction ${action}`)].join(", ")} on ${where}` }];
+          return [{ block: document.block, statement: statement.sid, detail: `${statementName(statement, index)} grants ${[...restrictable, ...statement.notActions.map((action) => `NotAction ${action}`)].join(", ")} on ${where}` }];
         }),
       );
   },
@@ -398,7 +400,7 @@ const iamServiceSource: Rule = {
         const services = statement.principals.filter((principal) => principal.type === "Service").flatMap((principal) => principal.identifiers);
         if (statement.effect !== "Allow" || services.length === 0) return [];
         if (statement.conditions.some((condition) => MATCHING_OPERATOR.test(condition.test) && SOURCE_KEYS.includes(condition.variable.toLowerCase()))) return [];
-        return [{ block: document.block, detail: `${statementName(statement, index)} admits ${services.join(", ")} without a source condition` }];
+        return [{ block: document.block, statement: statement.sid, detail: `${statementName(statement, index)} admits ${services.join(", ")} without a source condition` }];
       }),
     );
     for (const block of stack.resources("aws_lambda_permission")) {
@@ -562,6 +564,8 @@ const SECRET_FORMATS: { readonly name: string; readonly pattern: RegExp }[] = [
 ];
 /** `"password": "..."` or `"password" = "..."` with a literal value, inside a JSON or HCL expression string. */
 const QUOTED_SECRET = /"([A-Za-z0-9_.-]+)"\s*[:=]\s*"([^"]*)"/g;
+/** `NAME=value` or `export NAME="value"` in a shell script (user data) whose value is a literal, not `$VAR` or `$(...)`. */
+const SHELL_SECRET = /(?:^|[\s;])(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(["']?)([^\s"'`$;)]+)\2(?=$|[\s;])/gm;
 
 const isSecretName = (name: string) => !NOT_SECRET_NAMES.has(name.toLowerCase()) && (SECRET_ATTRIBUTES.has(name.toLowerCase()) || SECRET_NAME.test(name));
 const placeholder = (value: string) => value === "" || /[$%{]/.test(value);
@@ -586,6 +590,10 @@ const secretLiteral: Rule = {
         for (const format of SECRET_FORMATS.filter(({ pattern }) => pattern.test(value))) findings.push({ block, detail: `${keyPath(keys)} contains ${format.name}` });
         for (const [, quotedKey, quotedValue] of value.matchAll(QUOTED_SECRET)) {
           if (isSecretName(quotedKey) && !placeholder(quotedValue)) findings.push({ block, detail: `${keyPath(keys)} sets "${quotedKey}" to a literal` });
+        }
+        // A script inside an expression (`${base64encode("...")}`) has its newlines and quotes escaped.
+        for (const [, variable, , assigned] of value.replace(/\\n/g, "\n").replace(/\\"/g, '"').matchAll(SHELL_SECRET)) {
+          if (isSecretName(variable) && !placeholder(assigned)) findings.push({ block, detail: `${keyPath(keys)} assigns ${variable} a literal` });
         }
       }
     }

@@ -113,6 +113,7 @@ export class Storage extends Construct {
         "and volumes in the cluster name, chosen there rather than at synth, and its published IAM policy grants these " +
         "describes on \"*\". They read configuration only; every change the driver may make is scoped below, by file system " +
         "and by the driver's own tag.",
+      { statements: ["Describe"] },
     );
     this.csiDriverPolicyJson = csiDriverPolicy.json;
   }

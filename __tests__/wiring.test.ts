@@ -3,7 +3,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { resolveConfig } from "../config/resolve";
 import { ConfigInput } from "../config/schema";
-import { buildApp } from "../main";
+import { buildApp, policyExemptions } from "../main";
 import { parseAutoscalerSettings } from "../lambdas/autoscaler/settings";
 import { drainTiming } from "../modules/automation/drain-timing";
 import { localNamed, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
@@ -356,7 +356,13 @@ test("state goes to the S3 backend the backend file names, with its lock, or sta
 test("the app holds the cluster stack and the state-backend stack, whose outputs fill the backend file", () => {
   const config = resolveConfig({ clusterName: "blue" });
   const outdir = mkdtempSync(join(tmpdir(), "wiring-app-"));
-  buildApp(config, undefined, outdir).synth();
+  const app = buildApp(config, undefined, outdir);
+  app.synth();
+  // What `npm run synth` prints after the stacks: each stack's exemptions, the cluster's with their reasons.
+  const [clusterExemptions, backendExemptions] = policyExemptions(app);
+  expect(clusterExemptions).toMatch(/^Policy exemptions in stack "cluster" \(10\):\n/);
+  expect(clusterExemptions).toContain('      waives: statement "LoadBalancerServiceLinkedRole" grants iam:CreateServiceLinkedRole on "*"');
+  expect(backendExemptions).toBe('Policy exemptions in stack "state-backend": none');
   const stack = (name: string) => JSON.parse(readFileSync(join(outdir, "stacks", name, "cdk.tf.json"), "utf8")) as TerraformJson;
   expect(readdirSync(join(outdir, "stacks")).sort()).toEqual(["cluster", "state-backend"]);
   const backendStack = stack("state-backend");

@@ -1,16 +1,27 @@
-// Jest config for `npm run mutate` (Stryker). It runs only the tests of the mutated modules (config, autoscaler
-// decisions, drainability, drain, node-drainer events, selectors): Stryker reruns covering tests once per mutant, and the
-// stack-synthesis, terraform-validate, terraform-plan, sandbox and bundle suites take 5-60 s per file while covering none
-// of them except through config/resolve, whose own tests are config.test.ts.
+// Jest config for `npm run mutate` (Stryker, README "Mutation testing"). Stryker reruns, once per mutant, the tests
+// that cover it in every test file related to the mutated file, and loads each such file whole: a file that
+// synthesises the stack (5-10 s), starts DynamoDB-local, or imports @kubernetes/client-node (about 0.5 s) costs that
+// per mutant. So this config keeps the unit suites of the mutated modules and leaves out the rest, which `npx jest`
+// still runs.
 const base = require("./jest.config.js");
 
 module.exports = {
   ...base,
+  // Every directory of mutated code is a root, so a test reaching a mutated file through another directory
+  // (node-drainer.test.ts -> drainer.ts -> shared/drain.ts) is found as related.
+  roots: ["<rootDir>/__tests__", "<rootDir>/config", "<rootDir>/lambdas"],
   testPathIgnorePatterns: [
     "/node_modules/",
-    // terraform validate and plan, a k3s sandbox, esbuild bundles: slow and not about the mutated modules.
-    "/__tests__/(validate|plan|bootstrap-sandbox|bundle)\\.test\\.ts$",
-    // Whole-stack synthesis tests of modules/* (and of the synth policy); they reach config/resolve only as a fixture.
-    "/__tests__/(compute|templates|networking|database-storage|load-balancing|backend|determinism|names|automation|policy)\\.test\\.ts$",
+    // terraform validate and plan, a k3s sandbox, esbuild bundles, the README's commands.
+    "/__tests__/(validate|plan|bootstrap-sandbox|bundle|readme-commands)\\.test\\.ts$",
+    // Whole-stack synthesis: the modules/* suites, and the config defaults, shared ports and drain timing read
+    // through the synthesised JSON (config.test.ts, backend-file.test.ts and function-settings.test.ts test the same
+    // modules directly).
+    "/__tests__/(compute|templates|networking|database-storage|load-balancing|backend|determinism|names|automation|policy|wiring)\\.test\\.ts$",
+    "/__tests__/(defaults|shared-ports|node-drainer-timing)\\.test\\.ts$",
+    // The autoscaler's run loop, its AWS, DynamoDB and Kubernetes adapters, and an hour-long simulation per scenario
+    // (up to 1 s a test): the decision modules they call have their own unit suites (decide, scheduling,
+    // drainability, recovery, selectors).
+    "/__tests__/(autoscaler-run|autoscaler-scenarios|cluster-adapters|aws-adapters|lock)\\.test\\.ts$",
   ],
 };

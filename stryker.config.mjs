@@ -5,7 +5,8 @@
 const config = {
   packageManager: "npm",
   testRunner: "jest",
-  // A jest config without the slow whole-stack suites: each mutant reruns the tests that cover it.
+  // A jest config of the mutated modules' unit suites: each mutant reruns the tests that cover it, in the test files
+  // related to its file.
   jest: { configFile: "jest.mutate.config.js", enableFindRelatedTests: true },
   coverageAnalysis: "perTest",
   // The target machine has 2 cores.
@@ -13,23 +14,29 @@ const config = {
   mutate: [
     "config/resolve.ts",
     "config/schema.ts",
+    "config/backend.ts",
     "lambdas/autoscaler/decide.ts",
     "lambdas/autoscaler/pending.ts",
     "lambdas/autoscaler/scheduling.ts",
     "lambdas/autoscaler/node-template.ts",
     "lambdas/autoscaler/recovery.ts",
+    "lambdas/autoscaler/settings.ts",
     "lambdas/autoscaler/drainability/*.ts",
     "lambdas/node-drainer/events.ts",
+    "lambdas/node-drainer/drainer.ts",
+    "lambdas/node-drainer/settings.ts",
     "lambdas/shared/drain.ts",
     "lambdas/shared/selectors.ts",
+    "lambdas/shared/quantity.ts",
   ],
   // Build output and reports need not be copied into the sandbox.
   ignorePatterns: ["reports", "cdktf.out", ".validate", ".build", ".terraform", "coverage", ".stryker-tmp"],
   // Mutants in module-level code (zod schemas, constant tables) would each need the whole suite rerun; they are
   // skipped, and the schema's defaults are pinned by config.test.ts instead.
   ignoreStatic: true,
-  // Some drain and lock tests wait on real timers; a mutant that loops is killed by this timeout.
-  timeoutMS: 10000,
+  // Added to 1.5 x the covering tests' own time and the run's overhead (several seconds); a mutant that loops
+  // forever is stopped by it and counts as killed.
+  timeoutMS: 5000,
   reporters: ["clear-text", "html", "json", "progress"],
   htmlReporter: { fileName: "reports/mutation/index.html" },
   jsonReporter: { fileName: "reports/mutation/mutation.json" },

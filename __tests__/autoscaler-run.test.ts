@@ -1,5 +1,4 @@
 import { AgentGroup, AgentGroupView } from "../lambdas/autoscaler/aws";
-import { ObservedAgent, planRecovery } from "../lambdas/autoscaler/recovery";
 import { runAutoscaler, RunDeps } from "../lambdas/autoscaler/run";
 import { DynamoLock, StateStore } from "../lambdas/autoscaler/store";
 import { kubeConfigFor, kubernetesCluster } from "../lambdas/shared/cluster";
@@ -235,27 +234,5 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     await expect(runAutoscaler(deps())).rejects.toThrow("auto scaling group k3s-agents not found");
     expect(notifications).toEqual([["k3s autoscaler: run failed", { cluster: "k3s", error: "auto scaling group k3s-agents not found" }]]);
     expect(await new DynamoLock(dynamo.client, dynamo.table).acquire("next", now, MINUTE)).toBe(true);
-  });
-});
-
-describe("recovery plan", () => {
-  const NOW = 1_700_000_000_000;
-  const agent = (name: string, extra: Partial<ObservedAgent> = {}): ObservedAgent => ({ name, instanceId: `i-${name}`, ready: true, unschedulable: false, annotations: {}, ...extra });
-  const notReady = (name: string, minutes: number) => agent(name, { ready: false, notReadySinceMs: NOW - minutes * MINUTE });
-  const plan = (agents: ObservedAgent[]) => planRecovery(agents, { notReadyReplaceAfterMs: 20 * MINUTE }, NOW);
-
-  test("a NotReady agent is replaced at the limit (--scale-down-unready-time), not before; one without a known transition is not", () => {
-    expect(plan([agent("a"), notReady("b", 20), notReady("c", 19), agent("d", { ready: false })]).actions).toEqual([{ action: "replace", node: "b", instanceId: "i-b", reason: "b has been NotReady for 20 min (limit 20 min)" }]);
-  });
-
-  test("replacement holds while more than 3 and more than 45% of agents are NotReady (ClusterStateRegistry.IsClusterHealthy); releases still happen", () => {
-    const marked = agent("m", { unschedulable: true, annotations: { [MARK]: "2023-11-14T22:00:00.000Z" } });
-    const outage = [notReady("b", 30), notReady("c", 30), notReady("d", 30), notReady("e", 30), agent("a"), marked];
-    expect(plan(outage)).toEqual({
-      actions: [{ action: "release", node: "m", reason: "m was marked for scale-down at 2023-11-14T22:00:00.000Z by a run that did not finish" }],
-      held: "4 of 6 agents are NotReady; not replacing any while more than 3 and 45% are",
-    });
-    // Three unready agents are within --ok-total-unready-count whatever their share.
-    expect(plan([notReady("b", 30), notReady("c", 30), notReady("d", 30)]).actions.map((action) => action.action)).toEqual(["replace", "replace", "replace"]);
   });
 });

@@ -25,6 +25,9 @@ describe("an hour of autoscaler runs against a simulated cluster", () => {
     const decisions = [];
     cluster.schedule();
     for (let minute = 0; minute < minutes; minute++) {
+      // A run's clock starts at the cluster's minute and moves on while the run sleeps (drain retries), so a drain
+      // that keeps waiting reaches its deadline as it would in a real invocation.
+      let slept = 0;
       const deps: RunDeps = {
         cluster: async () => cluster,
         group: cluster,
@@ -33,8 +36,8 @@ describe("an hour of autoscaler runs against a simulated cluster", () => {
         notify: async () => undefined,
         log: () => undefined,
         metric: () => undefined,
-        now: () => cluster.now,
-        sleep: async () => undefined,
+        now: () => cluster.now + slept,
+        sleep: async (ms) => void (slept += ms),
         invocationId: `run-${minute}`,
         functionDeadline: cluster.now + 4 * MINUTE,
         lockTtlMs: 5 * MINUTE,

@@ -2,23 +2,13 @@ import { Testing } from "cdktf";
 import { mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { loadBackendSettings, loadConfigAndBackend } from "../config/backend";
-import { ConfigError, resolveConfig } from "../config/resolve";
+import { loadBackendSettings } from "../config/backend";
+import { resolveConfig } from "../config/resolve";
 import { StateBackendStack } from "../main";
 import { referencedId, resourceNamed, synthCluster } from "./helpers";
 
 const EXAMPLE = join(__dirname, "..", "backend.tf.json.example");
 const dir = mkdtempSync(join(tmpdir(), "k3s-backend-"));
-
-function problemsOf(load: () => unknown): string[] {
-  try {
-    load();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error("files were accepted");
-}
 
 function backendFile(s3: Record<string, unknown>): string {
   const file = join(dir, `backend-${Object.keys(s3).join("-")}.json`);
@@ -54,46 +44,6 @@ describe("cluster stack state", () => {
     expect(lockfileOnly.terraform.backend.s3).toEqual({ bucket: "b-1", key: "k", region: "eu-west-1", use_lockfile: true, encrypt: true });
     const dynamoOnly = synthCluster(cluster, loadBackendSettings(backendFile({ bucket: "b-2", key: "k", region: "eu-west-1", dynamodb_table: "locks" }))).json;
     expect(dynamoOnly.terraform.backend.s3).toEqual({ bucket: "b-2", key: "k", region: "eu-west-1", dynamodb_table: "locks", encrypt: true });
-  });
-
-  test.each([
-    [{ bucket: "b-3", key: "k", region: "eu-west-1" }, "terraform.backend.s3 needs dynamodb_table, use_lockfile: true, or both; state without a lock is unsafe"],
-    [{ bucket: "b-4", key: "k", region: "eu-west-1", use_lockfile: true, encrypt: false }, "terraform.backend.s3.encrypt must stay true; state holds secrets"],
-    [{ bucket: "b-5", key: "k", region: "eu-west-1", use_lockfile: true, dynamo_table: "x" }, 'terraform.backend.s3: Unrecognized key: "dynamo_table"'],
-  ])("a bad backend file is refused: %j", (s3, message) => {
-    expect(() => loadBackendSettings(backendFile(s3))).toThrow(message);
-  });
-
-  test("a backend file with neither a lock nor encryption lists both problems", () => {
-    const file = backendFile({ bucket: "b-6", key: "k", region: "eu-west-1", encrypt: false });
-    expect(problemsOf(() => loadBackendSettings(file))).toEqual([
-      `${file}: terraform.backend.s3 needs dynamodb_table, use_lockfile: true, or both; state without a lock is unsafe`,
-      `${file}: terraform.backend.s3.encrypt must stay true; state holds secrets`,
-    ]);
-  });
-
-  test("a backend file whose JSON is null is refused", () => {
-    const file = join(dir, "backend-null.json");
-    writeFileSync(file, "null");
-    expect(problemsOf(() => loadBackendSettings(file))).toEqual([`${file}: (top level): Invalid input: expected object, received null`]);
-  });
-});
-
-describe("config and backend files are checked together", () => {
-  test("problems of both files are listed in one ConfigError", () => {
-    const config = join(dir, "bad-config.json");
-    writeFileSync(config, JSON.stringify({ agents: { minSize: 3, maxSize: 1 } }));
-    const backend = backendFile({ bucket: "b-7", key: "k", region: "eu-west-1" });
-    expect(problemsOf(() => loadConfigAndBackend({ K3S_AWS_CONFIG: config }, backend))).toEqual([
-      "agents.minSize: (3) is greater than agents.maxSize (1)",
-      `${backend}: terraform.backend.s3 needs dynamodb_table, use_lockfile: true, or both; state without a lock is unsafe`,
-    ]);
-  });
-
-  test("good files give the config and the backend settings", () => {
-    const { config, backend } = loadConfigAndBackend({}, EXAMPLE);
-    expect(config.clusterName).toBe("k3s");
-    expect(backend?.bucket).toBe("k3s-tfstate-123456789012-eu-west-1");
   });
 });
 

@@ -97,7 +97,11 @@ describe("bad configurations are refused with a message naming the field", () =>
     ["public API open to the world", { api: { publicAccess: true, adminCidrs: ["0.0.0.0/0"] } }, "api.adminCidrs[0]: 0.0.0.0/0 would open the Kubernetes API to the whole internet; list your admin networks (/8 or narrower)"],
     ["public API open to the world in two halves", { api: { publicAccess: true, adminCidrs: ["0.0.0.0/1", "128.0.0.0/1"] } }, "api.adminCidrs[0]: 0.0.0.0/1 would open the Kubernetes API to 2147483648 addresses; list your admin networks (/8 or narrower)"],
     ["cluster name with capitals", { clusterName: "Prod_Cluster" }, "clusterName: must be 2-20 characters of a-z, 0-9 and '-', starting with a letter"],
-    ["storage ceiling below allocation", { database: { allocatedStorageGb: 200, maxAllocatedStorageGb: 100 } }, "database.maxAllocatedStorageGb: (100) must not be below database.allocatedStorageGb (200)"],
+    [
+      "storage ceiling below allocation",
+      { database: { allocatedStorageGb: 200, maxAllocatedStorageGb: 100 } },
+      "database.maxAllocatedStorageGb: (100) must be at least 10% above database.allocatedStorageGb (200); RDS refuses a lower storage autoscaling ceiling",
+    ],
     ["backups switched off", { database: { backupRetentionDays: 0 } }, "database.backupRetentionDays: must be between 1 and 35 (automated backups stay on)"],
     ["wrong type", { agents: { maxSize: "10" } }, "agents.maxSize: Invalid input: expected number, received string"],
     ["NotReady replacement sooner than an agent boots", { automation: { notReadyReplaceMinutes: 2 } }, "automation.notReadyReplaceMinutes: must be at least 5 (a new agent takes minutes to become Ready)"],
@@ -469,5 +473,164 @@ describe("loading", () => {
     expect(result.stderr).toContain("Invalid configuration:\n  - agents.minSize: (3) is greater than agents.maxSize (1)");
     expect(result.stderr).not.toMatch(/^\s+at /m);
     expect(existsSync(outdir)).toBe(false);
+  });
+});
+
+describe("environment defaults (README, Configuration)", () => {
+  test.each([
+    // database.multiAz: true in prod, else false; only dev clusters are throwaway.
+    ["dev", { protectData: false, multiAz: false }],
+    ["staging", { protectData: true, multiAz: false }],
+    ["prod", { protectData: true, multiAz: true }],
+  ])("%s", (environment, expected) => {
+    const config = resolveConfig({ environment });
+    expect({ protectData: config.protectData, multiAz: config.database.multiAz }).toEqual(expected);
+  });
+
+  test("an explicit database.multiAz wins over the environment's, and the rest of the database settings are kept", () => {
+    expect(resolveConfig({ environment: "prod", database: { multiAz: false } }).database.multiAz).toBe(false);
+    expect(resolveConfig({ environment: "dev", database: { multiAz: true, allocatedStorageGb: 50 } }).database).toMatchObject({ multiAz: true, allocatedStorageGb: 50, maxAllocatedStorageGb: 100 });
+  });
+});
+
+describe("limits at their edges", () => {
+  // Each bound from the rule's own source: k3s/RDS/EC2 docs, the Kubernetes version skew policy, EventBridge.
+  test.each<[string, unknown]>([
+    ["two servers are enough for high availability with an external datastore", { servers: { count: 2 } }],
+    ["six listed zones", { region: "us-east-1", network: { availabilityZones: ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"] } }],
+    ["min, desired and max all equal", { agents: { minSize: 3, maxSize: 3, desiredCapacity: 3 } }],
+    ["desired at min", { agents: { minSize: 2, maxSize: 4, desiredCapacity: 2 } }],
+    ["desired at max", { agents: { minSize: 2, maxSize: 4, desiredCapacity: 4 } }],
+    ["on-demand base equal to max", { agents: { maxSize: 4, desiredCapacity: 2, onDemandBaseCapacity: 4 } }],
+    ["a storage ceiling exactly 10% above the allocation (RDS)", { database: { allocatedStorageGb: 100, maxAllocatedStorageGb: 110 } }],
+    ["a 1.25 kubelet three minors behind a 1.28 API server (skew policy: only kubelets before 1.25 are held to two)", { k3sVersion: "v1.28.15+k3s1", agents: { k3sVersion: "v1.25.16+k3s4" } }],
+    ["a /28 subnet, the smallest AWS allows", { network: { vpcCidr: "10.1.0.0/24", availabilityZones: ["eu-west-1a", "eu-west-1b"], publicSubnetCidrs: ["10.1.0.0/28", "10.1.0.16/28"], privateSubnetCidrs: ["10.1.0.128/26", "10.1.0.192/26"] } }],
+    ["a /16 VPC with listed subnets", { network: { vpcCidr: "10.1.0.0/16", availabilityZones: ["eu-west-1a", "eu-west-1b"], publicSubnetCidrs: ["10.1.0.0/24", "10.1.1.0/24"], privateSubnetCidrs: ["10.1.16.0/20", "10.1.32.0/20"] } }],
+    ["the highest value of every cron field", { automation: { scheduleExpression: "cron(59 23 31 12 ? 2199)" } }],
+    ["a rate of several digits", { automation: { scheduleExpression: "rate(10 minutes)" } }],
+    ["a tag key holding aws: after its start", { tags: { "team:aws:owner": "ops" } }],
+  ])("accepted: %s", (_name, input) => {
+    expect(() => resolveConfig(input)).not.toThrow();
+  });
+
+  test.each<[string, unknown, string[]]>([
+    ["no server at all", { environment: "dev", servers: { count: 0 } }, ["servers.count: at least one k3s server is required"]],
+    ["desired below min", { agents: { minSize: 2, maxSize: 4, desiredCapacity: 1 } }, ["agents.desiredCapacity: (1) must lie between agents.minSize (2) and agents.maxSize (4)"]],
+    ["on-demand base above max", { agents: { onDemandBaseCapacity: 11 } }, ["agents.onDemandBaseCapacity: (11) is greater than agents.maxSize (10)"]],
+    ["an instance type listed twice", { agents: { instanceTypes: ["t4g.large", "m7g.large", "t4g.large"] } }, ['agents.instanceTypes: "t4g.large" is listed more than once']],
+    [
+      "a storage ceiling less than 10% above the allocation (RDS)",
+      { database: { allocatedStorageGb: 100, maxAllocatedStorageGb: 109 } },
+      ["database.maxAllocatedStorageGb: (109) must be at least 10% above database.allocatedStorageGb (100); RDS refuses a lower storage autoscaling ceiling"],
+    ],
+    ["a subnet smaller than /28", { network: { vpcCidr: "10.1.0.0/24", availabilityZones: ["eu-west-1a", "eu-west-1b"], publicSubnetCidrs: ["10.1.0.0/29", "10.1.0.16/28"], privateSubnetCidrs: ["10.1.0.128/26", "10.1.0.192/26"] } }, ["network.publicSubnetCidrs[0]: 10.1.0.0/29 is smaller than /28, the smallest subnet AWS allows"]],
+    ["a malformed subnet", { network: { availabilityZones: ["eu-west-1a", "eu-west-1b"], publicSubnetCidrs: ["10.0.0/24", "10.0.1.0/24"], privateSubnetCidrs: ["10.0.16.0/20", "10.0.32.0/20"] } }, ['network.publicSubnetCidrs[0]: "10.0.0/24" is not an IPv4 CIDR block like 10.0.0.0/16']],
+    ["a malformed admin network", { api: { publicAccess: true, adminCidrs: ["203.0.113.0/33"] } }, ['api.adminCidrs[0]: "203.0.113.0/33" has a prefix length above 32']],
+    // Amazon VPC User Guide, "VPC CIDR blocks": "The allowed block size is between a /16 netmask and /28 netmask".
+    ["a VPC larger than /16 with listed subnets", { network: { vpcCidr: "10.0.0.0/15", availabilityZones: ["eu-west-1a", "eu-west-1b"], publicSubnetCidrs: ["10.0.0.0/24", "10.0.1.0/24"], privateSubnetCidrs: ["10.0.16.0/20", "10.0.32.0/20"] } }, ["network.vpcCidr: AWS allows VPC blocks from /16 to /28, got /15"]],
+    ["a VPC smaller than /28 with listed subnets", { network: { vpcCidr: "10.0.0.0/29", availabilityZones: ["eu-west-1a", "eu-west-1b"], publicSubnetCidrs: ["10.0.0.0/30", "10.0.0.4/30"], privateSubnetCidrs: ["10.0.0.0/30", "10.0.0.4/30"] } }, ["network.vpcCidr: AWS allows VPC blocks from /16 to /28, got /29"]],
+    ["a VPC larger than /16 with derived subnets", { network: { vpcCidr: "10.0.0.0/15" } }, ["network.vpcCidr: must be between /16 and /20 when subnets are derived (got /15); list publicSubnetCidrs and privateSubnetCidrs for a smaller VPC"]],
+    [
+      "a small VPC with only the public subnets listed: the private ones are derived",
+      { network: { vpcCidr: "10.1.0.0/24", availabilityZones: ["eu-west-1a", "eu-west-1b"], publicSubnetCidrs: ["10.1.0.0/28", "10.1.0.16/28"] } },
+      ["network.vpcCidr: must be between /16 and /20 when subnets are derived (got /24); list publicSubnetCidrs and privateSubnetCidrs for a smaller VPC"],
+    ],
+    [
+      "a small VPC with only the private subnets listed: the public ones are derived",
+      { network: { vpcCidr: "10.1.0.0/24", availabilityZones: ["eu-west-1a", "eu-west-1b"], privateSubnetCidrs: ["10.1.0.128/26", "10.1.0.192/26"] } },
+      ["network.vpcCidr: must be between /16 and /20 when subnets are derived (got /24); list publicSubnetCidrs and privateSubnetCidrs for a smaller VPC"],
+    ],
+    ["two unknown keys", { regoin: "eu-west-1", enviroment: "dev" }, ['(top level): unknown keys "regoin", "enviroment"']],
+  ])("refused: %s", (_name, input, problems) => {
+    expect(problemsOf(input)).toEqual(problems);
+  });
+
+  test("seven listed zones are refused", () => {
+    const zones = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f", "us-east-1g"];
+    expect(problemsOf({ region: "us-east-1", network: { availabilityZones: zones } })).toContain("network.availabilityZones: at most 6 availability zones are supported, got 7");
+  });
+
+  test("Graviton families with a prefix of several letters are arm64 (Hpc7g, Im4gn, Is4gen)", () => {
+    expect(["hpc7g.4xlarge", "im4gn.large", "is4gen.medium", "x2gd.large"].map(architectureOf)).toEqual(["arm64", "arm64", "arm64", "arm64"]);
+  });
+
+  test("the problems of an invalid config are listed one per line after a heading", () => {
+    let error: unknown;
+    try {
+      resolveConfig({ servers: { count: 1 }, agents: { minSize: 5, maxSize: 2 } });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(String(error)).toBe(
+      "ConfigError: Invalid configuration:\n" +
+        "  - servers.count: highAvailability needs at least 2 servers, got 1; set servers.count to 3 or highAvailability to false\n" +
+        "  - agents.minSize: (5) is greater than agents.maxSize (2)",
+    );
+  });
+});
+
+describe("a rule that reads a field the schema refused stays silent: the field's own problem is the one listed", () => {
+  const zones = ["eu-west-1a", "eu-west-1b"];
+  test.each<[string, unknown, string[]]>([
+    ["environment, read for the server count", { environment: "production", servers: { count: 1 } }, ['environment: Invalid option: expected one of "dev"|"staging"|"prod"']],
+    ["highAvailability, read for the server count", { highAvailability: "yes", servers: { count: 1 } }, ["highAvailability: Invalid input: expected boolean, received string"]],
+    ["agents as a whole, read by the agents' version rule", { k3sVersion: "v1.34.1+k3s1", agents: "latest" }, ["agents: Invalid input: expected object, received string"]],
+    ["agents.maxSize, read against minSize", { agents: { minSize: 11, maxSize: "ten" } }, ["agents.maxSize: Invalid input: expected number, received string"]],
+    ["agents.maxSize, read against the on-demand base", { agents: { onDemandBaseCapacity: 11, maxSize: "ten" } }, ["agents.maxSize: Invalid input: expected number, received string"]],
+    ["agents.minSize, read against desired capacity", { agents: { minSize: -1, desiredCapacity: 0 } }, ["agents.minSize: must not be negative"]],
+    ["k3sVersion, read against a newer agents' release", { k3sVersion: "latest", agents: { k3sVersion: "v1.34.0+k3s1" } }, ['k3sVersion: must be a k3s release tag such as "v1.33.5+k3s1"']],
+    ["k3sVersion, read against a much older agents' release", { k3sVersion: "latest", agents: { k3sVersion: "v1.29.0+k3s1" } }, ['k3sVersion: must be a k3s release tag such as "v1.33.5+k3s1"']],
+    ["database.allocatedStorageGb, read for the storage ceiling", { database: { allocatedStorageGb: 10, maxAllocatedStorageGb: 21 } }, ["database.allocatedStorageGb: must be at least 20 (GiB, the gp3 minimum)"]],
+    ["servers.instanceType, read for the agents' architecture", { servers: { instanceType: "large" }, agents: { instanceTypes: ["m7i.large"] } }, ['servers.instanceType: must be an EC2 instance type such as "t4g.medium"']],
+    ["agents.instanceTypes, whose default stands in against the servers' architecture", { servers: { instanceType: "m7i.large" }, agents: { instanceTypes: ["m7i.large", 5] } }, ["agents.instanceTypes.1: Invalid input: expected string, received number"]],
+    [
+      "network.vpcCidr, read for the subnets' range",
+      { network: { vpcCidr: 16, availabilityZones: zones, publicSubnetCidrs: ["172.16.0.0/24", "172.16.1.0/24"], privateSubnetCidrs: ["172.16.16.0/20", "172.16.32.0/20"] } },
+      ["network.vpcCidr: Invalid input: expected string, received number"],
+    ],
+    [
+      "network.publicSubnetCidrs, whose derived stand-in overlaps the listed private subnets",
+      { network: { availabilityZones: zones, publicSubnetCidrs: ["10.0.0.0/24", 5], privateSubnetCidrs: ["10.0.224.0/20", "10.0.32.0/20"] } },
+      ["network.publicSubnetCidrs.1: Invalid input: expected string, received number"],
+    ],
+    [
+      "network.privateSubnetCidrs, whose absence would make a small VPC's subnets derived",
+      { network: { vpcCidr: "10.1.0.0/24", availabilityZones: zones, publicSubnetCidrs: ["10.1.0.0/28", "10.1.0.16/28"], privateSubnetCidrs: ["10.1.0.128/26", 7] } },
+      ["network.privateSubnetCidrs.1: Invalid input: expected string, received number"],
+    ],
+    [
+      "network.availabilityZones, read for the number of subnets",
+      { network: { availabilityZones: ["eu-west-1a", 5], publicSubnetCidrs: ["10.0.0.0/24", "10.0.1.0/24"], privateSubnetCidrs: ["10.0.16.0/20", "10.0.32.0/20"] } },
+      ["network.availabilityZones.1: Invalid input: expected string, received number"],
+    ],
+    [
+      "network.availabilityZoneCount, read for the number of subnets",
+      { network: { availabilityZoneCount: 7, publicSubnetCidrs: ["10.0.0.0/24", "10.0.1.0/24"], privateSubnetCidrs: ["10.0.16.0/20", "10.0.32.0/20"] } },
+      ["network.availabilityZoneCount: must be between 2 and 6 (an RDS subnet group spans two or more zones)"],
+    ],
+  ])("%s", (_name, input, problems) => {
+    expect(problemsOf(input)).toEqual(problems);
+  });
+
+  test("a refused list entry drops only that list: cross-field rules on the other fields still run", () => {
+    expect(problemsOf({ network: { availabilityZones: zones, publicSubnetCidrs: ["10.0.0.0/24", 5], privateSubnetCidrs: ["10.0.16.0/20", "10.0.32.0/20"] }, agents: { minSize: 5, maxSize: 2 } })).toEqual([
+      "network.publicSubnetCidrs.1: Invalid input: expected string, received number",
+      "agents.minSize: (5) is greater than agents.maxSize (2)",
+    ]);
+  });
+});
+
+describe("schedule expressions are read whole", () => {
+  test.each([
+    ["xrate(5 minutes)", 'must be an EventBridge schedule such as "rate(5 minutes)" or "cron(0 12 * * ? *)"'],
+    ["rate(5 minutes) ", 'must be an EventBridge schedule such as "rate(5 minutes)" or "cron(0 12 * * ? *)"'],
+    ["xcron(0 12 * * ? *)", 'must be an EventBridge schedule such as "rate(5 minutes)" or "cron(0 12 * * ? *)"'],
+    ["cron(0 12 * * ? *)x", 'must be an EventBridge schedule such as "rate(5 minutes)" or "cron(0 12 * * ? *)"'],
+    ["rate(every 5 minutes)", 'a rate expression is "rate(<value> <unit>)", such as "rate(5 minutes)"'],
+    ["rate(5 minutes please)", 'a rate expression is "rate(<value> <unit>)", such as "rate(5 minutes)"'],
+    ["rate(5x minutes)", "the rate value must be a positive whole number, got 5x"],
+  ])("%s is refused", (scheduleExpression, message) => {
+    expect(problemsOf({ automation: { scheduleExpression } })).toEqual([`automation.scheduleExpression: ${message}`]);
   });
 });

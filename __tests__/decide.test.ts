@@ -223,6 +223,7 @@ describe("decisions that follow the scheduler and cluster-autoscaler", () => {
   test("ignored pending pods do not keep an idle node either, and are reported", () => {
     const outcome = decide(observed([busy("n1"), node("idle", [pod("small", 200, 1)])], [pending("batch", 100, 1, { priority: -100 })], group(2)), idleFor20, CONFIG, NOW);
     expect(outcome.decision.action).toBe("scale-down");
+    expect(outcome.decision.reason).toContain("1 pending pod(s) ignored: default/batch (priority -100 is below the expendable cut-off -10)");
     expect(outcome.ignored).toEqual([{ pod: "default/batch", reason: "priority -100 is below the expendable cut-off -10" }]);
   });
 

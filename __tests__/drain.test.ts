@@ -1,7 +1,7 @@
 import { Cluster, kubeConfigFor, kubernetesCluster } from "../lambdas/shared/cluster";
 import { drainNode } from "../lambdas/shared/drain";
 import { Logger } from "../lambdas/shared/log";
-import { FakeKubeApi } from "./support/fake-kube-api";
+import { FakeKubeApi, FakePod } from "./support/fake-kube-api";
 
 const TOKEN = "automation-token";
 
@@ -69,13 +69,82 @@ describe("draining through the Kubernetes API", () => {
     const result = await drainNode(cluster, node, { deadline: clock.now() + 60_000, retryDelayMs: 5000, ...clock, log });
     expect(result.completed).toBe(true);
     expect(api.requests.filter((request) => request.endsWith("/eviction"))).toHaveLength(3);
-    expect(lines.filter(([, message]) => message.includes("retrying"))).toHaveLength(2);
+    expect(lines.filter(([, message]) => message.includes("retrying"))).toEqual(Array(2).fill(["info", expect.any(String), { node, refused: ["default/db-0"] }]));
+  });
+
+  test("a mirror pod and a failed pod are left alone, like a DaemonSet pod (kubectl drain's filters)", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    // A static pod's mirror carries the kubelet's config.mirror annotation and is owned by its Node.
+    api.putPod({
+      metadata: { name: `etcd-${node}`, namespace: "kube-system", annotations: { "kubernetes.io/config.mirror": "0f1e2d3c" }, ownerReferences: [{ kind: "Node", name: node, controller: true, apiVersion: "v1", uid: "node-uid" }] },
+      spec: { nodeName: node, containers: [{ name: "etcd" }] },
+      status: { phase: "Running" },
+    } as FakePod);
+    api.addPod("default", "job-failed", node, { owner: "Job", phase: "Failed" });
+    api.addPod("default", "web-1", node, { owner: "ReplicaSet" });
+    const clock = virtualClock();
+    const result = await drainNode(cluster, node, { deadline: clock.now() + 60_000, retryDelayMs: 1000, ...clock, log });
+    expect(result).toEqual({ node, evicted: ["default/web-1"], skipped: [`kube-system/etcd-${node}`, "default/job-failed"], remaining: [], completed: true });
+    expect(api.requests.filter((request) => request.endsWith("/eviction"))).toEqual(["POST /api/v1/namespaces/default/pods/web-1/eviction"]);
+  });
+
+  test("no eviction is retried at or past the deadline", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    api.addPod("default", "db-0", node, { owner: "StatefulSet" });
+    api.refusals.set("default/db-0", 50);
+    const clock = virtualClock();
+    const deadline = clock.now() + 10_000;
+    const attempts: number[] = [];
+    const counting: Cluster = { ...cluster, evict: async (pod) => (attempts.push(clock.now()), cluster.evict(pod)) };
+    const result = await drainNode(counting, node, { deadline, retryDelayMs: 5000, ...clock, log });
+    expect(result.completed).toBe(false);
+    expect(attempts.length).toBeGreaterThan(0);
+    expect(attempts.filter((at) => at >= deadline)).toEqual([]);
+    expect(attempts).toEqual([deadline - 10_000, deadline - 5000]);
+  });
+
+  test("evicted pods still running their grace period are waited for; the drain completes once they have left", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    api.addPod("default", "web-1", node, { owner: "ReplicaSet" });
+    api.addPod("default", "web-2", node, { owner: "ReplicaSet" });
+    api.terminatingFor.set("default/web-1", 2);
+    const clock = virtualClock();
+    const start = clock.now();
+    const result = await drainNode(cluster, node, { deadline: start + 60_000, retryDelayMs: 5000, ...clock, log });
+    expect(result).toEqual({ node, evicted: ["default/web-1", "default/web-2"], skipped: [], remaining: [], completed: true });
+    expect(api.pods.size).toBe(0);
+    // Listed twice more while terminating, gone at the third look, 5 s apart.
+    expect(clock.now()).toBe(start + 15_000);
+  });
+
+  test("pods still terminating at the deadline are reported and the drain is not complete; it returns before the deadline", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    api.addPod("default", "slow-1", node, { owner: "ReplicaSet" });
+    api.addPod("default", "web-1", node, { owner: "ReplicaSet" });
+    api.terminatingFor.set("default/slow-1", 50); // listed far past the deadline
+    const clock = virtualClock();
+    const deadline = clock.now() + 20_000;
+    const result = await drainNode(cluster, node, { deadline, retryDelayMs: 5000, ...clock, log });
+    expect(result).toEqual({ node, evicted: ["default/slow-1", "default/web-1"], skipped: [], remaining: ["default/slow-1"], completed: false });
+    expect(clock.now()).toBeLessThan(deadline);
+    expect(clock.now()).toBeGreaterThanOrEqual(deadline - 5000);
+    expect(lines).toContainEqual(["warn", expect.stringMatching(/terminating/), { node, terminating: ["default/slow-1"] }]);
+  });
+
+  test("a pod already terminating when the drain starts is not evicted again", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    api.addPod("default", "web-1", node, { owner: "ReplicaSet" });
+    api.pods.get("default/web-1")!.metadata.deletionTimestamp = "2026-01-01T00:00:00Z";
+    const clock = virtualClock();
+    const result = await drainNode(cluster, node, { deadline: clock.now() + 60_000, retryDelayMs: 1000, ...clock, log });
+    expect(api.requests.filter((request) => request.endsWith("/eviction"))).toEqual([]);
+    expect(result.evicted).toEqual([]);
   });
 
   test("a budget that never relents stops the drain at the deadline, reporting what is left", async () => {
     const node = "ip-10-0-1-10.eu-west-1.compute.internal";
     api.addPod("default", "db-0", node, { owner: "StatefulSet" });
-    api.refusals.set("default/db-0", 1000);
+    api.refusals.set("default/db-0", 50); // more than the 20 attempts 5 s apart that fit before the deadline
     const clock = virtualClock();
     const start = clock.now();
     const result = await drainNode(cluster, node, { deadline: start + 100_000, retryDelayMs: 5000, ...clock, log });

@@ -82,6 +82,7 @@ describe("drainability, rule by rule", () => {
     ["rules/localstorage: every local volume listed moves", pod("cache", { localVolumeNames: ["scratch", "tmp"], annotations: { [LOCAL_VOLUMES]: "tmp,scratch" } }), {}, MOVABLE("cache")],
     ["rules/localstorage: one volume left unlisted blocks", pod("cache", { localVolumeNames: ["scratch", "tmp"], annotations: { [LOCAL_VOLUMES]: "tmp" } }), {}, block(`default/cache has local storage (scratch) not listed in ${LOCAL_VOLUMES}`)],
     ["rules/localstorage: names are matched exactly, as upstream splits on commas only", pod("cache", { localVolumeNames: ["scratch"], annotations: { [LOCAL_VOLUMES]: "tmp, scratch" } }), {}, block(`default/cache has local storage (scratch) not listed in ${LOCAL_VOLUMES}`)],
+    ["rules/localstorage: every unlisted volume is named", pod("cache", { localVolumeNames: ["scratch", "tmp", "logs"], annotations: { [LOCAL_VOLUMES]: "tmp" } }), {}, block(`default/cache has local storage (scratch, logs) not listed in ${LOCAL_VOLUMES}`)],
     ["rules/localstorage: no local volume moves", pod("web-1", { localVolumeNames: [] }), {}, MOVABLE("web-1")],
     // rules/pdb
     ["rules/pdb: a budget allowing a disruption moves", pod("web-1"), { budgets: [budget("web", 1)] }, MOVABLE("web-1")],

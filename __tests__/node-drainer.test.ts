@@ -1,111 +1,8 @@
 import type { SQSRecord } from "aws-lambda";
-import { DrainRequest, drainDeadline, parseDrainEvent } from "../lambdas/node-drainer/events";
-import { DrainerDeps, LifecycleActions, processBatch } from "../lambdas/node-drainer/drainer";
-import { parseDrainerSettings } from "../lambdas/node-drainer/settings";
+import { DrainerDeps, processBatch } from "../lambdas/node-drainer/drainer";
 import { kubeConfigFor, kubernetesCluster } from "../lambdas/shared/cluster";
-import { resourceNamed, synthCluster } from "./helpers";
-import { FakeKubeApi } from "./support/fake-kube-api";
-
-const GROUP = "k3s-agents";
-const INSTANCE = "i-0123456789abcdef0";
-const NODE = "ip-10-0-1-10.eu-west-1.compute.internal";
-const TIME = "2026-11-25T10:00:00Z";
-
-const spotEvent = (instanceId = INSTANCE) =>
-  JSON.stringify({ version: "0", id: "e1", "detail-type": "EC2 Spot Instance Interruption Warning", source: "aws.ec2", time: TIME, region: "eu-west-1", resources: [`arn:aws:ec2:eu-west-1b:instance/${instanceId}`], detail: { "instance-id": instanceId, "instance-action": "terminate" } });
-const rebalanceEvent = () => JSON.stringify({ "detail-type": "EC2 Instance Rebalance Recommendation", source: "aws.ec2", time: TIME, detail: { "instance-id": INSTANCE } });
-const lifecycleEvent = (overrides: Record<string, string> = {}) =>
-  JSON.stringify({
-    "detail-type": "EC2 Instance-terminate Lifecycle Action",
-    source: "aws.autoscaling",
-    time: TIME,
-    detail: { LifecycleActionToken: "token-1", AutoScalingGroupName: GROUP, LifecycleHookName: "k3s-agent-drain", EC2InstanceId: INSTANCE, LifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING", ...overrides },
-  });
-
-describe("event parsing", () => {
-  test("spot, rebalance and lifecycle events become drain requests", () => {
-    expect(parseDrainEvent(spotEvent(), GROUP)).toEqual({ ok: true, request: { kind: "spot-interruption", instanceId: INSTANCE, eventTime: Date.parse(TIME) } });
-    expect(parseDrainEvent(rebalanceEvent(), GROUP)).toEqual({ ok: true, request: { kind: "rebalance-recommendation", instanceId: INSTANCE, eventTime: Date.parse(TIME) } });
-    expect(parseDrainEvent(lifecycleEvent(), GROUP)).toEqual({
-      ok: true,
-      request: { kind: "lifecycle-termination", instanceId: INSTANCE, eventTime: Date.parse(TIME), autoScalingGroupName: GROUP, lifecycleHookName: "k3s-agent-drain", lifecycleActionToken: "token-1" },
-    });
-  });
-
-  test.each([
-    ["not JSON", "{oops", "message body is not JSON"],
-    ["no envelope", JSON.stringify({ hello: "world" }), "not an EventBridge event: source Invalid input: expected string, received undefined; detail-type Invalid input: expected string, received undefined; time Invalid input: expected string, received undefined; detail Invalid input: expected record, received undefined"],
-    ["bad instance ID", spotEvent("not-an-instance"), "EC2 Spot Instance Interruption Warning: instance-id is not an EC2 instance ID"],
-    ["unknown detail type", JSON.stringify({ source: "aws.ec2", "detail-type": "EC2 Instance State-change Notification", time: TIME, detail: {} }), "unsupported event aws.ec2 / EC2 Instance State-change Notification"],
-    ["test notification", lifecycleEvent({ LifecycleTransition: "autoscaling:TEST_NOTIFICATION" }), "lifecycle transition autoscaling:TEST_NOTIFICATION is not a termination"],
-    ["another group", lifecycleEvent({ AutoScalingGroupName: "someone-else" }), "auto scaling group someone-else is not this cluster's agents (k3s-agents)"],
-    ["missing token", JSON.stringify({ ...JSON.parse(lifecycleEvent()), detail: { ...JSON.parse(lifecycleEvent()).detail, LifecycleActionToken: undefined } }), "EC2 Instance-terminate Lifecycle Action: LifecycleActionToken Invalid input: expected string, received undefined"],
-  ])("refused: %s", (_name, body, reason) => {
-    expect(parseDrainEvent(body, GROUP)).toEqual({ ok: false, reason });
-  });
-
-  test("deadlines end before the interruption and the function timeout; a held lifecycle action adds none", () => {
-    const spot: DrainRequest = { kind: "spot-interruption", instanceId: INSTANCE, eventTime: 0 };
-    const lifecycle: DrainRequest = { kind: "lifecycle-termination", instanceId: INSTANCE, eventTime: 0, autoScalingGroupName: GROUP, lifecycleHookName: "h", lifecycleActionToken: "t" };
-    expect(drainDeadline(spot, 900_000)).toBe(105_000);
-    expect(drainDeadline(spot, 60_000)).toBe(45_000);
-    expect(drainDeadline(lifecycle, 900_000)).toBe(885_000);
-  });
-});
-
-/**
- * A virtual clock: sleeping advances it and runs the timers that fall due on the way, so heartbeats and drain retries
- * interleave as they would in real time, without waiting.
- */
-function virtualClock(start: number) {
-  let now = start;
-  const timers: { at: number; ms: number; tick: () => Promise<void> }[] = [];
-  const sleep = async (ms: number) => {
-    const until = now + ms;
-    for (;;) {
-      const due = timers.filter((timer) => timer.at <= until).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      now = due.at;
-      due.at += due.ms;
-      await due.tick();
-    }
-    now = until;
-  };
-  const every = (ms: number, tick: () => Promise<void>) => {
-    const timer = { at: now + ms, ms, tick };
-    timers.push(timer);
-    return () => void timers.splice(timers.indexOf(timer), 1);
-  };
-  return { now: () => now, sleep, every, timers };
-}
-
-/**
- * Auto Scaling's side of one termination lifecycle action, as its API documents it: pending until completed, or
- * until `hookTimeoutMs` pass without a heartbeat (then the hook's default result applies); a call for an action that
- * is no longer pending gets "No active Lifecycle Action found", which the adapter reports as "already-done".
- */
-function lifecycleAction(clock: { now: () => number }, hookTimeoutMs: number, startedAt: number) {
-  let expiresAt = startedAt + hookTimeoutMs;
-  const state = { result: undefined as "CONTINUE" | undefined, heartbeats: [] as number[], requests: [] as DrainRequest[], heartbeatError: undefined as Error | undefined, completeError: undefined as Error | undefined };
-  const pending = () => state.result === undefined && clock.now() < expiresAt;
-  const actions: LifecycleActions = {
-    heartbeat: async (request) => {
-      state.requests.push(request);
-      if (state.heartbeatError) throw state.heartbeatError;
-      if (!pending()) return "already-done";
-      state.heartbeats.push(clock.now());
-      expiresAt = clock.now() + hookTimeoutMs;
-      return "recorded";
-    },
-    complete: async () => {
-      if (state.completeError) throw state.completeError;
-      if (!pending()) return "already-done";
-      state.result = "CONTINUE";
-      return "completed";
-    },
-  };
-  return { state, actions, pending, expiresAt: () => expiresAt };
-}
+import { GROUP, INSTANCE, lifecycleAction, lifecycleEvent, NODE, rebalanceEvent, spotEvent, TIME, virtualClock } from "./support/drainer-harness";
+import { FakeKubeApi, FakeNode } from "./support/fake-kube-api";
 
 type LogLine = [string, string, Record<string, unknown> | undefined];
 const HOOK_TIMEOUT_MS = 600_000;
@@ -178,7 +75,7 @@ describe("drainer batches (local Kubernetes API)", () => {
 
   test("a drain unfinished at the function's deadline leaves the action held and the message to be retried", async () => {
     api.addPod("default", "db-0", NODE, { owner: "StatefulSet" });
-    api.refusals.set("default/db-0", 1000);
+    api.refusals.set("default/db-0", 50); // more than the 14 attempts 5 s apart that fit before the deadline
     deps = { ...deps, functionDeadline: clock.now() + 85_000 };
     expect(await processBatch([record("m1", lifecycleEvent())], deps)).toEqual({ batchItemFailures: [{ itemIdentifier: "m1" }] });
     expect(clock.now()).toBeLessThanOrEqual(deps.functionDeadline);
@@ -229,66 +126,102 @@ describe("drainer batches (local Kubernetes API)", () => {
     expect(api.requests.filter((request) => request.startsWith("PATCH"))).toEqual([]);
   });
 
+  describe("each outcome is logged once, at its level, with the message's context", () => {
+    const context = (messageId: string, kind: string) => ({ messageId, kind, instanceId: INSTANCE });
+    const logged = (level: string, message: RegExp, fields: Record<string, unknown>) => [level, expect.stringMatching(message), fields];
+
+    test("a drained lifecycle event: heartbeat, drain and completion", async () => {
+      await processBatch([record("m1", lifecycleEvent())], deps);
+      expect(lines).toEqual([
+        logged("info", /heartbeat recorded/, context("m1", "lifecycle-termination")),
+        logged("info", /drained/, { ...context("m1", "lifecycle-termination"), node: NODE, evicted: ["default/web-1"], skipped: [], remaining: [], completed: true }),
+        logged("info", /completed/, { ...context("m1", "lifecycle-termination"), outcome: "completed" }),
+      ]);
+    });
+
+    test("an unusable message, an instance that is not a node, and a rebalance recommendation", async () => {
+      await processBatch([record("bad", "{oops")], deps);
+      await processBatch([record("gone", spotEvent("i-00000000000000000"))], deps);
+      await processBatch([record("rebalance", rebalanceEvent())], deps);
+      expect(lines).toEqual([
+        logged("warn", /skipped/, { messageId: "bad", reason: "message body is not JSON" }),
+        logged("info", /no node/, { ...context("gone", "spot-interruption"), instanceId: "i-00000000000000000" }),
+        logged("info", /cordoned/, { ...context("rebalance", "rebalance-recommendation"), node: NODE }),
+      ]);
+    });
+
+    test("a drain left unfinished at the deadline: partial result, then the action stays held", async () => {
+      api.refusals.set("default/web-1", 50);
+      deps = { ...deps, functionDeadline: clock.now() + 30_000 };
+      await processBatch([record("m1", lifecycleEvent())], deps);
+      expect(lines.filter(([level]) => level === "warn")).toEqual([
+        logged("warn", /refused/, { node: NODE, refused: ["default/web-1"] }),
+        logged("warn", /partly drained/, { ...context("m1", "lifecycle-termination"), node: NODE, evicted: [], skipped: [], remaining: ["default/web-1"], completed: false }),
+        logged("warn", /held/, context("m1", "lifecycle-termination")),
+      ]);
+    });
+
+    test("a drain that fails is logged as an error and notified with the same context", async () => {
+      const sent: [string, Record<string, unknown>][] = [];
+      const failing = { ...deps, cluster: async () => Promise.reject(new Error("connect ECONNREFUSED")), notify: async (subject: string, message: Record<string, unknown>) => void sent.push([subject, message]) };
+      expect(await processBatch([record("m1", spotEvent())], failing)).toEqual({ batchItemFailures: [{ itemIdentifier: "m1" }] });
+      expect(lines).toEqual([logged("error", /drain failed/, { ...context("m1", "spot-interruption"), error: "connect ECONNREFUSED" })]);
+      expect(sent).toEqual([["node drain failed", { ...context("m1", "spot-interruption"), error: "connect ECONNREFUSED" }]]);
+    });
+
+    test("a failed notification is logged too, and the message is still retried", async () => {
+      const failing = { ...deps, cluster: async () => Promise.reject(new Error("connect ECONNREFUSED")), notify: async () => Promise.reject(new Error("SNS throttled")) };
+      expect(await processBatch([record("m1", spotEvent())], failing)).toEqual({ batchItemFailures: [{ itemIdentifier: "m1" }] });
+      expect(lines).toEqual([
+        logged("error", /drain failed/, { ...context("m1", "spot-interruption"), error: "connect ECONNREFUSED" }),
+        logged("error", /notification failed/, { ...context("m1", "spot-interruption"), error: "SNS throttled" }),
+      ]);
+    });
+
+    test("a drain that fails after the action ended is logged as a warning and not retried", async () => {
+      await processBatch([record("m1", lifecycleEvent())], deps);
+      lines.length = 0;
+      const failing = { ...deps, cluster: async () => Promise.reject(new Error("connect ECONNREFUSED")) };
+      expect(await processBatch([record("m1-again", lifecycleEvent())], failing)).toEqual({ batchItemFailures: [] });
+      expect(lines).toEqual([
+        logged("info", /no longer pending/, context("m1-again", "lifecycle-termination")),
+        logged("warn", /after the lifecycle action ended/, { ...context("m1-again", "lifecycle-termination"), error: "connect ECONNREFUSED" }),
+      ]);
+    });
+  });
+
+  test("once Auto Scaling says the action is over, no further heartbeat is sent during the drain", async () => {
+    await processBatch([record("m1", lifecycleEvent())], deps);
+    api.addPod("default", "db-0", NODE, { owner: "StatefulSet" });
+    api.refusals.set("default/db-0", 30); // a drain of 150 s, past two intervals
+    const before = action.state.requests.length;
+    expect(await processBatch([record("m1-again", lifecycleEvent())], deps)).toEqual({ batchItemFailures: [] });
+    expect(action.state.requests.length - before).toBe(1);
+    expect(clock.timers).toEqual([]);
+  });
+
+  test("a drain that fails while the action is held stops its heartbeats", async () => {
+    const failing = { ...deps, cluster: async () => Promise.reject(new Error("connect ECONNREFUSED")) };
+    expect(await processBatch([record("m1", lifecycleEvent())], failing)).toEqual({ batchItemFailures: [{ itemIdentifier: "m1" }] });
+    expect(clock.timers).toEqual([]);
+    await clock.sleep(5 * INTERVAL_MS);
+    expect(action.state.heartbeats).toHaveLength(1);
+  });
+
+  test("a node the cloud provider has not yet given a provider ID is passed over, not an error", async () => {
+    // Listed before the instance's node, so the search meets it first.
+    const target = api.nodes.get(NODE)!;
+    api.nodes.delete(NODE);
+    api.putNode({ metadata: { name: "ip-10-0-1-99.eu-west-1.compute.internal", labels: {} }, spec: {}, status: { allocatable: { cpu: "2", memory: "8Gi" }, conditions: [{ type: "Ready", status: "False" }] } } as FakeNode);
+    api.putNode(target);
+    expect(await processBatch([record("m1", spotEvent())], deps)).toEqual({ batchItemFailures: [] });
+    expect(api.nodes.get(NODE)?.spec.unschedulable).toBe(true);
+    expect(api.pods.size).toBe(0);
+  });
+
   test("a failure reaching AWS while the action is held reports only that message for retry, and notifies", async () => {
     action.state.completeError = new Error("Rate exceeded");
     expect(await processBatch([record("ok", spotEvent()), record("fails", lifecycleEvent())], deps)).toEqual({ batchItemFailures: [{ itemIdentifier: "fails" }] });
     expect(notifications).toEqual(["node drain failed"]);
-  });
-});
-
-describe("drain timing, from the synthesised Terraform to the handler", () => {
-  const { json } = synthCluster();
-  const hook = resourceNamed(json, "aws_autoscaling_lifecycle_hook", "Compute_AgentDrainHook");
-  const fn = resourceNamed(json, "aws_lambda_function", "Automation_NodeDrainer");
-  const queue = resourceNamed(json, "aws_sqs_queue", "Automation_DrainQueue");
-  // ARNs are Terraform references at synth time; the handler only checks their shape.
-  const environment = Object.fromEntries(Object.entries(fn.environment.variables as Record<string, string>).map(([name, value]) => [name, /\.arn\}$/.test(value) ? "arn:aws:example" : value]));
-
-  test("the queue hides a message at least six function timeouts, and a redelivery plus an attempt fit in the hook", () => {
-    // Lambda requires visibility >= function timeout and advises 6x (Lambda Developer Guide, SQS event source).
-    expect(queue.visibility_timeout_seconds).toBeGreaterThanOrEqual(6 * fn.timeout);
-    expect(queue.visibility_timeout_seconds + fn.timeout).toBeLessThanOrEqual(hook.heartbeat_timeout);
-    expect(parseDrainerSettings(environment).heartbeatIntervalMs).toBeLessThanOrEqual((hook.heartbeat_timeout * 1000) / 4);
-  });
-
-  test("an unfinished attempt is retried after the visibility timeout while the heartbeats still hold the action, and the retry completes it", async () => {
-    const api = new FakeKubeApi();
-    const server = await api.start();
-    try {
-      api.addNode(NODE, INSTANCE);
-      api.addPod("default", "db-0", NODE, { owner: "StatefulSet" });
-      api.refusals.set("default/db-0", 1_000_000);
-      const hookTimeoutMs = hook.heartbeat_timeout * 1000;
-      const received = Date.parse(TIME) + 5000;
-      const clock = virtualClock(received);
-      const action = lifecycleAction(clock, hookTimeoutMs, Date.parse(TIME));
-      const attempt = (startedAt: number): DrainerDeps => ({
-        agentGroupName: GROUP,
-        heartbeatIntervalMs: parseDrainerSettings(environment).heartbeatIntervalMs,
-        cluster: async () => kubernetesCluster(kubeConfigFor({ server, caData: api.caData, token: "t" })),
-        lifecycle: action.actions,
-        notify: async () => undefined,
-        log: () => undefined,
-        now: clock.now,
-        sleep: clock.sleep,
-        every: clock.every,
-        functionDeadline: startedAt + fn.timeout * 1000,
-        retryDelayMs: 5000,
-      });
-
-      expect(await processBatch([{ messageId: "m1", body: lifecycleEvent() } as SQSRecord], attempt(received))).toEqual({ batchItemFailures: [{ itemIdentifier: "m1" }] });
-      expect(clock.now()).toBeLessThanOrEqual(received + fn.timeout * 1000);
-      expect(action.state.heartbeats.length).toBeGreaterThanOrEqual(2);
-
-      const redelivered = received + queue.visibility_timeout_seconds * 1000;
-      await clock.sleep(redelivered - clock.now());
-      expect(action.pending()).toBe(true);
-      api.refusals.set("default/db-0", 0);
-      expect(await processBatch([{ messageId: "m1", body: lifecycleEvent() } as SQSRecord], attempt(redelivered))).toEqual({ batchItemFailures: [] });
-      expect(api.pods.size).toBe(0);
-      expect(action.state.result).toBe("CONTINUE");
-    } finally {
-      await api.stop();
-    }
   });
 });

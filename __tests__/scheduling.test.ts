@@ -23,16 +23,19 @@ describe("label selectors (apimachinery labels.Selector; policy/v1 PodDisruption
     ["one wrong matchLabels pair fails", { matchLabels: { app: "db", tier: "frontend" } }, false],
     ["In", { matchExpressions: [{ key: "app", operator: "In", values: ["db", "cache"] }] }, true],
     ["In on a missing key fails", { matchExpressions: [{ key: "zone", operator: "In", values: ["a"] }] }, false],
+    ["In with a value not listed fails", { matchExpressions: [{ key: "app", operator: "In", values: ["cache", "queue"] }] }, false],
     ["NotIn holds for a missing key", { matchExpressions: [{ key: "zone", operator: "NotIn", values: ["a"] }] }, true],
     ["NotIn", { matchExpressions: [{ key: "app", operator: "NotIn", values: ["db"] }] }, false],
+    ["NotIn holds for a value not listed", { matchExpressions: [{ key: "app", operator: "NotIn", values: ["cache"] }] }, true],
     ["Exists", { matchExpressions: [{ key: "tier", operator: "Exists" }] }, true],
     ["DoesNotExist", { matchExpressions: [{ key: "tier", operator: "DoesNotExist" }] }, false],
+    ["DoesNotExist holds for a missing key", { matchExpressions: [{ key: "zone", operator: "DoesNotExist" }] }, true],
     ["labels and expressions are ANDed", { matchLabels: { app: "db" }, matchExpressions: [{ key: "tier", operator: "DoesNotExist" }] }, false],
   ])("%s", (_name, selector, matches) => expect(matchesLabelSelector(labels, selector)).toBe(matches));
 });
 
 describe("node selector terms (core/v1 NodeSelectorTerm: terms ORed, requirements ANDed)", () => {
-  const node = { name: "agent-1", labels: { "kubernetes.io/arch": "arm64", cores: "4" } };
+  const node = { name: "agent-1", labels: { "kubernetes.io/arch": "arm64", cores: "4", disks: "16", signed: "+5", scientific: "1e3" } };
   test.each<[string, NodeSelectorTerm[] | undefined, boolean]>([
     ["no affinity places anywhere", undefined, true],
     ["an empty term matches no node", [{}], false],
@@ -41,6 +44,19 @@ describe("node selector terms (core/v1 NodeSelectorTerm: terms ORed, requirement
     ["Gt compares integers", [{ matchExpressions: [{ key: "cores", operator: "Gt", values: ["2"] }] }], true],
     ["Lt compares integers", [{ matchExpressions: [{ key: "cores", operator: "Lt", values: ["2"] }] }], false],
     ["Gt with a non-integer never matches", [{ matchExpressions: [{ key: "kubernetes.io/arch", operator: "Gt", values: ["2"] }] }], false],
+    // apimachinery labels.Requirement.Matches: both sides through strconv.ParseInt(s, 10, 64), one value only, strict
+    // comparison.
+    ["Gt is strict", [{ matchExpressions: [{ key: "cores", operator: "Gt", values: ["4"] }] }], false],
+    ["Lt holds for a smaller value", [{ matchExpressions: [{ key: "cores", operator: "Lt", values: ["8"] }] }], true],
+    ["Lt is strict", [{ matchExpressions: [{ key: "cores", operator: "Lt", values: ["4"] }] }], false],
+    ["Gt compares numbers of several digits", [{ matchExpressions: [{ key: "disks", operator: "Gt", values: ["10"] }] }], true],
+    ["Gt needs exactly one value", [{ matchExpressions: [{ key: "cores", operator: "Gt", values: ["2", "3"] }] }], false],
+    ["Gt with no values never matches", [{ matchExpressions: [{ key: "cores", operator: "Gt" }] }], false],
+    ["Gt on a missing label never matches", [{ matchExpressions: [{ key: "gpus", operator: "Gt", values: ["-1"] }] }], false],
+    ["a signed label is an integer to ParseInt", [{ matchExpressions: [{ key: "signed", operator: "Gt", values: ["2"] }] }], true],
+    ["a signed value is an integer to ParseInt", [{ matchExpressions: [{ key: "cores", operator: "Lt", values: ["+5"] }] }], true],
+    ["a label in exponent form is not an integer to ParseInt", [{ matchExpressions: [{ key: "scientific", operator: "Gt", values: ["2"] }] }], false],
+    ["a value in exponent form is not an integer to ParseInt", [{ matchExpressions: [{ key: "cores", operator: "Gt", values: ["1e0"] }] }], false],
     ["matchFields metadata.name", [{ matchFields: [{ key: "metadata.name", operator: "In", values: ["agent-1"] }] }], true],
   ])("%s", (_name, terms, matches) => expect(matchesNodeSelectorTerms(node, terms)).toBe(matches));
 
@@ -85,6 +101,30 @@ describe("scheduling predicates (kube-scheduler default filter plugins)", () => 
       agent({ taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] }),
       "taint dedicated=gpu:NoSchedule is not tolerated",
     ],
+    [
+      "tainttoleration: Equal with the same key, value and effect tolerates",
+      spec(10, 0, { tolerations: [{ key: "dedicated", operator: "Equal", value: "gpu", effect: "NoSchedule" }] }),
+      agent({ taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] }),
+      undefined,
+    ],
+    [
+      "tainttoleration: an empty value equals an empty value (the operator defaults to Equal)",
+      spec(10, 0, { tolerations: [{ key: "node.kubernetes.io/not-ready", effect: "NoExecute" }] }),
+      agent({ taints: [{ key: "node.kubernetes.io/not-ready", effect: "NoExecute" }] }),
+      undefined,
+    ],
+    [
+      "tainttoleration: a toleration without an effect tolerates every effect of its key",
+      spec(10, 0, { tolerations: [{ key: "dedicated", operator: "Equal", value: "gpu" }] }),
+      agent({ taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }, { key: "dedicated", value: "gpu", effect: "NoExecute" }] }),
+      undefined,
+    ],
+    [
+      "tainttoleration: a toleration for another key does not apply",
+      spec(10, 0, { tolerations: [{ key: "spot", operator: "Exists", effect: "NoSchedule" }] }),
+      agent({ taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] }),
+      "taint dedicated=gpu:NoSchedule is not tolerated",
+    ],
     ["tainttoleration: Exists tolerates any value", spec(10, 0, { tolerations: [{ key: "dedicated", operator: "Exists" }] }), agent({ taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] }), undefined],
     ["tainttoleration: an empty key with Exists tolerates everything", spec(10, 0, { tolerations: [{ operator: "Exists" }] }), agent({ taints: [{ key: "a", effect: "NoExecute" }, { key: "b", effect: "NoSchedule" }] }), undefined],
     [
@@ -94,6 +134,8 @@ describe("scheduling predicates (kube-scheduler default filter plugins)", () => 
       "taint dedicated:NoSchedule is not tolerated",
     ],
     ["nodeports: same port and protocol on every address conflicts", spec(10, 0, { hostPorts: [{ port: 80, protocol: "TCP" }] }), agent({ usedHostPorts: [{ port: 80, protocol: "TCP" }] }), "host port 80/TCP is already in use"],
+    ["nodeports: another port does not conflict", spec(10, 0, { hostPorts: [{ port: 8080, protocol: "TCP" }] }), agent({ usedHostPorts: [{ port: 80, protocol: "TCP" }] }), undefined],
+    ["nodeports: a specific address conflicts with the port bound on every address", spec(10, 0, { hostPorts: [{ port: 80, protocol: "TCP", hostIP: "10.0.1.5" }] }), agent({ usedHostPorts: [{ port: 80, protocol: "TCP" }] }), "host port 10.0.1.5:80/TCP is already in use"],
     ["nodeports: another protocol does not conflict", spec(10, 0, { hostPorts: [{ port: 53, protocol: "UDP" }] }), agent({ usedHostPorts: [{ port: 53, protocol: "TCP" }] }), undefined],
     ["nodeports: 0.0.0.0 conflicts with a specific address", spec(10, 0, { hostPorts: [{ port: 80, protocol: "TCP", hostIP: "0.0.0.0" }] }), agent({ usedHostPorts: [{ port: 80, protocol: "TCP", hostIP: "10.0.1.5" }] }), "host port 0.0.0.0:80/TCP is already in use"],
     ["nodeports: two different specific addresses do not conflict", spec(10, 0, { hostPorts: [{ port: 80, protocol: "TCP", hostIP: "10.0.1.6" }] }), agent({ usedHostPorts: [{ port: 80, protocol: "TCP", hostIP: "10.0.1.5" }] }), undefined],
@@ -115,6 +157,19 @@ describe("bin packing (cluster-autoscaler estimator/binpacking_estimator.go, fir
     ["the pods-per-node limit opens nodes even with room to spare", Array.from({ length: 5 }, () => spec(10)), { ...template, podCapacity: 2 }, 3],
     ["a host port opens a node per pod that binds it", Array.from({ length: 3 }, () => spec(10, 0, { hostPorts: [{ port: 80, protocol: "TCP" }] })), template, 3],
   ])("%s", (_name, pods, node, nodes) => expect(binPack(pods, node).nodes).toBe(nodes));
+
+  test("pods are packed largest first by their share of CPU plus their share of memory (decreasing_pod_orderer.go)", () => {
+    // Shares of a 2000m / 8 GiB template: cpu-heavy 0.5 + 0.125, memory-heavy 0.05 + 0.75.
+    const cpuHeavy = spec(1000, 1024);
+    const memoryHeavy = spec(100, 6144);
+    expect(binPack([cpuHeavy, memoryHeavy], template).packed).toEqual([memoryHeavy, cpuHeavy]);
+    // 0.75 + 0.125 against 0.05 + 0.5.
+    const busy = spec(1500, 1024);
+    const roomy = spec(100, 4096);
+    expect(binPack([roomy, busy], template).packed).toEqual([busy, roomy]);
+    // Same CPU: memory decides.
+    expect(binPack([spec(500, 512), spec(500, 2048)], template).packed).toEqual([spec(500, 2048), spec(500, 512)]);
+  });
 
   test("a pod no empty template could take opens no node and is reported unpacked", () => {
     const huge = spec(4000);
@@ -149,6 +204,11 @@ describe("node template (cluster-autoscaler simulator/node_info_utils.go Sanitiz
       podCount: 0,
       usedHostPorts: [],
     });
+  });
+
+  test("an arm64 instance is labelled with Go's name for it, arm64", () => {
+    const labels = nodeTemplate({ instance, daemonSetPods: [] }).labels;
+    expect([labels["kubernetes.io/arch"], labels["beta.kubernetes.io/arch"]]).toEqual(["arm64", "arm64"]);
   });
 
   test("measured from a live agent: its allocatable and pod capacity; hostname, zone and capacity type dropped (compare_nodegroups.go BasicIgnoredLabels)", () => {

@@ -93,10 +93,12 @@ export function resolveConfig(input: unknown): ClusterConfig {
     );
   }
   checkApi(config.api, report);
-  if (config.database.maxAllocatedStorageGb < config.database.allocatedStorageGb) {
+  // RDS storage autoscaling: "You must set the maximum storage threshold to at least 10% more than the current
+  // allocated storage" (RDS User Guide, USER_PIOPS.Autoscaling). Whole GiB, so compared without floating point.
+  if (config.database.maxAllocatedStorageGb * 10 < config.database.allocatedStorageGb * 11) {
     report(
       "database.maxAllocatedStorageGb",
-      `(${config.database.maxAllocatedStorageGb}) must not be below database.allocatedStorageGb (${config.database.allocatedStorageGb})`,
+      `(${config.database.maxAllocatedStorageGb}) must be at least 10% above database.allocatedStorageGb (${config.database.allocatedStorageGb}); RDS refuses a lower storage autoscaling ceiling`,
       ["database.allocatedStorageGb"],
     );
   }

@@ -56,6 +56,11 @@ export class FakeKubeApi {
   readonly refusals = new Map<string, number>();
   /** Pods ("namespace/name") whose eviction fails with 500, as with two PodDisruptionBudgets or a broken webhook. */
   readonly evictionErrors = new Set<string>();
+  /**
+   * Pods ("namespace/name") that run their grace period after an accepted eviction: each is still listed, with a
+   * deletionTimestamp, for this many more pod lists. Any other evicted pod is gone at once.
+   */
+  readonly terminatingFor = new Map<string, number>();
   /** Every request as "METHOD path". */
   readonly requests: string[] = [];
   /** Authorization headers seen. */
@@ -141,6 +146,11 @@ export class FakeKubeApi {
     if (request.method === "GET" && url.pathname === "/api/v1/pods") {
       const selector = url.searchParams.get("fieldSelector");
       const nodeName = selector?.startsWith("spec.nodeName=") ? selector.slice("spec.nodeName=".length) : undefined;
+      for (const [key, lists] of this.terminatingFor) {
+        if (!this.pods.get(key)?.metadata.deletionTimestamp) continue;
+        if (lists > 0) this.terminatingFor.set(key, lists - 1);
+        else this.pods.delete(key);
+      }
       const items = [...this.pods.values()].filter((pod) => nodeName === undefined || pod.spec.nodeName === nodeName);
       return send(200, page("PodList", "v1", items, url, this.maxPageSize));
     }
@@ -153,8 +163,9 @@ export class FakeKubeApi {
         this.refusals.set(key, left - 1);
         return status(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget.");
       }
-      // The pod terminates at once here; a real kubelet would run its grace period first.
-      this.pods.delete(key);
+      const pod = this.pods.get(key)!;
+      if (this.terminatingFor.has(key)) pod.metadata.deletionTimestamp ??= new Date().toISOString();
+      else this.pods.delete(key);
       return send(201, { kind: "Status", apiVersion: "v1", status: "Success", code: 201 });
     }
     if (request.method === "GET" && url.pathname === "/apis/policy/v1/poddisruptionbudgets") {

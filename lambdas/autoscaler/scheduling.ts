@@ -86,8 +86,8 @@ export function schedulingFailure(pod: PodSchedulingSpec, node: NodeState): stri
     if (node.labels[key] !== value) return `node selector ${key}=${value} does not match`;
   }
   if (!matchesNodeSelectorTerms(node, pod.requiredNodeAffinity)) return "required node affinity does not match";
-  // pkg/scheduler/framework/plugins/nodeports: hostPort 0 binds nothing on the node.
-  for (const wanted of (pod.hostPorts ?? []).filter((port) => port.port > 0)) {
+  // pkg/scheduler/framework/plugins/nodeports. A hostPort of 0 binds nothing: place() records none, so none conflicts.
+  for (const wanted of pod.hostPorts ?? []) {
     if (node.usedHostPorts.some((used) => portsConflict(wanted, used))) return `host port ${describePort(wanted)} is already in use`;
   }
   // pkg/scheduler/framework/plugins/noderesources/fit.go: the pod limit first, then each requested resource; a zero

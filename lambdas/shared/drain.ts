@@ -25,11 +25,8 @@ export interface DrainResult {
 const podKey = (pod: Pick<PodInfo, "namespace" | "name">) => `${pod.namespace}/${pod.name}`;
 
 /** kubectl drain's filters: DaemonSet pods come back anyway, mirror pods belong to the kubelet, finished pods hold nothing. */
-export function drainSkipReason(pod: PodInfo): string | undefined {
-  if (pod.controllerKind === "DaemonSet") return "daemonset";
-  if (pod.mirror) return "mirror";
-  if (pod.phase === "Succeeded" || pod.phase === "Failed") return "finished";
-  return undefined;
+export function leftByDrain(pod: PodInfo): boolean {
+  return pod.controllerKind === "DaemonSet" || pod.mirror || pod.phase === "Succeeded" || pod.phase === "Failed";
 }
 
 /**
@@ -41,8 +38,8 @@ export async function drainNode(cluster: Cluster, nodeName: string, options: Dra
   const { log } = options;
   await cluster.cordon(nodeName);
   const pods = await cluster.listPods(nodeName);
-  const skipped = pods.filter((pod) => drainSkipReason(pod) !== undefined).map(podKey);
-  let pending = pods.filter((pod) => drainSkipReason(pod) === undefined && !pod.deleting);
+  const skipped = pods.filter(leftByDrain).map(podKey);
+  let pending = pods.filter((pod) => !leftByDrain(pod) && !pod.deleting);
   const evicted: string[] = [];
 
   while (pending.length > 0) {

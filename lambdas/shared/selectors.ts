@@ -27,7 +27,8 @@ function matchesRequirement(labels: Readonly<Record<string, string>>, requiremen
     case "Gt":
     case "Lt": {
       // core/v1 NodeSelectorRequirement: a single integer value; a label that is not an integer does not match.
-      if (!has || values.length !== 1 || !/^-?\d+$/.test(value) || !/^-?\d+$/.test(values[0])) return false;
+      // "Integer" as apimachinery's labels.Requirement.Matches parses it: strconv.ParseInt(s, 10, 64), sign allowed.
+      if (!has || values.length !== 1 || !/^[+-]?\d+$/.test(value) || !/^[+-]?\d+$/.test(values[0])) return false;
       return requirement.operator === "Gt" ? Number(value) > Number(values[0]) : Number(value) < Number(values[0]);
     }
   }

@@ -1,0 +1,66 @@
+import { autoscalerEnvironment, parseAutoscalerSettings } from "../lambdas/autoscaler/settings";
+import { drainerEnvironment, parseDrainerSettings } from "../lambdas/node-drainer/settings";
+
+/**
+ * Each Lambda's environment as its construct writes it and its handler reads it, without a stack: the writer takes
+ * config units (minutes, percent, seconds), the handler gets milliseconds and fractions. automation.test.ts checks the
+ * same through the synthesised Terraform.
+ */
+
+// Every value off its default and no two alike, so a swapped or unconverted value shows.
+const AUTOSCALER = {
+  clusterName: "prod-k3s",
+  agentGroupName: "prod-k3s-agents",
+  stateTableName: "prod-k3s-autoscaler",
+  accessSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:access",
+  topicArn: "arn:aws:sns:eu-west-1:123456789012:k3s",
+  nodeVcpus: "4",
+  nodeMemoryMiB: "16384",
+  nodeInstanceType: "m7i.xlarge",
+  nodeArchitecture: "x86_64",
+  maxStepUp: 4,
+  scaleDownThresholdPercent: 35,
+  scaleDownWindowMinutes: 7,
+  cooldownMinutes: 13,
+  notReadyReplaceMinutes: 45,
+  expendablePodsPriorityCutoff: -5,
+  functionTimeoutSeconds: 120,
+} as const;
+
+test("autoscaler: the handler reads what the construct writes, in milliseconds and fractions", () => {
+  const { lockTtlMs, ...settings } = parseAutoscalerSettings(autoscalerEnvironment(AUTOSCALER));
+  expect(settings).toEqual({
+    clusterName: "prod-k3s",
+    agentGroupName: "prod-k3s-agents",
+    stateTableName: "prod-k3s-autoscaler",
+    accessSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:access",
+    topicArn: "arn:aws:sns:eu-west-1:123456789012:k3s",
+    agentInstance: { instanceType: "m7i.xlarge", vcpus: 4, memoryMiB: 16384, architecture: "x86_64" },
+    config: { maxStepUp: 4, scaleDownThreshold: 0.35, scaleDownWindowMs: 420_000, cooldownMs: 780_000, expendablePriorityCutoff: -5 },
+    notReadyReplaceAfterMs: 2_700_000,
+  });
+  // A run cut off at the function's timeout still holds the lock, so no second run acts beside it.
+  expect(lockTtlMs).toBeGreaterThan(120_000);
+});
+
+test("autoscaler: a zero cooldown is allowed, a zero window or step is not", () => {
+  expect(parseAutoscalerSettings(autoscalerEnvironment({ ...AUTOSCALER, cooldownMinutes: 0 })).config.cooldownMs).toBe(0);
+  expect(() => parseAutoscalerSettings(autoscalerEnvironment({ ...AUTOSCALER, scaleDownWindowMinutes: 0 }))).toThrow(/^invalid environment: SCALE_DOWN_WINDOW_SECONDS: /);
+  expect(() => parseAutoscalerSettings(autoscalerEnvironment({ ...AUTOSCALER, maxStepUp: 0 }))).toThrow(/^invalid environment: MAX_STEP_UP: /);
+});
+
+test("autoscaler: a missing variable is named", () => {
+  const { TOPIC_ARN: _, ...environment } = autoscalerEnvironment(AUTOSCALER);
+  expect(() => parseAutoscalerSettings(environment)).toThrow(/^invalid environment: TOPIC_ARN: /);
+});
+
+test("node drainer: the handler reads what the construct writes, the heartbeat interval in milliseconds", () => {
+  const environment = drainerEnvironment({ agentGroupName: "prod-k3s-agents", accessSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:access", topicArn: "arn:aws:sns:eu-west-1:123456789012:k3s", heartbeatIntervalSeconds: 90 });
+  expect(parseDrainerSettings(environment)).toEqual({
+    agentGroupName: "prod-k3s-agents",
+    accessSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:access",
+    topicArn: "arn:aws:sns:eu-west-1:123456789012:k3s",
+    heartbeatIntervalMs: 90_000,
+  });
+  expect(() => parseDrainerSettings({ ...environment, HEARTBEAT_INTERVAL_SECONDS: "0" })).toThrow(/^invalid environment: HEARTBEAT_INTERVAL_SECONDS: /);
+});

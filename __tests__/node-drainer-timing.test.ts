@@ -1,0 +1,65 @@
+import type { SQSRecord } from "aws-lambda";
+import { DrainerDeps, processBatch } from "../lambdas/node-drainer/drainer";
+import { parseDrainerSettings } from "../lambdas/node-drainer/settings";
+import { kubeConfigFor, kubernetesCluster } from "../lambdas/shared/cluster";
+import { resourceNamed, synthCluster } from "./helpers";
+import { GROUP, INSTANCE, lifecycleAction, lifecycleEvent, NODE, TIME, virtualClock } from "./support/drainer-harness";
+import { FakeKubeApi } from "./support/fake-kube-api";
+
+// Apart from node-drainer.test.ts because it synthesises the whole stack, which `npm run mutate` cannot afford per mutant.
+describe("drain timing, from the synthesised Terraform to the handler", () => {
+  const { json } = synthCluster();
+  const hook = resourceNamed(json, "aws_autoscaling_lifecycle_hook", "Compute_AgentDrainHook");
+  const fn = resourceNamed(json, "aws_lambda_function", "Automation_NodeDrainer");
+  const queue = resourceNamed(json, "aws_sqs_queue", "Automation_DrainQueue");
+  // ARNs are Terraform references at synth time; the handler only checks their shape.
+  const environment = Object.fromEntries(Object.entries(fn.environment.variables as Record<string, string>).map(([name, value]) => [name, /\.arn\}$/.test(value) ? "arn:aws:example" : value]));
+
+  test("the queue hides a message at least six function timeouts, and a redelivery plus an attempt fit in the hook", () => {
+    // Lambda requires visibility >= function timeout and advises 6x (Lambda Developer Guide, SQS event source).
+    expect(queue.visibility_timeout_seconds).toBeGreaterThanOrEqual(6 * fn.timeout);
+    expect(queue.visibility_timeout_seconds + fn.timeout).toBeLessThanOrEqual(hook.heartbeat_timeout);
+    expect(parseDrainerSettings(environment).heartbeatIntervalMs).toBeLessThanOrEqual((hook.heartbeat_timeout * 1000) / 4);
+  });
+
+  test("an unfinished attempt is retried after the visibility timeout while the heartbeats still hold the action, and the retry completes it", async () => {
+    const api = new FakeKubeApi();
+    const server = await api.start();
+    try {
+      api.addNode(NODE, INSTANCE);
+      api.addPod("default", "db-0", NODE, { owner: "StatefulSet" });
+      api.refusals.set("default/db-0", 1_000_000);
+      const hookTimeoutMs = hook.heartbeat_timeout * 1000;
+      const received = Date.parse(TIME) + 5000;
+      const clock = virtualClock(received);
+      const action = lifecycleAction(clock, hookTimeoutMs, Date.parse(TIME));
+      const attempt = (startedAt: number): DrainerDeps => ({
+        agentGroupName: GROUP,
+        heartbeatIntervalMs: parseDrainerSettings(environment).heartbeatIntervalMs,
+        cluster: async () => kubernetesCluster(kubeConfigFor({ server, caData: api.caData, token: "t" })),
+        lifecycle: action.actions,
+        notify: async () => undefined,
+        log: () => undefined,
+        now: clock.now,
+        sleep: clock.sleep,
+        every: clock.every,
+        functionDeadline: startedAt + fn.timeout * 1000,
+        retryDelayMs: 5000,
+      });
+
+      expect(await processBatch([{ messageId: "m1", body: lifecycleEvent() } as SQSRecord], attempt(received))).toEqual({ batchItemFailures: [{ itemIdentifier: "m1" }] });
+      expect(clock.now()).toBeLessThanOrEqual(received + fn.timeout * 1000);
+      expect(action.state.heartbeats.length).toBeGreaterThanOrEqual(2);
+
+      const redelivered = received + queue.visibility_timeout_seconds * 1000;
+      await clock.sleep(redelivered - clock.now());
+      expect(action.pending()).toBe(true);
+      api.refusals.set("default/db-0", 0);
+      expect(await processBatch([{ messageId: "m1", body: lifecycleEvent() } as SQSRecord], attempt(redelivered))).toEqual({ batchItemFailures: [] });
+      expect(api.pods.size).toBe(0);
+      expect(action.state.result).toBe("CONTINUE");
+    } finally {
+      await api.stop();
+    }
+  });
+});

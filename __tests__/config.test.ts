@@ -111,6 +111,10 @@ describe("bad configurations are refused with a message naming the field", () =>
     expect(problemsOf(input)).toContain(message);
   });
 
+  test("a malformed region is one problem: isolated-partition text inside it is not read as a partition", () => {
+    expect(problemsOf({ region: "ab-cd-isob-east-1" })).toEqual(['region: must be an AWS region such as "eu-west-1"']);
+  });
+
   test("every problem is reported at once", () => {
     expect(problemsOf({ servers: { count: 1 }, agents: { minSize: 5, maxSize: 2 } })).toHaveLength(2);
   });
@@ -250,6 +254,8 @@ describe("autoscaler schedules are EventBridge schedule expressions", () => {
     ["rate(0 minutes)", "the rate value must be a positive whole number, got 0"],
     ["rate(-1 minutes)", "the rate value must be a positive whole number, got -1"],
     ["rate(1 second)", 'the rate unit must be minute(s), hour(s) or day(s), got "second"'],
+    // Only a trailing "s" is the plural: a unit that starts with one is still unknown.
+    ["rate(2 sday)", 'the rate unit must be minute(s), hour(s) or day(s), got "sday"'],
     ["rate(5minutes)", 'a rate expression is "rate(<value> <unit>)", such as "rate(5 minutes)"'],
     ["cron(0 12 * * ?)", "a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), got 5"],
     ["cron(0 12 * * ? * *)", "a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), got 7"],

@@ -374,3 +374,18 @@ test("the app holds the cluster stack and the state-backend stack, whose outputs
   });
   expect(resourceNamed(backendStack, "aws_s3_bucket", "StateBackend_StateBucket").bucket).toMatch(/^blue-tfstate-\$\{data\.aws_caller_identity\.[A-Za-z0-9_]+\.account_id\}-eu-west-1$/);
 });
+
+test("the tag the cloud controller's policy is scoped by is the tag on the subnets, node security groups and instances", () => {
+  const { json } = synthCluster({ clusterName: "blue" });
+  const document = Object.entries(json.data!.aws_iam_policy_document).find(([id]) => id.startsWith("Compute_CloudControllerPolicy_"))![1];
+  const conditionKeys = new Set<string>(document.statement.flatMap((statement: any) => (statement.condition ?? []).map((condition: any) => condition.variable)));
+  const scopedTags = [...conditionKeys].filter((key) => key.startsWith("aws:ResourceTag/")).map((key) => key.slice("aws:ResourceTag/".length));
+  // kubernetes/cloud-provider-aws pkg/providers/v1/tags.go: the cluster's resources carry kubernetes.io/cluster/<id>.
+  expect(scopedTags).toEqual(["kubernetes.io/cluster/blue"]);
+  const [tag] = scopedTags;
+  for (const [, subnet] of resourcesOf(json, "aws_subnet")) expect(Object.keys(subnet.tags)).toContain(tag);
+  for (const group of ["Server", "Agent"]) expect(Object.keys(resourceNamed(json, "aws_security_group", `Networking_SecurityGroups_${group}`).tags)).toContain(tag);
+  for (const kind of ["Servers", "Agents"]) {
+    for (const specification of resourceNamed(json, "aws_launch_template", `Compute_${kind}_LaunchTemplate`).tag_specifications) expect(specification.tags[tag]).toBe("owned");
+  }
+});

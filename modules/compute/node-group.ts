@@ -5,6 +5,7 @@ import { Fn, ITerraformDependable, TerraformLocal } from "cdktf";
 import { Construct } from "constructs";
 import { autoScalingGroupArnPattern, NodeRole } from "./iam";
 import { renderUserData } from "./user-data";
+import { clusterTagKey } from "../cluster-tag";
 
 export type NodeKind = "server" | "agent";
 
@@ -78,7 +79,6 @@ export interface NodeGroupProps {
  * that holds every new node out of service until its bootstrap ends it.
  */
 export class NodeGroup extends Construct {
-  public readonly role: NodeRole;
   public readonly group: AutoscalingGroup;
 
   constructor(scope: Construct, id: string, props: NodeGroupProps) {
@@ -97,7 +97,7 @@ export class NodeGroup extends Construct {
         },
       ],
     });
-    this.role = new NodeRole(this, "Role", {
+    const role = new NodeRole(this, "Role", {
       // IAM names are account-global: the region lets one account run the cluster in two regions.
       name: `${clusterName}-${props.region}-${kind}`,
       partition: props.partition,
@@ -114,7 +114,7 @@ export class NodeGroup extends Construct {
       imageId: props.imageId,
       instanceType: "instanceType" in props.instances ? props.instances.instanceType : undefined,
       keyName: props.keyName,
-      iamInstanceProfile: { arn: this.role.instanceProfileArn },
+      iamInstanceProfile: { arn: role.instanceProfileArn },
       vpcSecurityGroupIds: [props.securityGroupId],
       // Compressed: EC2 takes at most 16 KB of user data before base64 (EC2 user guide, "Work with instance user
       // data"), and the server script with its manifests is larger (about 19 KB with cluster-autoscaler's chart).
@@ -128,7 +128,7 @@ export class NodeGroup extends Construct {
       // Only what never changes for a cluster: a tag edit must not roll every node.
       tagSpecifications: ["instance", "volume"].map((resourceType) => ({
         resourceType,
-        tags: { Name: `${clusterName}-${kind}`, [`kubernetes.io/cluster/${clusterName}`]: "owned" },
+        tags: { Name: `${clusterName}-${kind}`, [clusterTagKey(clusterName)]: "owned" },
       })),
       updateDefaultVersion: true,
     });
@@ -178,7 +178,7 @@ export class NodeGroup extends Construct {
       tag: [...tags({ ...props.instanceTags, Name: `${clusterName}-${kind}` }, true), ...tags(props.groupOnlyTags, false)],
       lifecycle: props.scalerOwnsDesiredCapacity ? { ignoreChanges: ["desired_capacity"] } : undefined,
       // A node reads all of this at boot; starting it earlier only burns its retry budget.
-      dependsOn: [...props.bootDependencies, ...this.role.policies],
+      dependsOn: [...props.bootDependencies, ...role.policies],
     });
   }
 }

@@ -21,6 +21,7 @@ import { Fn, ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { HTTP_PORT, HTTPS_PORT } from "../ports";
 import { ANYWHERE, ClusterSecurityGroups } from "./security-groups";
+import { clusterTagKey } from "../cluster-tag";
 
 export interface NetworkingProps {
   /** Names resources and forms the `kubernetes.io/cluster/<name>` tag. */
@@ -69,7 +70,7 @@ export class Networking extends Construct {
     if (props.publicSubnetCidrs.length !== zones.length || props.privateSubnetCidrs.length !== zones.length) {
       throw new Error("Networking: publicSubnetCidrs and privateSubnetCidrs need exactly one CIDR per availability zone");
     }
-    const clusterTag = `kubernetes.io/cluster/${clusterName}`;
+    const clusterTag = clusterTagKey(clusterName);
 
     const vpc = new Vpc(this, "Vpc", {
       cidrBlock: props.vpcCidr,

@@ -2,6 +2,7 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Construct } from "constructs";
+import { clusterTagKey } from "../cluster-tag";
 import {
   FLANNEL_VXLAN_PORT,
   HTTP_PORT,
@@ -53,7 +54,7 @@ export class ClusterSecurityGroups extends Construct {
 
   constructor(scope: Construct, id: string, props: ClusterSecurityGroupsProps) {
     super(scope, id);
-    const clusterTag = `kubernetes.io/cluster/${props.clusterName}`;
+    const clusterTag = clusterTagKey(props.clusterName);
     const group = (groupId: string, suffix: string, description: string, tags: Record<string, string> = {}) =>
       new SecurityGroup(this, groupId, {
         name: `${props.clusterName}-${suffix}`,

@@ -3,7 +3,7 @@ import { readFileSync } from "fs";
 import { parseAutoscalerSettings } from "../lambdas/autoscaler/settings";
 import { parseDrainerSettings } from "../lambdas/node-drainer/settings";
 import { bundleLambda } from "../modules/automation/bundle";
-import { ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
+import { appliedLambdaEnvironment, appliedReference, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
 
 /** The statements of the aws_iam_policy_document a policy attribute ("${data.aws_iam_policy_document.X.json}") names. */
 function documentStatements(json: TerraformJson, policyReference: string): any[] {
@@ -244,19 +244,6 @@ describe("confused-deputy conditions on service principals", () => {
 });
 
 describe("function settings, from config through the synthesised environment to each handler's parser", () => {
-  /**
-   * What a Terraform reference becomes at apply: an ARN or a name that says what it references, or the size of a
-   * t4g.large for the instance-type data source, so a variable wired to the wrong resource or attribute shows.
-   */
-  const applied = (value: string) => {
-    const reference = /^\$\{(.+)\.([a-z_]+)\}$/.exec(value);
-    if (!reference) return value;
-    const [, address, attribute] = reference;
-    return ({ arn: `arn:aws:test:${address}`, default_vcpus: "2", memory_size: "8192" } as Record<string, string>)[attribute] ?? `${address}.${attribute}`;
-  };
-  const environmentOf = (json: TerraformJson, id: "Autoscaler" | "NodeDrainer") =>
-    Object.fromEntries(Object.entries(resourceNamed(json, "aws_lambda_function", `Automation_${id}`).environment.variables as Record<string, string>).map(([name, value]) => [name, applied(value)]));
-
   // Every automation setting off its default, no two alike, so a swapped or unconverted value cannot pass unnoticed;
   // x86 agents, so the architecture and instance type are not the defaults either.
   const changed = {
@@ -289,13 +276,13 @@ describe("function settings, from config through the synthesised environment to 
   ])("autoscaler, $name: the parsed settings are the config's, in milliseconds and fractions", ({ input, automation, agents }) => {
     const { json } = synthCluster(input);
     const variables = resourceNamed(json, "aws_lambda_function", "Automation_Autoscaler").environment.variables;
-    const { lockTtlMs, ...settings } = parseAutoscalerSettings(environmentOf(json, "Autoscaler"));
+    const { lockTtlMs, ...settings } = parseAutoscalerSettings(appliedLambdaEnvironment(json, "Autoscaler"));
     expect(settings).toEqual({
       clusterName: "k3s",
-      agentGroupName: applied(ref(json, "aws_autoscaling_group", "Compute_Agents_Group", "name")),
-      stateTableName: applied(ref(json, "aws_dynamodb_table", "Automation_AutoscalerTable", "name")),
-      accessSecretArn: applied(ref(json, "aws_secretsmanager_secret", "Compute_AutomationAccessSecret", "arn")),
-      topicArn: applied(ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn")),
+      agentGroupName: appliedReference(ref(json, "aws_autoscaling_group", "Compute_Agents_Group", "name")),
+      stateTableName: appliedReference(ref(json, "aws_dynamodb_table", "Automation_AutoscalerTable", "name")),
+      accessSecretArn: appliedReference(ref(json, "aws_secretsmanager_secret", "Compute_AutomationAccessSecret", "arn")),
+      topicArn: appliedReference(ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn")),
       agentInstance: { instanceType: agents.instanceType, vcpus: 2, memoryMiB: 8192, architecture: agents.architecture },
       config: {
         maxStepUp: automation.maxScaleUpStep,
@@ -321,10 +308,10 @@ describe("function settings, from config through the synthesised environment to 
   ])("node drainer, %s: the parsed settings name the agents' group, the access secret and the topic, and beat at a tenth of the hook's timeout", (_, input) => {
     const { json } = synthCluster(input);
     const hook = resourceNamed(json, "aws_autoscaling_lifecycle_hook", "Compute_AgentDrainHook");
-    expect(parseDrainerSettings(environmentOf(json, "NodeDrainer"))).toEqual({
-      agentGroupName: applied(ref(json, "aws_autoscaling_group", "Compute_Agents_Group", "name")),
-      accessSecretArn: applied(ref(json, "aws_secretsmanager_secret", "Compute_AutomationAccessSecret", "arn")),
-      topicArn: applied(ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn")),
+    expect(parseDrainerSettings(appliedLambdaEnvironment(json, "NodeDrainer"))).toEqual({
+      agentGroupName: appliedReference(ref(json, "aws_autoscaling_group", "Compute_Agents_Group", "name")),
+      accessSecretArn: appliedReference(ref(json, "aws_secretsmanager_secret", "Compute_AutomationAccessSecret", "arn")),
+      topicArn: appliedReference(ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn")),
       // drain-timing.ts: a tenth of the hook's heartbeat timeout, which is in seconds.
       heartbeatIntervalMs: (hook.heartbeat_timeout / 10) * 1000,
     });
@@ -332,7 +319,7 @@ describe("function settings, from config through the synthesised environment to 
 
   test("an environment in the wrong unit is refused, naming the variable", () => {
     const { json } = synthCluster();
-    expect(() => parseAutoscalerSettings({ ...environmentOf(json, "Autoscaler"), SCALE_DOWN_THRESHOLD_PERCENT: "0.5" })).toThrow(/^invalid environment: SCALE_DOWN_THRESHOLD_PERCENT: /);
-    expect(() => parseDrainerSettings({ ...environmentOf(json, "NodeDrainer"), HEARTBEAT_INTERVAL_SECONDS: "0.06" })).toThrow(/^invalid environment: HEARTBEAT_INTERVAL_SECONDS: /);
+    expect(() => parseAutoscalerSettings({ ...appliedLambdaEnvironment(json, "Autoscaler"), SCALE_DOWN_THRESHOLD_PERCENT: "0.5" })).toThrow(/^invalid environment: SCALE_DOWN_THRESHOLD_PERCENT: /);
+    expect(() => parseDrainerSettings({ ...appliedLambdaEnvironment(json, "NodeDrainer"), HEARTBEAT_INTERVAL_SECONDS: "0.06" })).toThrow(/^invalid environment: HEARTBEAT_INTERVAL_SECONDS: /);
   });
 });

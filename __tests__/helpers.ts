@@ -89,3 +89,21 @@ export function asDelivered(terraformString: string, resolve = (reference: strin
     return match === "$${" ? "${" : "%{";
   });
 }
+
+/**
+ * What a Terraform reference in a Lambda's environment becomes at apply: an ARN or a name that says what it
+ * references, or the size of a t4g.large for the instance-type data source, so a variable wired to the wrong resource
+ * or attribute shows.
+ */
+export function appliedReference(value: string): string {
+  const reference = /^\$\{(.+)\.([a-z_]+)\}$/.exec(value);
+  if (!reference) return value;
+  const [, address, attribute] = reference;
+  return ({ arn: `arn:aws:test:${address}`, default_vcpus: "2", memory_size: "8192" } as Record<string, string>)[attribute] ?? `${address}.${attribute}`;
+}
+
+/** A Lambda's synthesised environment as the function sees it after apply. */
+export function appliedLambdaEnvironment(json: TerraformJson, id: "Autoscaler" | "NodeDrainer"): Record<string, string> {
+  const variables = resourceNamed(json, "aws_lambda_function", `Automation_${id}`).environment.variables as Record<string, string>;
+  return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, appliedReference(value)]));
+}

@@ -2,7 +2,7 @@ import type { SQSRecord } from "aws-lambda";
 import { DrainerDeps, processBatch } from "../lambdas/node-drainer/drainer";
 import { parseDrainerSettings } from "../lambdas/node-drainer/settings";
 import { kubeConfigFor, kubernetesCluster } from "../lambdas/shared/cluster";
-import { resourceNamed, synthCluster } from "./helpers";
+import { appliedLambdaEnvironment, resourceNamed, synthCluster } from "./helpers";
 import { GROUP, INSTANCE, lifecycleAction, lifecycleEvent, NODE, TIME, virtualClock } from "./support/drainer-harness";
 import { FakeKubeApi } from "./support/fake-kube-api";
 
@@ -12,8 +12,7 @@ describe("drain timing, from the synthesised Terraform to the handler", () => {
   const hook = resourceNamed(json, "aws_autoscaling_lifecycle_hook", "Compute_AgentDrainHook");
   const fn = resourceNamed(json, "aws_lambda_function", "Automation_NodeDrainer");
   const queue = resourceNamed(json, "aws_sqs_queue", "Automation_DrainQueue");
-  // ARNs are Terraform references at synth time; the handler only checks their shape.
-  const environment = Object.fromEntries(Object.entries(fn.environment.variables as Record<string, string>).map(([name, value]) => [name, /\.arn\}$/.test(value) ? "arn:aws:example" : value]));
+  const environment = appliedLambdaEnvironment(json, "NodeDrainer");
 
   test("the queue hides a message at least six function timeouts, and a redelivery plus an attempt fit in the hook", () => {
     // Lambda requires visibility >= function timeout and advises 6x (Lambda Developer Guide, SQS event source).

@@ -6,7 +6,7 @@ import { ConfigInput } from "../config/schema";
 import { buildApp, policyExemptions } from "../main";
 import { parseAutoscalerSettings } from "../lambdas/autoscaler/settings";
 import { drainTiming } from "../modules/automation/drain-timing";
-import { localNamed, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
+import { appliedLambdaEnvironment, localNamed, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
 
 // Every value a user sets reaches the resource that acts on it, through main.ts's wiring of config -> module props ->
 // Terraform. Each row sets one value away from its default and finds it where AWS will read it; each test synthesises
@@ -217,9 +217,7 @@ const rows: Row[] = [
     expect: (json) => {
       expect(Object.values(json.resource.aws_cloudwatch_event_rule).find((rule) => rule.schedule_expression)!.schedule_expression).toBe("rate(2 minutes)");
       // Read back by the handler's own parser, in the handler's units.
-      // Terraform fills the references at apply; stand-ins of the right shape take their place here.
-      const applied = { ACCESS_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k3s/automation-access", TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:k3s-automation", NODE_VCPUS: "2", NODE_MEMORY_MIB: "8192" };
-      const settings = parseAutoscalerSettings({ ...lambdaEnvironment(json, "autoscaler"), ...applied });
+      const settings = parseAutoscalerSettings(appliedLambdaEnvironment(json, "Autoscaler"));
       expect(settings.config).toEqual({ maxStepUp: 4, scaleDownThreshold: 0.35, scaleDownWindowMs: 15 * 60_000, cooldownMs: 6 * 60_000, expendablePriorityCutoff: -20 });
       expect(settings.notReadyReplaceAfterMs).toBe(25 * 60_000);
     },

@@ -7,6 +7,7 @@ const base = require("./jest.config.js");
 
 module.exports = {
   ...base,
+  testEnvironment: require("path").join(__dirname, "jest.mutant-bail-environment.js"),
   // Every directory of mutated code is a root, so a test reaching a mutated file through another directory
   // (node-drainer.test.ts -> drainer.ts -> shared/drain.ts) is found as related.
   roots: ["<rootDir>/__tests__", "<rootDir>/config", "<rootDir>/lambdas"],

@@ -5,5 +5,6 @@ const base = require("./jest.config.js");
 
 module.exports = {
   ...base,
+  testEnvironment: require("path").join(__dirname, "jest.mutant-bail-environment.js"),
   testMatch: ["**/__tests__/wiring.test.ts"],
 };

@@ -1,6 +1,6 @@
-import { Testing, TerraformStack } from "cdktf";
+import { Testing } from "cdktf";
 import { DATASTORE_DOCUMENT_KEYS } from "../modules/contracts/secrets";
-import { Database, rdsCaBundleUrl } from "../modules/database";
+import { rdsCaBundleUrl } from "../modules/database";
 import { Storage } from "../modules/storage";
 import { jsonencodedObject, logicalIdOf, referencedId, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
 
@@ -94,16 +94,6 @@ describe("database", () => {
     expect(instance.depends_on).toEqual(["Postgresql", "Upgrade"].map((log) => `aws_cloudwatch_log_group.${logicalIdOf(json, "aws_cloudwatch_log_group", `Database_${log}LogGroup`)}`));
     const retention = synthCluster({ database: { logRetentionDays: 90 } }).synthesized;
     expect(retention).toHaveResourceWithProperties({ tfResourceType: "aws_cloudwatch_log_group" }, { name: "/aws/rds/instance/k3s-datastore/upgrade", retention_in_days: 90 });
-  });
-
-  test.each([
-    ["k3s--a", 'Database: clusterName "k3s--a" makes the RDS identifier "k3s--a-datastore" invalid; use a lower-case letter first, at most 53 characters and no "--"'],
-    ["1k3s", 'Database: clusterName "1k3s" makes the RDS identifier "1k3s-datastore" invalid; use a lower-case letter first, at most 53 characters and no "--"'],
-  ])("a cluster name that breaks RDS's identifier rules is refused: %s", (clusterName, message) => {
-    const stack = new TerraformStack(Testing.app(), "test");
-    const sizing = { instanceClass: "db.t4g.small", allocatedStorageGb: 20, maxAllocatedStorageGb: 100, backupRetentionDays: 7, multiAz: false, performanceInsights: false };
-    const props = { clusterName, subnetIds: ["subnet-1", "subnet-2"], securityGroupId: "sg-1", ...sizing, protectData: true, logRetentionDays: 30 };
-    expect(() => new Database(stack, "Database", props)).toThrow(message);
   });
 
   test("sizing and availability come from config", () => {

@@ -167,7 +167,7 @@ describe("draining through the Kubernetes API", () => {
   });
 
   test("a server whose certificate the pinned CA did not sign is refused", async () => {
-    const impostorCa = new FakeKubeApi().caData;
+    const impostorCa = new FakeKubeApi({ ownCertificate: true }).caData;
     await expect(kubernetesCluster(kubeConfigFor({ server, caData: impostorCa, token: TOKEN })).listNodes()).rejects.toThrow();
     expect(api.tokens).toEqual(new Set());
   });

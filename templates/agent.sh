@@ -24,7 +24,7 @@ server: $(yaml_quote "$API_ENDPOINT")
 token: $(yaml_quote "$K3S_AGENT_TOKEN")
 node-name: $(yaml_quote "$NODE_NAME")
 node-label:
-  - node.kubernetes.io/capacity-type=$CAPACITY_TYPE
+  - {{ CAPACITY_TYPE_LABEL }}=$CAPACITY_TYPE
 kubelet-arg:
   - cloud-provider=external
   - provider-id=$PROVIDER_ID

@@ -6,8 +6,18 @@ import { AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
 
-/** A throwaway certificate for 127.0.0.1, so the client verifies TLS against a CA exactly as in the cluster. */
+let certificate: { cert: string; key: string } | undefined;
+
+/**
+ * A throwaway certificate for 127.0.0.1, so the client verifies TLS against a CA exactly as in the cluster. One per
+ * test file: each server is new, and openssl per test would cost more than most tests.
+ */
 function selfSignedCertificate(): { cert: string; key: string } {
+  certificate ??= generateCertificate();
+  return certificate;
+}
+
+function generateCertificate(): { cert: string; key: string } {
   const dir = mkdtempSync(join(tmpdir(), "fake-kube-api-"));
   execFileSync("openssl", [
     "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
@@ -66,9 +76,15 @@ export class FakeKubeApi {
   /** Authorization headers seen. */
   readonly tokens = new Set<string>();
   private server?: Server;
-  private readonly certificate = selfSignedCertificate();
+  private readonly certificate: { cert: string; key: string };
   /** The server's certificate as base64 PEM: the caData a client pins. */
-  readonly caData = Buffer.from(this.certificate.cert).toString("base64");
+  readonly caData: string;
+
+  /** `ownCertificate`: a certificate no other server of this file has, for a client that must refuse it. */
+  constructor(options: { ownCertificate?: boolean } = {}) {
+    this.certificate = options.ownCertificate ? generateCertificate() : selfSignedCertificate();
+    this.caData = Buffer.from(this.certificate.cert).toString("base64");
+  }
 
   addNode(name: string, instanceId: string, options: { cpu?: string; memory?: string; ready?: boolean; unschedulable?: boolean; annotations?: Record<string, string>; readyTransitionTime?: string } = {}): void {
     this.nodes.set(name, {

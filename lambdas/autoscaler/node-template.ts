@@ -4,6 +4,7 @@
  * NodeInfo (simulator/node_info_utils.go SanitizedTemplateNodeInfoFromNodeInfo).
  */
 import type { NodeSchedulingSpec, PodSchedulingSpec, Resources } from "../shared/kube-model";
+import { CAPACITY_TYPE_LABEL, kubernetesArchitecture } from "../shared/node-labels";
 import { NodeState, nodeWith, place, schedulingFailure } from "./scheduling";
 
 /** k3s leaves the kubelet's --max-pods at its default. */
@@ -21,7 +22,7 @@ const PER_NODE_LABELS = [
   "topology.kubernetes.io/zone",
   "failure-domain.beta.kubernetes.io/zone",
   "topology.k8s.aws/zone-id",
-  "node.kubernetes.io/capacity-type",
+  CAPACITY_TYPE_LABEL,
 ];
 
 /**
@@ -58,7 +59,7 @@ function derivedAllocatable(instance: AgentInstance): Resources {
 }
 
 function derivedLabels(instance: AgentInstance): Record<string, string> {
-  const arch = instance.architecture === "x86_64" ? "amd64" : "arm64";
+  const arch = kubernetesArchitecture(instance.architecture);
   // The kubelet sets the stable and the deprecated beta labels; the AWS cloud controller sets the instance type.
   return {
     "kubernetes.io/arch": arch,

@@ -1,4 +1,5 @@
 import { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { kubernetesArchitecture } from "../../lambdas/shared/node-labels";
 import { fillPlaceholders, kubernetesMinorImageTag, readTemplate } from "./user-data";
 import type { Architecture } from ".";
 
@@ -26,8 +27,7 @@ export function clusterAutoscalerDiscoveryTags(clusterName: string): Record<stri
 export function clusterAutoscalerNodeTemplateTags(architecture: Architecture, rootVolumeGb: number): Record<string, string> {
   const prefix = "k8s.io/cluster-autoscaler/node-template";
   return {
-    // Kubernetes names x86_64 "amd64" (GOARCH), as the kubelet's own kubernetes.io/arch label does.
-    [`${prefix}/label/kubernetes.io/arch`]: architecture === "arm64" ? "arm64" : "amd64",
+    [`${prefix}/label/kubernetes.io/arch`]: kubernetesArchitecture(architecture),
     [`${prefix}/label/kubernetes.io/os`]: "linux",
     // The instance type gives CPU and memory but not disk; without this a pod requesting ephemeral storage would
     // never fit the template. The root volume holds the kubelet's directory. cluster-autoscaler takes the value as

@@ -18,6 +18,7 @@ import { terraformLiteral } from "../literal";
 import { K3S_INSTALLER } from "./k3s-installer";
 import { clusterAutoscalerDiscoveryTags, clusterAutoscalerManifest, clusterAutoscalerNodeTemplateTags, clusterAutoscalerStatements } from "./cluster-autoscaler";
 import { kubernetesMinorImageTag, readTemplate, secretDocumentKeys, serverTaintsYaml } from "./user-data";
+import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
 
 export type Architecture = "arm64" | "x86_64";
 
@@ -259,7 +260,7 @@ export class Compute extends Construct {
         "cluster-secrets": policy("AgentSecretsPolicy", [readSecrets(agentTokenSecret.arn)]),
         "efs-csi": props.efsCsiPolicyJson,
       },
-      bootstrap: { includes: {}, values: { ...sharedBootstrapValues, K3S_VERSION: props.agentK3sVersion } },
+      bootstrap: { includes: {}, values: { ...sharedBootstrapValues, K3S_VERSION: props.agentK3sVersion, CAPACITY_TYPE_LABEL } },
       // Agents join through the servers: launched before them, they would spend their bootstrap time waiting.
       bootDependencies: [...props.agentBootDependencies, agentTokenVersion, servers.group],
     });

@@ -80,14 +80,9 @@ export class Database extends Construct {
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
     const { protectData, allocatedStorageGb: allocated, maxAllocatedStorageGb: maxAllocated } = props;
+    // config/schema.ts owns the rules these values obey: the cluster name keeps the RDS identifier valid, and storage
+    // autoscaling's ceiling is at least 10 % above the allocation.
     const identifier = `${props.clusterName}-datastore`;
-    // RDS instance identifiers: 1-63 characters, a letter first, no "--" and no trailing hyphen (CreateDBInstance).
-    if (!/^[a-z][a-z0-9-]{0,62}$/.test(identifier) || identifier.includes("--")) {
-      throw new Error(`Database: clusterName "${props.clusterName}" makes the RDS identifier "${identifier}" invalid; use a lower-case letter first, at most 53 characters and no "--"`);
-    }
-    if (maxAllocated < allocated) {
-      throw new Error(`Database: maxAllocatedStorageGb (${maxAllocated}) must not be below allocatedStorageGb (${allocated})`);
-    }
 
     const subnetGroup = new DbSubnetGroup(this, "SubnetGroup", {
       name: `${props.clusterName}-datastore`,

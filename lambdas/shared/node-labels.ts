@@ -1,0 +1,18 @@
+/**
+ * Node labels and label values that the agents' bootstrap script, the autoscaler's node template and
+ * cluster-autoscaler's group tags must spell alike.
+ */
+
+/**
+ * The agent's EC2 purchase option, "spot" or "on-demand", set at boot by templates/agent.sh from the instance metadata
+ * (the same key EKS managed node groups and Karpenter use, so workloads written for them select agents unchanged).
+ */
+export const CAPACITY_TYPE_LABEL = "node.kubernetes.io/capacity-type";
+
+/**
+ * Kubernetes names architectures as Go does (GOARCH), in the kubelet's kubernetes.io/arch label; EC2 names them
+ * arm64 and x86_64.
+ */
+export function kubernetesArchitecture(ec2Architecture: "arm64" | "x86_64"): "arm64" | "amd64" {
+  return ec2Architecture === "x86_64" ? "amd64" : "arm64";
+}

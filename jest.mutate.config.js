@@ -20,9 +20,9 @@ module.exports = {
     // modules directly).
     "/__tests__/(compute|templates|networking|database-storage|load-balancing|backend|determinism|names|automation|policy|wiring)\\.test\\.ts$",
     "/__tests__/(defaults|shared-ports|node-drainer-timing)\\.test\\.ts$",
-    // The autoscaler's run loop, its AWS, DynamoDB and Kubernetes adapters, and an hour-long simulation per scenario
-    // (up to 1 s a test): the decision modules they call have their own unit suites (decide, scheduling,
+    // The autoscaler's run loop, its AWS, DynamoDB and Kubernetes adapters, and the simulations (an hour per scenario, a day
+    // per trace; up to 1 s a test): the decision modules they call have their own unit suites (decide, scheduling,
     // drainability, recovery, selectors).
-    "/__tests__/(autoscaler-run|autoscaler-scenarios|cluster-adapters|aws-adapters|lock)\\.test\\.ts$",
+    "/__tests__/(autoscaler-run|autoscaler-scenarios|simulator|cluster-adapters|aws-adapters|lock)\\.test\\.ts$",
   ],
 };

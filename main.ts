@@ -6,6 +6,7 @@ import { join } from "path";
 import { loadConfigAndBackend, S3BackendSettings } from "./config/backend";
 import { ClusterConfig, ConfigError } from "./config/resolve";
 import { Automation } from "./modules/automation";
+import { autoscalerProps } from "./modules/automation/tuning";
 import { AGENT_DRAIN_HEARTBEAT_SECONDS, Compute } from "./modules/compute";
 import { Database, rdsCaBundleUrl } from "./modules/database";
 import { LoadBalancing } from "./modules/load-balancing";
@@ -129,20 +130,7 @@ export class ClusterStack extends TerraformStack {
       agentGroupArn: compute.agentGroupArn,
       drainHeartbeatSeconds: AGENT_DRAIN_HEARTBEAT_SECONDS,
       accessSecretArn: compute.automationAccessSecretArn,
-      autoscaler:
-        config.agents.scalingMode === "pods"
-          ? {
-              scheduleExpression: automation.scheduleExpression,
-              maxStepUp: automation.maxScaleUpStep,
-              scaleDownThresholdPercent: automation.scaleDownUtilizationPercent,
-              scaleDownWindowMinutes: automation.scaleDownWindowMinutes,
-              cooldownMinutes: automation.cooldownMinutes,
-              notReadyReplaceMinutes: automation.notReadyReplaceMinutes,
-              expendablePodsPriorityCutoff: automation.expendablePodsPriorityCutoff,
-              nodeInstanceType: config.agents.instanceTypes[0],
-              nodeArchitecture: config.architecture,
-            }
-          : undefined,
+      autoscaler: config.agents.scalingMode === "pods" ? autoscalerProps(config) : undefined,
       notificationEmail: automation.notificationEmail,
       logRetentionDays: automation.logRetentionDays,
     });

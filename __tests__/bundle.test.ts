@@ -68,8 +68,13 @@ test("a later process reuses a build only while every file it was built from, an
   const reused = inFreshProcess();
   expect(reused).toEqual(first);
 
-  // A source file the bundle was built from changed (its recorded hash no longer matches): built again.
-  writeFileSync(recordFile, JSON.stringify({ ...record, inputs: { ...record.inputs, "lambdas/shared/drain.ts": "0".repeat(64) } }));
+  // A file whose size or modification time is not the recorded one (touched, checked out again) but whose content is
+  // the same: read and hashed, and the build is reused.
+  writeFileSync(recordFile, JSON.stringify({ ...record, stats: { ...record.stats, "lambdas/shared/drain.ts": "0:0" } }));
+  expect(inFreshProcess()).toEqual(first);
+
+  // A source file the bundle was built from changed (neither its stat nor its hash is the recorded one): built again.
+  writeFileSync(recordFile, JSON.stringify({ ...record, inputs: { ...record.inputs, "lambdas/shared/drain.ts": "0".repeat(64) }, stats: { ...record.stats, "lambdas/shared/drain.ts": "0:0" } }));
   const afterSourceChange = inFreshProcess();
   expect(afterSourceChange.inode).not.toBe(first.inode);
   expect(afterSourceChange.bundle.sourceCodeHash).toBe(first.bundle.sourceCodeHash);

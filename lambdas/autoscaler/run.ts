@@ -5,13 +5,14 @@ import { AgentGroup } from "./aws";
 import { AgentNode, decide, Decision, ScalerConfig } from "./decide";
 import { AgentInstance, nodeTemplate } from "./node-template";
 import { planRecovery, RecoveryAction, SCALE_DOWN_MARK } from "./recovery";
-import { DynamoLock, StateStore } from "./store";
+import type { RunLock, ScalerStateStore } from "./store";
 
 export interface RunDeps {
   readonly cluster: () => Promise<Cluster>;
   readonly group: AgentGroup;
-  readonly lock: DynamoLock;
-  readonly store: StateStore;
+  /** DynamoLock in the Lambda; any lease with the same guarantee elsewhere (the simulator keeps one in memory). */
+  readonly lock: RunLock;
+  readonly store: ScalerStateStore;
   readonly notify: (subject: string, message: Record<string, unknown>) => Promise<void>;
   readonly log: Logger;
   /** Writes one embedded-metric-format line. */

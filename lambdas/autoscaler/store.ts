@@ -6,11 +6,25 @@ const LOCK_KEY = "autoscaler#lock";
 /** Decision records expire on their own (the table's TTL attribute). */
 const DECISION_RETENTION_SECONDS = 7 * 24 * 3600;
 
+/** The run's lease: of overlapping runs exactly one acquires it; an expired lease is taken over. */
+export interface RunLock {
+  acquire(owner: string, now: number, ttlMs: number): Promise<boolean>;
+  /** Releases the lease if this owner still holds it; another owner's lease is left alone. */
+  release(owner: string): Promise<void>;
+}
+
+/** Where a run finds what earlier runs remembered, and leaves its own decision. */
+export interface ScalerStateStore {
+  load(): Promise<ScalerState>;
+  save(state: ScalerState): Promise<void>;
+  recordDecision(decision: Decision, now: number, owner: string): Promise<void>;
+}
+
 /**
  * A lease in DynamoDB: a conditional write succeeds only when no unexpired lease exists, so of any number of
  * overlapping invocations exactly one acts; a lease left by a crashed run expires and is taken over.
  */
-export class DynamoLock {
+export class DynamoLock implements RunLock {
   constructor(private readonly client: DynamoDBClient, private readonly table: string, private readonly key = LOCK_KEY) {}
 
   async acquire(owner: string, now: number, ttlMs: number): Promise<boolean> {
@@ -48,7 +62,7 @@ export class DynamoLock {
 }
 
 /** Scale times, per-node underutilization and recent decisions, in the same table as the lock. */
-export class StateStore {
+export class StateStore implements ScalerStateStore {
   constructor(private readonly client: DynamoDBClient, private readonly table: string) {}
 
   async load(): Promise<ScalerState> {

@@ -1,7 +1,7 @@
 import { createHash } from "crypto";
 import { buildSync, BuildOptions, version as esbuildVersion } from "esbuild";
 import { zipSync } from "fflate";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "fs";
 import { join, resolve } from "path";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -35,6 +35,11 @@ interface BuildRecord {
   readonly fingerprint: string;
   /** Every file esbuild read (its metafile's inputs, relative to the repository), with its SHA-256. */
   readonly inputs: Record<string, string>;
+  /**
+   * Each input's size and modification time when it was hashed. A file that still has both is taken as unchanged
+   * without reading it, as git's index does; any other is hashed again.
+   */
+  readonly stats: Record<string, string>;
   readonly bundle: LambdaBundle;
 }
 
@@ -85,14 +90,23 @@ export function bundleLambda(name: LambdaName, outdir = join(ROOT, ".build", "la
     bundleBytes: files["index.js"][0].byteLength,
     zipBytes: zip.byteLength,
   };
-  const inputs = Object.fromEntries(Object.keys(result.metafile.inputs).sort().map((input) => [input, sha256(readFileSync(join(ROOT, input)))]));
-  const record: BuildRecord = { fingerprint: fingerprintOf(name, outdir), inputs, bundle };
+  const inputNames = Object.keys(result.metafile.inputs).sort();
+  // Stat before hashing: a file changed in between then fails the stat check next time, and is hashed again.
+  const stats = Object.fromEntries(inputNames.map((input) => [input, statKey(join(ROOT, input))]));
+  const inputs = Object.fromEntries(inputNames.map((input) => [input, sha256(readFileSync(join(ROOT, input)))]));
+  const record: BuildRecord = { fingerprint: fingerprintOf(name, outdir), inputs, stats, bundle };
   // Several processes (test workers, a synth beside a validate) may build at once: publish each file atomically, the
   // zip before the record that vouches for it.
   publish(zipPath, zip);
   publish(recordPath(name, outdir), JSON.stringify(record, null, 2));
   built.set(key, bundle);
   return bundle;
+}
+
+/** Size and modification time (nanoseconds) of a file. */
+function statKey(path: string): string {
+  const stat = statSync(path, { bigint: true });
+  return `${stat.size}:${stat.mtimeNs}`;
 }
 
 function recordPath(name: LambdaName, outdir: string): string {
@@ -115,7 +129,9 @@ function unchangedBuild(name: LambdaName, outdir: string): LambdaBundle | undefi
     const record = JSON.parse(readFileSync(recordPath(name, outdir), "utf8")) as BuildRecord;
     if (record.fingerprint !== fingerprintOf(name, outdir)) return undefined;
     for (const [input, hash] of Object.entries(record.inputs)) {
-      if (!existsSync(join(ROOT, input)) || sha256(readFileSync(join(ROOT, input))) !== hash) return undefined;
+      const path = join(ROOT, input);
+      if (!existsSync(path)) return undefined;
+      if (statKey(path) !== record.stats[input] && sha256(readFileSync(path)) !== hash) return undefined;
     }
     if (sha256(readFileSync(record.bundle.zipPath), "base64") !== record.bundle.sourceCodeHash) return undefined;
     return record.bundle;

@@ -27,6 +27,7 @@ import { autoscalerEnvironment, AutoscalerTuning } from "../../lambdas/autoscale
 import { drainerEnvironment } from "../../lambdas/node-drainer/settings";
 import { bundleLambda, LambdaName } from "./bundle";
 import { drainTiming } from "./drain-timing";
+import { AUTOSCALER_TIMEOUT_SECONDS } from "./tuning";
 
 export interface AutoscalerProps extends AutoscalerTuning {
   /** EventBridge schedule of the scaling runs. */
@@ -64,8 +65,6 @@ export interface AutomationProps {
   /** Retention of the functions' log groups, in days. */
   readonly logRetentionDays: number;
 }
-
-const AUTOSCALER_TIMEOUT_SECONDS = 240;
 
 interface FunctionOptions {
   /** Construct ID prefix of the function's resources. */

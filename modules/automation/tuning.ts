@@ -1,0 +1,24 @@
+import type { ClusterConfig } from "../../config/resolve";
+import type { AutoscalerProps } from "./index";
+
+/** The autoscaler function's timeout; its run lock outlives it (settings.ts). */
+export const AUTOSCALER_TIMEOUT_SECONDS = 240;
+
+/**
+ * The autoscaler's props from the resolved config: the one mapping from `automation.*` and `agents.*` to the
+ * function's tuning, used by main.ts and by the simulator (simulator/), so both run the autoscaler the config describes.
+ */
+export function autoscalerProps(config: ClusterConfig): AutoscalerProps {
+  const { automation } = config;
+  return {
+    scheduleExpression: automation.scheduleExpression,
+    maxStepUp: automation.maxScaleUpStep,
+    scaleDownThresholdPercent: automation.scaleDownUtilizationPercent,
+    scaleDownWindowMinutes: automation.scaleDownWindowMinutes,
+    cooldownMinutes: automation.cooldownMinutes,
+    notReadyReplaceMinutes: automation.notReadyReplaceMinutes,
+    expendablePodsPriorityCutoff: automation.expendablePodsPriorityCutoff,
+    nodeInstanceType: config.agents.instanceTypes[0],
+    nodeArchitecture: config.architecture,
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * npm run simulate [-- options]: every policy over every trace, a table on stdout and one SVG chart per trace.
+ *   --trace <file.json>   a trace (repeatable); default: every file in simulator/traces
+ *   --csv <file.csv>      a trace converted from CSV (repeatable; format in README "Autoscaler simulator")
+ *   --seed <n>            seed of every random draw (default 1)
+ *   --period-seconds <n>  the autoscaler's schedule period (default: the config's automation.scheduleExpression)
+ *   --spot-rate <r>       spot interruptions per spot instance-hour (default: simulator/data/assumptions.json)
+ *   --out <dir>           where the charts go (default docs/simulation)
+ */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "fs";
+import { basename, join } from "path";
+import { chartSvg } from "../simulator/chart";
+import { compareTrace, formatTable, targetChecks, TraceComparison } from "../simulator/compare";
+import { loadPrices } from "../simulator/engine";
+import { csvToTrace, loadTrace, Trace, TraceError } from "../simulator/trace";
+
+function parseArgs(argv: string[]) {
+  const options = { traces: [] as string[], csvs: [] as string[], seed: 1, periodSeconds: undefined as number | undefined, spotRate: undefined as number | undefined, out: "docs/simulation" };
+  for (let i = 0; i < argv.length; i++) {
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${argv[i - 1]} needs a value`);
+      return next;
+    };
+    const numeric = () => {
+      const raw = value();
+      const parsed = Number(raw);
+      if (!Number.isFinite(parsed) || parsed < 0) throw new Error(`${argv[i - 1]}: "${raw}" is not a number >= 0`);
+      return parsed;
+    };
+    switch (argv[i]) {
+      case "--trace": options.traces.push(value()); break;
+      case "--csv": options.csvs.push(value()); break;
+      case "--seed": options.seed = numeric(); break;
+      case "--period-seconds": options.periodSeconds = numeric(); break;
+      case "--spot-rate": options.spotRate = numeric(); break;
+      case "--out": options.out = value(); break;
+      default: throw new Error(`unknown option ${argv[i]}; see scripts/simulate.ts`);
+    }
+  }
+  return options;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const traceDir = join(__dirname, "..", "simulator", "traces");
+  const traces: Trace[] = [
+    ...(args.traces.length === 0 && args.csvs.length === 0 ? readdirSync(traceDir).filter((file) => file.endsWith(".json")).sort().map((file) => join(traceDir, file)) : args.traces).map(loadTrace),
+    ...args.csvs.map((file) => csvToTrace(readFileSync(file, "utf8"), { name: basename(file, ".csv") })),
+  ];
+  const prices = loadPrices();
+  const started = Date.now();
+  const comparisons: TraceComparison[] = [];
+  mkdirSync(args.out, { recursive: true });
+  for (const trace of traces) {
+    const comparison = await compareTrace(trace, { seed: args.seed, prices, autoscalerPeriodMs: args.periodSeconds === undefined ? undefined : args.periodSeconds * 1000, spotRatePerInstanceHour: args.spotRate });
+    comparisons.push(comparison);
+    const file = join(args.out, `${trace.name}.svg`);
+    writeFileSync(file, chartSvg(`${trace.name}: ${trace.description}`.slice(0, 110), trace.durationMinutes, comparison.runs.map((run) => ({ label: run.policyName, points: run.timeline }))));
+  }
+  console.log(formatTable(comparisons, prices.date));
+  console.log("");
+  for (const comparison of comparisons) {
+    const checks = targetChecks(comparison);
+    console.log(`${comparison.trace.name}: target ${checks.every((check) => check.met) ? "met" : "NOT met"} (${checks.map((check) => `${check.met ? "ok" : "FAILED"}: ${check.check}`).join("; ")})`);
+  }
+  console.log(`\nseed ${args.seed}; charts in ${args.out}/; ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main().catch((error) => {
+  console.error(error instanceof TraceError ? `trace error: ${error.message}` : error instanceof Error ? error.message : error);
+  process.exit(1);
+});

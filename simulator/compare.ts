@@ -1,0 +1,61 @@
+/** All policies over one trace, and the report: the table, and whether the issue's target relations hold. */
+import { loadPrices, POLICY_KINDS, PriceData, RunResult, simulate, SimulationOptions } from "./engine";
+import { Summary, summarize } from "./metrics";
+import type { Trace } from "./trace";
+
+export interface TraceComparison {
+  readonly trace: Trace;
+  readonly runs: (RunResult & { readonly summary: Summary })[];
+}
+
+export async function compareTrace(trace: Trace, options: SimulationOptions): Promise<TraceComparison> {
+  const prices: PriceData = options.prices ?? loadPrices();
+  const runs = [];
+  for (const kind of POLICY_KINDS) {
+    const run = await simulate(trace, kind, { ...options, prices });
+    runs.push({ ...run, summary: summarize(run.record, prices) });
+  }
+  return { trace, runs };
+}
+
+/**
+ * The issue's target: this project's autoscaler (c) has at most half the pending-pod-minutes of target tracking (a)
+ * at no more node-hours, and fewer pending-pod-minutes and no more node-hours than the threshold rules (b). Zero
+ * against zero counts as met.
+ */
+export function targetChecks(comparison: TraceComparison): { readonly check: string; readonly met: boolean }[] {
+  const by = (kind: string) => comparison.runs.find((run) => run.policy === kind)!.summary;
+  const a = by("target-tracking");
+  const b = by("threshold");
+  const c = by("project");
+  const round = (value: number) => Math.round(value * 1000) / 1000;
+  return [
+    { check: "(c) pending-pod-minutes <= half of (a)", met: round(c.pendingPodMinutes) <= round(a.pendingPodMinutes / 2) },
+    { check: "(c) node-hours <= (a)", met: round(c.nodeHours) <= round(a.nodeHours) },
+    { check: "(c) pending-pod-minutes < (b) (or both 0)", met: round(c.pendingPodMinutes) < round(b.pendingPodMinutes) || (round(b.pendingPodMinutes) === 0 && round(c.pendingPodMinutes) === 0) },
+    { check: "(c) node-hours <= (b)", met: round(c.nodeHours) <= round(b.nodeHours) },
+  ];
+}
+
+const fixed = (value: number, digits: number) => value.toFixed(digits);
+
+/** A Markdown table, one row per trace and policy. */
+export function formatTable(comparisons: TraceComparison[], priceDate: string): string {
+  const header = ["trace", "policy", "pending pod-min", "p50 min", "p95 min", "max min", "node-hours", `cost USD (${priceDate})`, "evictions", "scale actions"];
+  const rows = comparisons.flatMap(({ trace, runs }) =>
+    runs.map(({ policyName, summary: s }) => [
+      trace.name,
+      policyName,
+      fixed(s.pendingPodMinutes, 1),
+      fixed(s.p50Minutes, 1),
+      fixed(s.p95Minutes, 1),
+      fixed(s.maxMinutes, 1),
+      fixed(s.nodeHours, 2),
+      fixed(s.costUsd, 3),
+      String(s.evictions),
+      String(s.scaleActions),
+    ]),
+  );
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}

@@ -1,0 +1,218 @@
+/**
+ * The discrete-event loop: time jumps from one event to the next (a pod created or finished, a node Ready, a spot
+ * warning or termination, a policy's evaluation), the scheduler binds what fits after each, and the record integrates
+ * pending pods and instances between events. Everything random comes from streams of one seed (random.ts).
+ */
+import { readFileSync } from "fs";
+import { join } from "path";
+import { resolveConfig, ClusterConfig } from "../config/resolve";
+import { nodeTemplate } from "../lambdas/autoscaler/node-template";
+import { schedulingFailure } from "../lambdas/autoscaler/scheduling";
+import { autoscalerEnvironment, AutoscalerSettings, parseAutoscalerSettings } from "../lambdas/autoscaler/settings";
+import { AUTOSCALER_TIMEOUT_SECONDS, autoscalerProps } from "../modules/automation/tuning";
+import { SimulatedCluster, simPod } from "./cluster";
+import { PriceTable, RunRecord } from "./metrics";
+import { Policy, ProjectAutoscalerPolicy, TargetTrackingPolicy, ThresholdPolicy } from "./policies";
+import { DurationDistribution, drawDurationMs, exponential, seededRandom } from "./random";
+import { Trace } from "./trace";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/** The simulated clock's origin: a Monday, 00:00 UTC. */
+export const SIMULATION_START = Date.UTC(2025, 0, 6);
+
+export type PolicyKind = "target-tracking" | "threshold" | "project";
+export const POLICY_KINDS: PolicyKind[] = ["target-tracking", "threshold", "project"];
+
+export interface Assumptions {
+  readonly bootTime: { readonly distribution: DurationDistribution };
+  readonly spotInterruption: { readonly ratePerInstanceHour: number; readonly warningSeconds: number };
+  readonly targetTracking: {
+    readonly scaleOutDatapoints: number;
+    readonly scaleInDatapoints: number;
+    readonly alarmPeriodSeconds: number;
+    readonly scaleInThresholdFraction: number;
+    readonly metricPeriodSeconds: number;
+    readonly instanceWarmupSeconds: number;
+  };
+}
+
+export interface PriceData extends PriceTable {
+  readonly instanceTypes: Readonly<Record<string, { readonly onDemand: number; readonly spot: number; readonly vcpus: number; readonly memoryMiB: number }>>;
+}
+
+const DATA = join(__dirname, "data");
+export const loadAssumptions = (): Assumptions => JSON.parse(readFileSync(join(DATA, "assumptions.json"), "utf8"));
+export const loadPrices = (): PriceData => JSON.parse(readFileSync(join(DATA, "prices.json"), "utf8"));
+
+export interface SimulationOptions {
+  readonly seed: number;
+  /** A resolved cluster config; default: every default (`resolveConfig({})`). */
+  readonly config?: ClusterConfig;
+  readonly assumptions?: Assumptions;
+  readonly prices?: PriceData;
+  /** The autoscaler's schedule period; default: the config's scheduleExpression. */
+  readonly autoscalerPeriodMs?: number;
+  /** Overrides the data file's spot interruption rate. */
+  readonly spotRatePerInstanceHour?: number;
+}
+
+/** A point of the chart: instances in the group and pods waiting, from this time on. */
+export interface TimelinePoint {
+  readonly minute: number;
+  readonly nodes: number;
+  readonly pending: number;
+}
+
+export interface RunResult {
+  readonly policy: PolicyKind;
+  readonly policyName: string;
+  readonly record: RunRecord;
+  readonly timeline: TimelinePoint[];
+}
+
+/** The period of an EventBridge rate expression; the simulator runs the autoscaler on a fixed period, so no cron. */
+export function ratePeriodMs(expression: string): number {
+  const match = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression.trim());
+  if (!match) throw new Error(`the simulator runs the autoscaler on a rate() schedule; "${expression}" is not one (pass --period-seconds)`);
+  const unit = { minute: MINUTE, hour: HOUR, day: 24 * HOUR }[match[2].replace(/s$/, "") as "minute" | "hour" | "day"];
+  return Number(match[1]) * unit;
+}
+
+/** The Lambda's settings, through the same functions the construct and the handler use (settings.ts). */
+export function projectSettings(config: ClusterConfig, prices: PriceData): AutoscalerSettings {
+  const props = autoscalerProps(config);
+  const shape = prices.instanceTypes[props.nodeInstanceType];
+  if (!shape) throw new Error(`no size for ${props.nodeInstanceType} in simulator/data/prices.json`);
+  return parseAutoscalerSettings(
+    autoscalerEnvironment({
+      ...props,
+      clusterName: config.clusterName,
+      agentGroupName: `${config.clusterName}-agents`,
+      stateTableName: `${config.clusterName}-autoscaler`,
+      accessSecretArn: "arn:aws:secretsmanager:eu-west-1:000000000000:secret:simulated",
+      topicArn: "arn:aws:sns:eu-west-1:000000000000:simulated",
+      nodeVcpus: String(shape.vcpus),
+      nodeMemoryMiB: String(shape.memoryMiB),
+      functionTimeoutSeconds: AUTOSCALER_TIMEOUT_SECONDS,
+    }),
+  );
+}
+
+/** Runs one policy over one trace. */
+export async function simulate(trace: Trace, kind: PolicyKind, options: SimulationOptions): Promise<RunResult> {
+  const config = options.config ?? resolveConfig({});
+  const assumptions = options.assumptions ?? loadAssumptions();
+  const prices = options.prices ?? loadPrices();
+  const settings = projectSettings(config, prices);
+  const template = nodeTemplate({ instance: settings.agentInstance, daemonSetPods: [] });
+
+  // One stream per purpose, shared by the policies, so each sees the same n-th boot time and the same spot luck.
+  const bootRandom = seededRandom(options.seed, `boot/${trace.name}`);
+  const spotRandom = seededRandom(options.seed, `spot/${trace.name}`);
+  const spotRate = options.spotRatePerInstanceHour ?? assumptions.spotInterruption.ratePerInstanceHour;
+  const types = config.agents.instanceTypes;
+  const cheapestSpot = [...types].sort((a, b) => (prices.instanceTypes[a]?.spot ?? Infinity) - (prices.instanceTypes[b]?.spot ?? Infinity))[0];
+  const start = SIMULATION_START;
+  const end = start + trace.durationMinutes * MINUTE;
+  const cluster = new SimulatedCluster(
+    { min: config.agents.minSize, max: config.agents.maxSize, desired: trace.initialNodes ?? config.agents.desiredCapacity },
+    { allocatable: template.allocatable, labels: { ...template.labels }, podCapacity: template.podCapacity },
+    {
+      start,
+      bootTimeMs: () => drawDurationMs(assumptions.bootTime.distribution, bootRandom),
+      spotInterruptionAfterMs: () => (spotRate > 0 ? exponential(spotRandom, HOUR / spotRate) : Infinity),
+      spotWarningMs: assumptions.spotInterruption.warningSeconds * 1000,
+      onDemandBaseCapacity: config.agents.onDemandBaseCapacity,
+      onDemandPercentageAboveBaseCapacity: config.agents.onDemandPercentageAboveBaseCapacity,
+      // On-demand: "prioritized", the first type listed; spot: "price-capacity-optimized", here the cheapest (capacity
+      // pools are not simulated).
+      instanceTypeFor: (lifecycle) => (lifecycle === "on-demand" ? types[0] : cheapestSpot),
+      placement: "least-allocated",
+      random: seededRandom(options.seed, `scale-in/${trace.name}`),
+    },
+  );
+  const tt = assumptions.targetTracking;
+  const policy: Policy =
+    kind === "target-tracking"
+      ? new TargetTrackingPolicy(cluster, {
+          targetValue: 80, // modules/compute/index.ts AgentCpuTargetTracking
+          scaleOutDatapoints: tt.scaleOutDatapoints,
+          scaleInDatapoints: tt.scaleInDatapoints,
+          alarmPeriodMs: tt.alarmPeriodSeconds * 1000,
+          scaleInThresholdFraction: tt.scaleInThresholdFraction,
+          metricPeriodMs: tt.metricPeriodSeconds * 1000,
+          instanceWarmupMs: tt.instanceWarmupSeconds * 1000,
+        })
+      : kind === "threshold"
+        ? new ThresholdPolicy(cluster)
+        : new ProjectAutoscalerPolicy(cluster, settings, options.autoscalerPeriodMs ?? ratePeriodMs(autoscalerProps(config).scheduleExpression), AUTOSCALER_TIMEOUT_SECONDS * 1000);
+
+  const arrivals = trace.pods
+    .flatMap((group, groupIndex) =>
+      Array.from({ length: group.count }, (_, i) => ({
+        at: start + group.atMinute * MINUTE,
+        pod: simPod(`${group.name}-${groupIndex}-${i}`, { cpuMillis: group.cpuMillis, memoryBytes: group.memoryMiB * 2 ** 20 }, { labels: { app: group.name }, nodeSelector: group.nodeSelector }),
+        group,
+      })),
+    )
+    .sort((a, b) => a.at - b.at);
+  let nextArrival = 0;
+  let nextEvaluation = start + policy.periodMs;
+  let pendingPodMs = 0;
+  const timeline: TimelinePoint[] = [];
+  const pendingCounts = () => {
+    let placeable = 0;
+    let all = 0;
+    for (const pod of cluster.pods) {
+      if (pod.nodeName) continue;
+      all += 1;
+      if (cluster.lives.get(`${pod.namespace}/${pod.name}`)?.placeable) placeable += 1;
+    }
+    return { placeable, all };
+  };
+  const note = () => {
+    const point = { minute: (cluster.now - start) / MINUTE, nodes: cluster.runningInstances.length, pending: pendingCounts().all };
+    const last = timeline[timeline.length - 1];
+    if (last && last.nodes === point.nodes && last.pending === point.pending) return;
+    if (last && last.minute === point.minute) timeline.pop();
+    timeline.push(point);
+  };
+
+  note();
+  while (cluster.now < end) {
+    const next = Math.min(end, arrivals[nextArrival]?.at ?? Infinity, cluster.nextEventAt(), nextEvaluation);
+    pendingPodMs += pendingCounts().placeable * (next - cluster.now);
+    cluster.now = next;
+    if (next >= end) break;
+    cluster.processDue();
+    while (nextArrival < arrivals.length && arrivals[nextArrival].at <= next) {
+      const { pod, group } = arrivals[nextArrival++];
+      cluster.addPod(pod, { cpuUsage: group.cpuUsage, runMs: group.runMinutes === undefined ? undefined : group.runMinutes * MINUTE, placeable: schedulingFailure(pod, template) === undefined });
+    }
+    cluster.schedule();
+    if (next >= nextEvaluation) {
+      await policy.evaluate(next);
+      nextEvaluation += policy.periodMs;
+      cluster.schedule();
+    }
+    note();
+  }
+  note();
+
+  const stillPending = cluster.pods.filter((pod) => !pod.nodeName).map((pod) => cluster.lives.get(`${pod.namespace}/${pod.name}`)).filter((life) => life?.placeable);
+  return {
+    policy: kind,
+    policyName: policy.name,
+    timeline,
+    record: {
+      start,
+      end,
+      pendingPodMs,
+      startLatenciesMs: [...cluster.startLatencies.filter((sample) => sample.placeable).map((sample) => sample.ms), ...stillPending.map((life) => end - life!.pendingSince)],
+      instances: cluster.instances.map((instance) => ({ lifecycle: instance.lifecycle, instanceType: instance.instanceType, launchedAt: instance.launchedAt, readyAt: instance.readyAt, terminatedAt: instance.terminatedAt })),
+      evictions: cluster.counters.evictions,
+      scaleActions: cluster.counters.scaleUps + cluster.counters.scaleDowns,
+    },
+  };
+}

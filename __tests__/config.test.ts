@@ -52,6 +52,50 @@ describe("defaults", () => {
     expect(resolveConfig({ network }).network).toMatchObject(network);
   });
 
+  // README, Configuration: the default column, field by field (expendablePodsPriorityCutoff also cluster-autoscaler's
+  // --expendable-pods-priority-cutoff default, -10).
+  test.each<[string, unknown]>([
+    ["region", "eu-west-1"],
+    ["clusterName", "k3s"],
+    ["environment", "prod"],
+    ["k3sVersion", "v1.33.5+k3s1"],
+    ["nodeImage.release", "2023.9.20251105.0"],
+    ["network.vpcCidr", "10.0.0.0/16"],
+    ["network.flowLogRetentionDays", 90],
+    ["servers.instanceType", "t4g.medium"],
+    ["servers.allowWorkloads", false],
+    ["agents.instanceTypes", ["t4g.large", "m7g.large", "m6g.large"]],
+    ["agents.minSize", 1],
+    ["agents.maxSize", 10],
+    ["agents.desiredCapacity", 2],
+    ["agents.onDemandBaseCapacity", 1],
+    ["agents.onDemandPercentageAboveBaseCapacity", 30],
+    ["agents.scalingMode", "pods"],
+    ["agents.k3sVersion", "v1.33.5+k3s1"],
+    ["api.publicAccess", false],
+    ["api.adminCidrs", []],
+    ["api.domain", undefined],
+    ["sshPublicKey", undefined],
+    ["database.instanceClass", "db.t4g.small"],
+    ["database.allocatedStorageGb", 20],
+    ["database.maxAllocatedStorageGb", 100],
+    ["database.backupRetentionDays", 7],
+    ["database.performanceInsights", false],
+    ["database.logRetentionDays", 30],
+    ["automation.scheduleExpression", "rate(1 minute)"],
+    ["automation.maxScaleUpStep", 3],
+    ["automation.scaleDownUtilizationPercent", 50],
+    ["automation.scaleDownWindowMinutes", 10],
+    ["automation.cooldownMinutes", 10],
+    ["automation.notReadyReplaceMinutes", 20],
+    ["automation.expendablePodsPriorityCutoff", -10],
+    ["automation.notificationEmail", undefined],
+    ["automation.logRetentionDays", 30],
+    ["tags", {}],
+  ])("%s defaults to %p", (field, value) => {
+    expect(field.split(".").reduce<any>((node, key) => node[key], resolveConfig({}))).toEqual(value);
+  });
+
   test("instance families map to their architecture", () => {
     expect(["t4g.medium", "m7gd.large", "c6gn.xlarge", "a1.large"].map(architectureOf)).toEqual(["arm64", "arm64", "arm64", "arm64"]);
     expect(["t3.medium", "m7i.large", "g5.xlarge", "c5n.large"].map(architectureOf)).toEqual(["x86_64", "x86_64", "x86_64", "x86_64"]);

@@ -101,7 +101,8 @@ const ApiSchema = z.strictObject({
   /** A DNS domain you point at the API yourself; "k3s.<domain>" becomes a name in the API's certificate. */
   domain: z
     .string()
-    .regex(/^(?=.{1,250}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a lower-case DNS domain such as "example.com"')
+    // At most 249 characters, so that "k3s.<domain>" stays within a DNS name's 253 (RFC 1035, 2.3.4).
+    .regex(/^(?=.{1,249}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a lower-case DNS domain such as "example.com"')
     .optional(),
 });
 

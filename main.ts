@@ -4,11 +4,14 @@ import { App, LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "c
 import { Construct } from "constructs";
 import { join } from "path";
 import { loadConfigAndBackend, S3BackendSettings } from "./config/backend";
+import { hostedZoneReference } from "./config/schema";
 import { ClusterConfig, ConfigError } from "./config/resolve";
 import { Automation } from "./modules/automation";
 import { autoscalerProps } from "./modules/automation/tuning";
 import { AGENT_DRAIN_HEARTBEAT_SECONDS, Compute } from "./modules/compute";
 import { Database, rdsCaBundleUrl } from "./modules/database";
+import { DnsRecords, Domain } from "./modules/domain";
+import { FrontDoor, ORIGIN_HEADER_NAME } from "./modules/front-door";
 import { LoadBalancing } from "./modules/load-balancing";
 import { Networking } from "./modules/networking";
 import { clusterNetworkReach, formatExemptions, Policy, PolicyViolationError } from "./modules/policy";
@@ -28,6 +31,11 @@ function awsProvider(scope: Construct, config: ClusterConfig) {
   return new AwsProvider(scope, "aws", { region: config.region, defaultTags: [{ tags: defaultTags(config) }] });
 }
 
+/** CloudFront takes certificates from us-east-1 only (ACM User Guide, "Supported Regions"). */
+function usEast1Provider(scope: Construct, config: ClusterConfig) {
+  return new AwsProvider(scope, "aws_us_east_1", { alias: "us_east_1", region: "us-east-1", defaultTags: [{ tags: defaultTags(config) }] });
+}
+
 /** The k3s cluster: wires the modules together and declares the outputs a user needs after apply. */
 export class ClusterStack extends TerraformStack {
   constructor(scope: Construct, id: string, config: ClusterConfig, backend?: S3BackendSettings) {
@@ -36,6 +44,8 @@ export class ClusterStack extends TerraformStack {
     new RandomProvider(this, "random");
     if (backend) configureS3Backend(this, backend);
     else useLocalState(this, id);
+    const { edge, apiHostName } = config;
+    const { cloudFront } = edge;
 
     const networking = new Networking(this, "Networking", {
       clusterName: config.clusterName,
@@ -47,6 +57,7 @@ export class ClusterStack extends TerraformStack {
       natMode: config.network.natMode,
       flowLogRetentionDays: config.network.flowLogRetentionDays,
       adminCidrs: config.api.publicAccess ? config.api.adminCidrs : [],
+      cloudFrontOrigin: cloudFront.enabled ? { adminCidrs: config.api.adminCidrs } : undefined,
     });
 
     const { securityGroups } = networking;
@@ -73,6 +84,8 @@ export class ClusterStack extends TerraformStack {
       protectData,
     });
 
+    const domain = edge.hostedZone && edge.fqdn ? new Domain(this, "Domain", { hostedZone: hostedZoneReference(edge.hostedZone), fqdn: edge.fqdn }) : undefined;
+
     const loadBalancing = new LoadBalancing(this, "LoadBalancing", {
       clusterName: config.clusterName,
       vpcId: networking.vpcId,
@@ -82,10 +95,42 @@ export class ClusterStack extends TerraformStack {
       ingressSecurityGroupId: securityGroups.ingressLoadBalancer.id,
       publicApiSecurityGroupId: securityGroups.publicApiLoadBalancer?.id,
       deletionProtection: protectData,
+      ingressCertificateArn: domain && edge.applicationTls === "load-balancer" ? domain.certificate.certificateArn : undefined,
     });
     const { apiDnsName, publicApiDnsName } = loadBalancing;
-    // Users reach the API through the public listener when there is one.
-    const kubeconfigEndpoint = `https://${publicApiDnsName ?? apiDnsName}:${KUBE_API_PORT}`;
+
+    const frontDoor =
+      domain && edge.fqdn && cloudFront.enabled && securityGroups.cloudFrontOrigin
+        ? new FrontDoor(this, "FrontDoor", {
+            clusterName: config.clusterName,
+            vpcId: networking.vpcId,
+            publicSubnetIds: networking.publicSubnetIds,
+            securityGroupId: securityGroups.cloudFrontOrigin.id,
+            fqdn: edge.fqdn,
+            originCertificateArn: domain.certificate.certificateArn,
+            zoneId: domain.zoneId,
+            validationRecordFqdns: domain.certificate.validationRecordFqdns,
+            // Only a distribution created here needs a certificate from us-east-1.
+            usEast1Provider: cloudFront.existingDistributionDomainName ? undefined : usEast1Provider(this, config),
+            webAclArn: cloudFront.webAclArn,
+            existingDistributionDomainName: cloudFront.existingDistributionDomainName,
+            protectData,
+          })
+        : undefined;
+
+    if (domain && edge.fqdn && apiHostName) {
+      new DnsRecords(this, "DnsRecords", {
+        zoneId: domain.zoneId,
+        fqdn: edge.fqdn,
+        applications: frontDoor?.distribution ?? { dnsName: loadBalancing.ingressDnsName, zoneId: loadBalancing.ingressZoneId },
+        apiHostName,
+        publicApi: publicApiDnsName && loadBalancing.publicApiZoneId ? { dnsName: publicApiDnsName, zoneId: loadBalancing.publicApiZoneId } : undefined,
+        internalApi: { dnsName: apiDnsName, zoneId: loadBalancing.apiZoneId },
+        vpcId: networking.vpcId,
+      });
+    }
+    // Users reach the API by its record when this stack creates one, else through the public listener when there is one.
+    const kubeconfigEndpoint = `https://${domain && apiHostName ? apiHostName : (publicApiDnsName ?? apiDnsName)}:${KUBE_API_PORT}`;
 
     const compute = new Compute(this, "Compute", {
       clusterName: config.clusterName,
@@ -103,9 +148,9 @@ export class ClusterStack extends TerraformStack {
       agents: config.agents,
       apiDnsName,
       kubeconfigEndpoint,
-      extraTlsSans: [...(publicApiDnsName ? [publicApiDnsName] : []), ...(config.api.domain ? [`k3s.${config.api.domain}`] : [])],
+      extraTlsSans: [...(publicApiDnsName ? [publicApiDnsName] : []), ...(apiHostName ? [apiHostName] : [])],
       apiTargetGroupArns: loadBalancing.apiTargetGroupArns,
-      ingressTargetGroupArns: loadBalancing.ingressTargetGroupArns,
+      ingressTargetGroupArns: [...loadBalancing.ingressTargetGroupArns, ...(frontDoor ? [frontDoor.targetGroupArn] : [])],
       datastoreSecretArn: database.secretArn,
       datastoreReadPolicyJson: database.readSecretPolicyJson,
       efsFileSystemId: storage.fileSystemId,
@@ -146,6 +191,17 @@ export class ClusterStack extends TerraformStack {
       value: compute.tokenSecretArn,
       description: "Secret holding the k3s cluster token; it encrypts k3s's bootstrap data, so back it up with the database",
     });
+    if (edge.fqdn && domain) {
+      new TerraformOutput(this, "application_url", { value: `https://${edge.fqdn}`, description: "Where the applications are served (Route 53 alias record)" });
+      new TerraformOutput(this, "api_hostname", { value: apiHostName, description: "The Kubernetes API's DNS name, in its certificate from first boot" });
+      new TerraformOutput(this, "certificate_arn", { value: domain.certificate.certificateArn, description: "Issued ACM certificate for the applications' name, in the cluster's region" });
+    }
+    if (frontDoor) {
+      new TerraformOutput(this, "origin_load_balancer_dns_name", { value: frontDoor.originDnsName, description: "CloudFront origin: the load balancer that admits only CloudFront (and admin networks)" });
+      new TerraformOutput(this, "origin_header_name", { value: ORIGIN_HEADER_NAME, description: "Header CloudFront must send to the origin" });
+      new TerraformOutput(this, "origin_header_secret_arn", { value: frontDoor.originSecretArn, description: "Secret holding the origin header's value; set it on a distribution you manage" });
+      if (frontDoor.distributionId) new TerraformOutput(this, "cloudfront_distribution_id", { value: frontDoor.distributionId, description: "The CloudFront distribution in front of the ingress" });
+    }
     new TerraformOutput(this, "server_asg_name", { value: compute.serverGroupName, description: "Auto scaling group of the k3s servers" });
     new TerraformOutput(this, "agent_asg_name", { value: compute.agentGroupName, description: "Auto scaling group of the k3s agents" });
 

@@ -1,5 +1,6 @@
 import { ConfigInput } from "../config/schema";
 import { synthCluster, TerraformJson } from "./helpers";
+import { EDGE_EVERYTHING } from "./support/example-configs";
 
 /**
  * Every name the cluster gives AWS must fit AWS's limits for the longest cluster name the config accepts, with every
@@ -18,6 +19,9 @@ const EVERY_OPTION: ConfigInput = {
 const CONFIGS: [string, ConfigInput][] = [
   ["every option, pods scaling", EVERY_OPTION],
   ["every option, cpu scaling", { ...EVERY_OPTION, agents: { scalingMode: "cpu" } }],
+  // The CloudFront origin adds an Application Load Balancer and its target group, and DNS adds records and a zone.
+  ["every edge option", EDGE_EVERYTHING],
+  ["every edge option, private API", { ...EDGE_EVERYTHING, api: { publicAccess: false, adminCidrs: ["203.0.113.0/24"] } }],
 ];
 
 interface NameRule {
@@ -129,6 +133,13 @@ const LIMITS: Record<string, Record<string, NameRule>> = {
     name: { max: 512, pattern: /^[A-Za-z0-9/_+=.@-]+$/, forbid: [[/-[A-Za-z0-9]{6}$/, "a hyphen and six characters at the end"]] },
     name_prefix: { max: 512, pattern: /^[A-Za-z0-9/_+=.@-]+$/ },
   },
+  // https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html: Name at most 1024; DNS itself
+  // allows 253 characters in a name of labels of at most 63 (RFC 1035, 2.3.4), the stricter limit checked here.
+  // (Labels of at most 63 are not checked on records: a name ACM supplies is measured as one run of letters; the names
+  // this project writes come from edge.fqdn, whose labels the config already holds to 63.)
+  aws_route53_record: { name: { max: 253, pattern: /^[a-z0-9_.-]+$/ } },
+  // https://docs.aws.amazon.com/Route53/latest/APIReference/API_CreateHostedZone.html: Name at most 1024; DNS as above.
+  aws_route53_zone: { name: { max: 253, pattern: /^(?!.*[^.]{64})[a-z0-9.-]+$/ } },
   // https://docs.aws.amazon.com/efs/latest/ug/API_CreateFileSystem.html: CreationToken 1-64.
   aws_efs_file_system: { creation_token: { max: 64 } },
 };
@@ -156,6 +167,8 @@ function referenceLength(reference: string, json: TerraformJson): number {
   // "aws-us-gov" is the longest partition name.
   if (/^data\.aws_partition\.[A-Za-z0-9_]+\.partition$/.test(reference)) return "aws-us-gov".length;
   if (/^data\.aws_caller_identity\.[A-Za-z0-9_]+\.account_id$/.test(reference)) return 12;
+  // An ACM validation record's name (ACM API reference, ResourceRecord.Name) is a DNS name: at most 253 characters.
+  if (reference === "each.value.resource_record_name") return 253;
   throw new Error(`no documented maximum length for the reference \${${reference}}; add it to referenceLength`);
 }
 

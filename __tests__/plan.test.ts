@@ -7,7 +7,7 @@ import { resolveConfig } from "../config/resolve";
 import { ConfigInput } from "../config/schema";
 import { buildApp } from "../main";
 import { AwsStub, startAwsStub, STUB_ACCOUNT_ID, stubWorld, StubWorld } from "../scripts/aws-stub";
-import { createdPerType, endpointsFor, planDiagnostics, planEnvironment, PlanJson, PlanResult, planStacks, worldFor } from "../scripts/plan";
+import { createdPerType, endpointsFor, planDiagnostics, planEnvironment, PlanJson, planOverride, PlanResult, planStacks, providerAliases, worldFor } from "../scripts/plan";
 import { terraformAvailable } from "../scripts/terraform";
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -77,6 +77,21 @@ describe("the AWS stub the offline plan talks to", () => {
     expect(elements(body, "sizeInMiB")).toEqual(["8192"]);
   });
 
+  test("DescribeManagedPrefixLists finds CloudFront's origin-facing list by name, with its weight of 55 as max entries", async () => {
+    const { body } = await query(stub, "ec2", {
+      Action: "DescribeManagedPrefixLists",
+      Version: "2016-11-15",
+      "Filter.1.Name": "prefix-list-name",
+      "Filter.1.Value.1": "com.amazonaws.global.cloudfront.origin-facing",
+    });
+    expect(elements(body, "prefixListName")).toEqual(["com.amazonaws.global.cloudfront.origin-facing"]);
+    expect(elements(body, "maxEntries")).toEqual(["55"]);
+    const [id] = elements(body, "prefixListId");
+    const entries = await query(stub, "ec2", { Action: "GetManagedPrefixListEntries", Version: "2016-11-15", PrefixListId: id });
+    expect(elements(entries.body, "cidr")).toHaveLength(55);
+    expect(stub.unexpected).toEqual([]);
+  });
+
   test("an instance type outside the table is refused and recorded, naming the type", async () => {
     const { status } = await query(stub, "ec2", { Action: "DescribeInstanceTypes", Version: "2016-11-15", "InstanceType.1": "x9z.huge" });
     expect(status).toBe(400);
@@ -123,8 +138,15 @@ describe("the plan's provider set-up", () => {
     expect(endpointsFor(stack)).toEqual(["ec2", "elbv2", "iam", "sqs", "sts"]);
   });
 
+  test("each aliased aws provider (CloudFront's us-east-1) gets the same fake credentials and endpoints as the default one", () => {
+    const override = planOverride(["acm", "ec2"], "http://127.0.0.1:9", providerAliases({ provider: { aws: [{ region: "eu-west-1" }, { alias: "us_east_1", region: "us-east-1" }] } }));
+    const [main, usEast1] = override.provider.aws;
+    expect(usEast1).toEqual({ alias: "us_east_1", ...main });
+    expect(main.endpoints).toEqual([{ acm: "http://127.0.0.1:9", ec2: "http://127.0.0.1:9" }]);
+  });
+
   test("a type with no known endpoint stops the plan, named, before any request could reach AWS", () => {
-    expect(() => endpointsFor({ resource: { aws_route53_zone: {}, aws_vpc: {} } })).toThrow("no provider endpoint known for aws_route53_zone: add it to ENDPOINT_OF_TYPE in scripts/plan.ts");
+    expect(() => endpointsFor({ resource: { aws_ecs_cluster: {}, aws_vpc: {} } })).toThrow("no provider endpoint known for aws_ecs_cluster: add it to ENDPOINT_OF_TYPE in scripts/plan.ts");
   });
 
   test("the terraform process gets none of the caller's AWS settings, no metadata service, and the stub as proxy", () => {
@@ -237,8 +259,9 @@ const STATE_BACKEND: Record<string, [number, string]> = {
 };
 
 /**
- * A dev cluster in another region with every option that adds resources, and CPU target tracking instead of the
- * autoscaler; synthesised with an S3 backend.
+ * A dev cluster in another region with every option that adds resources (DNS by hosted zone ID, TLS at the load
+ * balancer, a CloudFront distribution), and CPU target tracking instead of the autoscaler; synthesised with an S3
+ * backend.
  */
 const VARIANT: ConfigInput = {
   environment: "dev",
@@ -247,6 +270,7 @@ const VARIANT: ConfigInput = {
   sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx admin@example",
   automation: { notificationEmail: "ops@example.com" },
   agents: { scalingMode: "cpu" },
+  edge: { hostedZone: "Z0123456789ABCDEFGHIJ", fqdn: "apps.example.com", cloudFront: { enabled: true } },
 };
 
 /** The variant's counts that differ from the default cluster's, with why. */
@@ -254,12 +278,20 @@ const VARIANT_CHANGES: Record<string, [number, string]> = {
   aws_eip: [1, "dev: a single NAT gateway"],
   aws_nat_gateway: [1, "dev: a single NAT gateway"],
   random_id: [0, "dev: no final snapshot"],
-  aws_lb: [3, "+ the public API load balancer"],
-  aws_lb_target_group: [4, "+ its target group"],
-  aws_lb_listener: [4, "+ its listener"],
-  aws_security_group: [8, "+ public-api-lb"],
-  aws_vpc_security_group_ingress_rule: [23, "+ the admin CIDR to the public API, the public API to the servers"],
-  aws_vpc_security_group_egress_rule: [8, "+ the public API to the servers"],
+  aws_lb: [4, "+ the public API load balancer, the CloudFront origin"],
+  aws_lb_target_group: [4, "+ the public API's, the origin's; - ingress HTTPS (TLS ends at the load balancer, 443 forwards to the HTTP group)"],
+  aws_lb_listener: [6, "+ the public API's, the origin's HTTPS and HTTP"],
+  aws_lb_listener_rule: [1, "the origin's forward when the origin header matches"],
+  aws_security_group: [9, "+ public-api-lb, cf-origin-lb"],
+  aws_vpc_security_group_ingress_rule: [27, "+ the admin CIDR to the public API, the public API to the servers, CloudFront's prefix list and the admin CIDR (80, 443) to the origin, the origin to the agents"],
+  aws_vpc_security_group_egress_rule: [9, "+ the public API to the servers, the origin to the agents"],
+  aws_acm_certificate: [2, "the regional certificate, CloudFront's in us-east-1"],
+  aws_acm_certificate_validation: [2, "one per certificate"],
+  aws_route53_record: [3, "one validation record (shared by both certificates), <fqdn>, k3s.<fqdn>"],
+  aws_cloudfront_distribution: [1, "the front door"],
+  random_password: [4, "+ the origin header's value"],
+  aws_secretsmanager_secret: [6, "+ the origin header"],
+  aws_secretsmanager_secret_version: [4, "+ the origin header"],
   aws_key_pair: [1, "sshPublicKey"],
   aws_sns_topic_subscription: [1, "notificationEmail"],
   aws_autoscaling_policy: [1, "cpu: target tracking"],
@@ -450,8 +482,18 @@ if (haveTerraform || terraformRequired) {
         "sts:GetCallerIdentity",
       ]);
       expect(callNames(stateBackend)).toEqual(["sts:GetCallerIdentity"]);
-      // cpu scaling has no autoscaler, so no instance type is read.
-      expect(callNames(variant)).toEqual(["ec2:DescribeAvailabilityZones", "ec2:DescribeImages", "ec2:GetInstanceUefiData", "sts:GetCallerIdentity", "sts:GetCallerIdentity", "sts:GetCallerIdentity", "sts:GetCallerIdentity"]);
+      // cpu scaling has no autoscaler, so no instance type is read; CloudFront's origin reads its prefix list and entries.
+      expect(callNames(variant)).toEqual([
+        "ec2:DescribeAvailabilityZones",
+        "ec2:DescribeImages",
+        "ec2:DescribeManagedPrefixLists",
+        "ec2:GetInstanceUefiData",
+        "ec2:GetManagedPrefixListEntries",
+        "sts:GetCallerIdentity",
+        "sts:GetCallerIdentity",
+        "sts:GetCallerIdentity",
+        "sts:GetCallerIdentity",
+      ]);
     });
 
     test("on an empty state every resource is created, and only data sources whose inputs are unknown wait for apply", () => {

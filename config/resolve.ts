@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { cidrSubnet, contains, formatCidr, Ipv4Cidr, overlaps, parseCidr } from "./cidr";
-import { ConfigSchema, K3S_VERSION_PATTERN, MAX_ZONES, ParsedConfig, SUPPORTED_PARTITIONS, unsupportedPartitionProblem } from "./schema";
+import { ConfigSchema, HOSTED_ZONE_ID_PATTERN, K3S_VERSION_PATTERN, MAX_ZONES, ParsedConfig, SUPPORTED_PARTITIONS, unsupportedPartitionProblem } from "./schema";
 
 /** Raised for any problem in the user's configuration; main.ts prints it without a stack trace. */
 export class ConfigError extends Error {
@@ -36,6 +36,11 @@ export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" 
   /** k3sVersion here is the agents' release; the top-level k3sVersion is the servers'. */
   readonly agents: ParsedConfig["agents"] & { readonly k3sVersion: string };
   readonly database: ParsedConfig["database"] & { readonly multiAz: boolean };
+  /**
+   * The Kubernetes API's DNS name, "k3s.<edge.fqdn>" or "k3s.<api.domain>": a name in the API's certificate from
+   * first boot, and with edge.fqdn a Route 53 record. Undefined when neither is set.
+   */
+  readonly apiHostName?: string;
 }
 
 const DEFAULT_ZONE_COUNT = 3;
@@ -93,6 +98,7 @@ export function resolveConfig(input: unknown): ClusterConfig {
     );
   }
   checkApi(config.api, report);
+  const apiHostName = checkEdge(config, partitionOrUndefined(config.region), report);
   // RDS storage autoscaling: "You must set the maximum storage threshold to at least 10% more than the current
   // allocated storage" (RDS User Guide, USER_PIOPS.Autoscaling). Whole GiB, so compared without floating point.
   if (config.database.maxAllocatedStorageGb * 10 < config.database.allocatedStorageGb * 11) {
@@ -121,6 +127,7 @@ export function resolveConfig(input: unknown): ClusterConfig {
     servers: { ...config.servers, count: serverCount },
     agents: { ...config.agents, k3sVersion: agentsK3sVersion },
     database: { ...config.database, multiAz: config.database.multiAz ?? config.environment === "prod" },
+    ...(apiHostName ? { apiHostName } : {}),
   };
 }
 
@@ -308,6 +315,68 @@ function checkApi(api: ParsedConfig["api"], report: Report) {
   if (api.publicAccess && api.adminCidrs.length === 0) {
     report("api.adminCidrs", "at least one CIDR is required when api.publicAccess is true", ["api.publicAccess"]);
   }
+}
+
+/** Rules per security group unless the quota is raised (Amazon VPC quotas, "Inbound or outbound rules per security group"). */
+export const SECURITY_GROUP_RULE_QUOTA = 60;
+/**
+ * What a rule referencing the CloudFront origin-facing prefix list counts against that quota: its weight, 55 (Amazon
+ * VPC User Guide, "AWS-managed prefix lists", AWS-managed prefix list weight).
+ */
+export const CLOUDFRONT_PREFIX_LIST_WEIGHT = 55;
+
+/**
+ * The edge settings: all or nothing of the DNS pair, CloudFront only with a name to serve, one owner of the API's
+ * name. Returns that name, "k3s.<edge.fqdn>" or "k3s.<api.domain>".
+ */
+function checkEdge(config: ParsedConfig, partition: Partition | undefined, report: Report): string | undefined {
+  const { hostedZone, fqdn, cloudFront } = config.edge;
+  if (hostedZone !== undefined && fqdn === undefined) report("edge.fqdn", "is required with edge.hostedZone: the name the applications are served at", ["edge.hostedZone"]);
+  if (fqdn !== undefined && hostedZone === undefined) report("edge.hostedZone", "is required with edge.fqdn: the public Route 53 hosted zone its records go in", ["edge.fqdn"]);
+  if (hostedZone !== undefined && fqdn !== undefined && !HOSTED_ZONE_ID_PATTERN.test(hostedZone) && fqdn !== hostedZone && !fqdn.endsWith(`.${hostedZone}`)) {
+    report("edge.fqdn", `"${fqdn}" is not inside the hosted zone "${hostedZone}"; use a name ending in ".${hostedZone}"`, ["edge.hostedZone"]);
+  }
+  // One owner for the API's name: k3s.<edge.fqdn> when the edge is on; api.domain may only say the same.
+  const { domain } = config.api;
+  if (fqdn !== undefined && domain !== undefined && domain !== fqdn) {
+    report(
+      "api.domain",
+      `("${domain}") contradicts edge.fqdn ("${fqdn}"): the API's name is k3s.<edge.fqdn> ("k3s.${fqdn}"), which this project creates; remove api.domain`,
+      ["edge.fqdn"],
+    );
+  }
+  if (fqdn !== undefined && `k3s.${fqdn}`.length > 253) report("edge.fqdn", `makes the API's name "k3s.${fqdn}" longer than 253 characters, the DNS limit`);
+
+  if (!cloudFront.enabled) {
+    if (cloudFront.webAclArn !== undefined) report("edge.cloudFront.webAclArn", "is set but edge.cloudFront.enabled is false; enable CloudFront or remove it", ["edge.cloudFront.enabled"]);
+    if (cloudFront.existingDistributionDomainName !== undefined) {
+      report("edge.cloudFront.existingDistributionDomainName", "is set but edge.cloudFront.enabled is false; enable CloudFront or remove it", ["edge.cloudFront.enabled"]);
+    }
+  } else {
+    if (fqdn === undefined) report("edge.cloudFront.enabled", "needs edge.hostedZone and edge.fqdn: the distribution and its origin serve edge.fqdn with an ACM certificate", ["edge.fqdn", "edge.hostedZone"]);
+    if (cloudFront.webAclArn !== undefined && cloudFront.existingDistributionDomainName !== undefined) {
+      report("edge.cloudFront.webAclArn", "applies to the distribution this project creates; with edge.cloudFront.existingDistributionDomainName attach the web ACL to your distribution instead", [
+        "edge.cloudFront.existingDistributionDomainName",
+      ]);
+    }
+    // CloudFront with ACM certificates in us-east-1 is a service of the aws partition only.
+    if (partition !== undefined && partition !== "aws") report("edge.cloudFront.enabled", `CloudFront with a us-east-1 certificate is not available in the ${partition} partition (region ${config.region})`, ["region"]);
+    // The origin's group admits the prefix list on 443 and each admin network on 80 and 443.
+    const rules = CLOUDFRONT_PREFIX_LIST_WEIGHT + 2 * config.api.adminCidrs.length;
+    if (rules > SECURITY_GROUP_RULE_QUOTA) {
+      report(
+        "api.adminCidrs",
+        `${config.api.adminCidrs.length} networks are too many with edge.cloudFront.enabled: the origin load balancer's security group would need ${rules} rules (the CloudFront prefix list counts ${CLOUDFRONT_PREFIX_LIST_WEIGHT}, each network 2), more than the ${SECURITY_GROUP_RULE_QUOTA} a group may hold; list at most ${Math.floor((SECURITY_GROUP_RULE_QUOTA - CLOUDFRONT_PREFIX_LIST_WEIGHT) / 2)}`,
+        ["edge.cloudFront.enabled"],
+      );
+    }
+  }
+  if (fqdn !== undefined) return `k3s.${fqdn}`;
+  return domain === undefined ? undefined : `k3s.${domain}`;
+}
+
+function partitionOrUndefined(region: string): Partition | undefined {
+  return unsupportedPartitionProblem(region) ? undefined : partitionOf(region);
 }
 
 /** Graviton families carry a "g" right after the generation number (t4g, m7gd, c6gn); a1 is the first Graviton. */

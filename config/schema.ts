@@ -93,17 +93,63 @@ const AgentsSchema = z.strictObject({
   k3sVersion: k3sVersion.optional(),
 });
 
+/** A lower-case DNS name of at least two labels, as Route 53 and ACM take it (no trailing dot, no wildcard). */
+// At most 249 characters, so that "k3s.<name>" stays within a DNS name's 253 (RFC 1035, 2.3.4).
+export const DNS_NAME_PATTERN = /^(?=.{1,249}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const dnsName = z.string().regex(DNS_NAME_PATTERN, 'must be a lower-case DNS name such as "apps.example.com"');
+
+/**
+ * A Route 53 hosted zone ID ("Z" and upper-case letters and digits, at most 32 characters: Route 53 API reference,
+ * HostedZone.Id). Anything else in edge.hostedZone is read as the zone's domain name.
+ */
+export const HOSTED_ZONE_ID_PATTERN = /^Z[A-Z0-9]{1,31}$/;
+
+/** edge.hostedZone as the construct needs it: an ID is used as given, a domain name is looked up at plan time. */
+export function hostedZoneReference(hostedZone: string): { readonly id: string } | { readonly name: string } {
+  return HOSTED_ZONE_ID_PATTERN.test(hostedZone) ? { id: hostedZone } : { name: hostedZone };
+}
+
+const CloudFrontSchema = z.strictObject({
+  /**
+   * An internet-facing Application Load Balancer that only CloudFront (and api.adminCidrs) can reach, with a secret
+   * origin header, and a CloudFront distribution in front of it for edge.fqdn.
+   */
+  enabled: z.boolean().default(false),
+  /** ARN of a WAF web ACL (scope CLOUDFRONT, so in us-east-1) for the distribution. */
+  webAclArn: z
+    .string()
+    .regex(/^arn:aws:wafv2:us-east-1:\d{12}:global\/webacl\/[A-Za-z0-9_-]{1,128}\/[0-9a-f-]{36}$/, 'must be the ARN of a WAFv2 web ACL with scope CLOUDFRONT ("arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>")')
+    .optional(),
+  /**
+   * Domain name of a distribution you manage ("d111111abcdef8.cloudfront.net"); then none is created, and edge.fqdn
+   * points at this one. Give it the origin load balancer and the origin header from the outputs.
+   */
+  existingDistributionDomainName: z.string().regex(/^[a-z0-9]+\.cloudfront\.net$/, 'must be a CloudFront domain name such as "d111111abcdef8.cloudfront.net"').optional(),
+});
+
+const EdgeSchema = z.strictObject({
+  /** Public Route 53 hosted zone the names go in: its ID ("Z0123456789ABCDEFGHIJ") or its domain name (looked up). */
+  hostedZone: z.string().regex(new RegExp(`${HOSTED_ZONE_ID_PATTERN.source}|${DNS_NAME_PATTERN.source}`), 'must be a Route 53 hosted zone ID such as "Z0123456789ABCDEFGHIJ" or a domain such as "example.com"').optional(),
+  /** Name of the applications (ingress); the Kubernetes API becomes k3s.<fqdn>. Inside edge.hostedZone. */
+  fqdn: dnsName.optional(),
+  /**
+   * Where application TLS ends: "load-balancer" (the ingress NLB's 443 listener is TLS with the ACM certificate and
+   * forwards plain HTTP to Traefik) or "passthrough" (TCP 443 to Traefik, which holds the certificates).
+   */
+  applicationTls: z.enum(["load-balancer", "passthrough"]).default("load-balancer"),
+  cloudFront: CloudFrontSchema.prefault({}),
+});
+
 const ApiSchema = z.strictObject({
   /** Adds an internet-facing listener for the Kubernetes API, reachable only from adminCidrs. */
   publicAccess: z.boolean().default(false),
   /** Networks allowed to reach the public API listener; each once, as each becomes a security group rule. */
   adminCidrs: z.array(cidrBlock).default([]),
-  /** A DNS domain you point at the API yourself; "k3s.<domain>" becomes a name in the API's certificate. */
-  domain: z
-    .string()
-    // At most 249 characters, so that "k3s.<domain>" stays within a DNS name's 253 (RFC 1035, 2.3.4).
-    .regex(/^(?=.{1,249}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a lower-case DNS domain such as "example.com"')
-    .optional(),
+  /**
+   * A DNS domain you point at the API yourself; "k3s.<domain>" becomes a name in the API's certificate. With
+   * edge.fqdn set, the API's name is k3s.<edge.fqdn> and its record is created: leave this out.
+   */
+  domain: z.string().regex(DNS_NAME_PATTERN, 'must be a lower-case DNS domain such as "example.com"').optional(),
 });
 
 const DatabaseSchema = z.strictObject({
@@ -283,6 +329,8 @@ export const ConfigSchema = z.strictObject({
   api: ApiSchema.prefault({}),
   database: DatabaseSchema.prefault({}),
   automation: AutomationSchema.prefault({}),
+  /** DNS, TLS and an optional CloudFront front door; all off unless edge.hostedZone and edge.fqdn are set. */
+  edge: EdgeSchema.prefault({}),
   /** OpenSSH public key of an EC2 key pair for the nodes; no security group admits SSH, Session Manager is the way in. */
   sshPublicKey: z
     .string()

@@ -58,6 +58,13 @@ export interface StubWorld {
   readonly zones: readonly AvailabilityZone[];
   readonly images: readonly MachineImage[];
   readonly instanceTypes: Readonly<Record<string, InstanceTypeSpec>>;
+  readonly prefixLists: readonly ManagedPrefixList[];
+}
+
+export interface ManagedPrefixList {
+  readonly prefixListId: string;
+  readonly prefixListName: string;
+  readonly entries: readonly string[];
 }
 
 export interface AwsStub {
@@ -142,7 +149,14 @@ export function stubWorld(region: string, releases: readonly string[]): StubWorl
       });
     }
   }
-  return { accountId: STUB_ACCOUNT_ID, callerArn: `arn:aws:iam::${STUB_ACCOUNT_ID}:user/plan-offline`, region, zones, images, instanceTypes: INSTANCE_TYPES };
+  // CloudFront's origin-facing list: 55 entries, its documented weight (Amazon VPC User Guide, AWS-managed prefix
+  // lists); the ranges are made up, not CloudFront's.
+  const cloudFront: ManagedPrefixList = {
+    prefixListId: "pl-0123456789abcdef0",
+    prefixListName: "com.amazonaws.global.cloudfront.origin-facing",
+    entries: Array.from({ length: 55 }, (_, index) => `198.51.${index}.0/24`),
+  };
+  return { accountId: STUB_ACCOUNT_ID, callerArn: `arn:aws:iam::${STUB_ACCOUNT_ID}:user/plan-offline`, region, zones, images, instanceTypes: INSTANCE_TYPES, prefixLists: [cloudFront] };
 }
 
 type Answer = { status: number; contentType: string; body: string };
@@ -300,6 +314,38 @@ const HANDLERS: Record<string, Handler> = {
     return /^i-[0-9a-f]{8,17}$/.test(id)
       ? errorAnswer("ec2", "InvalidInstanceID.NotFound", `The instance ID '${id}' does not exist`, false)
       : errorAnswer("ec2", "InvalidInstanceID.Malformed", `Invalid id: "${id}" (expecting "i-...")`, false);
+  },
+
+  // The provider's aws_ec2_managed_prefix_list data source filters by prefix-list-name, then reads the entries
+  // (EC2 API reference, DescribeManagedPrefixLists and GetManagedPrefixListEntries). The world holds CloudFront's
+  // origin-facing list, owned by AWS, with the documented weight (max entries) of 55.
+  "ec2:DescribeManagedPrefixLists": (parameters, world) => {
+    const ids = queryList(parameters, "PrefixListId");
+    const lists = applyFilters(
+      world.prefixLists.filter((list) => ids.length === 0 || ids.includes(list.prefixListId)),
+      queryFilters(parameters),
+      { "prefix-list-name": (list) => list.prefixListName, "prefix-list-id": (list) => list.prefixListId, "owner-id": () => "AWS" },
+    );
+    if ("refuse" in lists) return lists;
+    return ec2Response("DescribeManagedPrefixLists", {
+      prefixListSet: lists.map((list) => ({
+        prefixListId: list.prefixListId,
+        addressFamily: "IPv4",
+        state: "create-complete",
+        prefixListArn: `arn:aws:ec2:${world.region}:aws:prefix-list/${list.prefixListId}`,
+        prefixListName: list.prefixListName,
+        maxEntries: list.entries.length,
+        version: 1,
+        tagSet: [],
+        ownerId: "AWS",
+      })),
+    });
+  },
+
+  "ec2:GetManagedPrefixListEntries": (parameters, world) => {
+    const list = world.prefixLists.find((candidate) => candidate.prefixListId === parameters.PrefixListId);
+    if (!list) return { refuse: `prefix list ${parameters.PrefixListId} is not in the stub's world` };
+    return ec2Response("GetManagedPrefixListEntries", { entrySet: list.entries.map((cidr) => ({ cidr })) });
   },
 
   "ec2:DescribeInstanceTypes": (parameters, world) => {

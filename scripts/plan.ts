@@ -33,6 +33,9 @@ const ENDPOINT_OF_TYPE: readonly [type: string, endpoint: string][] = [
   ["aws_subnet", "ec2"],
   ["aws_vpc", "ec2"],
   ["aws_autoscaling", "autoscaling"],
+  ["aws_acm", "acm"],
+  ["aws_cloudfront", "cloudfront"],
+  ["aws_route53", "route53"],
   ["aws_caller_identity", "sts"],
   ["aws_cloudwatch_event", "events"],
   ["aws_cloudwatch_log", "logs"],
@@ -143,23 +146,26 @@ export function endpointsFor(document: JsonObject): string[] {
  * The override file planned with the stack: the provider pointed at the stub, and a local backend inside the copy, so
  * the plan starts from an empty state whatever backend was synthesised (an S3 backend, or cdktf's local path outside).
  */
-export function planOverride(endpointKeys: string[], endpoint: string): JsonObject {
+export function planOverride(endpointKeys: string[], endpoint: string, aliases: string[] = []): JsonObject {
+  const settings = {
+    ...FAKE_CREDENTIALS,
+    skip_credentials_validation: true,
+    skip_requesting_account_id: true,
+    skip_metadata_api_check: true,
+    skip_region_validation: true,
+    s3_use_path_style: true,
+    endpoints: [Object.fromEntries(endpointKeys.map((key) => [key, endpoint]))],
+  };
+  // An override merges into the provider block of the same alias only, so each aliased provider gets its own.
   return {
     terraform: { backend: { local: { path: "terraform.tfstate" } } },
-    provider: {
-      aws: [
-        {
-          ...FAKE_CREDENTIALS,
-          skip_credentials_validation: true,
-          skip_requesting_account_id: true,
-          skip_metadata_api_check: true,
-          skip_region_validation: true,
-          s3_use_path_style: true,
-          endpoints: [Object.fromEntries(endpointKeys.map((key) => [key, endpoint]))],
-        },
-      ],
-    },
+    provider: { aws: [settings, ...aliases.map((alias) => ({ alias, ...settings }))] },
   };
+}
+
+/** Aliases of the stack's aws provider blocks (a second region, such as CloudFront's us-east-1). */
+export function providerAliases(document: JsonObject): string[] {
+  return ((document.provider?.aws ?? []) as JsonObject[]).map((block) => block.alias).filter((alias): alias is string => typeof alias === "string");
 }
 
 /**
@@ -247,9 +253,10 @@ async function preparePlan(stackDir: string, workdir: string, world: StubWorld, 
   const stack = stackDir.split("/").pop() as string;
   rmSync(workdir, { recursive: true, force: true });
   cpSync(stackDir, workdir, { recursive: true });
-  const endpointKeys = endpointsFor(JSON.parse(readFileSync(join(workdir, "cdk.tf.json"), "utf8")));
+  const document = JSON.parse(readFileSync(join(workdir, "cdk.tf.json"), "utf8"));
+  const endpointKeys = endpointsFor(document);
   const stub = await startAwsStub(world);
-  writeFileSync(join(workdir, "plan_override.tf.json"), JSON.stringify(planOverride(endpointKeys, stub.endpoint), null, 2));
+  writeFileSync(join(workdir, "plan_override.tf.json"), JSON.stringify(planOverride(endpointKeys, stub.endpoint, providerAliases(document)), null, 2));
   const init = initStack(stack, workdir, [], "planning", log);
   return { stack, workdir, stub, init, started };
 }

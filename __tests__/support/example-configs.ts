@@ -10,6 +10,21 @@ export const EVERY_OPTION: ConfigInput = {
   database: { performanceInsights: true },
 };
 
+/**
+ * DNS, TLS at the load balancer and a CloudFront distribution with a web ACL, at the longest cluster name; the zone is
+ * given by ID, so planning it needs no Route 53 look-up.
+ */
+export const EDGE_EVERYTHING: ConfigInput = {
+  clusterName: "abcdefghij-klmnopqrs",
+  api: { publicAccess: true, adminCidrs: ["203.0.113.0/24", "198.51.100.0/24"] },
+  edge: {
+    hostedZone: "Z0123456789ABCDEFGHIJ",
+    fqdn: "apps.example.com",
+    applicationTls: "load-balancer",
+    cloudFront: { enabled: true, webAclArn: "arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/a1b2c3d4-5678-90ab-cdef-000000000000" },
+  },
+};
+
 /** The example configurations every stack-wide check (terraform validate, the synth policy) runs on. */
 export const EXAMPLE_CONFIGS: [string, ConfigInput][] = [
   ["default", {}],
@@ -17,4 +32,5 @@ export const EXAMPLE_CONFIGS: [string, ConfigInput][] = [
   ["prod with a public API", { environment: "prod", api: { publicAccess: true, adminCidrs: ["198.51.100.0/24"] } }],
   ["longest name, every option", EVERY_OPTION],
   ["cluster-autoscaler scaling mode", { agents: { scalingMode: "cluster-autoscaler" } }],
+  ["edge: DNS, TLS at the load balancer, CloudFront with a web ACL", EDGE_EVERYTHING],
 ];

@@ -21,7 +21,20 @@ export interface LoadBalancingProps {
   readonly publicApiSecurityGroupId?: string;
   /** Refuse deletion through the AWS API; off only for throwaway clusters. */
   readonly deletionProtection: boolean;
+  /**
+   * An issued ACM certificate for the applications' name: the ingress load balancer's 443 listener then terminates
+   * TLS with it and forwards plain HTTP to the ingress controller's HTTP NodePort.
+   * @default undefined (TCP 443 passes through to the ingress controller's HTTPS NodePort)
+   */
+  readonly ingressCertificateArn?: string;
 }
+
+/**
+ * The ingress TLS listener's security policy: TLS 1.3 and 1.2 only, which the Elastic Load Balancing guide
+ * recommends; without one, listeners created through the API get ELBSecurityPolicy-2016-08, which allows TLS 1.0
+ * (docs.aws.amazon.com/elasticloadbalancing/latest/network/describe-ssl-policies.html).
+ */
+export const TLS_SECURITY_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
 interface TcpForward {
   readonly id: string;
@@ -43,6 +56,10 @@ export class LoadBalancing extends Construct {
   /** Target groups the server auto scaling group registers in. */
   public readonly apiTargetGroupArns: string[];
   public readonly ingressDnsName: string;
+  /** Route 53 zone of the load balancers' DNS names, for alias records (one per region, shared by both). */
+  public readonly ingressZoneId: string;
+  public readonly apiZoneId: string;
+  public readonly publicApiZoneId?: string;
   /** Target groups the agent auto scaling group registers in. */
   public readonly ingressTargetGroupArns: string[];
 
@@ -51,20 +68,37 @@ export class LoadBalancing extends Construct {
     const api = this.networkLoadBalancer("Api", "api", { internal: true, subnetIds: props.privateSubnetIds, securityGroupId: props.apiSecurityGroupId });
     const apiTargets = this.forwards(api, [{ id: "Api", name: "api", listenerPort: KUBE_API_PORT, targetPort: KUBE_API_PORT }]);
     this.apiDnsName = api.dnsName;
+    this.apiZoneId = api.zoneId;
     this.apiTargetGroupArns = apiTargets;
 
     if (props.publicApiSecurityGroupId) {
       const publicApi = this.networkLoadBalancer("PublicApi", "api-public", { internal: false, subnetIds: props.publicSubnetIds, securityGroupId: props.publicApiSecurityGroupId });
       this.apiTargetGroupArns = [...apiTargets, ...this.forwards(publicApi, [{ id: "PublicApi", name: "pubapi", listenerPort: KUBE_API_PORT, targetPort: KUBE_API_PORT }])];
       this.publicApiDnsName = publicApi.dnsName;
+      this.publicApiZoneId = publicApi.zoneId;
     }
 
     const ingress = this.networkLoadBalancer("Ingress", "ingress", { internal: false, subnetIds: props.publicSubnetIds, securityGroupId: props.ingressSecurityGroupId });
-    this.ingressTargetGroupArns = this.forwards(ingress, [
-      { id: "IngressHttp", name: "http", listenerPort: HTTP_PORT, targetPort: INGRESS_HTTP_NODE_PORT },
-      { id: "IngressHttps", name: "https", listenerPort: HTTPS_PORT, targetPort: INGRESS_HTTPS_NODE_PORT },
-    ]);
+    if (props.ingressCertificateArn) {
+      // TLS ends here: both listeners reach Traefik's HTTP entry point, 443 after decryption.
+      const [http] = this.forwards(ingress, [{ id: "IngressHttp", name: "http", listenerPort: HTTP_PORT, targetPort: INGRESS_HTTP_NODE_PORT }]);
+      new LbListener(this, "IngressTlsListener", {
+        loadBalancerArn: ingress.arn,
+        protocol: "TLS",
+        port: HTTPS_PORT,
+        certificateArn: props.ingressCertificateArn,
+        sslPolicy: TLS_SECURITY_POLICY,
+        defaultAction: [{ type: "forward", targetGroupArn: http }],
+      });
+      this.ingressTargetGroupArns = [http];
+    } else {
+      this.ingressTargetGroupArns = this.forwards(ingress, [
+        { id: "IngressHttp", name: "http", listenerPort: HTTP_PORT, targetPort: INGRESS_HTTP_NODE_PORT },
+        { id: "IngressHttps", name: "https", listenerPort: HTTPS_PORT, targetPort: INGRESS_HTTPS_NODE_PORT },
+      ]);
+    }
     this.ingressDnsName = ingress.dnsName;
+    this.ingressZoneId = ingress.zoneId;
   }
 
   private networkLoadBalancer(id: string, suffix: string, placement: { internal: boolean; subnetIds: string[]; securityGroupId: string }): Lb {

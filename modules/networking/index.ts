@@ -50,6 +50,11 @@ export interface NetworkingProps {
   readonly flowLogRetentionDays: number;
   /** Networks allowed to the public Kubernetes API listener; no public API security group when empty. */
   readonly adminCidrs: string[];
+  /**
+   * A security group for the CloudFront origin load balancer, admitting CloudFront and these admin networks.
+   * @default undefined (no CloudFront origin)
+   */
+  readonly cloudFrontOrigin?: { readonly adminCidrs: string[] };
 }
 
 /** VPC, subnets per zone, gateways, routes, endpoints, flow logs, network ACLs and the cluster's security groups. */
@@ -155,7 +160,7 @@ export class Networking extends Construct {
     this.createFlowLogs(vpc, clusterName, props.region, props.flowLogRetentionDays);
     this.createNetworkAcls(vpc, props.vpcCidr, publicSubnets, privateSubnets, clusterName);
 
-    this.securityGroups = new ClusterSecurityGroups(this, "SecurityGroups", { clusterName, vpcId: vpc.id, adminCidrs: props.adminCidrs });
+    this.securityGroups = new ClusterSecurityGroups(this, "SecurityGroups", { clusterName, vpcId: vpc.id, adminCidrs: props.adminCidrs, cloudFrontOrigin: props.cloudFrontOrigin });
   }
 
   /** Zone name (literal or plan-time reference), position, and the letter that names its resources. */

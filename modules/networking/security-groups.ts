@@ -1,3 +1,4 @@
+import { DataAwsEc2ManagedPrefixList } from "@cdktf/provider-aws/lib/data-aws-ec2-managed-prefix-list";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
@@ -20,10 +21,22 @@ export interface ClusterSecurityGroupsProps {
   readonly vpcId: string;
   /** Networks allowed to the public Kubernetes API listener; no public API security group when empty. */
   readonly adminCidrs: string[];
+  /**
+   * A group for the CloudFront origin load balancer, admitting CloudFront's origin-facing servers and these admin
+   * networks; none without it.
+   * @default undefined (no CloudFront origin)
+   */
+  readonly cloudFrontOrigin?: { readonly adminCidrs: string[] };
 }
 
+/**
+ * CloudFront's managed prefix list of its origin-facing servers (IPv4); AWS keeps it current, and its ID differs by
+ * region, so it is read by name (Amazon CloudFront Developer Guide, LocationsOfEdgeServers.html#managed-prefix-list).
+ */
+export const CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing";
+
 /** Where a rule admits traffic from, or sends it to. */
-type Peer = { securityGroup: SecurityGroup } | { cidr: string };
+type Peer = { securityGroup: SecurityGroup } | { cidr: string } | { prefixListId: string };
 
 interface Rule {
   readonly id: string;
@@ -51,6 +64,8 @@ export class ClusterSecurityGroups extends Construct {
   public readonly lambda: SecurityGroup;
   public readonly database: SecurityGroup;
   public readonly efs: SecurityGroup;
+  /** The CloudFront origin load balancer, only with `cloudFrontOrigin`. */
+  public readonly cloudFrontOrigin?: SecurityGroup;
 
   constructor(scope: Construct, id: string, props: ClusterSecurityGroupsProps) {
     super(scope, id);
@@ -141,6 +156,25 @@ export class ClusterSecurityGroups extends Construct {
         { id: "ApiFromPublicApiLoadBalancer", description: "Kubernetes API from the public load balancer", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: publicApi } },
       ]);
     }
+
+    if (props.cloudFrontOrigin) {
+      const prefixList = new DataAwsEc2ManagedPrefixList(this, "CloudFrontOriginFacing", { name: CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST });
+      const origin = group("CloudFrontOrigin", "cf-origin-lb", "CloudFront origin load balancer: CloudFront and admin networks only");
+      this.cloudFrontOrigin = origin;
+      // CloudFront reaches the origin over HTTPS only; admins may also try HTTP, which redirects. One rule for the prefix
+      // list: it counts as its weight (55) against the group's 60 rules.
+      this.ingress(origin, [
+        { id: "HttpsFromCloudFront", description: "HTTPS from CloudFront's origin-facing servers", protocol: "tcp", port: HTTPS_PORT, peer: { prefixListId: prefixList.id } },
+        ...props.cloudFrontOrigin.adminCidrs.flatMap((cidr, index): Rule[] => [
+          { id: `HttpsFromAdmin${index}`, description: `HTTPS from admin network ${cidr}`, protocol: "tcp", port: HTTPS_PORT, peer: { cidr } },
+          { id: `HttpFromAdmin${index}`, description: `HTTP (redirected) from admin network ${cidr}`, protocol: "tcp", port: HTTP_PORT, peer: { cidr } },
+        ]),
+      ]);
+      this.egress(origin, [{ id: "HttpNodePortToAgent", description: "Ingress HTTP NodePort on the agents", protocol: "tcp", port: INGRESS_HTTP_NODE_PORT, peer: { securityGroup: this.agent } }]);
+      this.ingress(this.agent, [
+        { id: "HttpNodePortFromCloudFrontOrigin", description: "Ingress HTTP NodePort from the CloudFront origin load balancer", protocol: "tcp", port: INGRESS_HTTP_NODE_PORT, peer: { securityGroup: origin } },
+      ]);
+    }
   }
 
   private ingress(group: SecurityGroup, rules: Rule[]) {
@@ -159,6 +193,6 @@ function ruleConfig(group: SecurityGroup, rule: Rule) {
     ipProtocol: rule.protocol,
     fromPort: rule.port,
     toPort: rule.port,
-    ...("cidr" in rule.peer ? { cidrIpv4: rule.peer.cidr } : { referencedSecurityGroupId: rule.peer.securityGroup.id }),
+    ...("cidr" in rule.peer ? { cidrIpv4: rule.peer.cidr } : "prefixListId" in rule.peer ? { prefixListId: rule.peer.prefixListId } : { referencedSecurityGroupId: rule.peer.securityGroup.id }),
   };
 }

@@ -1,0 +1,356 @@
+import { ConfigError, resolveConfig } from "../config/resolve";
+import { ConfigInput } from "../config/schema";
+import { Policy } from "../modules/policy";
+import { localNamed, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
+import { EDGE_EVERYTHING } from "./support/example-configs";
+
+/**
+ * DNS, TLS and the CloudFront front door (issue 13): off by default, and each resource with its security properties
+ * when on. Expected values come from AWS's documentation, cited where they are used, not from the constants that
+ * produce them.
+ */
+
+const ZONE_ID = "Z0123456789ABCDEFGHIJ";
+const FQDN = "apps.example.com";
+const DNS: ConfigInput = { edge: { hostedZone: ZONE_ID, fqdn: FQDN } };
+const ADMIN = "203.0.113.0/24";
+const CLOUDFRONT: ConfigInput = { api: { adminCidrs: [ADMIN] }, edge: { hostedZone: ZONE_ID, fqdn: FQDN, cloudFront: { enabled: true } } };
+const WEB_ACL = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/a1b2c3d4-5678-90ab-cdef-000000000000";
+
+// Documented values, written out here rather than imported.
+/** CloudFront managed policies (Developer Guide, "Use managed cache policies", "Use managed origin request policies"). */
+const CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
+const ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3";
+/** Route 53 API reference, AliasTarget: the hosted zone of every CloudFront distribution. */
+const CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2";
+/** Elastic Load Balancing guides: TLS 1.3 and 1.2 only. */
+const TLS13_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+const servers = (json: TerraformJson) => localNamed(json, "Compute_Servers_UserData");
+const typesOf = (json: TerraformJson) => Object.keys(json.resource);
+const listeners = (json: TerraformJson, prefix: string) => resourcesOf(json, "aws_lb_listener").filter(([id]) => id.startsWith(prefix)).map(([, listener]) => listener);
+
+function problemsOf(input: ConfigInput): string[] {
+  try {
+    resolveConfig(input);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error("config was accepted");
+}
+
+describe("off by default", () => {
+  const { json } = synthCluster({});
+
+  test("the default config creates no certificate, record, zone, distribution, origin load balancer or second provider", () => {
+    for (const type of ["aws_acm_certificate", "aws_acm_certificate_validation", "aws_route53_record", "aws_route53_zone", "aws_cloudfront_distribution", "aws_lb_listener_rule"]) {
+      expect(typesOf(json)).not.toContain(type);
+    }
+    expect(Object.keys(json.data ?? {})).not.toContain("aws_ec2_managed_prefix_list");
+    expect(Object.keys(json.data ?? {})).not.toContain("aws_route53_zone");
+    expect(json.provider!.aws).toHaveLength(1);
+    expect(resourcesOf(json, "aws_lb").map(([id]) => id)).toEqual([expect.stringMatching(/^LoadBalancing_ApiLoadBalancer_/), expect.stringMatching(/^LoadBalancing_IngressLoadBalancer_/)]);
+    expect(resourcesOf(json, "aws_security_group").map(([, group]) => group.name)).not.toContain("k3s-cf-origin-lb");
+    expect(Object.keys(json.output!)).not.toEqual(expect.arrayContaining(["application_url"]));
+    for (const name of ["application_url", "api_hostname", "certificate_arn", "origin_header_secret_arn", "origin_load_balancer_dns_name", "cloudfront_distribution_id"]) expect(json.output![name]).toBeUndefined();
+  });
+
+  test("the ingress load balancer passes TCP 80 and 443 through to Traefik's NodePorts", () => {
+    expect(listeners(json, "LoadBalancing_Ingress").map((listener) => [listener.protocol, listener.port])).toEqual([
+      ["TCP", 80],
+      ["TCP", 443],
+    ]);
+  });
+});
+
+describe("DNS and TLS", () => {
+  const { json } = synthCluster(DNS);
+  const certificate = resourceNamed(json, "aws_acm_certificate", "Domain_Certificate");
+  const validation = resourceNamed(json, "aws_acm_certificate_validation", "Domain_Certificate_Validation");
+  const validationRecords = resourceNamed(json, "aws_route53_record", "Domain_Certificate_ValidationRecord");
+
+  test("an ACM certificate for the FQDN, validated through DNS, in the cluster's region", () => {
+    expect(certificate).toMatchObject({ domain_name: FQDN, validation_method: "DNS", lifecycle: { create_before_destroy: true } });
+    expect(certificate.provider).toBeUndefined();
+    expect(certificate.subject_alternative_names).toBeUndefined();
+  });
+
+  test("validation records come from the certificate's domain_validation_options, in the hosted zone", () => {
+    const options = `aws_acm_certificate.${ref(json, "aws_acm_certificate", "Domain_Certificate", "domain_validation_options").slice(22, -1)}`;
+    expect(validationRecords.for_each).toBe(`\${{ for key, val in tolist(${options}): val.domain_name => val }}`);
+    expect(validationRecords).toMatchObject({
+      zone_id: ZONE_ID,
+      name: "${each.value.resource_record_name}",
+      type: "${each.value.resource_record_type}",
+      records: ["${each.value.resource_record_value}"],
+    });
+  });
+
+  test("the validation waits for those records, and the listener takes the certificate from the validation", () => {
+    const recordsId = Object.keys(json.resource.aws_route53_record).find((id) => id.startsWith("Domain_Certificate_ValidationRecord_"));
+    expect(validation.certificate_arn).toBe(ref(json, "aws_acm_certificate", "Domain_Certificate", "arn"));
+    expect(validation.validation_record_fqdns).toBe(`\${[ for key, val in aws_route53_record.${recordsId}: val.fqdn]}`);
+    const [tls] = listeners(json, "LoadBalancing_IngressTls");
+    expect(tls.certificate_arn).toBe(ref(json, "aws_acm_certificate_validation", "Domain_Certificate_Validation", "certificate_arn"));
+  });
+
+  test("TLS ends at the ingress load balancer by default: a TLS 443 listener with a TLS 1.3/1.2 policy, forwarding to Traefik's HTTP NodePort", () => {
+    expect(listeners(json, "LoadBalancing_Ingress").map((listener) => [listener.protocol, listener.port, listener.ssl_policy])).toEqual([
+      ["TCP", 80, undefined],
+      ["TLS", 443, TLS13_POLICY],
+    ]);
+    const http = ref(json, "aws_lb_target_group", "LoadBalancing_IngressHttpTargetGroup", "arn");
+    expect(listeners(json, "LoadBalancing_Ingress").map((listener) => listener.default_action[0].target_group_arn)).toEqual([http, http]);
+    expect(resourceNamed(json, "aws_lb_target_group", "LoadBalancing_IngressHttpTargetGroup").port).toBe(30080);
+    expect(resourcesOf(json, "aws_lb_target_group").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^LoadBalancing_IngressHttpsTargetGroup_/));
+  });
+
+  test("passthrough keeps TCP 443 to Traefik's HTTPS NodePort", () => {
+    const passthrough = synthCluster({ edge: { ...DNS.edge, applicationTls: "passthrough" } }).json;
+    expect(listeners(passthrough, "LoadBalancing_Ingress").map((listener) => [listener.protocol, listener.port, listener.certificate_arn])).toEqual([
+      ["TCP", 80, undefined],
+      ["TCP", 443, undefined],
+    ]);
+    expect(resourceNamed(passthrough, "aws_lb_target_group", "LoadBalancing_IngressHttpsTargetGroup").port).toBe(30443);
+  });
+
+  test("<fqdn> is an alias of the ingress load balancer", () => {
+    expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApplicationRecord")).toEqual({
+      zone_id: ZONE_ID,
+      name: FQDN,
+      type: "A",
+      alias: {
+        name: ref(json, "aws_lb", "LoadBalancing_IngressLoadBalancer", "dns_name"),
+        zone_id: ref(json, "aws_lb", "LoadBalancing_IngressLoadBalancer", "zone_id"),
+        evaluate_target_health: false,
+      },
+    });
+  });
+
+  test("with a private API, k3s.<fqdn> lives in a private zone of its own inside the VPC, aliasing the internal load balancer", () => {
+    const zone = resourceNamed(json, "aws_route53_zone", "DnsRecords_PrivateApiZone");
+    expect(zone.name).toBe(`k3s.${FQDN}`);
+    expect(zone.vpc).toEqual([{ vpc_id: ref(json, "aws_vpc", "Networking_Vpc", "id") }]);
+    expect(resourceNamed(json, "aws_route53_record", "DnsRecords_PrivateApiRecord")).toMatchObject({
+      zone_id: ref(json, "aws_route53_zone", "DnsRecords_PrivateApiZone", "zone_id"),
+      name: `k3s.${FQDN}`,
+      alias: { name: ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name"), zone_id: ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "zone_id") },
+    });
+    expect(resourcesOf(json, "aws_route53_record").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^DnsRecords_ApiRecord_/));
+  });
+
+  test("with a public API, k3s.<fqdn> is a public alias of the public API load balancer, and no private zone exists", () => {
+    const publicApi = synthCluster({ ...DNS, api: { publicAccess: true, adminCidrs: [ADMIN] } }).json;
+    expect(resourceNamed(publicApi, "aws_route53_record", "DnsRecords_ApiRecord")).toMatchObject({
+      zone_id: ZONE_ID,
+      name: `k3s.${FQDN}`,
+      alias: { name: ref(publicApi, "aws_lb", "LoadBalancing_PublicApiLoadBalancer", "dns_name"), zone_id: ref(publicApi, "aws_lb", "LoadBalancing_PublicApiLoadBalancer", "zone_id") },
+    });
+    expect(typesOf(publicApi)).not.toContain("aws_route53_zone");
+  });
+
+  test("k3s.<fqdn> is in the API certificate from first boot and is the kubeconfig's endpoint", () => {
+    expect(servers(json)).toContain(`  - "k3s.${FQDN}"`);
+    expect(servers(json)).toContain(`KUBECONFIG_ENDPOINT="https://k3s.${FQDN}:6443"`);
+    expect(json.output!.api_endpoint.value).toBe(`https://k3s.${FQDN}:6443`);
+    expect(json.output!.api_hostname.value).toBe(`k3s.${FQDN}`);
+    expect(json.output!.application_url.value).toBe(`https://${FQDN}`);
+  });
+
+  test("a hosted zone given by domain is looked up as a public zone", () => {
+    const byName = synthCluster({ edge: { hostedZone: "example.com", fqdn: FQDN } }).json;
+    const [zone] = Object.entries(byName.data!.aws_route53_zone);
+    expect(zone[1]).toEqual({ name: "example.com", private_zone: false });
+    expect(resourceNamed(byName, "aws_route53_record", "DnsRecords_ApplicationRecord").zone_id).toBe(`\${data.aws_route53_zone.${zone[0]}.zone_id}`);
+  });
+});
+
+describe("the CloudFront front door", () => {
+  const { json, stack } = synthCluster({ ...CLOUDFRONT, edge: { ...CLOUDFRONT.edge, cloudFront: { enabled: true, webAclArn: WEB_ACL } } });
+  const distribution = resourceNamed(json, "aws_cloudfront_distribution", "FrontDoor_Distribution");
+  const originGroup = ref(json, "aws_security_group", "Networking_SecurityGroups_CloudFrontOrigin", "id");
+
+  test("an internet-facing Application Load Balancer in the public subnets, in its own security group, dropping invalid headers", () => {
+    const alb = resourceNamed(json, "aws_lb", "FrontDoor_LoadBalancer");
+    expect(alb).toMatchObject({ load_balancer_type: "application", internal: false, security_groups: [originGroup], drop_invalid_header_fields: true, enable_deletion_protection: true });
+  });
+
+  test("its security group admits only CloudFront's origin-facing prefix list (HTTPS) and the admin networks", () => {
+    const [prefixListId, prefixList] = Object.entries(json.data!.aws_ec2_managed_prefix_list)[0];
+    // Amazon CloudFront Developer Guide, "Use the CloudFront managed prefix list".
+    expect(prefixList).toEqual({ name: "com.amazonaws.global.cloudfront.origin-facing" });
+    const ingress = resourcesOf(json, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.security_group_id === originGroup).map(([, rule]) => rule);
+    expect(ingress.map((rule) => [rule.prefix_list_id ?? rule.cidr_ipv4, rule.ip_protocol, rule.from_port, rule.to_port]).sort()).toEqual(
+      [
+        [`\${data.aws_ec2_managed_prefix_list.${prefixListId}.id}`, "tcp", 443, 443],
+        [ADMIN, "tcp", 443, 443],
+        [ADMIN, "tcp", 80, 80],
+      ].sort(),
+    );
+    const egress = resourcesOf(json, "aws_vpc_security_group_egress_rule").filter(([, rule]) => rule.security_group_id === originGroup).map(([, rule]) => rule);
+    expect(egress.map((rule) => [rule.referenced_security_group_id, rule.from_port])).toEqual([[ref(json, "aws_security_group", "Networking_SecurityGroups_Agent", "id"), 30080]]);
+    const agentFromOrigin = resourcesOf(json, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.referenced_security_group_id === originGroup);
+    expect(agentFromOrigin.map(([, rule]) => [rule.security_group_id, rule.from_port])).toEqual([[ref(json, "aws_security_group", "Networking_SecurityGroups_Agent", "id"), 30080]]);
+  });
+
+  test("HTTPS with the regional certificate and a TLS 1.3/1.2 policy answers 403 unless the origin header matches; HTTP redirects to HTTPS", () => {
+    const https = resourceNamed(json, "aws_lb_listener", "FrontDoor_HttpsListener");
+    expect(https).toMatchObject({
+      protocol: "HTTPS",
+      port: 443,
+      ssl_policy: TLS13_POLICY,
+      certificate_arn: ref(json, "aws_acm_certificate_validation", "Domain_Certificate_Validation", "certificate_arn"),
+      default_action: [{ type: "fixed-response", fixed_response: { status_code: "403", content_type: "text/plain", message_body: "Forbidden" } }],
+    });
+    const rule = resourceNamed(json, "aws_lb_listener_rule", "FrontDoor_FromCloudFront");
+    expect(rule.listener_arn).toBe(ref(json, "aws_lb_listener", "FrontDoor_HttpsListener", "arn"));
+    expect(rule.condition).toEqual([{ http_header: { http_header_name: "X-Origin-Verify", values: [ref(json, "random_password", "FrontDoor_OriginHeaderValue", "result")] } }]);
+    expect(rule.action).toEqual([{ type: "forward", target_group_arn: ref(json, "aws_lb_target_group", "FrontDoor_TargetGroup", "arn") }]);
+    expect(resourceNamed(json, "aws_lb_listener", "FrontDoor_HttpListener")).toMatchObject({
+      protocol: "HTTP",
+      port: 80,
+      default_action: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", status_code: "HTTP_301" } }],
+    });
+  });
+
+  test("the target group is Traefik's HTTP NodePort, and the agents register in it", () => {
+    expect(resourceNamed(json, "aws_lb_target_group", "FrontDoor_TargetGroup")).toMatchObject({ protocol: "HTTP", port: 30080, target_type: "instance" });
+    expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").target_group_arns).toContain(ref(json, "aws_lb_target_group", "FrontDoor_TargetGroup", "arn"));
+  });
+
+  test("the distribution: HTTPS only to viewers and origin, TLS 1.2+, caching disabled, every viewer header forwarded, the FQDN, the web ACL", () => {
+    expect(distribution).toMatchObject({
+      enabled: true,
+      aliases: [FQDN],
+      web_acl_id: WEB_ACL,
+      default_cache_behavior: { viewer_protocol_policy: "redirect-to-https", cache_policy_id: CACHING_DISABLED, origin_request_policy_id: ALL_VIEWER, target_origin_id: "ingress" },
+      viewer_certificate: {
+        acm_certificate_arn: ref(json, "aws_acm_certificate_validation", "FrontDoor_ViewerCertificate_Validation", "certificate_arn"),
+        ssl_support_method: "sni-only",
+        minimum_protocol_version: "TLSv1.2_2021",
+      },
+    });
+    const [origin] = distribution.origin;
+    expect(origin).toMatchObject({
+      origin_id: "ingress",
+      domain_name: ref(json, "aws_lb", "FrontDoor_LoadBalancer", "dns_name"),
+      custom_origin_config: { origin_protocol_policy: "https-only", origin_ssl_protocols: ["TLSv1.2"], https_port: 443 },
+      custom_header: [{ name: "X-Origin-Verify", value: ref(json, "random_password", "FrontDoor_OriginHeaderValue", "result") }],
+    });
+    expect(distribution.default_cache_behavior.forwarded_values).toBeUndefined();
+  });
+
+  test("the viewer certificate is issued in us-east-1 through the aliased provider, validated by the regional certificate's records", () => {
+    expect(json.provider!.aws).toEqual(expect.arrayContaining([expect.objectContaining({ alias: "us_east_1", region: "us-east-1" })]));
+    expect(resourceNamed(json, "aws_acm_certificate", "FrontDoor_ViewerCertificate")).toMatchObject({ domain_name: FQDN, validation_method: "DNS", provider: "aws.us_east_1" });
+    const viewerValidation = resourceNamed(json, "aws_acm_certificate_validation", "FrontDoor_ViewerCertificate_Validation");
+    expect(viewerValidation.provider).toBe("aws.us_east_1");
+    expect(viewerValidation.validation_record_fqdns).toBe(resourceNamed(json, "aws_acm_certificate_validation", "Domain_Certificate_Validation").validation_record_fqdns);
+    expect(resourcesOf(json, "aws_route53_record").filter(([id]) => id.includes("ValidationRecord"))).toHaveLength(1);
+  });
+
+  test("<fqdn> aliases the distribution", () => {
+    expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApplicationRecord").alias).toEqual({
+      name: ref(json, "aws_cloudfront_distribution", "FrontDoor_Distribution", "domain_name"),
+      zone_id: ref(json, "aws_cloudfront_distribution", "FrontDoor_Distribution", "hosted_zone_id"),
+      evaluate_target_health: false,
+    });
+  });
+
+  test("the origin secret is generated into Secrets Manager and is never a literal in the JSON", () => {
+    const password = resourceNamed(json, "random_password", "FrontDoor_OriginHeaderValue");
+    expect(password.length).toBeGreaterThanOrEqual(32);
+    expect(resourceNamed(json, "aws_secretsmanager_secret_version", "FrontDoor_OriginHeaderSecretValue").secret_string).toBe(ref(json, "random_password", "FrontDoor_OriginHeaderValue", "result"));
+    // Every place the header's value appears is a Terraform reference, and no 32+ character literal sits in a header value.
+    const headerValues = [...distribution.origin.flatMap((origin: any) => origin.custom_header.map((header: any) => header.value)), ...resourceNamed(json, "aws_lb_listener_rule", "FrontDoor_FromCloudFront").condition[0].http_header.values];
+    for (const value of headerValues) expect(value).toMatch(/^\$\{random_password\.[A-Za-z0-9_]+\.result\}$/);
+    const headerBlocks = JSON.stringify([distribution.origin.map((origin: any) => origin.custom_header), resourceNamed(json, "aws_lb_listener_rule", "FrontDoor_FromCloudFront").condition]);
+    expect(headerBlocks.match(/"[^"${}]{32,}"/g)).toBeNull();
+    expect(json.output!.origin_header_secret_arn.value).toBe(ref(json, "aws_secretsmanager_secret", "FrontDoor_OriginHeaderSecret", "arn"));
+    expect(json.output!.origin_header_name.value).toBe("X-Origin-Verify");
+  });
+
+  test("the policy waives random-result-reference only for the two resources that must hold the value", () => {
+    const exempt = Policy.of(stack)!
+      .report.exemptions.filter((exemption) => exemption.rule === "random-result-reference")
+      .map((exemption) => exemption.address.split(".")[0]);
+    expect(exempt.sort()).toEqual(["aws_cloudfront_distribution", "aws_lb_listener_rule"]);
+  });
+});
+
+describe("an existing distribution", () => {
+  const { json } = synthCluster({ ...CLOUDFRONT, edge: { ...CLOUDFRONT.edge, cloudFront: { enabled: true, existingDistributionDomainName: "d111111abcdef8.cloudfront.net" } } });
+
+  test("no distribution and no viewer certificate are created; the origin and its header secret are, and are output", () => {
+    expect(typesOf(json)).not.toContain("aws_cloudfront_distribution");
+    expect(resourcesOf(json, "aws_acm_certificate").map(([id]) => id)).toEqual([expect.stringMatching(/^Domain_Certificate_/)]);
+    expect(json.provider!.aws).toHaveLength(1);
+    expect(resourceNamed(json, "aws_lb", "FrontDoor_LoadBalancer")).toBeDefined();
+    expect(json.output!.origin_header_secret_arn.value).toBe(ref(json, "aws_secretsmanager_secret", "FrontDoor_OriginHeaderSecret", "arn"));
+    expect(json.output!.origin_load_balancer_dns_name.value).toBe(ref(json, "aws_lb", "FrontDoor_LoadBalancer", "dns_name"));
+    expect(json.output!.cloudfront_distribution_id).toBeUndefined();
+  });
+
+  test("<fqdn> aliases the existing distribution in CloudFront's hosted zone", () => {
+    expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApplicationRecord").alias).toEqual({ name: "d111111abcdef8.cloudfront.net", zone_id: CLOUDFRONT_ZONE, evaluate_target_health: false });
+  });
+});
+
+describe("edge configuration is validated", () => {
+  test.each<[string, ConfigInput, string[]]>([
+    ["a zone without a name", { edge: { hostedZone: ZONE_ID } }, ["edge.fqdn: is required with edge.hostedZone: the name the applications are served at"]],
+    ["a name without a zone", { edge: { fqdn: FQDN } }, ["edge.hostedZone: is required with edge.fqdn: the public Route 53 hosted zone its records go in"]],
+    ["a name outside the zone", { edge: { hostedZone: "example.org", fqdn: FQDN } }, ['edge.fqdn: "apps.example.com" is not inside the hosted zone "example.org"; use a name ending in ".example.org"']],
+    [
+      "api.domain contradicting edge.fqdn",
+      { api: { domain: "example.org" }, edge: { hostedZone: ZONE_ID, fqdn: FQDN } },
+      ['api.domain: ("example.org") contradicts edge.fqdn ("apps.example.com"): the API\'s name is k3s.<edge.fqdn> ("k3s.apps.example.com"), which this project creates; remove api.domain'],
+    ],
+    [
+      "CloudFront without a name",
+      { edge: { cloudFront: { enabled: true } } },
+      ["edge.cloudFront.enabled: needs edge.hostedZone and edge.fqdn: the distribution and its origin serve edge.fqdn with an ACM certificate"],
+    ],
+    ["a web ACL with CloudFront off", { edge: { ...DNS.edge, cloudFront: { webAclArn: WEB_ACL } } }, ["edge.cloudFront.webAclArn: is set but edge.cloudFront.enabled is false; enable CloudFront or remove it"]],
+    [
+      "a web ACL with an existing distribution",
+      { edge: { ...DNS.edge, cloudFront: { enabled: true, webAclArn: WEB_ACL, existingDistributionDomainName: "d111111abcdef8.cloudfront.net" } } },
+      ["edge.cloudFront.webAclArn: applies to the distribution this project creates; with edge.cloudFront.existingDistributionDomainName attach the web ACL to your distribution instead"],
+    ],
+    [
+      "a regional web ACL",
+      { edge: { ...DNS.edge, cloudFront: { enabled: true, webAclArn: "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/edge/a1b2c3d4-5678-90ab-cdef-000000000000" } } },
+      ['edge.cloudFront.webAclArn: must be the ARN of a WAFv2 web ACL with scope CLOUDFRONT ("arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>")'],
+    ],
+    [
+      // The prefix list weighs 55 of a group's 60 rules (Amazon VPC User Guide, AWS-managed prefix list weight).
+      "three admin networks with CloudFront",
+      { api: { adminCidrs: ["198.51.100.0/24", "203.0.113.0/24", "192.0.2.0/24"] }, edge: { ...DNS.edge, cloudFront: { enabled: true } } },
+      [
+        "api.adminCidrs: 3 networks are too many with edge.cloudFront.enabled: the origin load balancer's security group would need 61 rules (the CloudFront prefix list counts 55, each network 2), more than the 60 a group may hold; list at most 2",
+      ],
+    ],
+    ["CloudFront in aws-cn", { region: "cn-north-1", edge: { ...DNS.edge, cloudFront: { enabled: true } } }, ["edge.cloudFront.enabled: CloudFront with a us-east-1 certificate is not available in the aws-cn partition (region cn-north-1)"]],
+    ["an upper-case name", { edge: { hostedZone: ZONE_ID, fqdn: "Apps.example.com" } }, ['edge.fqdn: must be a lower-case DNS name such as "apps.example.com"']],
+  ])("%s", (_label, input, problems) => {
+    expect(problemsOf(input)).toEqual(problems);
+  });
+
+  test("api.domain equal to edge.fqdn is accepted: both name k3s.<fqdn>, once", () => {
+    const config = resolveConfig({ api: { domain: FQDN }, edge: { hostedZone: ZONE_ID, fqdn: FQDN } });
+    expect(config.apiHostName).toBe(`k3s.${FQDN}`);
+    const script = localNamed(synthCluster({ api: { domain: FQDN }, edge: { hostedZone: ZONE_ID, fqdn: FQDN } }).json, "Compute_Servers_UserData");
+    expect(script.split(`"k3s.${FQDN}"`)).toHaveLength(2);
+  });
+
+  test("api.domain alone still adds k3s.<domain> to the certificate, and creates no record", () => {
+    expect(resolveConfig({ api: { domain: "example.org" } }).apiHostName).toBe("k3s.example.org");
+    expect(resolveConfig({}).apiHostName).toBeUndefined();
+  });
+
+  test("the example config with every edge option synthesises and passes the policy", () => {
+    const { json } = synthCluster(EDGE_EVERYTHING);
+    expect(typesOf(json)).toEqual(expect.arrayContaining(["aws_cloudfront_distribution", "aws_acm_certificate", "aws_route53_record", "aws_lb_listener_rule"]));
+  });
+});

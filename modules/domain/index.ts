@@ -1,0 +1,29 @@
+import { DataAwsRoute53Zone } from "@cdktf/provider-aws/lib/data-aws-route53-zone";
+import { Construct } from "constructs";
+import { DnsValidatedCertificate } from "./certificate";
+
+export { DnsValidatedCertificate } from "./certificate";
+export type { DnsValidatedCertificateProps } from "./certificate";
+export { DnsRecords } from "./records";
+export type { AliasTarget, DnsRecordsProps } from "./records";
+
+export interface DomainProps {
+  /** The public hosted zone: its ID, used as given, or its domain name, looked up at plan time. */
+  readonly hostedZone: { readonly id: string } | { readonly name: string };
+  /** Name of the applications; the regional certificate is for it. */
+  readonly fqdn: string;
+}
+
+/** The public hosted zone and the regional ACM certificate for the applications' name. */
+export class Domain extends Construct {
+  public readonly zoneId: string;
+  /** Issued certificate for `fqdn` in the stack's region (load balancer listeners). */
+  public readonly certificate: DnsValidatedCertificate;
+
+  constructor(scope: Construct, id: string, props: DomainProps) {
+    super(scope, id);
+    // A private zone of the same name would be ambiguous; the records are public ones.
+    this.zoneId = "id" in props.hostedZone ? props.hostedZone.id : new DataAwsRoute53Zone(this, "Zone", { name: props.hostedZone.name, privateZone: false }).zoneId;
+    this.certificate = new DnsValidatedCertificate(this, "Certificate", { domainName: props.fqdn, zoneId: this.zoneId });
+  }
+}

@@ -245,7 +245,7 @@ export class StateBackendStack extends TerraformStack {
 }
 
 export function buildApp(config: ClusterConfig, backend: S3BackendSettings | undefined, outdir?: string): App {
-  const app = new App({ outdir, skipValidation: false });
+  const app = new App({ outdir });
   new ClusterStack(app, CLUSTER_STACK, config, backend);
   new StateBackendStack(app, STATE_BACKEND_STACK, config);
   return app;

@@ -211,12 +211,4 @@ describe("RDS CA bundle", () => {
     expect(rdsCaBundleUrl(region, partition)).toBe(url);
   });
 
-  test.each([
-    ["cn-north-1", "aws"],
-    ["us-gov-west-1", "aws"],
-    ["eu-west-1", "aws-cn"],
-    ["eu-west-1", "aws-us-gov"],
-  ] as const)("%s is refused for partition %s", (region, partition) => {
-    expect(() => rdsCaBundleUrl(region, partition)).toThrow(`rdsCaBundleUrl: region "${region}" is not a region of partition ${partition}`);
-  });
 });

@@ -22,6 +22,11 @@ describe("quantities", () => {
     expect(memoryBytes("128Mi")).toBe(128 * 2 ** 20);
     expect(() => parseQuantity("lots")).toThrow('not a Kubernetes quantity: "lots"');
   });
+
+  // apimachinery resource.ParseQuantity takes the text as is; the API serialises quantities without whitespace.
+  test.each([" 1Gi", "1Gi ", "1 Gi"])("%j is not a quantity, as the API server's parser has it", (text) => {
+    expect(() => parseQuantity(text)).toThrow(`not a Kubernetes quantity: "${text}"`);
+  });
 });
 
 describe("scale up", () => {

@@ -14,6 +14,10 @@ describe("recovery plan", () => {
     expect(plan([agent("a"), notReady("b", 20), notReady("c", 19), agent("d", { ready: false })]).actions).toEqual([{ action: "replace", node: "b", instanceId: "i-b", reason: "b has been NotReady for 20 min (limit 20 min)" }]);
   });
 
+  test("a Ready agent is never replaced, whatever NotReady time it carried before it recovered", () => {
+    expect(plan([agent("a", { ready: true, notReadySinceMs: NOW - 60 * MINUTE })]).actions).toEqual([]);
+  });
+
   test("replacement holds while more than 3 and more than 45% of agents are NotReady (ClusterStateRegistry.IsClusterHealthy); releases still happen", () => {
     const marked = agent("m", { unschedulable: true, annotations: { [MARK]: "2023-11-14T22:00:00.000Z" } });
     const outage = [notReady("b", 30), notReady("c", 30), notReady("d", 30), notReady("e", 30), agent("a"), marked];

@@ -1,6 +1,6 @@
 import { nodeTemplate } from "../lambdas/autoscaler/node-template";
 import { classifyPendingPods, PendingContext } from "../lambdas/autoscaler/pending";
-import { binPack, effectiveRequests, NodeState, nodeWith, place, schedulingFailure } from "../lambdas/autoscaler/scheduling";
+import { binPack, effectiveRequests, largestFirst, NodeState, nodeWith, place, schedulingFailure } from "../lambdas/autoscaler/scheduling";
 import { PodInfo } from "../lambdas/shared/cluster";
 import { LabelSelector, NodeSelectorTerm, PodSchedulingSpec, Resources } from "../lambdas/shared/kube-model";
 import { matchesLabelSelector, matchesNodeSelectorTerms } from "../lambdas/shared/selectors";
@@ -280,5 +280,20 @@ describe("pending pods (cluster-autoscaler core/podlistprocessor)", () => {
     const sorted = classifyPendingPods([pod], context);
     if (bucket === "schedulable") expect(sorted.schedulable).toEqual([pod]);
     else expect(sorted[bucket]).toEqual([{ pod: `default/${pod.name}`, reason }]);
+  });
+});
+
+describe("largest first (cluster-autoscaler estimator/decreasing_pod_orderer.go)", () => {
+  const pod = (name: string, cpuMillis: number, memoryBytes: number) => ({ name, requests: { cpuMillis, memoryBytes } }) as unknown as PodSchedulingSpec & { name: string };
+  test("orders by the share of CPU plus the share of memory", () => {
+    const pods = [pod("small", 100, 2 ** 28), pod("cpu-heavy", 1500, 2 ** 28), pod("memory-heavy", 100, 6 * 2 ** 30)];
+    // memory-heavy 0.05 + 0.75 = 0.8, cpu-heavy 0.75 + 0.03125 = 0.78125, small 0.05 + 0.03125.
+    expect(largestFirst(pods, { allocatable: { cpuMillis: 2000, memoryBytes: 8 * 2 ** 30 } }).map((p) => p.name)).toEqual(["memory-heavy", "cpu-heavy", "small"]);
+  });
+
+  test("a resource the node has none of counts for nothing, so memory alone orders the pods", () => {
+    const pods = [pod("a", 500, 2 ** 30), pod("b", 100, 4 * 2 ** 30), pod("c", 900, 2 * 2 ** 30)];
+    expect(largestFirst(pods, { allocatable: { cpuMillis: 0, memoryBytes: 8 * 2 ** 30 } }).map((p) => p.name)).toEqual(["b", "c", "a"]);
+    expect(largestFirst(pods, { allocatable: { cpuMillis: 2000, memoryBytes: 0 } }).map((p) => p.name)).toEqual(["c", "a", "b"]);
   });
 });

@@ -7,7 +7,7 @@ import { z } from "zod";
  * resolve.ts.
  */
 
-const cidrBlock = z.string().describe("IPv4 CIDR block");
+const cidrBlock = z.string();
 const percentage = z.number().int().min(0, "must be between 0 and 100").max(100, "must be between 0 and 100");
 const count = z.number().int().min(0, "must not be negative");
 const instanceType = z

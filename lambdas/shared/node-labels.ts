@@ -5,7 +5,9 @@
 
 /**
  * The agent's EC2 purchase option, "spot" or "on-demand", set at boot by templates/agent.sh from the instance metadata
- * (the same key EKS managed node groups and Karpenter use, so workloads written for them select agents unchanged).
+ * (instance-life-cycle). The kubelet may set labels under node.kubernetes.io/ on its own node (NodeRestriction
+ * admission, Kubernetes docs "Well-Known Labels"); this key is the project's own. EKS managed node groups
+ * (eks.amazonaws.com/capacityType) and Karpenter (karpenter.sh/capacity-type) each use their own.
  */
 export const CAPACITY_TYPE_LABEL = "node.kubernetes.io/capacity-type";
 

@@ -6,7 +6,7 @@ const QUANTITY = /^([+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m
 
 /** The quantity in base units; throws on text that is not a quantity. */
 export function parseQuantity(text: string): number {
-  const match = QUANTITY.exec(text.trim());
+  const match = QUANTITY.exec(text);
   if (!match) throw new Error(`not a Kubernetes quantity: "${text}"`);
   const suffix = match[2] ?? "";
   return Number(match[1]) * (BINARY[suffix] ?? DECIMAL[suffix]);

@@ -1,6 +1,7 @@
 import { readFileSync } from "fs";
 import { join } from "path";
 import { AUTOMATION_ACCESS_KEYS, DATASTORE_DOCUMENT_KEYS } from "../contracts/secrets";
+import { K3S_VERSION_PATTERN } from "../../config/schema";
 
 const TEMPLATES = join(__dirname, "..", "..", "templates");
 const PLACEHOLDER = /\{\{ ([A-Z0-9_]+) \}\}/g;
@@ -71,7 +72,7 @@ export function serverTaintsYaml(allowWorkloadsOnServers: boolean): string {
  * (the AWS cloud controller, cluster-autoscaler): "v1.33.5+k3s1" runs "v1.33.0".
  */
 export function kubernetesMinorImageTag(k3sVersion: string): string {
-  const minor = /^v1\.(\d+)\./.exec(k3sVersion);
+  const minor = K3S_VERSION_PATTERN.exec(k3sVersion);
   if (!minor) throw new Error(`Compute: k3sVersion "${k3sVersion}" is not a k3s release tag such as "v1.33.5+k3s1"`);
   return `v1.${minor[1]}.0`;
 }

@@ -31,16 +31,15 @@ export type Partition = "aws" | "aws-cn" | "aws-us-gov";
  * and https://docs.amazonaws.cn/en_us/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html (China).
  */
 export function rdsCaBundleUrl(region: string, partition: Partition): string {
-  const trustStore: Record<Partition, { host: string; regions: RegExp }> = {
-    aws: { host: "truststore.pki.rds.amazonaws.com", regions: /^(?!cn-|us-gov-)[a-z]{2}-[a-z]+-\d+$/ },
+  // The partition is config's, derived from the region (config/resolve.ts partitionOf).
+  const trustStoreHost: Record<Partition, string> = {
+    aws: "truststore.pki.rds.amazonaws.com",
     // Both GovCloud regions are served from the us-gov-west-1 host.
-    "aws-us-gov": { host: "truststore.pki.us-gov-west-1.rds.amazonaws.com", regions: /^us-gov-[a-z]+-\d+$/ },
+    "aws-us-gov": "truststore.pki.us-gov-west-1.rds.amazonaws.com",
     // Both China regions are served from one S3 bucket in cn-north-1.
-    "aws-cn": { host: "rds-truststore.s3.cn-north-1.amazonaws.com.cn", regions: /^cn-[a-z]+-\d+$/ },
+    "aws-cn": "rds-truststore.s3.cn-north-1.amazonaws.com.cn",
   };
-  const { host, regions } = trustStore[partition];
-  if (!regions.test(region)) throw new Error(`rdsCaBundleUrl: region "${region}" is not a region of partition ${partition}`);
-  return `https://${host}/${region}/${region}-bundle.pem`;
+  return `https://${trustStoreHost[partition]}/${region}/${region}-bundle.pem`;
 }
 
 export interface DatabaseProps {

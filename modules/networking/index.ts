@@ -72,9 +72,6 @@ export class Networking extends Construct {
     super(scope, id);
     const { clusterName } = props;
     const zones = this.zones(props);
-    if (props.publicSubnetCidrs.length !== zones.length || props.privateSubnetCidrs.length !== zones.length) {
-      throw new Error("Networking: publicSubnetCidrs and privateSubnetCidrs need exactly one CIDR per availability zone");
-    }
     const clusterTag = clusterTagKey(clusterName);
 
     const vpc = new Vpc(this, "Vpc", {
@@ -170,7 +167,6 @@ export class Networking extends Construct {
       throw new Error("Networking: set exactly one of availabilityZones (explicit zone names) and zoneCount (the region's first N zones)");
     }
     if (availabilityZones) return availabilityZones.map((zone, index) => ({ zone, index, suffix: zone.slice(-1).toUpperCase() }));
-    if (!Number.isInteger(zoneCount) || zoneCount! < 1 || zoneCount! > 26) throw new Error(`Networking: zoneCount must be a whole number from 1 to 26, got ${zoneCount}`);
 
     // Which letters exist differs between accounts (some have no "<region>a"), so the names come from this account's
     // list; local and wavelength zones are left out: they need opt-in and offer only some services.

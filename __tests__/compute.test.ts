@@ -172,6 +172,7 @@ describe("agent group", () => {
     const cpu = synthCluster({ agents: { scalingMode: "cpu" } }).json;
     const policy = resourceNamed(cpu, "aws_autoscaling_policy", "Compute_AgentCpuTargetTracking");
     expect(policy).toMatchObject({
+      name: "k3s-agents-cpu-80",
       policy_type: "TargetTrackingScaling",
       target_tracking_configuration: { predefined_metric_specification: { predefined_metric_type: "ASGAverageCPUUtilization" }, target_value: 80 },
     });

@@ -64,3 +64,10 @@ test("node drainer: the handler reads what the construct writes, the heartbeat i
   });
   expect(() => parseDrainerSettings({ ...environment, HEARTBEAT_INTERVAL_SECONDS: "0" })).toThrow(/^invalid environment: HEARTBEAT_INTERVAL_SECONDS: /);
 });
+
+test("each function's environment also tells Node.js to use the bundle's linked source maps", () => {
+  // Node.js reads NODE_OPTIONS itself (Node.js CLI docs, --enable-source-maps); the handlers' parsers ignore it.
+  expect(autoscalerEnvironment(AUTOSCALER).NODE_OPTIONS).toBe("--enable-source-maps");
+  const drainer = drainerEnvironment({ agentGroupName: "a", accessSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:access", topicArn: "arn:aws:sns:eu-west-1:123456789012:k3s", heartbeatIntervalSeconds: 90 });
+  expect(drainer.NODE_OPTIONS).toBe("--enable-source-maps");
+});

@@ -377,3 +377,50 @@ describe("cluster-autoscaler chart (scaling mode cluster-autoscaler)", () => {
     }
   });
 });
+
+describe("add-ons meant for the servers tolerate the taint the servers' config.yaml sets", () => {
+  // cluster-autoscaler mode, so every add-on that can run on the servers is written.
+  const server = localNamed(synthCluster({ agents: { scalingMode: "cluster-autoscaler" } }).json, "Compute_Servers_UserData");
+  const charts = Object.entries(writtenManifests(server)).flatMap(([manifest, documents]) =>
+    documents.filter((document) => document?.kind === "HelmChart").map((chart) => ({ manifest, values: (load(chart.spec.valuesContent ?? "") ?? {}) as any })),
+  );
+  /** A k3s `node-taint` entry, `key[=value]:effect` (k3s docs/cli/server.md, kubectl taint's syntax). */
+  const parseTaint = (taint: string) => {
+    const match = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(taint);
+    if (!match) throw new Error(`not a taint: ${taint}`);
+    return { key: match[1], value: match[2] ?? "", effect: match[3] };
+  };
+  /**
+   * Kubernetes docs, "Taints and Tolerations": a toleration matches a taint when the keys are the same (an empty key
+   * with Exists matches every key) and the effects are the same (an empty effect matches every effect), and the
+   * operator is Exists, or Equal (the default) with the same value.
+   */
+  const tolerates = (toleration: { key?: string; operator?: string; value?: string; effect?: string }, taint: { key: string; value: string; effect: string }) => {
+    const operator = toleration.operator ?? "Equal";
+    const keyMatches = toleration.key ? toleration.key === taint.key : operator === "Exists";
+    const effectMatches = !toleration.effect || toleration.effect === taint.effect;
+    const valueMatches = operator === "Exists" || (operator === "Equal" && (toleration.value ?? "") === taint.value);
+    return keyMatches && effectMatches && valueMatches;
+  };
+
+  test("the toleration rule follows Kubernetes", () => {
+    const taint = { key: "dedicated", value: "infra", effect: "NoExecute" };
+    expect(tolerates({ key: "dedicated", operator: "Exists" }, taint)).toBe(true);
+    expect(tolerates({ key: "dedicated", value: "infra" }, taint)).toBe(true);
+    expect(tolerates({ key: "dedicated", operator: "Equal", value: "other" }, taint)).toBe(false);
+    expect(tolerates({ key: "dedicated", operator: "Exists", effect: "NoSchedule" }, taint)).toBe(false);
+    expect(tolerates({ key: "Dedicated", operator: "Exists" }, taint)).toBe(false);
+    expect(tolerates({ operator: "Exists" }, taint)).toBe(true);
+  });
+
+  test("the servers' add-ons are the cloud controller and cluster-autoscaler, and each tolerates every server taint", () => {
+    const taints = (writtenConfig(server)["node-taint"] as string[]).map(parseTaint);
+    expect(taints).toEqual([{ key: "CriticalAddonsOnly", value: "true", effect: "NoExecute" }]);
+    // Meant for the servers: pinned to them by k3s's control-plane label.
+    const onServers = charts.filter(({ values }) => values.nodeSelector?.["node-role.kubernetes.io/control-plane"] === "true");
+    expect(onServers.map(({ manifest }) => manifest)).toEqual(["aws-cloud-controller-manager", "cluster-autoscaler"]);
+    for (const { manifest, values } of onServers) {
+      for (const taint of taints) expect({ manifest, taint, tolerated: (values.tolerations ?? []).some((toleration: any) => tolerates(toleration, taint)) }).toEqual({ manifest, taint, tolerated: true });
+    }
+  });
+});

@@ -10,6 +10,7 @@ import { nodeTemplate } from "../lambdas/autoscaler/node-template";
 import { schedulingFailure } from "../lambdas/autoscaler/scheduling";
 import { autoscalerEnvironment, AutoscalerSettings, parseAutoscalerSettings } from "../lambdas/autoscaler/settings";
 import { AUTOSCALER_TIMEOUT_SECONDS, autoscalerProps } from "../modules/automation/tuning";
+import { AGENT_CPU_TARGET_PERCENT } from "../modules/compute/cpu-target";
 import { SimulatedCluster, simPod } from "./cluster";
 import { PriceTable, RunRecord } from "./metrics";
 import { Policy, ProjectAutoscalerPolicy, TargetTrackingPolicy, ThresholdPolicy } from "./policies";
@@ -136,7 +137,7 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
   const policy: Policy =
     kind === "target-tracking"
       ? new TargetTrackingPolicy(cluster, {
-          targetValue: 80, // modules/compute/index.ts AgentCpuTargetTracking
+          targetValue: AGENT_CPU_TARGET_PERCENT,
           scaleOutDatapoints: tt.scaleOutDatapoints,
           scaleInDatapoints: tt.scaleInDatapoints,
           alarmPeriodMs: tt.alarmPeriodSeconds * 1000,

@@ -2,6 +2,16 @@ import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { AddressInfo } from "net";
 // dynalite is a DynamoDB implementation on an in-memory store, started on loopback for the test.
 import dynalite from "dynalite";
+import { STATE_TABLE_PARTITION_KEY } from "../../lambdas/autoscaler/table";
+
+/** The key schema of a table in the synthesised aws_dynamodb_table's own terms (hash_key and attribute). */
+export interface TableKeySchema {
+  readonly hashKey: string;
+  readonly attribute: readonly { readonly name: string; readonly type: "S" | "N" | "B" }[];
+}
+
+/** The key the construct gives the state table (modules/automation, from lambdas/autoscaler/table.ts). */
+export const STATE_TABLE_KEY_SCHEMA: TableKeySchema = { hashKey: STATE_TABLE_PARTITION_KEY, attribute: [{ name: STATE_TABLE_PARTITION_KEY, type: "S" }] };
 
 export interface LocalDynamo {
   readonly client: DynamoDBClient;
@@ -9,7 +19,8 @@ export interface LocalDynamo {
   stop(): Promise<void>;
 }
 
-export async function startDynamo(table = "k3s-autoscaler"): Promise<LocalDynamo> {
+/** A dynalite server with one empty table of `schema` (lock.test.ts also runs it with the synthesised table's schema). */
+export async function startDynamo(table = "k3s-autoscaler", schema: TableKeySchema = STATE_TABLE_KEY_SCHEMA): Promise<LocalDynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const client = new DynamoDBClient({
@@ -18,7 +29,12 @@ export async function startDynamo(table = "k3s-autoscaler"): Promise<LocalDynamo
     credentials: { accessKeyId: "local", secretAccessKey: "local" },
   });
   await client.send(
-    new CreateTableCommand({ TableName: table, BillingMode: "PAY_PER_REQUEST", KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }], AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }] }),
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: "PAY_PER_REQUEST",
+      KeySchema: [{ AttributeName: schema.hashKey, KeyType: "HASH" }],
+      AttributeDefinitions: schema.attribute.map(({ name, type }) => ({ AttributeName: name, AttributeType: type })),
+    }),
   );
   return {
     client,

@@ -4,7 +4,7 @@
  * milliseconds and fractions, the units the decision code uses. No construct code here: this module is bundled.
  */
 import * as z from "zod/mini";
-import { parseEnvironment } from "../shared/env";
+import { parseEnvironment, RUNTIME_ENVIRONMENT } from "../shared/env";
 import type { ScalerConfig } from "./decide";
 import type { AgentInstance } from "./node-template";
 
@@ -74,9 +74,13 @@ const environmentShape = {
   EXPENDABLE_PODS_PRIORITY_CUTOFF: z.coerce.number().check(z.int()),
 };
 
-/** The function's environment variables; the type makes the writer set exactly the variables the reader checks. */
-export function autoscalerEnvironment(props: AutoscalerEnvironmentProps): Record<keyof typeof environmentShape, string> {
+/**
+ * The function's whole environment: the runtime's variables and the settings. The type makes the writer set exactly the
+ * variables the reader checks, besides the runtime's.
+ */
+export function autoscalerEnvironment(props: AutoscalerEnvironmentProps): Record<keyof typeof environmentShape | keyof typeof RUNTIME_ENVIRONMENT, string> {
   return {
+    ...RUNTIME_ENVIRONMENT,
     CLUSTER_NAME: props.clusterName,
     AGENT_GROUP_NAME: props.agentGroupName,
     STATE_TABLE: props.stateTableName,

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import type { Decision, ScalerState } from "./decide";
+import { STATE_TABLE_PARTITION_KEY as PK, STATE_TABLE_TTL_ATTRIBUTE as TTL } from "./table";
 
 const STATE_KEY = "autoscaler#state";
 const LOCK_KEY = "autoscaler#lock";
@@ -32,8 +33,9 @@ export class DynamoLock implements RunLock {
       await this.client.send(
         new PutItemCommand({
           TableName: this.table,
-          Item: { pk: { S: this.key }, holder: { S: owner }, expiresAt: { N: String(now + ttlMs) }, ttl: { N: String(Math.ceil((now + ttlMs) / 1000) + 3600) } },
-          ConditionExpression: "attribute_not_exists(pk) OR expiresAt < :now",
+          Item: { [PK]: { S: this.key }, holder: { S: owner }, expiresAt: { N: String(now + ttlMs) }, [TTL]: { N: String(Math.ceil((now + ttlMs) / 1000) + 3600) } },
+          ConditionExpression: "attribute_not_exists(#pk) OR expiresAt < :now",
+          ExpressionAttributeNames: { "#pk": PK },
           ExpressionAttributeValues: { ":now": { N: String(now) } },
         }),
       );
@@ -50,7 +52,7 @@ export class DynamoLock implements RunLock {
       await this.client.send(
         new DeleteItemCommand({
           TableName: this.table,
-          Key: { pk: { S: this.key } },
+          Key: { [PK]: { S: this.key } },
           ConditionExpression: "holder = :owner",
           ExpressionAttributeValues: { ":owner": { S: owner } },
         }),
@@ -66,7 +68,7 @@ export class StateStore implements ScalerStateStore {
   constructor(private readonly client: DynamoDBClient, private readonly table: string) {}
 
   async load(): Promise<ScalerState> {
-    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: STATE_KEY } }, ConsistentRead: true }));
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { [PK]: { S: STATE_KEY } }, ConsistentRead: true }));
     const number = (value?: { N?: string }) => (value?.N === undefined ? undefined : Number(value.N));
     let underutilizedSince: Record<string, number> = {};
     try {
@@ -78,7 +80,7 @@ export class StateStore implements ScalerStateStore {
   }
 
   async save(state: ScalerState): Promise<void> {
-    const item: Record<string, { S: string } | { N: string }> = { pk: { S: STATE_KEY }, underutilizedSince: { S: JSON.stringify(state.underutilizedSince) } };
+    const item: Record<string, { S: string } | { N: string }> = { [PK]: { S: STATE_KEY }, underutilizedSince: { S: JSON.stringify(state.underutilizedSince) } };
     if (state.lastScaleUpAt !== undefined) item.lastScaleUpAt = { N: String(state.lastScaleUpAt) };
     if (state.lastScaleDownAt !== undefined) item.lastScaleDownAt = { N: String(state.lastScaleDownAt) };
     await this.client.send(new PutItemCommand({ TableName: this.table, Item: item }));
@@ -89,9 +91,9 @@ export class StateStore implements ScalerStateStore {
       new PutItemCommand({
         TableName: this.table,
         Item: {
-          pk: { S: `autoscaler#decision#${new Date(now).toISOString()}#${owner}` },
+          [PK]: { S: `autoscaler#decision#${new Date(now).toISOString()}#${owner}` },
           decision: { S: JSON.stringify(decision) },
-          ttl: { N: String(Math.floor(now / 1000) + DECISION_RETENTION_SECONDS) },
+          [TTL]: { N: String(Math.floor(now / 1000) + DECISION_RETENTION_SECONDS) },
         },
       }),
     );

@@ -1,9 +1,10 @@
 import * as z from "zod/mini";
 import "../shared/zod-locale";
+import { DrainEventKind, drainEventKind } from "./event-kinds";
 
 /** A reason to drain one instance's node, taken from an EventBridge event. */
 export type DrainRequest =
-  | { readonly kind: "spot-interruption" | "rebalance-recommendation"; readonly instanceId: string; readonly eventTime: number }
+  | { readonly kind: Exclude<DrainEventKind, "lifecycle-termination">; readonly instanceId: string; readonly eventTime: number }
   | {
       readonly kind: "lifecycle-termination";
       readonly instanceId: string;
@@ -29,11 +30,6 @@ const LifecycleDetail = z.object({
   LifecycleTransition: z.string(),
 });
 
-const EC2_KINDS: Record<string, "spot-interruption" | "rebalance-recommendation"> = {
-  "EC2 Spot Instance Interruption Warning": "spot-interruption",
-  "EC2 Instance Rebalance Recommendation": "rebalance-recommendation",
-};
-
 function problems(error: z.core.$ZodError): string {
   return error.issues.map((issue) => `${issue.path.join(".") || "event"} ${issue.message}`).join("; ");
 }
@@ -52,12 +48,13 @@ export function parseDrainEvent(body: string, agentGroupName: string): ParsedEve
   const detailType = envelope.data["detail-type"];
   const eventTime = Date.parse(envelope.data.time);
 
-  if (source === "aws.ec2" && detailType in EC2_KINDS) {
+  const kind = drainEventKind(source, detailType);
+  if (kind === "spot-interruption" || kind === "rebalance-recommendation") {
     const parsed = Ec2InstanceDetail.safeParse(detail);
     if (!parsed.success) return { ok: false, reason: `${detailType}: ${problems(parsed.error)}` };
-    return { ok: true, request: { kind: EC2_KINDS[detailType], instanceId: parsed.data["instance-id"], eventTime } };
+    return { ok: true, request: { kind, instanceId: parsed.data["instance-id"], eventTime } };
   }
-  if (source === "aws.autoscaling" && detailType === "EC2 Instance-terminate Lifecycle Action") {
+  if (kind === "lifecycle-termination") {
     const parsed = LifecycleDetail.safeParse(detail);
     if (!parsed.success) return { ok: false, reason: `${detailType}: ${problems(parsed.error)}` };
     const lifecycle = parsed.data;

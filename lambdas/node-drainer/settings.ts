@@ -4,7 +4,7 @@
  * No construct code here: this module is bundled.
  */
 import * as z from "zod/mini";
-import { parseEnvironment } from "../shared/env";
+import { parseEnvironment, RUNTIME_ENVIRONMENT } from "../shared/env";
 
 /** What the construct knows when it writes the environment; names and ARNs may be Terraform references. */
 export interface DrainerEnvironmentProps {
@@ -29,9 +29,13 @@ const environmentShape = {
   HEARTBEAT_INTERVAL_SECONDS: z.coerce.number().check(z.int(), z.positive()),
 };
 
-/** The function's environment variables; the type makes the writer set exactly the variables the reader checks. */
-export function drainerEnvironment(props: DrainerEnvironmentProps): Record<keyof typeof environmentShape, string> {
+/**
+ * The function's whole environment: the runtime's variables and the settings. The type makes the writer set exactly the
+ * variables the reader checks, besides the runtime's.
+ */
+export function drainerEnvironment(props: DrainerEnvironmentProps): Record<keyof typeof environmentShape | keyof typeof RUNTIME_ENVIRONMENT, string> {
   return {
+    ...RUNTIME_ENVIRONMENT,
     AGENT_GROUP_NAME: props.agentGroupName,
     ACCESS_SECRET_ARN: props.accessSecretArn,
     TOPIC_ARN: props.topicArn,

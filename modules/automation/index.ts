@@ -24,7 +24,9 @@ import { AssetType, Fn, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
 import { PolicyExemption } from "../policy";
 import { autoscalerEnvironment, AutoscalerTuning } from "../../lambdas/autoscaler/settings";
+import { drainEventPattern } from "../../lambdas/node-drainer/event-kinds";
 import { drainerEnvironment } from "../../lambdas/node-drainer/settings";
+import { STATE_TABLE_PARTITION_KEY, STATE_TABLE_TTL_ATTRIBUTE } from "../../lambdas/autoscaler/table";
 import { bundleLambda, LambdaName } from "./bundle";
 import { drainTiming } from "./drain-timing";
 import { AUTOSCALER_TIMEOUT_SECONDS } from "./tuning";
@@ -72,7 +74,7 @@ interface FunctionOptions {
   /** The bundle under lambdas/, and the function's name after the cluster's. */
   readonly name: LambdaName;
   readonly timeoutSeconds: number;
-  /** Produced by the function's own settings module, which its handler parses. */
+  /** The whole environment, produced by the function's own settings module, which its handler parses. */
   readonly environment: Record<string, string>;
   /** Statements beyond logs and VPC network interfaces. */
   readonly statements: DataAwsIamPolicyDocumentStatement[];
@@ -129,17 +131,18 @@ export class Automation extends Construct {
       new CloudwatchEventRule(this, "SpotInterruptionRule", {
         name: `${clusterName}-spot-interruption`,
         description: "Two-minute spot interruption warnings",
-        eventPattern: JSON.stringify({ source: ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"] }),
+        eventPattern: JSON.stringify(drainEventPattern("spot-interruption", props.agentGroupName)),
       }),
       new CloudwatchEventRule(this, "RebalanceRule", {
         name: `${clusterName}-rebalance-recommendation`,
         description: "Spot rebalance recommendations",
-        eventPattern: JSON.stringify({ source: ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"] }),
+        eventPattern: JSON.stringify(drainEventPattern("rebalance-recommendation", props.agentGroupName)),
       }),
       new CloudwatchEventRule(this, "AgentTerminationRule", {
         name: `${clusterName}-agent-termination`,
         description: "Termination lifecycle actions of the agents' group",
-        eventPattern: Fn.jsonencode({ source: ["aws.autoscaling"], "detail-type": ["EC2 Instance-terminate Lifecycle Action"], detail: { AutoScalingGroupName: [props.agentGroupName] } }),
+        // jsonencode, not JSON.stringify: the group's name is a Terraform reference.
+        eventPattern: Fn.jsonencode(drainEventPattern("lifecycle-termination", props.agentGroupName)),
       }),
     ];
     rules.forEach((rule, index) => new CloudwatchEventTarget(this, `DrainQueueTarget${index}`, { rule: rule.name, arn: queue.arn }));
@@ -231,9 +234,9 @@ export class Automation extends Construct {
     const table = new DynamodbTable(this, "AutoscalerTable", {
       name: `${clusterName}-autoscaler`,
       billingMode: "PAY_PER_REQUEST",
-      hashKey: "pk",
-      attribute: [{ name: "pk", type: "S" }],
-      ttl: { attributeName: "ttl", enabled: true },
+      hashKey: STATE_TABLE_PARTITION_KEY,
+      attribute: [{ name: STATE_TABLE_PARTITION_KEY, type: "S" }],
+      ttl: { attributeName: STATE_TABLE_TTL_ATTRIBUTE, enabled: true },
       pointInTimeRecovery: { enabled: true },
       serverSideEncryption: { enabled: true },
     });
@@ -323,7 +326,7 @@ export class Automation extends Construct {
       sourceCodeHash: bundle.sourceCodeHash,
       memorySize: 256,
       timeout: timeoutSeconds,
-      environment: { variables: { ...environment, NODE_OPTIONS: "--enable-source-maps" } },
+      environment: { variables: environment },
       vpcConfig: { subnetIds: this.props.subnetIds, securityGroupIds: [this.props.securityGroupId] },
       // A VPC function's network interfaces outlive it and block deleting its security group; on destroy the
       // provider moves them to a rule-less group first (hashicorp/terraform-provider-aws#10329).

@@ -1,6 +1,6 @@
 import { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { kubernetesArchitecture } from "../../lambdas/shared/node-labels";
-import { fillPlaceholders, kubernetesMinorImageTag, readTemplate } from "./user-data";
+import { fillPlaceholders, kubernetesMinorImageTag, readTemplate, SERVER_TAINT } from "./user-data";
 import type { Architecture } from ".";
 
 /**
@@ -82,6 +82,8 @@ export function clusterAutoscalerManifest(clusterName: string, region: string, k
       // Upstream tests each release against its own Kubernetes minor only (cluster-autoscaler/README.md, "Releases"),
       // and its scheduling simulation is that minor's scheduler code: chosen from the servers' release at synth.
       IMAGE_TAG: kubernetesMinorImageTag(k3sVersion),
+      // It runs on the servers, so it tolerates their taint.
+      SERVER_TAINT_KEY: SERVER_TAINT.key,
     },
     "manifests/cluster-autoscaler.yaml",
   );

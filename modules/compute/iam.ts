@@ -6,7 +6,7 @@ import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy
 import { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { PolicyExemption } from "../policy";
-import { clusterTagKey } from "../cluster-tag";
+import { CLUSTER_OWNED, clusterTagKey } from "../cluster-tag";
 
 /**
  * Read-only calls of the AWS cloud controller manager (kubernetes/cloud-provider-aws docs/prerequisites.md, whose
@@ -91,7 +91,7 @@ export const MANAGED_NODE_POLICIES = ["AmazonSSMManagedInstanceCore"];
 /** The cloud controller's statements, scoped to the cluster's tag and VPC. */
 export function cloudControllerStatements(clusterName: string, partition: string, vpcId: string): DataAwsIamPolicyDocumentStatement[] {
   const clusterTag = clusterTagKey(clusterName);
-  const ownedBy = (key: "aws:ResourceTag" | "aws:RequestTag") => ({ test: "StringEquals", variable: `${key}/${clusterTag}`, values: ["owned"] });
+  const ownedBy = (key: "aws:ResourceTag" | "aws:RequestTag") => ({ test: "StringEquals", variable: `${key}/${clusterTag}`, values: [CLUSTER_OWNED] });
   const untouchedClusterTag = { test: "Null", variable: `aws:RequestTag/${clusterTag}`, values: ["true"] };
   return [
     { sid: "Describe", actions: CLOUD_CONTROLLER_READ_ACTIONS, resources: ["*"] },

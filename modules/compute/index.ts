@@ -17,13 +17,15 @@ import { MixedInstances, NodeGroup, nodeGroupName } from "./node-group";
 import { terraformLiteral } from "../literal";
 import { K3S_INSTALLER } from "./k3s-installer";
 import { clusterAutoscalerDiscoveryTags, clusterAutoscalerManifest, clusterAutoscalerNodeTemplateTags, clusterAutoscalerStatements } from "./cluster-autoscaler";
-import { kubernetesMinorImageTag, readTemplate, secretDocumentKeys, serverTaintsYaml } from "./user-data";
+import { kubernetesMinorImageTag, readTemplate, secretDocumentKeys, SERVER_TAINT, serverTaintsYaml } from "./user-data";
+import { AGENT_CPU_TARGET_PERCENT } from "./cpu-target";
 import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
 
 export type Architecture = "arm64" | "x86_64";
 
 /** Seconds the agents' termination hook holds an instance for the drain Lambda before it terminates anyway. */
 export const AGENT_DRAIN_HEARTBEAT_SECONDS = 600;
+
 
 export interface AgentGroupProps extends MixedInstances {
   readonly minSize: number;
@@ -77,7 +79,7 @@ export interface ComputeProps {
   readonly instanceTags: Record<string, string>;
   /** Regional URL of the RDS CA bundle the servers verify the datastore with. */
   readonly rdsCaBundleUrl: string;
-  /** Ordinary pods may run on servers; otherwise servers carry `CriticalAddonsOnly=true:NoExecute`. */
+  /** Ordinary pods may run on servers; otherwise servers carry `SERVER_TAINT` (user-data.ts). */
   readonly allowWorkloadsOnServers: boolean;
   /** What must exist before any server boots: the datastore and its secret version, private default routes. */
   readonly serverBootDependencies: ITerraformDependable[];
@@ -225,6 +227,8 @@ export class Compute extends Construct {
           // Every name the API is reached by must be a SAN at first boot; adding one later does not take effect.
           TLS_SANS: [props.apiDnsName, ...props.extraTlsSans].map((name) => `  - "${name}"`).join("\n"),
           SERVER_NODE_TAINTS: serverTaintsYaml(props.allowWorkloadsOnServers),
+          // The cloud controller's toleration of it (cluster-autoscaler's manifest fills its own).
+          SERVER_TAINT_KEY: SERVER_TAINT.key,
           // Chosen from the servers' release at synth, so a booting server cannot roll the controller past its peers.
           CLOUD_CONTROLLER_IMAGE_TAG: kubernetesMinorImageTag(props.k3sVersion),
           EFS_FILE_SYSTEM_ID: props.efsFileSystemId,
@@ -277,10 +281,10 @@ export class Compute extends Construct {
     // capacity.
     if (props.agents.scalingMode === "cpu") {
       new AutoscalingPolicy(this, "AgentCpuTargetTracking", {
-        name: `${clusterName}-agents-cpu-80`,
+        name: `${clusterName}-agents-cpu-${AGENT_CPU_TARGET_PERCENT}`,
         autoscalingGroupName: agents.group.name,
         policyType: "TargetTrackingScaling",
-        targetTrackingConfiguration: { predefinedMetricSpecification: { predefinedMetricType: "ASGAverageCPUUtilization" }, targetValue: 80 },
+        targetTrackingConfiguration: { predefinedMetricSpecification: { predefinedMetricType: "ASGAverageCPUUtilization" }, targetValue: AGENT_CPU_TARGET_PERCENT },
       });
     }
 

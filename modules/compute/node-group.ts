@@ -5,7 +5,7 @@ import { Fn, ITerraformDependable, TerraformLocal } from "cdktf";
 import { Construct } from "constructs";
 import { autoScalingGroupArnPattern, NodeRole } from "./iam";
 import { renderUserData } from "./user-data";
-import { clusterTagKey } from "../cluster-tag";
+import { CLUSTER_OWNED, clusterTag } from "../cluster-tag";
 
 export type NodeKind = "server" | "agent";
 
@@ -128,7 +128,7 @@ export class NodeGroup extends Construct {
       // Only what never changes for a cluster: a tag edit must not roll every node.
       tagSpecifications: ["instance", "volume"].map((resourceType) => ({
         resourceType,
-        tags: { Name: `${clusterName}-${kind}`, [clusterTagKey(clusterName)]: "owned" },
+        tags: { Name: `${clusterName}-${kind}`, ...clusterTag(clusterName, CLUSTER_OWNED) },
       })),
       updateDefaultVersion: true,
     });

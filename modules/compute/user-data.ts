@@ -60,11 +60,14 @@ export function secretDocumentKeys(): Record<string, string> {
 }
 
 /**
- * The `node-taint` block of a server's config.yaml: servers run only what tolerates CriticalAddonsOnly (k3s's
- * dedicated control plane, docs/datastore/ha.md) unless ordinary workloads are allowed on them.
+ * The taint of servers that admit no ordinary workloads: they run only what tolerates it (k3s's dedicated control
+ * plane, docs/datastore/ha.md). The add-ons meant for the servers get its key through `{{ SERVER_TAINT_KEY }}`.
  */
+export const SERVER_TAINT = { key: "CriticalAddonsOnly", value: "true", effect: "NoExecute" } as const;
+
+/** The `node-taint` block of a server's config.yaml: `SERVER_TAINT`, unless ordinary workloads are allowed on servers. */
 export function serverTaintsYaml(allowWorkloadsOnServers: boolean): string {
-  return allowWorkloadsOnServers ? "" : "node-taint:\n  - CriticalAddonsOnly=true:NoExecute";
+  return allowWorkloadsOnServers ? "" : `node-taint:\n  - ${SERVER_TAINT.key}=${SERVER_TAINT.value}:${SERVER_TAINT.effect}`;
 }
 
 /**

@@ -21,7 +21,7 @@ import { Fn, ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { HTTP_PORT, HTTPS_PORT } from "../ports";
 import { ANYWHERE, ClusterSecurityGroups } from "./security-groups";
-import { clusterTagKey } from "../cluster-tag";
+import { clusterTag } from "../cluster-tag";
 
 export interface NetworkingProps {
   /** Names resources and forms the `kubernetes.io/cluster/<name>` tag. */
@@ -72,7 +72,7 @@ export class Networking extends Construct {
     super(scope, id);
     const { clusterName } = props;
     const zones = this.zones(props);
-    const clusterTag = clusterTagKey(clusterName);
+    const sharedWithCluster = clusterTag(clusterName, "shared");
 
     const vpc = new Vpc(this, "Vpc", {
       cidrBlock: props.vpcCidr,
@@ -96,7 +96,7 @@ export class Networking extends Construct {
           cidrBlock: props.publicSubnetCidrs[index],
           // Only load balancers and NAT gateways live here, and they get their own addresses.
           mapPublicIpOnLaunch: false,
-          tags: { Name: `${clusterName}-public-${zone}`, [clusterTag]: "shared", "kubernetes.io/role/elb": "1" },
+          tags: { Name: `${clusterName}-public-${zone}`, ...sharedWithCluster, "kubernetes.io/role/elb": "1" },
         }),
     );
     const privateSubnets = zones.map(
@@ -105,7 +105,7 @@ export class Networking extends Construct {
           vpcId: vpc.id,
           availabilityZone: zone,
           cidrBlock: props.privateSubnetCidrs[index],
-          tags: { Name: `${clusterName}-private-${zone}`, [clusterTag]: "shared", "kubernetes.io/role/internal-elb": "1" },
+          tags: { Name: `${clusterName}-private-${zone}`, ...sharedWithCluster, "kubernetes.io/role/internal-elb": "1" },
         }),
     );
     this.publicSubnetIds = publicSubnets.map((subnet) => subnet.id);

@@ -3,7 +3,7 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Construct } from "constructs";
-import { clusterTagKey } from "../cluster-tag";
+import { CLUSTER_OWNED, clusterTag } from "../cluster-tag";
 import {
   FLANNEL_VXLAN_PORT,
   HTTP_PORT,
@@ -69,7 +69,7 @@ export class ClusterSecurityGroups extends Construct {
 
   constructor(scope: Construct, id: string, props: ClusterSecurityGroupsProps) {
     super(scope, id);
-    const clusterTag = clusterTagKey(props.clusterName);
+    const owned = clusterTag(props.clusterName, CLUSTER_OWNED);
     const group = (groupId: string, suffix: string, description: string, tags: Record<string, string> = {}) =>
       new SecurityGroup(this, groupId, {
         name: `${props.clusterName}-${suffix}`,
@@ -80,8 +80,8 @@ export class ClusterSecurityGroups extends Construct {
       });
 
     // The cloud provider adds load-balancer rules to the one group per instance that carries the cluster tag.
-    this.server = group("Server", "server", "k3s servers", { [clusterTag]: "owned" });
-    this.agent = group("Agent", "agent", "k3s agents", { [clusterTag]: "owned" });
+    this.server = group("Server", "server", "k3s servers", owned);
+    this.agent = group("Agent", "agent", "k3s agents", owned);
     this.apiLoadBalancer = group("ApiLoadBalancer", "api-lb", "Internal Kubernetes API load balancer");
     this.ingressLoadBalancer = group("IngressLoadBalancer", "ingress-lb", "Public ingress load balancer");
     this.lambda = group("Lambda", "lambda", "Cluster automation Lambdas");

@@ -1,0 +1,53 @@
+/**
+ * EventBridge's matching of an event against a rule's event pattern, for the subset this project's rules use: exact
+ * values in arrays, on top-level and nested fields. From the EventBridge User Guide, "Event pattern syntax"
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern.html): the event must contain every
+ * field the pattern names, with the same nesting; a field's value to match is a JSON array, and the field matches when
+ * it equals any of its values, exactly and case-sensitively; fields the pattern leaves out are ignored. And
+ * "Matching on multiple field values" (eb-event-patterns-arrays.html): when the event's value is itself an array, the
+ * field matches when the two arrays share a value. Comparison operators (prefix, anything-but, exists, numeric, ...)
+ * are objects inside the array; this matcher refuses them rather than guess.
+ */
+export function matchesEventPattern(pattern: unknown, event: unknown): boolean {
+  if (!isObject(pattern)) throw new Error(`an event pattern is a JSON object: ${JSON.stringify(pattern)}`);
+  if (!isObject(event)) return false;
+  return Object.entries(pattern).every(([field, expected]) => {
+    if (!(field in event)) return false;
+    const actual = event[field];
+    if (Array.isArray(expected)) {
+      const operator = expected.find((value) => typeof value === "object" && value !== null);
+      if (operator !== undefined) throw new Error(`comparison operators are not modelled: ${field}: ${JSON.stringify(operator)}`);
+      return (Array.isArray(actual) ? actual : [actual]).some((value) => expected.includes(value));
+    }
+    if (isObject(expected)) return matchesEventPattern(expected, actual);
+    throw new Error(`a pattern field holds an array of values or a nested pattern: ${field}: ${JSON.stringify(expected)}`);
+  });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A synthesised event_pattern as EventBridge receives it after apply: either JSON, or Terraform's
+ * `${jsonencode({"key" = [...], ...})}` with each reference (type.logical_id.attribute) replaced by what `resolve`
+ * gives for it. Only strings, references, arrays and objects are read; anything else is an error.
+ */
+export function appliedEventPattern(eventPattern: string, resolve: (reference: string) => string): unknown {
+  const encoded = /^\$\{jsonencode\((.*)\)\}$/s.exec(eventPattern);
+  if (!encoded) return JSON.parse(eventPattern);
+  const hcl = encoded[1];
+  let json = "";
+  for (let at = 0; at < hcl.length; ) {
+    const rest = hcl.slice(at);
+    const token = /^"(?:[^"\\$%]|\\.)*"/.exec(rest) ?? /^[a-z][a-z0-9_]*\.[A-Za-z0-9_]+\.[a-z_]+/.exec(rest) ?? /^ = /.exec(rest) ?? /^(?:[[\]{}]|, )/.exec(rest);
+    if (!token) throw new Error(`not modelled in a jsonencode argument: ${rest}`);
+    const text = token[0];
+    if (text.startsWith('"')) json += text;
+    else if (text === " = ") json += ": ";
+    else if (/^[a-z]/.test(text)) json += JSON.stringify(resolve(text));
+    else json += text;
+    at += text.length;
+  }
+  return JSON.parse(json);
+}

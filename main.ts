@@ -7,6 +7,7 @@ import { loadConfigAndBackend, S3BackendSettings } from "./config/backend";
 import { hostedZoneReference } from "./config/schema";
 import { ClusterConfig, ConfigError } from "./config/resolve";
 import { Automation } from "./modules/automation";
+import { BlockStorage } from "./modules/block-storage";
 import { autoscalerProps } from "./modules/automation/tuning";
 import { AGENT_DRAIN_HEARTBEAT_SECONDS, Compute } from "./modules/compute";
 import { Database, rdsCaBundleUrl } from "./modules/database";
@@ -85,6 +86,9 @@ export class ClusterStack extends TerraformStack {
     });
 
     const domain = edge.hostedZone && edge.fqdn ? new Domain(this, "Domain", { hostedZone: hostedZoneReference(edge.hostedZone), fqdn: edge.fqdn }) : undefined;
+    const blockStorage = config.storage.blockStorage.enabled
+      ? new BlockStorage(this, "BlockStorage", { clusterName: config.clusterName, region: config.region, partition: config.partition })
+      : undefined;
 
     const loadBalancing = new LoadBalancing(this, "LoadBalancing", {
       clusterName: config.clusterName,
@@ -155,6 +159,8 @@ export class ClusterStack extends TerraformStack {
       datastoreReadPolicyJson: database.readSecretPolicyJson,
       efsFileSystemId: storage.fileSystemId,
       efsCsiPolicyJson: storage.csiDriverPolicyJson,
+      ebsCsiPolicyJson: blockStorage?.csiDriverPolicyJson,
+      defaultStorageClass: config.storage.defaultStorageClass,
       instanceTags: defaultTags(config),
       rdsCaBundleUrl: rdsCaBundleUrl(config.region, config.partition),
       allowWorkloadsOnServers: config.servers.allowWorkloads,
@@ -162,6 +168,7 @@ export class ClusterStack extends TerraformStack {
       agentBootDependencies: networking.privateEgress,
       sshPublicKey: config.sshPublicKey,
       protectData,
+      clusterPolicy: config.clusterPolicy,
     });
 
     const { automation } = config;

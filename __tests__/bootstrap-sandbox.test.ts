@@ -165,6 +165,15 @@ describeSandbox(title, () => {
       // What an external cloud provider needs from the kubelet (cloud-provider-aws docs/getting_started.md).
       "kubelet-arg": ["cloud-provider=external", `provider-id=aws:///eu-west-1b/${INSTANCE_ID}`],
       "write-kubeconfig-mode": "0600",
+      // The files the next test finds in place; paths and flags of the k3s CIS Hardening Guide.
+      "kube-apiserver-arg": [
+        "admission-control-config-file=/var/lib/rancher/k3s/server/psa.yaml",
+        "audit-policy-file=/var/lib/rancher/k3s/server/audit.yaml",
+        "audit-log-path=/var/lib/rancher/k3s/server/logs/audit.log",
+        "audit-log-maxage=30",
+        "audit-log-maxbackup=10",
+        "audit-log-maxsize=100",
+      ],
     });
     expect(run.file("/etc/rancher/k3s/rds-ca.pem")).toContain("sandbox RDS CA");
     expect(run.mode("/etc/rancher/k3s/config.yaml") & 0o077).toBe(0);
@@ -177,6 +186,8 @@ describeSandbox(title, () => {
       ["HelmChartConfig"],
       ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Secret"],
     ]);
+    // Block storage is off by default: its manifest is written empty, so k3s prunes a chart an earlier config installed.
+    expect(run.file("/var/lib/rancher/k3s/server/manifests/aws-ebs-csi-driver.yaml")).toBe("\n");
     // Written empty outside scaling mode cluster-autoscaler: k3s then prunes a chart an earlier mode installed.
     expect(run.file("/var/lib/rancher/k3s/server/manifests/cluster-autoscaler.yaml")).toBe("\n");
     expect(installs(run)).toEqual([["server", "INSTALL_K3S_VERSION=v1.33.5+k3s1", "INSTALL_K3S_SKIP_START=true", "INSTALL_K3S_SKIP_SELINUX_RPM=true", "config.yaml=present"]]);
@@ -190,6 +201,26 @@ describeSandbox(title, () => {
     expect(order.indexOf("systemctl")).toBeLessThan(order.indexOf("k3s"));
 
     expect(run.published.Compute_KubeconfigSecret).toContain("server: https://example-dns_name:6443");
+  });
+
+  test("a server writes the admission configuration and audit policy, root-only, before k3s starts (k3s CIS Hardening Guide)", () => {
+    const run = runServer();
+    expectSucceeded(run);
+    // What the systemctl stub found on disk when the script started k3s: path -> octal mode.
+    const found = Object.fromEntries(run.callsOf("k3s-start-found").map(([path, mode]) => [path, mode]));
+    expect(found).toMatchObject({
+      "/var/lib/rancher/k3s/server/psa.yaml": "600",
+      "/var/lib/rancher/k3s/server/audit.yaml": "600",
+      // "sudo mkdir -p -m 700 /var/lib/rancher/k3s/server/logs": the audit log names every user and object.
+      "/var/lib/rancher/k3s/server/logs": "700",
+      "/etc/rancher/k3s/config.yaml": "600",
+    });
+    const admission = load(run.file("/var/lib/rancher/k3s/server/psa.yaml") ?? "") as any;
+    expect([admission.kind, admission.plugins[0].name, admission.plugins[0].configuration.defaults.enforce]).toEqual(["AdmissionConfiguration", "PodSecurity", "baseline"]);
+    const audit = load(run.file("/var/lib/rancher/k3s/server/audit.yaml") ?? "") as any;
+    expect([audit.apiVersion, audit.kind]).toEqual(["audit.k8s.io/v1", "Policy"]);
+    // The script writes no log itself; kube-apiserver creates audit.log inside the directory.
+    expect(run.file("/var/lib/rancher/k3s/server/logs/audit.log")).toBeUndefined();
   });
 
   test("the datastore secret as the database construct writes it reaches the port probe and datastore-endpoint field by field", () => {

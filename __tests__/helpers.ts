@@ -1,4 +1,5 @@
 import { Testing } from "cdktf";
+import { load, loadAll } from "js-yaml";
 import { S3BackendSettings } from "../config/backend";
 import { ClusterConfig, resolveConfig } from "../config/resolve";
 import { ConfigInput } from "../config/schema";
@@ -106,4 +107,58 @@ export function appliedReference(value: string): string {
 export function appliedLambdaEnvironment(json: TerraformJson, id: "Autoscaler" | "NodeDrainer"): Record<string, string> {
   const variables = resourceNamed(json, "aws_lambda_function", `Automation_${id}`).environment.variables as Record<string, string>;
   return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, appliedReference(value)]));
+}
+
+// Rendered documents are parsed, never grepped: config.yaml, every manifest and every policy file come out of the
+// delivered script's here-documents and through js-yaml, and the assertions read fields. Terraform references stay visible as
+// "tf:<type>.<logical ID>.<attribute>", so a field wired to the wrong resource shows.
+export const keepReferences = (reference: string) => `tf:${reference}`;
+export const tf = (json: TerraformJson, type: string, prefix: string, attribute: string) => `tf:${ref(json, type, prefix, attribute).slice(2, -1)}`;
+
+/**
+ * The config.yaml a script writes, parsed. Its here-document is unquoted, so the shell expands it: each
+ * `$(yaml_quote "$VAR")` is taken as the string "$VAR" and a bare $VAR stays as written, so the result says which
+ * variable feeds which field. The values themselves are asserted where the script really runs (bootstrap-sandbox.test.ts).
+ */
+export function writtenConfig(script: string): Record<string, any> {
+  const opening = "cat >/etc/rancher/k3s/config.yaml <<YAML\n";
+  const delivered = asDelivered(script, keepReferences);
+  const start = delivered.indexOf(opening);
+  if (start === -1) throw new Error("the script writes no config.yaml");
+  const body = delivered.slice(start + opening.length, delivered.indexOf("\nYAML\n", start));
+  const named = body.replace(/\$\(yaml_quote "\$([A-Z][A-Z0-9_]*)"\)/g, '"$$$1"');
+  if (named.includes("$(")) throw new Error(`config.yaml has a command substitution this parser does not model: ${named}`);
+  return load(named) as Record<string, any>;
+}
+
+/** Every manifest a server writes to $MANIFESTS (quoted here-documents, so written as delivered), as its parsed documents. */
+export function writtenManifests(script: string): Record<string, any[]> {
+  const delivered = asDelivered(script, keepReferences);
+  const manifests: Record<string, any[]> = {};
+  for (const [, name, body] of delivered.matchAll(/^cat >"\$MANIFESTS\/([a-z0-9-]+)\.yaml" <<'YAML'\n([\s\S]*?)\nYAML$/gm)) {
+    manifests[name] = loadAll(body) as any[];
+  }
+  return manifests;
+}
+
+/** The one document of `kind` in a manifest. */
+export function documentOf(documents: any[], kind: string): any {
+  const matches = documents.filter((document) => document?.kind === kind);
+  if (matches.length !== 1) throw new Error(`expected one ${kind}, found ${matches.length}`);
+  return matches[0];
+}
+
+/**
+ * The files a script writes from quoted here-documents (`cat >"$VAR" <<'YAML'`, written as delivered) to a path held in
+ * a variable the script assigns once (`VAR="/path"`), by that path, as their parsed documents.
+ */
+export function writtenFiles(script: string): Record<string, any[]> {
+  const delivered = asDelivered(script, keepReferences);
+  const files: Record<string, any[]> = {};
+  for (const [, variable, body] of delivered.matchAll(/^cat >"\$([A-Z][A-Z0-9_]*)" <<'YAML'\n([\s\S]*?)\nYAML$/gm)) {
+    const assignments = [...delivered.matchAll(new RegExp(`^${variable}="([^"$]+)"$`, "gm"))];
+    if (assignments.length !== 1) throw new Error(`the script assigns $${variable} ${assignments.length} times; expected once, to a literal path`);
+    files[assignments[0][1]] = loadAll(body) as any[];
+  }
+  return files;
 }

@@ -1,46 +1,8 @@
 import { spawnSync } from "child_process";
-import { load, loadAll } from "js-yaml";
+import { load } from "js-yaml";
 import { escapeTerraformTemplate, fillPlaceholders, kubernetesMinorImageTag, serverTaintsYaml } from "../modules/compute/user-data";
-import { asDelivered, localNamed, ref, referencedId, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
+import { asDelivered, documentOf, localNamed, referencedId, resourceNamed, resourcesOf, synthCluster, tf, writtenConfig, writtenManifests } from "./helpers";
 
-// Rendered documents are parsed, never grepped: config.yaml and every manifest come out of the delivered script's
-// here-documents and through js-yaml, and the assertions read fields. Terraform references stay visible as
-// "tf:<type>.<logical ID>.<attribute>", so a field wired to the wrong resource shows.
-const keepReferences = (reference: string) => `tf:${reference}`;
-const tf = (json: TerraformJson, type: string, prefix: string, attribute: string) => `tf:${ref(json, type, prefix, attribute).slice(2, -1)}`;
-
-/**
- * The config.yaml a script writes, parsed. Its here-document is unquoted, so the shell expands it: each
- * `$(yaml_quote "$VAR")` is taken as the string "$VAR" and a bare $VAR stays as written, so the result says which
- * variable feeds which field. The values themselves are asserted where the script really runs (bootstrap-sandbox.test.ts).
- */
-function writtenConfig(script: string): Record<string, any> {
-  const opening = "cat >/etc/rancher/k3s/config.yaml <<YAML\n";
-  const delivered = asDelivered(script, keepReferences);
-  const start = delivered.indexOf(opening);
-  if (start === -1) throw new Error("the script writes no config.yaml");
-  const body = delivered.slice(start + opening.length, delivered.indexOf("\nYAML\n", start));
-  const named = body.replace(/\$\(yaml_quote "\$([A-Z][A-Z0-9_]*)"\)/g, '"$$$1"');
-  if (named.includes("$(")) throw new Error(`config.yaml has a command substitution this parser does not model: ${named}`);
-  return load(named) as Record<string, any>;
-}
-
-/** Every manifest a server writes to $MANIFESTS (quoted here-documents, so written as delivered), as its parsed documents. */
-function writtenManifests(script: string): Record<string, any[]> {
-  const delivered = asDelivered(script, keepReferences);
-  const manifests: Record<string, any[]> = {};
-  for (const [, name, body] of delivered.matchAll(/^cat >"\$MANIFESTS\/([a-z0-9-]+)\.yaml" <<'YAML'\n([\s\S]*?)\nYAML$/gm)) {
-    manifests[name] = loadAll(body) as any[];
-  }
-  return manifests;
-}
-
-/** The one document of `kind` in a manifest. */
-function documentOf(documents: any[], kind: string): any {
-  const matches = documents.filter((document) => document?.kind === kind);
-  if (matches.length !== 1) throw new Error(`expected one ${kind}, found ${matches.length}`);
-  return matches[0];
-}
 
 describe("rendering", () => {
   test("placeholders are filled, and a missing or unused value is an error", () => {
@@ -118,6 +80,8 @@ describe("bootstrap scripts", () => {
       // An external cloud provider initialises nodes by provider ID (cloud-provider-aws docs/getting_started.md).
       "kubelet-arg": ["cloud-provider=external", "provider-id=$PROVIDER_ID"],
       "write-kubeconfig-mode": "0600",
+      // Pod Security Admission defaults and the audit log: asserted in cluster-policy.test.ts.
+      "kube-apiserver-arg": expect.arrayContaining([expect.stringMatching(/^admission-control-config-file=/)]),
     });
   });
 
@@ -151,6 +115,8 @@ describe("bootstrap scripts", () => {
     expect(Object.fromEntries(Object.entries(manifests).map(([name, documents]) => [name, documents.map((document) => document.kind)]))).toEqual({
       "aws-cloud-controller-manager": ["HelmChart"],
       "aws-efs-csi-driver": ["HelmChart", "StorageClass"],
+      // Empty unless storage.blockStorage.enabled (block-storage.test.ts).
+      "aws-ebs-csi-driver": [],
       "traefik-node-ports": ["HelmChartConfig"],
       "cluster-automation-rbac": ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Secret"],
       // Empty outside scaling mode cluster-autoscaler (its own tests below).

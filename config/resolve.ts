@@ -14,7 +14,7 @@ export type Architecture = "arm64" | "x86_64";
 export type Partition = (typeof SUPPORTED_PARTITIONS)[number];
 
 /** Configuration with every default derived and every cross-field rule checked. */
-export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" | "agents" | "highAvailability" | "database"> {
+export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" | "agents" | "highAvailability" | "database" | "storage"> {
   readonly highAvailability: boolean;
   /**
    * Deletion protection, prevent_destroy, final snapshots and secret recovery windows on everything holding cluster
@@ -41,9 +41,13 @@ export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" 
    * first boot, and with edge.fqdn a Route 53 record. Undefined when neither is set.
    */
   readonly apiHostName?: string;
+  readonly storage: ParsedConfig["storage"] & { readonly defaultStorageClass: "efs" | "gp3" };
 }
 
 const DEFAULT_ZONE_COUNT = 3;
+
+/** Most audit log, live and rotated, a server keeps: a quarter of its 40 GiB root volume. */
+const MAX_AUDIT_LOG_MB = 10240;
 
 /**
  * Reports a cross-field problem unless the field, or another field the rule reads, already failed the schema: that
@@ -109,6 +113,20 @@ export function resolveConfig(input: unknown): ClusterConfig {
     );
   }
   const architecture = checkArchitecture(config.servers.instanceType, config.agents.instanceTypes, report);
+  const { storage } = config;
+  if (storage.defaultStorageClass === "gp3" && !storage.blockStorage.enabled) {
+    report("storage.defaultStorageClass", '"gp3" needs storage.blockStorage.enabled, which deploys the EBS CSI driver and the gp3 StorageClass', ["storage.blockStorage.enabled"]);
+  }
+  if (storage.blockStorage.enabled) checkVolumeTags(config.tags, report);
+  // The live audit log and its rotated files share a server's 40 GiB root volume with k3s, images and pod logs.
+  const { auditLog } = config.clusterPolicy;
+  if (auditLog.enabled && (auditLog.maxBackups + 1) * auditLog.maxSizeMb > MAX_AUDIT_LOG_MB) {
+    report(
+      "clusterPolicy.auditLog.maxSizeMb",
+      `(${auditLog.maxSizeMb}) with clusterPolicy.auditLog.maxBackups (${auditLog.maxBackups}) keeps up to ${(auditLog.maxBackups + 1) * auditLog.maxSizeMb} MB of audit log on each server; at most ${MAX_AUDIT_LOG_MB} MB fit beside k3s on its disk`,
+      ["clusterPolicy.auditLog.maxBackups"],
+    );
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -128,6 +146,7 @@ export function resolveConfig(input: unknown): ClusterConfig {
     agents: { ...config.agents, k3sVersion: agentsK3sVersion },
     database: { ...config.database, multiAz: config.database.multiAz ?? config.environment === "prod" },
     ...(apiHostName ? { apiHostName } : {}),
+    storage: { ...storage, defaultStorageClass: storage.defaultStorageClass ?? (storage.blockStorage.enabled ? "gp3" : "efs") },
   };
 }
 
@@ -260,6 +279,18 @@ function checkAgents(agents: ParsedConfig["agents"], report: Report) {
   }
   const duplicates = agents.instanceTypes.filter((type, index) => agents.instanceTypes.indexOf(type) !== index);
   if (duplicates.length > 0) report("agents.instanceTypes", `"${duplicates[0]}" is listed more than once`);
+}
+
+/**
+ * The EBS CSI driver puts the cluster's tags on its volumes (--extra-tags) and refuses to create any volume when one of
+ * them has a key it reserves (kubernetes-sigs/aws-ebs-csi-driver pkg/driver/validation.go, validateExtraTags).
+ */
+function checkVolumeTags(tags: Record<string, string>, report: Report) {
+  for (const key of Object.keys(tags)) {
+    if (key.startsWith("kubernetes.io/") || key.startsWith("ebs.csi.aws.com/") || key === "CSIVolumeName" || key === "CSIVolumeSnapshotName") {
+      report(`tags`, `"${key}" is a tag key the EBS CSI driver reserves ("kubernetes.io/...", "ebs.csi.aws.com/...", CSIVolumeName, CSIVolumeSnapshotName); with storage.blockStorage.enabled it would refuse every volume`, ["storage.blockStorage.enabled"]);
+    }
+  }
 }
 
 /** Kubernetes minor, patch and k3s revision of a release tag the schema accepted. */

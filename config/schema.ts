@@ -283,6 +283,60 @@ const NodeImageSchema = z.strictObject({
     .default("2023.9.20251105.0"),
 });
 
+/** Pod Security Standards levels, least to most restrictive (Kubernetes docs, "Pod Security Standards"). */
+const podSecurityLevel = z.enum(["privileged", "baseline", "restricted"], { error: 'must be "privileged", "baseline" or "restricted" (a Pod Security Standards level)' });
+
+/** A namespace name: an RFC 1123 label (Kubernetes docs, "Namespaces" and "Object Names and IDs"). */
+const namespaceName = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a namespace name: at most 63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit");
+
+const PodSecuritySchema = z.strictObject({
+  /** Pods violating this level are refused in every namespace without its own pod-security.kubernetes.io/enforce label. */
+  enforce: podSecurityLevel.default("baseline"),
+  /** Violations of this level are recorded in the API server's audit log. */
+  audit: podSecurityLevel.default("restricted"),
+  /** Violations of this level are returned to kubectl and other clients as warnings. */
+  warn: podSecurityLevel.default("restricted"),
+  /**
+   * Namespaces no level applies to. kube-system must stay: the cloud controller, the CSI drivers, cluster-autoscaler
+   * and k3s's packaged components run there with host networking or privileged containers, which baseline refuses.
+   */
+  exemptNamespaces: z
+    .array(namespaceName)
+    .refine((namespaces) => namespaces.includes("kube-system"), {
+      message: "must include kube-system, where the cloud controller, the CSI drivers and k3s's own components run with host access that baseline refuses",
+    })
+    .refine((namespaces) => new Set(namespaces).size === namespaces.length, { message: "must not list a namespace twice" })
+    .default(["kube-system"]),
+});
+
+const AuditLogSchema = z.strictObject({
+  /** kube-apiserver writes an audit log on each server (metadata only, see README "Cluster policy"). */
+  enabled: z.boolean().default(true),
+  /** Days a rotated audit log file is kept; 30 in the k3s CIS Hardening Guide. */
+  maxAgeDays: z.number().int().min(1, "must be between 1 and 365").max(365, "must be between 1 and 365").default(30),
+  /** Rotated audit log files kept; 10 in the k3s CIS Hardening Guide. */
+  maxBackups: z.number().int().min(1, "must be between 1 and 100").max(100, "must be between 1 and 100").default(10),
+  /** Size in MB at which the audit log rotates; 100 in the k3s CIS Hardening Guide. At most (maxBackups + 1) x this stays on a server's disk. */
+  maxSizeMb: z.number().int().min(1, "must be between 1 and 1024").max(1024, "must be between 1 and 1024").default(100),
+});
+
+const ClusterPolicySchema = z.strictObject({
+  /** Pod Security Admission defaults for namespaces without their own pod-security.kubernetes.io labels. */
+  podSecurity: PodSecuritySchema.prefault({}),
+  /** kube-apiserver's audit log and its rotation on each server's disk. */
+  auditLog: AuditLogSchema.prefault({}),
+});
+
+const StorageSchema = z.strictObject({
+  /**
+   * The AWS EBS CSI driver and an encrypted gp3 StorageClass for ReadWriteOnce volumes (databases, Prometheus): block
+   * storage in one zone, where EFS is NFS shared across zones.
+   */
+  blockStorage: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
+  /** The StorageClass of claims that name none. Default: "gp3" with block storage, else "efs". */
+  defaultStorageClass: z.enum(["efs", "gp3"], { error: 'must be "efs" or "gp3"' }).optional(),
+});
+
 /** Partitions whose endpoints, ARNs and AMIs the project is built for. */
 export const SUPPORTED_PARTITIONS = ["aws", "aws-cn", "aws-us-gov"] as const;
 
@@ -331,6 +385,10 @@ export const ConfigSchema = z.strictObject({
   automation: AutomationSchema.prefault({}),
   /** DNS, TLS and an optional CloudFront front door; all off unless edge.hostedZone and edge.fqdn are set. */
   edge: EdgeSchema.prefault({}),
+  /** Pod Security Admission defaults and the API server's audit log. */
+  clusterPolicy: ClusterPolicySchema.prefault({}),
+  /** Volumes for pods: EFS (always) and EBS block storage (optional), and which class is the default. */
+  storage: StorageSchema.prefault({}),
   /** OpenSSH public key of an EC2 key pair for the nodes; no security group admits SSH, Session Manager is the way in. */
   sshPublicKey: z
     .string()

@@ -12,6 +12,9 @@ KUBECONFIG_SECRET_ARN="{{ KUBECONFIG_SECRET_ARN }}"
 LAMBDA_ACCESS_SECRET_ARN="{{ LAMBDA_ACCESS_SECRET_ARN }}"
 API_ENDPOINT="{{ API_ENDPOINT }}"
 KUBECONFIG_ENDPOINT="{{ KUBECONFIG_ENDPOINT }}"
+ADMISSION_CONFIG_FILE="{{ ADMISSION_CONFIG_FILE }}"
+AUDIT_POLICY_FILE="{{ AUDIT_POLICY_FILE }}"
+AUDIT_LOG_DIRECTORY="{{ AUDIT_LOG_DIRECTORY }}"
 
 {{ LIB }}
 
@@ -56,7 +59,7 @@ tls-san:
 disable-cloud-controller: true
 disable:
   - servicelb
-  # The EFS StorageClass is the default; a second default would make claims ambiguous.
+  # One default StorageClass (efs, or gp3 with block storage): a second would make claims without a class ambiguous.
   - local-storage
 secrets-encryption: true
 # k3s adds cloud-provider=external itself only while its own controller runs.
@@ -64,7 +67,22 @@ kubelet-arg:
   - cloud-provider=external
   - provider-id=$PROVIDER_ID
 write-kubeconfig-mode: "0600"
+# Pod Security Admission defaults and the audit log, from the files below (k3s docs, CIS Hardening Guide).
+{{ KUBE_APISERVER_ARGS }}
 YAML
+
+log "== cluster policy"
+# Read by kube-apiserver at start, so written before k3s is installed; root-only like everything here (umask 077).
+mkdir -p "$(dirname "$ADMISSION_CONFIG_FILE")" "$(dirname "$AUDIT_POLICY_FILE")"
+cat >"$ADMISSION_CONFIG_FILE" <<'YAML'
+{{ POD_SECURITY_ADMISSION_CONFIG }}
+YAML
+cat >"$AUDIT_POLICY_FILE" <<'YAML'
+{{ AUDIT_POLICY }}
+YAML
+# The audit log names every user and object: a directory only root can enter (k3s's hardening guide: mode 700).
+mkdir -p "$AUDIT_LOG_DIRECTORY"
+chmod 700 "$AUDIT_LOG_DIRECTORY"
 
 log "== add-on manifests"
 MANIFESTS=/var/lib/rancher/k3s/server/manifests
@@ -74,6 +92,10 @@ cat >"$MANIFESTS/aws-cloud-controller-manager.yaml" <<'YAML'
 YAML
 cat >"$MANIFESTS/aws-efs-csi-driver.yaml" <<'YAML'
 {{ MANIFEST_EFS_CSI }}
+YAML
+# Empty unless storage.blockStorage.enabled, and written either way, so turning it off uninstalls the chart.
+cat >"$MANIFESTS/aws-ebs-csi-driver.yaml" <<'YAML'
+{{ MANIFEST_EBS_CSI }}
 YAML
 cat >"$MANIFESTS/traefik-node-ports.yaml" <<'YAML'
 {{ MANIFEST_TRAEFIK }}

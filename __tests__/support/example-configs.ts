@@ -8,6 +8,7 @@ export const EVERY_OPTION: ConfigInput = {
   sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx admin@example",
   automation: { notificationEmail: "ops@example.com" },
   database: { performanceInsights: true },
+  storage: { blockStorage: { enabled: true } },
 };
 
 /**

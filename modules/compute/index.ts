@@ -19,6 +19,8 @@ import { K3S_INSTALLER } from "./k3s-installer";
 import { clusterAutoscalerDiscoveryTags, clusterAutoscalerManifest, clusterAutoscalerNodeTemplateTags, clusterAutoscalerStatements } from "./cluster-autoscaler";
 import { kubernetesMinorImageTag, readTemplate, secretDocumentKeys, SERVER_TAINT, serverTaintsYaml } from "./user-data";
 import { AGENT_CPU_TARGET_PERCENT } from "./cpu-target";
+import { ClusterPolicyProps, clusterPolicyIncludes, clusterPolicyValues } from "./cluster-policy";
+import { ebsCsiManifest } from "./ebs-csi";
 import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
 
 export type Architecture = "arm64" | "x86_64";
@@ -73,6 +75,14 @@ export interface ComputeProps {
   /** EFS CSI driver permissions; attached to both roles since its controller may run on any node. */
   readonly efsCsiPolicyJson: string;
   /**
+   * EBS CSI driver permissions, when block storage is on: the driver and its gp3 StorageClass are deployed, and the
+   * permissions attached to both roles since its controller may run on any node.
+   * @default undefined (no block storage)
+   */
+  readonly ebsCsiPolicyJson?: string;
+  /** The StorageClass of claims that name none: "efs" (ReadWriteMany, NFS) or "gp3" (needs ebsCsiPolicyJson). */
+  readonly defaultStorageClass: "efs" | "gp3";
+  /**
    * Tags every instance carries (ASG launches do not get the provider's default tags). They go on the groups, not the
    * launch templates, so changing one tags new instances instead of rolling every node.
    */
@@ -92,6 +102,8 @@ export interface ComputeProps {
   readonly sshPublicKey?: string;
   /** Recovery windows on the secrets; off only for throwaway clusters. */
   readonly protectData: boolean;
+  /** Pod Security Admission defaults and the API server's audit log, written by every server before k3s starts. */
+  readonly clusterPolicy: ClusterPolicyProps;
 }
 
 /** k3s servers and agents: AMI, token, IAM, launch templates, auto scaling groups, scaling and the drain hook. */
@@ -140,6 +152,10 @@ export class Compute extends Construct {
     this.automationAccessSecretArn = automationSecret.arn;
 
     const clusterAutoscaler = props.agents.scalingMode === "cluster-autoscaler";
+    if (props.defaultStorageClass === "gp3" && props.ebsCsiPolicyJson === undefined) {
+      throw new Error('Compute: defaultStorageClass "gp3" needs ebsCsiPolicyJson, the EBS CSI driver that provisions it');
+    }
+    const blockStorage: Record<string, string> = props.ebsCsiPolicyJson !== undefined ? { "ebs-csi": props.ebsCsiPolicyJson } : {};
     // The agents' disk holds the kubelet's directory: cluster-autoscaler's node template states it as ephemeral storage.
     const agentRootVolumeGb = 50;
     const policy = (policyId: string, statements: DataAwsIamPolicyDocumentStatement[]) => new DataAwsIamPolicyDocument(this, policyId, { statement: statements }).json;
@@ -196,6 +212,7 @@ export class Compute extends Construct {
         ]),
         datastore: props.datastoreReadPolicyJson,
         "efs-csi": props.efsCsiPolicyJson,
+        ...blockStorage,
         // cluster-autoscaler runs on the servers with host networking, so it acts with this role.
         ...(clusterAutoscaler
           ? {
@@ -213,6 +230,8 @@ export class Compute extends Construct {
           MANIFEST_TRAEFIK: readTemplate("manifests/traefik-node-ports.yaml").trimEnd(),
           MANIFEST_AUTOMATION_RBAC: readTemplate("manifests/cluster-automation-rbac.yaml").trimEnd(),
           MANIFEST_CLUSTER_AUTOSCALER: clusterAutoscaler ? clusterAutoscalerManifest(clusterName, props.region, props.k3sVersion) : "",
+          MANIFEST_EBS_CSI: props.ebsCsiPolicyJson !== undefined ? ebsCsiManifest(clusterName, props.region, props.instanceTags, props.defaultStorageClass === "gp3") : "",
+          ...clusterPolicyIncludes(),
         },
         values: {
           ...sharedBootstrapValues,
@@ -232,11 +251,13 @@ export class Compute extends Construct {
           // Chosen from the servers' release at synth, so a booting server cannot roll the controller past its peers.
           CLOUD_CONTROLLER_IMAGE_TAG: kubernetesMinorImageTag(props.k3sVersion),
           EFS_FILE_SYSTEM_ID: props.efsFileSystemId,
+          EFS_IS_DEFAULT_CLASS: String(props.defaultStorageClass === "efs"),
           INGRESS_HTTP_NODE_PORT: String(INGRESS_HTTP_NODE_PORT),
           INGRESS_HTTPS_NODE_PORT: String(INGRESS_HTTPS_NODE_PORT),
           KUBE_API_PORT: String(KUBE_API_PORT),
           AUTOMATION_TOKEN_SECRET_NAME: AUTOMATION_TOKEN_SECRET.name,
           AUTOMATION_TOKEN_SECRET_NAMESPACE: AUTOMATION_TOKEN_SECRET.namespace,
+          ...clusterPolicyValues(props.clusterPolicy),
         },
       },
       // Servers read all of this at boot.
@@ -263,6 +284,7 @@ export class Compute extends Construct {
         "cloud-node": policy("CloudNodePolicy", [{ sid: "CloudProviderNode", actions: CLOUD_NODE_ACTIONS, resources: ["*"] }]),
         "cluster-secrets": policy("AgentSecretsPolicy", [readSecrets(agentTokenSecret.arn)]),
         "efs-csi": props.efsCsiPolicyJson,
+        ...blockStorage,
       },
       bootstrap: { includes: {}, values: { ...sharedBootstrapValues, K3S_VERSION: props.agentK3sVersion, CAPACITY_TYPE_LABEL } },
       // Agents join through the servers: launched before them, they would spend their bootstrap time waiting.

@@ -8,12 +8,14 @@ import { hostedZoneReference } from "./config/schema";
 import { ClusterConfig, ConfigError } from "./config/resolve";
 import { Automation } from "./modules/automation";
 import { BlockStorage } from "./modules/block-storage";
+import { Backup } from "./modules/backup";
 import { autoscalerProps } from "./modules/automation/tuning";
 import { AGENT_DRAIN_HEARTBEAT_SECONDS, Compute } from "./modules/compute";
 import { Database, rdsCaBundleUrl } from "./modules/database";
 import { DnsRecords, Domain } from "./modules/domain";
 import { FrontDoor, ORIGIN_HEADER_NAME } from "./modules/front-door";
 import { LoadBalancing } from "./modules/load-balancing";
+import { Monitoring } from "./modules/monitoring";
 import { Networking } from "./modules/networking";
 import { clusterNetworkReach, formatExemptions, Policy, PolicyViolationError } from "./modules/policy";
 import { StateBackend } from "./modules/state-backend";
@@ -35,6 +37,11 @@ function awsProvider(scope: Construct, config: ClusterConfig) {
 /** CloudFront takes certificates from us-east-1 only (ACM User Guide, "Supported Regions"). */
 function usEast1Provider(scope: Construct, config: ClusterConfig) {
   return new AwsProvider(scope, "aws_us_east_1", { alias: "us_east_1", region: "us-east-1", defaultTags: [{ tags: defaultTags(config) }] });
+}
+
+/** The provider for resources in the backup copy region, aliased so everything else stays in config.region. */
+function backupCopyProvider(scope: Construct, config: ClusterConfig, region: string) {
+  return new AwsProvider(scope, "aws_backup_copy", { alias: "backup_copy", region, defaultTags: [{ tags: defaultTags(config) }] });
 }
 
 /** The k3s cluster: wires the modules together and declares the outputs a user needs after apply. */
@@ -83,12 +90,24 @@ export class ClusterStack extends TerraformStack {
       subnetIds: networking.privateSubnetIds,
       securityGroupId: securityGroups.efs.id,
       protectData,
+      automaticBackups: !config.backups.enabled,
     });
 
     const domain = edge.hostedZone && edge.fqdn ? new Domain(this, "Domain", { hostedZone: hostedZoneReference(edge.hostedZone), fqdn: edge.fqdn }) : undefined;
     const blockStorage = config.storage.blockStorage.enabled
       ? new BlockStorage(this, "BlockStorage", { clusterName: config.clusterName, region: config.region, partition: config.partition })
       : undefined;
+    const { backups } = config;
+    if (backups.enabled) {
+      new Backup(this, "Backup", {
+        clusterName: config.clusterName,
+        region: config.region,
+        resourceArns: [database.instanceArn, storage.fileSystemArn],
+        retentionDays: backups.retentionDays,
+        copy: backups.copyRegion ? { provider: backupCopyProvider(this, config, backups.copyRegion) } : undefined,
+        protectData,
+      });
+    }
 
     const loadBalancing = new LoadBalancing(this, "LoadBalancing", {
       clusterName: config.clusterName,
@@ -171,8 +190,8 @@ export class ClusterStack extends TerraformStack {
       clusterPolicy: config.clusterPolicy,
     });
 
-    const { automation } = config;
-    new Automation(this, "Automation", {
+    const { automation, monitoring } = config;
+    const automationFunctions = new Automation(this, "Automation", {
       clusterName: config.clusterName,
       region: config.region,
       subnetIds: networking.privateSubnetIds,
@@ -186,6 +205,32 @@ export class ClusterStack extends TerraformStack {
       notificationEmail: automation.notificationEmail,
       logRetentionDays: automation.logRetentionDays,
     });
+
+    const clusterMonitoring = new Monitoring(this, "Monitoring", {
+      clusterName: config.clusterName,
+      region: config.region,
+      topicArn: automationFunctions.topicArn,
+      alarms: monitoring.alarms,
+      dashboard: monitoring.dashboard,
+      serverCount: config.servers.count,
+      apiTargets: loadBalancing.apiTargetMetrics,
+      ingressTargets: loadBalancing.ingressTargetMetrics,
+      database: {
+        identifier: database.instanceIdentifier,
+        allocatedStorageGb: config.database.allocatedStorageGb,
+        maxConnections: monitoring.databaseMaxConnections,
+        cpuPercent: monitoring.databaseCpuPercent,
+        freeStoragePercent: monitoring.databaseFreeStoragePercent,
+        connectionsPercent: monitoring.databaseConnectionsPercent,
+      },
+      fileSystem: { id: storage.fileSystemId, throughputMode: storage.throughputMode, performanceMode: storage.performanceMode },
+      serverGroupName: compute.serverGroupName,
+      agentGroupName: compute.agentGroupName,
+      agentsMaxSize: config.agents.maxSize,
+      agentsAtMaxMinutes: monitoring.agentsAtMaxMinutes,
+      autoscaler: config.agents.scalingMode === "pods",
+    });
+    automationFunctions.admitAlarms(clusterMonitoring.alarmArns);
 
     new TerraformOutput(this, "api_endpoint", { value: kubeconfigEndpoint, description: "Kubernetes API endpoint written into the kubeconfig" });
     new TerraformOutput(this, "ingress_dns_name", { value: loadBalancing.ingressDnsName, description: "Point your ingress host names (CNAME) here" });

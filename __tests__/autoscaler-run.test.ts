@@ -4,6 +4,7 @@ import { DynamoLock, StateStore } from "../lambdas/autoscaler/store";
 import { kubeConfigFor, kubernetesCluster } from "../lambdas/shared/cluster";
 import { FakeKubeApi } from "./support/fake-kube-api";
 import { LocalDynamo, startDynamo } from "./support/dynalite";
+import { resourceNamed, synthCluster } from "./helpers";
 
 const MINUTE = 60_000;
 
@@ -105,6 +106,18 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     const decision = await runAutoscaler(deps());
     expect(decision).toMatchObject({ action: "scale-up", by: 1 });
     expect(decision?.reason).toContain("1 pending pod(s) ignored: default/efs-0 (waiting for PersistentVolumeClaim data-efs-0 to be bound)");
+  });
+
+  test("the metrics a run publishes are the ones the cluster dashboard graphs, under the same namespace and dimension", async () => {
+    await runAutoscaler(deps());
+    const line = JSON.parse(metrics[0]);
+    const [declared] = line._aws.CloudWatchMetrics;
+    const published = declared.Metrics.map((metric: { Name: string }) => `${declared.Namespace} ${metric.Name} ${declared.Dimensions[0][0]}=${line[declared.Dimensions[0][0]]}`);
+    // The run's cluster is "k3s", the default cluster name.
+    const dashboard = JSON.parse(resourceNamed(synthCluster().json, "aws_cloudwatch_dashboard", "Monitoring_Dashboard").dashboard_body);
+    const graphed = dashboard.widgets.find((widget: any) => widget.properties.title === "Autoscaler").properties.metrics.map((metric: string[]) => `${metric[0]} ${metric[1]} ${metric[2]}=${metric[3]}`);
+    expect(graphed).toEqual(published);
+    expect(published).toHaveLength(6);
   });
 
   test("a pod no new agent could take is reported in the reason and the UnplaceablePods metric, and moves nothing", async () => {

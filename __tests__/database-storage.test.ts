@@ -148,15 +148,19 @@ describe("storage", () => {
   const { json } = synthCluster();
   const fileSystemId = logicalIdOf(json, "aws_efs_file_system", "Storage_FileSystem");
 
-  test("EFS is encrypted, elastic, moves cold files to IA and back on access, and is backed up", () => {
+  test("EFS is encrypted, elastic, moves cold files to IA and back on access, and is backed up once", () => {
     expect(resourceNamed(json, "aws_efs_file_system", "Storage_FileSystem")).toMatchObject({
       encrypted: true,
       throughput_mode: "elastic",
       lifecycle_policy: [{ transition_to_ia: "AFTER_30_DAYS" }, { transition_to_primary_storage_class: "AFTER_1_ACCESS" }],
     });
+    // The cluster's backup plan (on outside dev) covers the file system, so EFS's automatic daily backup is off;
+    // without the plan the automatic one stays on.
     const backup = resourceNamed(json, "aws_efs_backup_policy", "Storage_Backup");
-    expect(backup.backup_policy).toEqual({ status: "ENABLED" });
+    expect(backup.backup_policy).toEqual({ status: "DISABLED" });
     expect(referencedId(backup.file_system_id)).toBe(fileSystemId);
+    const withoutPlan = synthCluster({ backups: { enabled: false } }).json;
+    expect(resourceNamed(withoutPlan, "aws_efs_backup_policy", "Storage_Backup").backup_policy).toEqual({ status: "ENABLED" });
   });
 
   test("one mount target per private subnet, in the EFS security group that admits NFS from nodes only", () => {
@@ -181,7 +185,7 @@ describe("storage", () => {
 
   test("the file system is protected from destroy unless protectData is off", () => {
     const synth = (protectData: boolean) =>
-      JSON.parse(Testing.synthScope((scope) => new Storage(scope, "Storage", { clusterName: "k3s", subnetIds: ["subnet-1"], securityGroupId: "sg-1", protectData })));
+      JSON.parse(Testing.synthScope((scope) => new Storage(scope, "Storage", { clusterName: "k3s", subnetIds: ["subnet-1"], securityGroupId: "sg-1", protectData, automaticBackups: true })));
     expect(resourceNamed(synth(true), "aws_efs_file_system", "Storage_FileSystem").lifecycle).toEqual({ prevent_destroy: true });
     expect(resourceNamed(synth(false), "aws_efs_file_system", "Storage_FileSystem").lifecycle).toEqual({ prevent_destroy: false });
   });

@@ -35,6 +35,13 @@ describe.each(ENVIRONMENTS)("$environment", ({ environment, multiAz, protectData
       expect({ id, deletedAtOnce: secret.recovery_window_in_days === 0 }).toEqual({ id, deletedAtOnce: !protectData });
     }
   });
+
+  // README, "Backups": on unless dev, whose clusters are throwaway.
+  test("the daily backup plan and its vault exist exactly outside dev, and are protected from destroy", () => {
+    expect(config.backups.enabled).toBe(protectData);
+    expect(resourcesOf(json, "aws_backup_plan")).toHaveLength(protectData ? 1 : 0);
+    for (const [id, vault] of resourcesOf(json, "aws_backup_vault")) expect({ id, lifecycle: vault.lifecycle }).toEqual({ id, lifecycle: { prevent_destroy: true } });
+  });
 });
 
 test.each<[string, ConfigInput, boolean]>([

@@ -14,6 +14,7 @@ const EVERY_OPTION: ConfigInput = {
   api: { publicAccess: true, adminCidrs: ["203.0.113.0/24"], domain: "example.com" },
   automation: { notificationEmail: "ops@example.com" },
   sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB5vJ7oYz ops@example.com",
+  backups: { copyRegion: "ap-southeast-4" },
 };
 /** Scaling modes are exclusive: "cpu" swaps the autoscaler Lambda for a scaling policy. */
 const CONFIGS: [string, ConfigInput][] = [
@@ -142,6 +143,16 @@ const LIMITS: Record<string, Record<string, NameRule>> = {
   aws_route53_zone: { name: { max: 253, pattern: /^(?!.*[^.]{64})[a-z0-9.-]+$/ } },
   // https://docs.aws.amazon.com/efs/latest/ug/API_CreateFileSystem.html: CreationToken 1-64.
   aws_efs_file_system: { creation_token: { max: 64 } },
+  // https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html: backupVaultName
+  // ^[a-zA-Z0-9\-\_]{2,50}$.
+  aws_backup_vault: { name: { min: 2, max: 50, pattern: /^[a-zA-Z0-9_-]+$/ } },
+  // AWS Backup's plan and selection names (CreateBackupPlan BackupPlanName, CreateBackupSelection SelectionName): 1-50
+  // alphanumerics or "-_." (the AWS CLI's backup model: ^[a-zA-Z0-9\-\_\.]{1,50}$).
+  aws_backup_plan: { name: { max: 50, pattern: /^[a-zA-Z0-9_.-]+$/ } },
+  aws_backup_selection: { name: { max: 50, pattern: /^[a-zA-Z0-9_.-]+$/ } },
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html: DashboardName up to 255
+  // alphanumerics, "-" and "_".
+  aws_cloudwatch_dashboard: { dashboard_name: { max: 255, pattern: /^[A-Za-z0-9_-]+$/ } },
 };
 
 /** Arguments that name a resource (or, on other types, refer to another resource's name). */

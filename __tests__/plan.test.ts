@@ -7,7 +7,7 @@ import { resolveConfig } from "../config/resolve";
 import { ConfigInput } from "../config/schema";
 import { buildApp } from "../main";
 import { AwsStub, startAwsStub, STUB_ACCOUNT_ID, stubWorld, StubWorld } from "../scripts/aws-stub";
-import { createdPerType, endpointsFor, planDiagnostics, planEnvironment, PlanJson, planOverride, PlanResult, planStacks, providerAliases, worldFor } from "../scripts/plan";
+import { awsProviderAliases, createdPerType, endpointsFor, planDiagnostics, planEnvironment, PlanJson, planOverride, PlanResult, planStacks, worldFor } from "../scripts/plan";
 import { terraformAvailable } from "../scripts/terraform";
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ describe("the plan's provider set-up", () => {
   });
 
   test("each aliased aws provider (CloudFront's us-east-1) gets the same fake credentials and endpoints as the default one", () => {
-    const override = planOverride(["acm", "ec2"], "http://127.0.0.1:9", providerAliases({ provider: { aws: [{ region: "eu-west-1" }, { alias: "us_east_1", region: "us-east-1" }] } }));
+    const override = planOverride(["acm", "ec2"], "http://127.0.0.1:9", awsProviderAliases({ provider: { aws: [{ region: "eu-west-1" }, { alias: "us_east_1", region: "us-east-1" }] } }));
     const [main, usEast1] = override.provider.aws;
     expect(usEast1).toEqual({ alias: "us_east_1", ...main });
     expect(main.endpoints).toEqual([{ acm: "http://127.0.0.1:9", ec2: "http://127.0.0.1:9" }]);
@@ -147,6 +147,16 @@ describe("the plan's provider set-up", () => {
 
   test("a type with no known endpoint stops the plan, named, before any request could reach AWS", () => {
     expect(() => endpointsFor({ resource: { aws_ecs_cluster: {}, aws_vpc: {} } })).toThrow("no provider endpoint known for aws_ecs_cluster: add it to ENDPOINT_OF_TYPE in scripts/plan.ts");
+  });
+
+  test("every AWS provider, the backup copy region's aliased one included, is pointed at the stub", () => {
+    const document = { provider: { aws: [{ region: "eu-west-1" }, { alias: "backup_copy", region: "eu-central-1" }] } };
+    expect(awsProviderAliases(document)).toEqual(["backup_copy"]);
+    const [main, copy] = planOverride(["kms"], "http://127.0.0.1:1", awsProviderAliases(document)).provider.aws;
+    expect(main).not.toHaveProperty("alias");
+    expect(copy).toEqual({ ...main, alias: "backup_copy" });
+    expect(copy.endpoints).toEqual([{ kms: "http://127.0.0.1:1" }]);
+    expect(awsProviderAliases({ provider: { aws: [{ region: "eu-west-1" }] } })).toEqual([]);
   });
 
   test("the terraform process gets none of the caller's AWS settings, no metadata service, and the stub as proxy", () => {
@@ -221,18 +231,18 @@ const DEFAULT_CLUSTER: Record<string, [number, string]> = {
   aws_efs_file_system: [1, "shared storage"],
   aws_efs_mount_target: [3, "one per private subnet"],
   aws_efs_file_system_policy: [1, "TLS and IAM only"],
-  aws_efs_backup_policy: [1, "AWS Backup on"],
+  aws_efs_backup_policy: [1, "EFS's automatic backup, off: the cluster's plan covers the file system"],
   aws_lb: [2, "internal API and internet-facing ingress"],
   aws_lb_target_group: [3, "API 6443, ingress 80 and 443"],
   aws_lb_listener: [3, "one per target group"],
-  aws_iam_role: [5, "server, agent, flow logs, autoscaler, node drainer"],
+  aws_iam_role: [6, "server, agent, flow logs, autoscaler, node drainer, AWS Backup"],
   aws_iam_instance_profile: [2, "server and agent"],
   aws_iam_role_policy: [12, "server 5 (cloud controller, cluster secrets, node health, datastore, EFS CSI), agent 4 (cloud node, cluster secrets, node health, EFS CSI), flow logs, one per Lambda"],
-  aws_iam_role_policy_attachment: [2, "AmazonSSMManagedInstanceCore on both node roles (Session Manager)"],
+  aws_iam_role_policy_attachment: [4, "AmazonSSMManagedInstanceCore on both node roles (Session Manager); AWS Backup's backup and restore policies"],
   aws_launch_template: [2, "server and agent"],
   aws_autoscaling_group: [2, "servers and agents"],
   aws_autoscaling_lifecycle_hook: [1, "the agents' termination hook the node drainer completes"],
-  aws_kms_key: [1, "encrypts the notification topic"],
+  aws_kms_key: [2, "encrypts the notification topic; the backup vault"],
   aws_kms_key_policy: [1, "lets the event and alarm services use it"],
   aws_sns_topic: [1, "scale actions, failures, alarms"],
   aws_sns_topic_policy: [1, "who may publish"],
@@ -240,7 +250,11 @@ const DEFAULT_CLUSTER: Record<string, [number, string]> = {
   aws_sqs_queue_policy: [1, "the drain queue's"],
   aws_cloudwatch_event_rule: [4, "spot interruption, rebalance recommendation, agent termination, autoscaler schedule"],
   aws_cloudwatch_event_target: [4, "three rules to the drain queue, the schedule to the autoscaler"],
-  aws_cloudwatch_metric_alarm: [5, "errors and throttles of each Lambda, drain dead letters"],
+  aws_cloudwatch_metric_alarm: [11, "errors and throttles of each Lambda, drain dead letters; API healthy hosts, datastore CPU, storage and connections, EFS I/O limit, agents at max"],
+  aws_cloudwatch_dashboard: [1, "the cluster dashboard"],
+  aws_backup_vault: [1, "the cluster's vault"],
+  aws_backup_plan: [1, "daily"],
+  aws_backup_selection: [1, "datastore and file system"],
   aws_lambda_function: [2, "autoscaler (pods mode) and node drainer"],
   aws_lambda_event_source_mapping: [1, "drain queue to node drainer"],
   aws_lambda_permission: [1, "the schedule may invoke the autoscaler"],
@@ -271,6 +285,8 @@ const VARIANT: ConfigInput = {
   automation: { notificationEmail: "ops@example.com" },
   agents: { scalingMode: "cpu" },
   edge: { hostedZone: "Z0123456789ABCDEFGHIJ", fqdn: "apps.example.com", cloudFront: { enabled: true } },
+  // Off by default in dev; on here with a copy region, so the plan covers the aliased provider too.
+  backups: { enabled: true, copyRegion: "ap-southeast-4" },
 };
 
 /** The variant's counts that differ from the default cluster's, with why. */
@@ -297,9 +313,11 @@ const VARIANT_CHANGES: Record<string, [number, string]> = {
   aws_autoscaling_policy: [1, "cpu: target tracking"],
   aws_lambda_function: [1, "cpu: no autoscaler Lambda"],
   aws_cloudwatch_log_group: [4, "- the autoscaler's logs"],
-  aws_iam_role: [4, "- the autoscaler's role"],
+  aws_iam_role: [5, "- the autoscaler's role"],
   aws_iam_role_policy: [11, "- the autoscaler's policy"],
-  aws_cloudwatch_metric_alarm: [3, "- the autoscaler's errors and throttles"],
+  aws_cloudwatch_metric_alarm: [10, "- the autoscaler's errors and throttles, + the public API's healthy hosts"],
+  aws_kms_key: [3, "+ the copy region's vault key"],
+  aws_backup_vault: [2, "+ the copy region's vault"],
   aws_dynamodb_table: [0, "- the autoscaler's table"],
   aws_cloudwatch_event_rule: [3, "- the autoscaler's schedule"],
   aws_cloudwatch_event_target: [3, "- the schedule's target"],

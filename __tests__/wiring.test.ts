@@ -238,6 +238,64 @@ const rows: Row[] = [
       expect(resourceNamed(json, "aws_autoscaling_policy", "Compute_AgentCpuTargetTracking").target_tracking_configuration.target_value).toBe(80);
     },
   },
+  {
+    value: "backups.enabled",
+    input: { backups: { enabled: false } },
+    expect: (json) => {
+      expect(resourcesOf(json, "aws_backup_plan")).toEqual([]);
+      expect(resourceNamed(json, "aws_efs_backup_policy", "Storage_Backup").backup_policy.status).toBe("ENABLED");
+    },
+  },
+  {
+    value: "backups.retentionDays",
+    input: { backups: { retentionDays: 14 } },
+    expect: (json) => expect(resourceNamed(json, "aws_backup_plan", "Backup_Plan").rule[0].lifecycle.delete_after).toBe(14),
+  },
+  {
+    value: "backups.copyRegion",
+    input: { backups: { copyRegion: "us-east-1" } },
+    expect: (json) => {
+      expect(json.provider!.aws.find((provider: any) => provider.alias === "backup_copy").region).toBe("us-east-1");
+      expect(resourceNamed(json, "aws_backup_plan", "Backup_Plan").rule[0].copy_action[0].destination_vault_arn).toBe(ref(json, "aws_backup_vault", "Backup_CopyVault", "arn"));
+    },
+  },
+  {
+    value: "monitoring.alarms",
+    input: { monitoring: { alarms: false } },
+    expect: (json) => expect(resourcesOf(json, "aws_cloudwatch_metric_alarm").filter(([id]) => id.startsWith("Monitoring_"))).toEqual([]),
+  },
+  {
+    value: "monitoring.dashboard",
+    input: { monitoring: { dashboard: false } },
+    expect: (json) => expect(resourcesOf(json, "aws_cloudwatch_dashboard")).toEqual([]),
+  },
+  {
+    value: "monitoring.databaseCpuPercent",
+    input: { monitoring: { databaseCpuPercent: 70 } },
+    expect: (json) => expect(resourceNamed(json, "aws_cloudwatch_metric_alarm", "Monitoring_DatabaseCpuAlarm").threshold).toBe(70),
+  },
+  {
+    value: "monitoring.databaseFreeStoragePercent",
+    // 20 % of 20 GiB = 4 GiB.
+    input: { monitoring: { databaseFreeStoragePercent: 20 } },
+    expect: (json) => expect(resourceNamed(json, "aws_cloudwatch_metric_alarm", "Monitoring_DatabaseFreeStorageAlarm").threshold).toBe(4294967296),
+  },
+  {
+    value: "monitoring.databaseConnectionsPercent",
+    // 50 % of a db.t4g.small's 225.
+    input: { monitoring: { databaseConnectionsPercent: 50 } },
+    expect: (json) => expect(resourceNamed(json, "aws_cloudwatch_metric_alarm", "Monitoring_DatabaseConnectionsAlarm").threshold).toBe(112),
+  },
+  {
+    value: "monitoring.databaseMaxConnections",
+    input: { monitoring: { databaseMaxConnections: 400 } },
+    expect: (json) => expect(resourceNamed(json, "aws_cloudwatch_metric_alarm", "Monitoring_DatabaseConnectionsAlarm").threshold).toBe(240),
+  },
+  {
+    value: "monitoring.agentsAtMaxMinutes",
+    input: { monitoring: { agentsAtMaxMinutes: 60 } },
+    expect: (json) => expect(resourceNamed(json, "aws_cloudwatch_metric_alarm", "Monitoring_AgentsAtMaxAlarm").evaluation_periods).toBe(60),
+  },
 ];
 
 test.each(rows)("$value reaches the resources that use it", ({ input, expect: check }) => {
@@ -358,7 +416,7 @@ test("the app holds the cluster stack and the state-backend stack, whose outputs
   app.synth();
   // What `npm run synth` prints after the stacks: each stack's exemptions, the cluster's with their reasons.
   const [clusterExemptions, backendExemptions] = policyExemptions(app);
-  expect(clusterExemptions).toMatch(/^Policy exemptions in stack "cluster" \(10\):\n/);
+  expect(clusterExemptions).toMatch(/^Policy exemptions in stack "cluster" \(11\):\n/);
   expect(clusterExemptions).toContain('      waives: statement "LoadBalancerServiceLinkedRole" grants iam:CreateServiceLinkedRole on "*"');
   expect(backendExemptions).toBe('Policy exemptions in stack "state-backend": none');
   const stack = (name: string) => JSON.parse(readFileSync(join(outdir, "stacks", name, "cdk.tf.json"), "utf8")) as TerraformJson;

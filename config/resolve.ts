@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { cidrSubnet, contains, formatCidr, Ipv4Cidr, overlaps, parseCidr } from "./cidr";
+import { defaultMaxConnections } from "./rds-max-connections";
 import { ConfigSchema, HOSTED_ZONE_ID_PATTERN, K3S_VERSION_PATTERN, MAX_ZONES, ParsedConfig, SUPPORTED_PARTITIONS, unsupportedPartitionProblem } from "./schema";
 
 /** Raised for any problem in the user's configuration; main.ts prints it without a stack trace. */
@@ -14,7 +15,7 @@ export type Architecture = "arm64" | "x86_64";
 export type Partition = (typeof SUPPORTED_PARTITIONS)[number];
 
 /** Configuration with every default derived and every cross-field rule checked. */
-export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" | "agents" | "highAvailability" | "database" | "storage"> {
+export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" | "agents" | "highAvailability" | "database" | "storage" | "backups" | "monitoring"> {
   readonly highAvailability: boolean;
   /**
    * Deletion protection, prevent_destroy, final snapshots and secret recovery windows on everything holding cluster
@@ -42,6 +43,9 @@ export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" 
    */
   readonly apiHostName?: string;
   readonly storage: ParsedConfig["storage"] & { readonly defaultStorageClass: "efs" | "gp3" };
+  readonly backups: ParsedConfig["backups"] & { readonly enabled: boolean };
+  /** databaseMaxConnections is the configured value or the one derived from database.instanceClass. */
+  readonly monitoring: ParsedConfig["monitoring"];
 }
 
 const DEFAULT_ZONE_COUNT = 3;
@@ -112,6 +116,15 @@ export function resolveConfig(input: unknown): ClusterConfig {
       ["database.allocatedStorageGb"],
     );
   }
+  checkBackups(config.backups, config.region, report);
+  const databaseMaxConnections = config.monitoring.databaseMaxConnections ?? defaultMaxConnections(config.database.instanceClass);
+  if (config.monitoring.alarms && databaseMaxConnections === undefined) {
+    report(
+      "monitoring.databaseMaxConnections",
+      `is required with monitoring.alarms when database.instanceClass ("${config.database.instanceClass}") has no known memory size (config/rds-max-connections.ts knows t3, t4g, m4 and later, r5 and later, x2g); set it to the instance's max_connections (SHOW max_connections)`,
+      ["database.instanceClass", "monitoring.alarms"],
+    );
+  }
   const architecture = checkArchitecture(config.servers.instanceType, config.agents.instanceTypes, report);
   const { storage } = config;
   if (storage.defaultStorageClass === "gp3" && !storage.blockStorage.enabled) {
@@ -147,6 +160,9 @@ export function resolveConfig(input: unknown): ClusterConfig {
     database: { ...config.database, multiAz: config.database.multiAz ?? config.environment === "prod" },
     ...(apiHostName ? { apiHostName } : {}),
     storage: { ...storage, defaultStorageClass: storage.defaultStorageClass ?? (storage.blockStorage.enabled ? "gp3" : "efs") },
+    // Dev clusters are throwaway (no deletion protection either); every other environment keeps daily recovery points.
+    backups: { ...config.backups, enabled: config.backups.enabled ?? config.environment !== "dev" },
+    monitoring: { ...config.monitoring, databaseMaxConnections },
   };
 }
 
@@ -321,6 +337,19 @@ function checkVersionSkew(serverVersion: string, agentVersion: string, report: R
       `(${agentVersion}) is ${skew} minor versions older than k3sVersion (${serverVersion}); a kubelet may be at most ${maxSkew} minor versions older than the API server, so upgrade the agents first`,
       ["k3sVersion"],
     );
+  }
+}
+
+function checkBackups(backups: ParsedConfig["backups"], region: string, report: Report) {
+  const { copyRegion } = backups;
+  if (copyRegion === undefined) return;
+  if (copyRegion === region) {
+    report("backups.copyRegion", `must differ from region (${region}); a copy in the same region does not survive the region's loss`, ["region"]);
+    return;
+  }
+  // AWS Backup copies between regions of one partition only (the schema already refuses the isolated ones).
+  if (partitionOf(copyRegion) !== partitionOf(region)) {
+    report("backups.copyRegion", `"${copyRegion}" is in partition ${partitionOf(copyRegion)} but region "${region}" is in ${partitionOf(region)}; AWS Backup copies within one partition`, ["region"]);
   }
 }
 

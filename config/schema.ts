@@ -269,6 +269,53 @@ const AutomationSchema = z.strictObject({
     .default(30),
 });
 
+const BackupsSchema = z.strictObject({
+  /**
+   * A daily AWS Backup plan for the datastore and the file system, in its own KMS-encrypted vault.
+   * Default: true unless environment is "dev", whose clusters are throwaway.
+   */
+  enabled: z.boolean().optional(),
+  /**
+   * Days each daily recovery point is kept, in the vault and in the copy. At least 7: below that the datastore's own
+   * automated backups (database.backupRetentionDays, 7 by default) already reach further back. At most 3650, a guard
+   * against a typo: keeping backups for longer is a compliance matter for a locked vault, not this setting.
+   */
+  retentionDays: z
+    .number()
+    .int()
+    .min(7, "must be between 7 and 3650 (days of daily recovery points)")
+    .max(3650, "must be between 7 and 3650 (days of daily recovery points)")
+    .default(35),
+  /** A second region each recovery point is copied to, into a vault of its own there; in the cluster's partition. */
+  copyRegion: z
+    .string()
+    .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d+$/, 'must be an AWS region such as "eu-central-1"')
+    .optional(),
+});
+
+const MonitoringSchema = z.strictObject({
+  /** CloudWatch alarms on the load balancers, datastore, file system and agents, notifying the automation topic. */
+  alarms: z.boolean().default(true),
+  /** One CloudWatch dashboard for the cluster. */
+  dashboard: z.boolean().default(true),
+  /** Datastore CPU (average over 15 minutes) that raises an alarm. */
+  databaseCpuPercent: z.number().int().min(1, "must be between 1 and 100").max(100, "must be between 1 and 100").default(80),
+  /** Free datastore storage, as a share of database.allocatedStorageGb, below which an alarm is raised. */
+  databaseFreeStoragePercent: z.number().int().min(1, "must be between 1 and 50").max(50, "must be between 1 and 50").default(10),
+  /**
+   * Connections, as a share of max_connections, that raise an alarm. max_connections is derived from the instance
+   * class's nominal memory, which overstates what RDS counts (see README, Alarms), hence a default well below 100.
+   */
+  databaseConnectionsPercent: z.number().int().min(1, "must be between 1 and 100").max(100, "must be between 1 and 100").default(60),
+  /**
+   * The datastore's max_connections, when the parameter group sets it or config/rds-max-connections.ts does not know
+   * the instance class's memory. Default: derived from database.instanceClass as RDS's default parameter group does.
+   */
+  databaseMaxConnections: z.number().int().min(1, "must be at least 1").max(262143, "must be at most 262143 (PostgreSQL's limit)").optional(),
+  /** How long the agents may stay at agents.maxSize before an alarm is raised. */
+  agentsAtMaxMinutes: z.number().int().min(5, "must be between 5 and 1440").max(1440, "must be between 5 and 1440").default(30),
+});
+
 const NodeImageSchema = z.strictObject({
   /**
    * Amazon Linux 2023 release of the node AMI, "al2023-ami-<release>-kernel-6.1-<arch>"; pinned so nodes change
@@ -389,6 +436,8 @@ export const ConfigSchema = z.strictObject({
   clusterPolicy: ClusterPolicySchema.prefault({}),
   /** Volumes for pods: EFS (always) and EBS block storage (optional), and which class is the default. */
   storage: StorageSchema.prefault({}),
+  backups: BackupsSchema.prefault({}),
+  monitoring: MonitoringSchema.prefault({}),
   /** OpenSSH public key of an EC2 key pair for the nodes; no security group admits SSH, Session Manager is the way in. */
   sshPublicKey: z
     .string()

@@ -36,9 +36,11 @@ const ENDPOINT_OF_TYPE: readonly [type: string, endpoint: string][] = [
   ["aws_acm", "acm"],
   ["aws_cloudfront", "cloudfront"],
   ["aws_route53", "route53"],
+  ["aws_backup", "backup"],
   ["aws_caller_identity", "sts"],
   ["aws_cloudwatch_event", "events"],
   ["aws_cloudwatch_log", "logs"],
+  ["aws_cloudwatch_dashboard", "cloudwatch"],
   ["aws_cloudwatch_metric_alarm", "cloudwatch"],
   ["aws_db", "rds"],
   ["aws_dynamodb", "dynamodb"],
@@ -147,7 +149,7 @@ export function endpointsFor(document: JsonObject): string[] {
  * the plan starts from an empty state whatever backend was synthesised (an S3 backend, or cdktf's local path outside).
  */
 export function planOverride(endpointKeys: string[], endpoint: string, aliases: string[] = []): JsonObject {
-  const settings = {
+  const stubbed = {
     ...FAKE_CREDENTIALS,
     skip_credentials_validation: true,
     skip_requesting_account_id: true,
@@ -156,16 +158,18 @@ export function planOverride(endpointKeys: string[], endpoint: string, aliases: 
     s3_use_path_style: true,
     endpoints: [Object.fromEntries(endpointKeys.map((key) => [key, endpoint]))],
   };
-  // An override merges into the provider block of the same alias only, so each aliased provider gets its own.
   return {
     terraform: { backend: { local: { path: "terraform.tfstate" } } },
-    provider: { aws: [settings, ...aliases.map((alias) => ({ alias, ...settings }))] },
+    // An override replaces the provider block of the same name and alias, so each aliased provider (the backup copy
+    // region's) is pointed at the stub too.
+    provider: { aws: [stubbed, ...aliases.map((alias) => ({ alias, ...stubbed }))] },
   };
 }
 
-/** Aliases of the stack's aws provider blocks (a second region, such as CloudFront's us-east-1). */
-export function providerAliases(document: JsonObject): string[] {
-  return ((document.provider?.aws ?? []) as JsonObject[]).map((block) => block.alias).filter((alias): alias is string => typeof alias === "string");
+/** Aliases of the stack's AWS providers: a second region, such as CloudFront's "us_east_1" or "backup_copy". */
+export function awsProviderAliases(document: JsonObject): string[] {
+  const providers = ((document.provider as JsonObject | undefined)?.aws ?? []) as { alias?: string }[];
+  return providers.flatMap((provider) => (provider.alias ? [provider.alias] : []));
 }
 
 /**
@@ -256,7 +260,7 @@ async function preparePlan(stackDir: string, workdir: string, world: StubWorld, 
   const document = JSON.parse(readFileSync(join(workdir, "cdk.tf.json"), "utf8"));
   const endpointKeys = endpointsFor(document);
   const stub = await startAwsStub(world);
-  writeFileSync(join(workdir, "plan_override.tf.json"), JSON.stringify(planOverride(endpointKeys, stub.endpoint, providerAliases(document)), null, 2));
+  writeFileSync(join(workdir, "plan_override.tf.json"), JSON.stringify(planOverride(endpointKeys, stub.endpoint, awsProviderAliases(document)), null, 2));
   const init = initStack(stack, workdir, [], "planning", log);
   return { stack, workdir, stub, init, started };
 }

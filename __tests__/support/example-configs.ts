@@ -9,6 +9,7 @@ export const EVERY_OPTION: ConfigInput = {
   automation: { notificationEmail: "ops@example.com" },
   database: { performanceInsights: true },
   storage: { blockStorage: { enabled: true } },
+  backups: { copyRegion: "ap-southeast-4" },
 };
 
 /**
@@ -34,4 +35,5 @@ export const EXAMPLE_CONFIGS: [string, ConfigInput][] = [
   ["longest name, every option", EVERY_OPTION],
   ["cluster-autoscaler scaling mode", { agents: { scalingMode: "cluster-autoscaler" } }],
   ["edge: DNS, TLS at the load balancer, CloudFront with a web ACL", EDGE_EVERYTHING],
+  ["backups copied to a second region, alarms and dashboard", { backups: { copyRegion: "eu-central-1", retentionDays: 90 }, monitoring: { databaseMaxConnections: 300 } }],
 ];

@@ -1,6 +1,7 @@
 import { Cluster, DaemonSetInfo, NodeInfo, PodInfo } from "../shared/cluster";
 import { drainNode } from "../shared/drain";
 import { errorMessage, Logger, metricLine } from "../shared/log";
+import { AUTOSCALER_METRIC_DIMENSION, AUTOSCALER_METRIC_NAMESPACE, AutoscalerMetricName } from "./metrics";
 import { AgentGroup } from "./aws";
 import { AgentNode, decide, Decision, ScalerConfig } from "./decide";
 import { AgentInstance, nodeTemplate } from "./node-template";
@@ -118,7 +119,7 @@ export async function runAutoscaler(deps: RunDeps): Promise<Decision | undefined
     });
     await deps.store.recordDecision(decision, now, deps.invocationId);
     const count = (kind: RecoveryAction["action"]) => recovered.filter((action) => action.action === kind).length;
-    const counts = {
+    const counts: Record<AutoscalerMetricName, number> = {
       ScaleUp: decision.action === "scale-up" ? decision.by : 0,
       ScaleDown: decision.action === "scale-down" ? 1 : 0,
       PendingPods: pendingPods.filter((pod) => pod.unschedulable).length,
@@ -126,7 +127,7 @@ export async function runAutoscaler(deps: RunDeps): Promise<Decision | undefined
       ReleasedNodes: count("release"),
       ReplacedNodes: count("replace"),
     };
-    deps.metric(metricLine("K3sAutoscaler", { Cluster: deps.clusterName }, counts, now));
+    deps.metric(metricLine(AUTOSCALER_METRIC_NAMESPACE, { [AUTOSCALER_METRIC_DIMENSION]: deps.clusterName }, counts, now));
     if (decision.action !== "none") await deps.notify(`k3s autoscaler: ${decision.action}`, { cluster: deps.clusterName, ...decision });
     return decision;
   } catch (error) {

@@ -20,7 +20,7 @@ import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
-import { AssetType, Fn, TerraformAsset } from "cdktf";
+import { AssetType, Fn, Lazy, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
 import { PolicyExemption } from "../policy";
 import { autoscalerEnvironment, AutoscalerTuning } from "../../lambdas/autoscaler/settings";
@@ -92,8 +92,8 @@ interface AlarmOptions {
  * termination events, with their queue, state table, notifications and alarms.
  */
 export class Automation extends Construct {
-  /** SNS topic of every scale action, failure and alarm. */
-  private readonly topicArn: string;
+  /** SNS topic of every scale action, failure and alarm; alarms elsewhere publish here once admitted (`admitAlarms`). */
+  public readonly topicArn: string;
   private readonly partition: string;
   private readonly account: string;
   /** Every alarm publishing to the topic: the only sources CloudWatch may publish and encrypt for. */
@@ -201,9 +201,10 @@ export class Automation extends Construct {
     // account as aws:SourceAccount; without them any account's alarm could use this topic and key
     // (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger,
     // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+    // Read at synth, so alarms other constructs create after this one (admitAlarms) are named too.
     const fromOurAlarms = [
       { test: "StringEquals", variable: "aws:SourceAccount", values: [this.account] },
-      { test: "ArnEquals", variable: "aws:SourceArn", values: this.alarmArns },
+      { test: "ArnEquals", variable: "aws:SourceArn", values: Lazy.listValue({ produce: () => this.alarmArns }) },
     ];
     const cloudWatch = [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }];
     const keyPolicy = new DataAwsIamPolicyDocument(this, "NotificationKeyPolicyDocument", {
@@ -227,6 +228,14 @@ export class Automation extends Construct {
         statement: [{ sid: "CloudWatchAlarmsPublish", actions: ["sns:Publish"], resources: [topic.arn], principals: cloudWatch, condition: fromOurAlarms }],
       }).json,
     });
+  }
+
+  /**
+   * Lets these alarms publish to the topic and use its key: the topic and key policies admit CloudWatch only for the
+   * alarms they name.
+   */
+  public admitAlarms(alarmArns: string[]): void {
+    this.alarmArns.push(...alarmArns);
   }
 
   private createAutoscaler(autoscaler: AutoscalerProps, publish: DataAwsIamPolicyDocumentStatement[]) {

@@ -16,6 +16,13 @@ export type NodeKind = "server" | "agent";
  */
 const BOOTSTRAP_TIMEOUT_SECONDS = 3600;
 
+/**
+ * Group metrics published to AWS/AutoScaling each minute (collection is off unless enabled; "EnableMetricsCollection",
+ * Amazon EC2 Auto Scaling API Reference, whose only granularity is 1Minute). The agents-at-max alarm compares
+ * GroupInServiceInstances with the maximum; the dashboard graphs the rest.
+ */
+export const GROUP_METRICS = ["GroupMinSize", "GroupMaxSize", "GroupDesiredCapacity", "GroupInServiceInstances", "GroupPendingInstances", "GroupTerminatingInstances"];
+
 /** The launch hook's name, which the bootstrap script completes. */
 const BOOTSTRAP_HOOK_NAME = "bootstrap";
 
@@ -167,6 +174,8 @@ export class NodeGroup extends Construct {
       // The grace starts once the bootstrap hook has let the node in, with k3s answering; it covers the load
       // balancer's first health checks.
       healthCheckGracePeriod: 300,
+      enabledMetrics: GROUP_METRICS,
+      metricsGranularity: "1Minute",
       // An initial hook exists before the group launches its first instance (a separate hook resource would come later).
       initialLifecycleHook: [
         { name: BOOTSTRAP_HOOK_NAME, lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING", heartbeatTimeout: BOOTSTRAP_TIMEOUT_SECONDS, defaultResult: "ABANDON" },

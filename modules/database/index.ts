@@ -75,6 +75,10 @@ export class Database extends Construct {
   public readonly readSecretPolicyJson: string;
   /** The instance and the secret's value: k3s servers read both at boot. */
   public readonly bootDependencies: ITerraformDependable[];
+  /** ARN of the instance, for AWS Backup's selection. */
+  public readonly instanceArn: string;
+  /** The instance's identifier: the DBInstanceIdentifier dimension of its AWS/RDS metrics. */
+  public readonly instanceIdentifier: string;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
@@ -161,6 +165,8 @@ export class Database extends Construct {
     };
     const secretValue = new SecretsmanagerSecretVersion(this, "SecretValue", { secretId: secret.id, secretString: Fn.jsonencode(value) });
     this.bootDependencies = [instance, secretValue];
+    this.instanceArn = instance.arn;
+    this.instanceIdentifier = instance.identifier;
     this.secretArn = secret.arn;
 
     this.readSecretPolicyJson = new DataAwsIamPolicyDocument(this, "ReadSecretPolicy", {

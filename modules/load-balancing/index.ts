@@ -36,6 +36,20 @@ export interface LoadBalancingProps {
  */
 export const TLS_SECURITY_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
+/** The AWS/NetworkELB dimensions of one target group's metrics (HealthyHostCount and UnHealthyHostCount). */
+export interface TargetGroupMetricDimensions {
+  /** The forward's construct ID ("Api", "PublicApi", "IngressHttp", ...), for the IDs of resources about it. */
+  readonly id: string;
+  /** The target group's role in its name ("api", "pubapi", "http", "https"). */
+  readonly name: string;
+  /** "targetgroup/<name>/<id>", the TargetGroup dimension. */
+  readonly targetGroup: string;
+  /** "net/<name>/<id>", the LoadBalancer dimension. */
+  readonly loadBalancer: string;
+  /** Whether the load balancer is internal (in the VPC only) rather than internet-facing. */
+  readonly internal: boolean;
+}
+
 interface TcpForward {
   readonly id: string;
   /**
@@ -62,18 +76,22 @@ export class LoadBalancing extends Construct {
   public readonly publicApiZoneId?: string;
   /** Target groups the agent auto scaling group registers in. */
   public readonly ingressTargetGroupArns: string[];
+  /** Metric dimensions of the API target groups (internal, then public when there is one), for alarms. */
+  public readonly apiTargetMetrics: TargetGroupMetricDimensions[] = [];
+  /** Metric dimensions of the ingress target groups (HTTP, HTTPS). */
+  public readonly ingressTargetMetrics: TargetGroupMetricDimensions[] = [];
 
   constructor(scope: Construct, id: string, private readonly props: LoadBalancingProps) {
     super(scope, id);
     const api = this.networkLoadBalancer("Api", "api", { internal: true, subnetIds: props.privateSubnetIds, securityGroupId: props.apiSecurityGroupId });
-    const apiTargets = this.forwards(api, [{ id: "Api", name: "api", listenerPort: KUBE_API_PORT, targetPort: KUBE_API_PORT }]);
+    const apiTargets = this.forwards(api, [{ id: "Api", name: "api", listenerPort: KUBE_API_PORT, targetPort: KUBE_API_PORT }], this.apiTargetMetrics);
     this.apiDnsName = api.dnsName;
     this.apiZoneId = api.zoneId;
     this.apiTargetGroupArns = apiTargets;
 
     if (props.publicApiSecurityGroupId) {
       const publicApi = this.networkLoadBalancer("PublicApi", "api-public", { internal: false, subnetIds: props.publicSubnetIds, securityGroupId: props.publicApiSecurityGroupId });
-      this.apiTargetGroupArns = [...apiTargets, ...this.forwards(publicApi, [{ id: "PublicApi", name: "pubapi", listenerPort: KUBE_API_PORT, targetPort: KUBE_API_PORT }])];
+      this.apiTargetGroupArns = [...apiTargets, ...this.forwards(publicApi, [{ id: "PublicApi", name: "pubapi", listenerPort: KUBE_API_PORT, targetPort: KUBE_API_PORT }], this.apiTargetMetrics)];
       this.publicApiDnsName = publicApi.dnsName;
       this.publicApiZoneId = publicApi.zoneId;
     }
@@ -81,7 +99,7 @@ export class LoadBalancing extends Construct {
     const ingress = this.networkLoadBalancer("Ingress", "ingress", { internal: false, subnetIds: props.publicSubnetIds, securityGroupId: props.ingressSecurityGroupId });
     if (props.ingressCertificateArn) {
       // TLS ends here: both listeners reach Traefik's HTTP entry point, 443 after decryption.
-      const [http] = this.forwards(ingress, [{ id: "IngressHttp", name: "http", listenerPort: HTTP_PORT, targetPort: INGRESS_HTTP_NODE_PORT }]);
+      const [http] = this.forwards(ingress, [{ id: "IngressHttp", name: "http", listenerPort: HTTP_PORT, targetPort: INGRESS_HTTP_NODE_PORT }], this.ingressTargetMetrics);
       new LbListener(this, "IngressTlsListener", {
         loadBalancerArn: ingress.arn,
         protocol: "TLS",
@@ -95,7 +113,7 @@ export class LoadBalancing extends Construct {
       this.ingressTargetGroupArns = this.forwards(ingress, [
         { id: "IngressHttp", name: "http", listenerPort: HTTP_PORT, targetPort: INGRESS_HTTP_NODE_PORT },
         { id: "IngressHttps", name: "https", listenerPort: HTTPS_PORT, targetPort: INGRESS_HTTPS_NODE_PORT },
-      ]);
+      ], this.ingressTargetMetrics);
     }
     this.ingressDnsName = ingress.dnsName;
     this.ingressZoneId = ingress.zoneId;
@@ -113,7 +131,8 @@ export class LoadBalancing extends Construct {
     });
   }
 
-  private forwards(loadBalancer: Lb, forwards: TcpForward[]): string[] {
+  /** Target groups with listeners; each group's metric dimensions are appended to `metrics`. */
+  private forwards(loadBalancer: Lb, forwards: TcpForward[], metrics: TargetGroupMetricDimensions[]): string[] {
     return forwards.map((forward) => {
       const targetGroup = new LbTargetGroup(this, `${forward.id}TargetGroup`, {
         // Target group names are unique per account and region, and create_before_destroy (below) creates the
@@ -139,6 +158,7 @@ export class LoadBalancing extends Construct {
         port: forward.listenerPort,
         defaultAction: [{ type: "forward", targetGroupArn: targetGroup.arn }],
       });
+      metrics.push({ id: forward.id, name: forward.name, targetGroup: targetGroup.arnSuffix, loadBalancer: loadBalancer.arnSuffix, internal: loadBalancer.internalInput === true });
       return targetGroup.arn;
     });
   }

@@ -27,7 +27,15 @@ export interface StorageProps {
    * Turn off only for throwaway (dev) clusters.
    */
   readonly protectData: boolean;
+  /**
+   * EFS's automatic backups (daily, to AWS Backup's default vault). Off when the cluster's own backup plan covers the
+   * file system, which would otherwise be backed up twice a day.
+   */
+  readonly automaticBackups: boolean;
 }
+
+/** EFS throughput modes; the mode decides which throughput metrics the file system publishes. */
+export type EfsThroughputMode = "bursting" | "elastic" | "provisioned";
 
 /** EFS for ReadWriteMany volumes through the EFS CSI driver (dynamic provisioning with access points). */
 export class Storage extends Construct {
@@ -35,21 +43,28 @@ export class Storage extends Construct {
   public readonly fileSystemId: string;
   /** IAM policy (JSON) the EFS CSI driver needs on the nodes: describe, manage its own access points, mount with IAM. */
   public readonly csiDriverPolicyJson: string;
+  /** ARN of the file system, for AWS Backup's selection. */
+  public readonly fileSystemArn: string;
+  /** Credits (BurstCreditBalance) exist only in bursting mode. */
+  public readonly throughputMode: EfsThroughputMode = "elastic";
+  /** PercentIOLimit is published for General Purpose file systems only. */
+  public readonly performanceMode = "generalPurpose" as const;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
     const fileSystem = new EfsFileSystem(this, "FileSystem", {
       creationToken: `${props.clusterName}-shared`,
       encrypted: true,
-      performanceMode: "generalPurpose",
-      throughputMode: "elastic",
+      performanceMode: this.performanceMode,
+      throughputMode: this.throughputMode,
       lifecyclePolicy: [{ transitionToIa: `AFTER_${INFREQUENT_ACCESS_AFTER_DAYS}_DAYS` }, { transitionToPrimaryStorageClass: "AFTER_1_ACCESS" }],
       tags: { Name: `${props.clusterName}-shared` },
       lifecycle: { preventDestroy: props.protectData },
     });
     this.fileSystemId = fileSystem.id;
+    this.fileSystemArn = fileSystem.arn;
 
-    new EfsBackupPolicy(this, "Backup", { fileSystemId: fileSystem.id, backupPolicy: { status: "ENABLED" } });
+    new EfsBackupPolicy(this, "Backup", { fileSystemId: fileSystem.id, backupPolicy: { status: props.automaticBackups ? "ENABLED" : "DISABLED" } });
 
     props.subnetIds.forEach((subnetId, index) => {
       new EfsMountTarget(this, `MountTarget${index}`, { fileSystemId: fileSystem.id, subnetId, securityGroups: [props.securityGroupId] });

@@ -1,0 +1,15 @@
+/**
+ * The autoscaler's CloudWatch metrics: the run loop writes them as embedded-metric-format lines (run.ts), and the
+ * cluster dashboard (modules/monitoring) graphs them. One owner, so a renamed metric cannot leave an empty graph.
+ */
+
+/** Custom namespace of the autoscaler's metrics. */
+export const AUTOSCALER_METRIC_NAMESPACE = "K3sAutoscaler";
+
+/** The one dimension every autoscaler metric carries; its value is the cluster name. */
+export const AUTOSCALER_METRIC_DIMENSION = "Cluster";
+
+/** Counts each run publishes, in the order the dashboard lists them. */
+export const AUTOSCALER_METRIC_NAMES = ["ScaleUp", "ScaleDown", "PendingPods", "UnplaceablePods", "ReleasedNodes", "ReplacedNodes"] as const;
+
+export type AutoscalerMetricName = (typeof AUTOSCALER_METRIC_NAMES)[number];

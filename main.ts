@@ -54,6 +54,7 @@ export class ClusterStack extends TerraformStack {
     else useLocalState(this, id);
     const { edge, apiHostName } = config;
     const { cloudFront } = edge;
+    const tlsAtIngressLoadBalancer = edge.fqdn !== undefined && edge.applicationTls === "load-balancer";
 
     const networking = new Networking(this, "Networking", {
       clusterName: config.clusterName,
@@ -65,7 +66,10 @@ export class ClusterStack extends TerraformStack {
       natMode: config.network.natMode,
       flowLogRetentionDays: config.network.flowLogRetentionDays,
       adminCidrs: config.api.publicAccess ? config.api.adminCidrs : [],
+      // Behind CloudFront the distribution is the only way in: no public ingress load balancer (rather than an
+      // internal one, which would be a second path past the origin header for anything in the VPC, at an NLB's cost).
       cloudFrontOrigin: cloudFront.enabled ? { adminCidrs: config.api.adminCidrs } : undefined,
+      ingressHttpsNodePort: !tlsAtIngressLoadBalancer,
     });
 
     const { securityGroups } = networking;
@@ -115,10 +119,10 @@ export class ClusterStack extends TerraformStack {
       privateSubnetIds: networking.privateSubnetIds,
       publicSubnetIds: networking.publicSubnetIds,
       apiSecurityGroupId: securityGroups.apiLoadBalancer.id,
-      ingressSecurityGroupId: securityGroups.ingressLoadBalancer.id,
+      ingressSecurityGroupId: securityGroups.ingressLoadBalancer?.id,
       publicApiSecurityGroupId: securityGroups.publicApiLoadBalancer?.id,
       deletionProtection: protectData,
-      ingressCertificateArn: domain && edge.applicationTls === "load-balancer" ? domain.certificate.certificateArn : undefined,
+      ingressCertificateArn: domain && tlsAtIngressLoadBalancer ? domain.certificate.certificateArn : undefined,
     });
     const { apiDnsName, publicApiDnsName } = loadBalancing;
 
@@ -132,7 +136,7 @@ export class ClusterStack extends TerraformStack {
             fqdn: edge.fqdn,
             originCertificateArn: domain.certificate.certificateArn,
             zoneId: domain.zoneId,
-            validationRecordFqdns: domain.certificate.validationRecordFqdns,
+            originCertificateValidation: domain.certificate.validation,
             // Only a distribution created here needs a certificate from us-east-1.
             usEast1Provider: cloudFront.existingDistributionDomainName ? undefined : usEast1Provider(this, config),
             webAclArn: cloudFront.webAclArn,
@@ -141,19 +145,23 @@ export class ClusterStack extends TerraformStack {
           })
         : undefined;
 
-    if (domain && edge.fqdn && apiHostName) {
+    const applications = frontDoor?.distribution ?? loadBalancing.ingress;
+    if (domain && edge.fqdn && apiHostName && applications) {
       new DnsRecords(this, "DnsRecords", {
         zoneId: domain.zoneId,
         fqdn: edge.fqdn,
-        applications: frontDoor?.distribution ?? { dnsName: loadBalancing.ingressDnsName, zoneId: loadBalancing.ingressZoneId },
+        applications,
         apiHostName,
         publicApi: publicApiDnsName && loadBalancing.publicApiZoneId ? { dnsName: publicApiDnsName, zoneId: loadBalancing.publicApiZoneId } : undefined,
         internalApi: { dnsName: apiDnsName, zoneId: loadBalancing.apiZoneId },
         vpcId: networking.vpcId,
       });
     }
-    // Users reach the API by its record when this stack creates one, else through the public listener when there is one.
-    const kubeconfigEndpoint = `https://${domain && apiHostName ? apiHostName : (publicApiDnsName ?? apiDnsName)}:${KUBE_API_PORT}`;
+    // Users reach a public API by its public record when this stack creates one, else by the public listener's name. A
+    // private API keeps the internal load balancer's name: k3s.<fqdn> resolves only inside the VPC (a private zone),
+    // while the load balancer's name resolves anywhere, for users who reach the VPC over VPN, peering or a tunnel.
+    const publicApiName = domain && apiHostName ? apiHostName : publicApiDnsName;
+    const kubeconfigEndpoint = `https://${publicApiDnsName ? publicApiName : apiDnsName}:${KUBE_API_PORT}`;
 
     const compute = new Compute(this, "Compute", {
       clusterName: config.clusterName,
@@ -233,7 +241,7 @@ export class ClusterStack extends TerraformStack {
     automationFunctions.admitAlarms(clusterMonitoring.alarmArns);
 
     new TerraformOutput(this, "api_endpoint", { value: kubeconfigEndpoint, description: "Kubernetes API endpoint written into the kubeconfig" });
-    new TerraformOutput(this, "ingress_dns_name", { value: loadBalancing.ingressDnsName, description: "Point your ingress host names (CNAME) here" });
+    if (loadBalancing.ingress) new TerraformOutput(this, "ingress_dns_name", { value: loadBalancing.ingress.dnsName, description: "Point your ingress host names (CNAME) here" });
     new TerraformOutput(this, "kubeconfig_secret_arn", { value: compute.kubeconfigSecretArn, description: "Secret the servers write the admin kubeconfig to" });
     new TerraformOutput(this, "kubeconfig_command", {
       value: `aws secretsmanager get-secret-value --region ${config.region} --secret-id ${compute.kubeconfigSecretArn} --query SecretString --output text > ~/.kube/config && chmod 600 ~/.kube/config`,
@@ -253,6 +261,12 @@ export class ClusterStack extends TerraformStack {
       new TerraformOutput(this, "origin_header_name", { value: ORIGIN_HEADER_NAME, description: "Header CloudFront must send to the origin" });
       new TerraformOutput(this, "origin_header_secret_arn", { value: frontDoor.originSecretArn, description: "Secret holding the origin header's value; set it on a distribution you manage" });
       if (frontDoor.distributionId) new TerraformOutput(this, "cloudfront_distribution_id", { value: frontDoor.distributionId, description: "The CloudFront distribution in front of the ingress" });
+      if (cloudFront.existingDistributionDomainName) {
+        new TerraformOutput(this, "existing_distribution_settings", {
+          value: frontDoor.distributionSettings,
+          description: `What your distribution ${cloudFront.existingDistributionDomainName} needs: this origin over HTTPS only with TLSv1.2, the origin header with the secret's value, the AllViewer origin request policy (it forwards Host, which the origin's certificate and the ingress routes need) and ${edge.fqdn} as an alternate domain name`,
+        });
+      }
     }
     new TerraformOutput(this, "server_asg_name", { value: compute.serverGroupName, description: "Auto scaling group of the k3s servers" });
     new TerraformOutput(this, "agent_asg_name", { value: compute.agentGroupName, description: "Auto scaling group of the k3s agents" });

@@ -1,7 +1,9 @@
 import { ConfigError, resolveConfig } from "../config/resolve";
 import { ConfigInput } from "../config/schema";
-import { Policy } from "../modules/policy";
-import { localNamed, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
+import { Networking } from "../modules/networking";
+import { clusterNetworkReach, Policy } from "../modules/policy";
+import { spawnSync } from "child_process";
+import { localNamed, logicalIdOf, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
 import { EDGE_EVERYTHING } from "./support/example-configs";
 
 /**
@@ -23,12 +25,19 @@ const CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
 const ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3";
 /** Route 53 API reference, AliasTarget: the hosted zone of every CloudFront distribution. */
 const CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2";
-/** Elastic Load Balancing guides: TLS 1.3 and 1.2 only. */
-const TLS13_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+/** Elastic Load Balancing guides, "Security policies": TLS 1.3 and 1.2 with forward-secret ciphers, the console's default. */
+const TLS13_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
 
 const servers = (json: TerraformJson) => localNamed(json, "Compute_Servers_UserData");
 const typesOf = (json: TerraformJson) => Object.keys(json.resource);
 const listeners = (json: TerraformJson, prefix: string) => resourcesOf(json, "aws_lb_listener").filter(([id]) => id.startsWith(prefix)).map(([, listener]) => listener);
+
+/** What `terraform console` prints for a pure expression (no providers, no state). */
+function terraformConsole(expression: string): string {
+  const result = spawnSync("terraform", ["console"], { input: expression, encoding: "utf8", env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null" } });
+  if (result.status !== 0) throw new Error(`terraform console failed: ${result.stderr}`);
+  return result.stdout.trim();
+}
 
 function problemsOf(input: ConfigInput): string[] {
   try {
@@ -106,6 +115,15 @@ describe("DNS and TLS", () => {
     expect(resourcesOf(json, "aws_lb_target_group").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^LoadBalancing_IngressHttpsTargetGroup_/));
   });
 
+  test("with TLS at the load balancer the agents admit only the HTTP NodePort from it: nothing reaches 30443", () => {
+    const agent = ref(json, "aws_security_group", "Networking_SecurityGroups_Agent", "id");
+    const ingressGroup = ref(json, "aws_security_group", "Networking_SecurityGroups_IngressLoadBalancer", "id");
+    const fromIngress = resourcesOf(json, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.security_group_id === agent && rule.referenced_security_group_id === ingressGroup);
+    expect(fromIngress.map(([, rule]) => rule.from_port)).toEqual([30080]);
+    const toAgents = resourcesOf(json, "aws_vpc_security_group_egress_rule").filter(([, rule]) => rule.security_group_id === ingressGroup);
+    expect(toAgents.map(([, rule]) => [rule.referenced_security_group_id, rule.from_port])).toEqual([[agent, 30080]]);
+  });
+
   test("passthrough keeps TCP 443 to Traefik's HTTPS NodePort", () => {
     const passthrough = synthCluster({ edge: { ...DNS.edge, applicationTls: "passthrough" } }).json;
     expect(listeners(passthrough, "LoadBalancing_Ingress").map((listener) => [listener.protocol, listener.port, listener.certificate_arn])).toEqual([
@@ -113,6 +131,10 @@ describe("DNS and TLS", () => {
       ["TCP", 443, undefined],
     ]);
     expect(resourceNamed(passthrough, "aws_lb_target_group", "LoadBalancing_IngressHttpsTargetGroup").port).toBe(30443);
+    const agent = ref(passthrough, "aws_security_group", "Networking_SecurityGroups_Agent", "id");
+    const ingressGroup = ref(passthrough, "aws_security_group", "Networking_SecurityGroups_IngressLoadBalancer", "id");
+    const fromIngress = resourcesOf(passthrough, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.security_group_id === agent && rule.referenced_security_group_id === ingressGroup);
+    expect(fromIngress.map(([, rule]) => rule.from_port).sort()).toEqual([30080, 30443]);
   });
 
   test("<fqdn> is an alias of the ingress load balancer", () => {
@@ -150,12 +172,20 @@ describe("DNS and TLS", () => {
     expect(typesOf(publicApi)).not.toContain("aws_route53_zone");
   });
 
-  test("k3s.<fqdn> is in the API certificate from first boot and is the kubeconfig's endpoint", () => {
+  test("with a private API, k3s.<fqdn> is in the API certificate from first boot, and the kubeconfig keeps the internal load balancer's name", () => {
+    // k3s.<fqdn> resolves only inside the VPC (its private zone); the load balancer's name resolves wherever the user is.
+    const internal = `https://\${${ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name").slice(2, -1)}}:6443`;
     expect(servers(json)).toContain(`  - "k3s.${FQDN}"`);
-    expect(servers(json)).toContain(`KUBECONFIG_ENDPOINT="https://k3s.${FQDN}:6443"`);
-    expect(json.output!.api_endpoint.value).toBe(`https://k3s.${FQDN}:6443`);
+    expect(servers(json)).not.toContain(`KUBECONFIG_ENDPOINT="https://k3s.${FQDN}:6443"`);
+    expect(json.output!.api_endpoint.value).toBe(internal);
     expect(json.output!.api_hostname.value).toBe(`k3s.${FQDN}`);
     expect(json.output!.application_url.value).toBe(`https://${FQDN}`);
+  });
+
+  test("with a public API, the kubeconfig's endpoint is k3s.<fqdn>, the public record", () => {
+    const publicApi = synthCluster({ ...DNS, api: { publicAccess: true, adminCidrs: [ADMIN] } }).json;
+    expect(servers(publicApi)).toContain(`KUBECONFIG_ENDPOINT="https://k3s.${FQDN}:6443"`);
+    expect(publicApi.output!.api_endpoint.value).toBe(`https://k3s.${FQDN}:6443`);
   });
 
   test("a hosted zone given by domain is looked up as a public zone", () => {
@@ -239,6 +269,8 @@ describe("the CloudFront front door", () => {
       custom_header: [{ name: "X-Origin-Verify", value: ref(json, "random_password", "FrontDoor_OriginHeaderValue", "result") }],
     });
     expect(distribution.default_cache_behavior.forwarded_values).toBeUndefined();
+    // Compression needs a cache policy with Gzip and Brotli enabled (Developer Guide, "Serve compressed files"); CachingDisabled has neither.
+    expect(distribution.default_cache_behavior.compress).toBeUndefined();
   });
 
   test("the viewer certificate is issued in us-east-1 through the aliased provider, validated by the regional certificate's records", () => {
@@ -248,6 +280,23 @@ describe("the CloudFront front door", () => {
     expect(viewerValidation.provider).toBe("aws.us_east_1");
     expect(viewerValidation.validation_record_fqdns).toBe(resourceNamed(json, "aws_acm_certificate_validation", "Domain_Certificate_Validation").validation_record_fqdns);
     expect(resourcesOf(json, "aws_route53_record").filter(([id]) => id.includes("ValidationRecord"))).toHaveLength(1);
+  });
+
+  test("the viewer certificate fails the apply unless ACM gave it the regional certificate's validation records (observed, not documented)", () => {
+    const [postcondition] = resourceNamed(json, "aws_acm_certificate", "FrontDoor_ViewerCertificate").lifecycle.postcondition;
+    expect(resourceNamed(json, "aws_acm_certificate", "Domain_Certificate").lifecycle.postcondition).toBeUndefined();
+    const regional = `aws_acm_certificate.${logicalIdOf(json, "aws_acm_certificate", "Domain_Certificate")}.domain_validation_options`;
+    expect(postcondition.condition).toContain("self.domain_validation_options");
+    expect(postcondition.condition).toContain(regional);
+    // Evaluated by Terraform itself, with the two certificates' options written in: equal records pass, any other fails.
+    const option = (name: string, value: string) => `{ domain_name = "${FQDN}", resource_record_name = "${name}", resource_record_type = "CNAME", resource_record_value = "${value}" }`;
+    const evaluate = (viewer: string, origin: string) =>
+      terraformConsole(postcondition.condition.slice(2, -1).replace("self.domain_validation_options", `toset([${viewer}])`).replace(regional, `toset([${origin}])`));
+    const record = option("_a1.apps.example.com.", "_b2.acm-validations.aws.");
+    expect(evaluate(record, record)).toBe("true");
+    expect(evaluate(option("_a1.apps.example.com.", "_c3.acm-validations.aws."), record)).toBe("false");
+    expect(evaluate(option("_d4.apps.example.com.", "_b2.acm-validations.aws."), record)).toBe("false");
+    expect(postcondition.error_message).toContain("observation, not by AWS documentation");
   });
 
   test("<fqdn> aliases the distribution", () => {
@@ -271,6 +320,29 @@ describe("the CloudFront front door", () => {
     expect(json.output!.origin_header_name.value).toBe("X-Origin-Verify");
   });
 
+  test("with a distribution created here, no settings for one of the user's are output", () => {
+    expect(json.output!.existing_distribution_settings).toBeUndefined();
+  });
+
+  test("nothing admits the world to Traefik's NodePorts: no public ingress load balancer, listeners, target groups, world-open rules or output", () => {
+    // The issue: the load balancer must be reachable only from CloudFront, so no path may bypass its web ACL and header.
+    expect(resourcesOf(json, "aws_lb").map(([, lb]) => lb.name).sort()).toEqual(["k3s-api", "k3s-cf-origin"]);
+    expect(resourcesOf(json, "aws_lb_listener").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^LoadBalancing_Ingress/));
+    expect(resourcesOf(json, "aws_lb_target_group").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^LoadBalancing_Ingress/));
+    expect(resourcesOf(json, "aws_security_group").map(([, group]) => group.name)).not.toContain("k3s-ingress-lb");
+    const ingressRules = [...resourcesOf(json, "aws_vpc_security_group_ingress_rule"), ...resourcesOf(json, "aws_security_group_rule").filter(([, rule]) => rule.type === "ingress")].map(([, rule]) => rule);
+    expect(ingressRules.filter((rule) => rule.cidr_ipv4 === "0.0.0.0/0" || (rule.cidr_blocks ?? []).includes("0.0.0.0/0"))).toEqual([]);
+    // The NodePorts admit the origin load balancer's group only.
+    const agent = ref(json, "aws_security_group", "Networking_SecurityGroups_Agent", "id");
+    const toNodePorts = ingressRules.filter((rule) => rule.security_group_id === agent && [30080, 30443].includes(rule.from_port));
+    expect(toNodePorts.map((rule) => [rule.from_port, rule.referenced_security_group_id])).toEqual([[30080, originGroup]]);
+    expect(json.output!.ingress_dns_name).toBeUndefined();
+    expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").target_group_arns).toEqual([ref(json, "aws_lb_target_group", "FrontDoor_TargetGroup", "arn")]);
+    // The policy's table of world-open ingress is empty then: no allowance outlives the listeners it was for.
+    const { securityGroups } = stack.node.findChild("Networking") as Networking;
+    expect(clusterNetworkReach(securityGroups).publicIngress).toEqual([]);
+  });
+
   test("the policy waives random-result-reference only for the two resources that must hold the value", () => {
     const exempt = Policy.of(stack)!
       .report.exemptions.filter((exemption) => exemption.rule === "random-result-reference")
@@ -290,6 +362,22 @@ describe("an existing distribution", () => {
     expect(json.output!.origin_header_secret_arn.value).toBe(ref(json, "aws_secretsmanager_secret", "FrontDoor_OriginHeaderSecret", "arn"));
     expect(json.output!.origin_load_balancer_dns_name.value).toBe(ref(json, "aws_lb", "FrontDoor_LoadBalancer", "dns_name"));
     expect(json.output!.cloudfront_distribution_id).toBeUndefined();
+  });
+
+  test("an output lists what the user's distribution needs: AllViewer (Host forwarded), HTTPS only with TLS 1.2 to the origin, the header and its secret", () => {
+    expect(json.output!.existing_distribution_settings.value).toEqual({
+      OriginDomainName: ref(json, "aws_lb", "FrontDoor_LoadBalancer", "dns_name"),
+      OriginProtocolPolicy: "https-only",
+      OriginSslProtocols: ["TLSv1.2"],
+      HTTPSPort: 443,
+      OriginCustomHeaderName: "X-Origin-Verify",
+      OriginCustomHeaderValueSecretArn: ref(json, "aws_secretsmanager_secret", "FrontDoor_OriginHeaderSecret", "arn"),
+      OriginRequestPolicyId: ALL_VIEWER,
+      CachePolicyId: CACHING_DISABLED,
+      ViewerProtocolPolicy: "redirect-to-https",
+      Alias: FQDN,
+    });
+    expect(json.output!.existing_distribution_settings.description).toContain("AllViewer");
   });
 
   test("<fqdn> aliases the existing distribution in CloudFront's hosted zone", () => {
@@ -332,9 +420,43 @@ describe("edge configuration is validated", () => {
       ],
     ],
     ["CloudFront in aws-cn", { region: "cn-north-1", edge: { ...DNS.edge, cloudFront: { enabled: true } } }, ["edge.cloudFront.enabled: CloudFront with a us-east-1 certificate is not available in the aws-cn partition (region cn-north-1)"]],
+    [
+      // ACM API reference, RequestCertificate: DomainName "cannot exceed 64 octets (characters), including periods".
+      "a 65-character name",
+      { edge: { hostedZone: ZONE_ID, fqdn: `${"a".repeat(53)}.example.com` } },
+      ["edge.fqdn: is 65 characters; ACM issues a certificate for a name of at most 64 (its Common Name), so choose a shorter name"],
+    ],
+    [
+      // Elastic Load Balancing, Application Load Balancers, "Subnets for your load balancer": a /27 with 8 free addresses.
+      "CloudFront in a /20 VPC, whose derived public subnets are /28",
+      { network: { vpcCidr: "10.0.0.0/20" }, edge: { ...DNS.edge, cloudFront: { enabled: true } } },
+      [
+        "edge.cloudFront.enabled: needs public subnets of at least /27 for the origin Application Load Balancer (AWS requires a /27 with 8 free addresses per subnet), but the public subnets derived from network.vpcCidr (10.0.0.0/20) are 10.0.14.0/28, 10.0.14.16/28, 10.0.14.32/28; use a /19 or larger VPC, or list network.publicSubnetCidrs of /27 or larger",
+      ],
+    ],
+    [
+      "CloudFront with a listed /28 public subnet",
+      {
+        network: { vpcCidr: "10.0.0.0/16", publicSubnetCidrs: ["10.0.100.0/27", "10.0.101.0/28", "10.0.102.0/24"], privateSubnetCidrs: ["10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"] },
+        edge: { ...DNS.edge, cloudFront: { enabled: true } },
+      },
+      ["edge.cloudFront.enabled: needs public subnets of at least /27 for the origin Application Load Balancer (AWS requires a /27 with 8 free addresses per subnet), but network.publicSubnetCidrs has 10.0.101.0/28; list subnets of /27 or larger"],
+    ],
     ["an upper-case name", { edge: { hostedZone: ZONE_ID, fqdn: "Apps.example.com" } }, ['edge.fqdn: must be a lower-case DNS name such as "apps.example.com"']],
   ])("%s", (_label, input, problems) => {
     expect(problemsOf(input)).toEqual(problems);
+  });
+
+  test("a 64-character name is accepted: ACM's DomainName limit, inclusive", () => {
+    const fqdn = `${"a".repeat(52)}.example.com`;
+    expect(fqdn).toHaveLength(64);
+    expect(resolveConfig({ edge: { hostedZone: ZONE_ID, fqdn } }).apiHostName).toBe(`k3s.${fqdn}`);
+  });
+
+  test("CloudFront in a /19 VPC is accepted: its derived public subnets are /27, the smallest an Application Load Balancer takes", () => {
+    expect(resolveConfig({ network: { vpcCidr: "10.0.0.0/19" }, edge: { ...DNS.edge, cloudFront: { enabled: true } } }).network.publicSubnetCidrs).toEqual(["10.0.28.0/27", "10.0.28.32/27", "10.0.28.64/27"]);
+    // Without CloudFront the /28s hold only NAT gateways and network load balancers, as before.
+    expect(resolveConfig({ network: { vpcCidr: "10.0.0.0/20" }, edge: DNS.edge }).network.publicSubnetCidrs).toEqual(["10.0.14.0/28", "10.0.14.16/28", "10.0.14.32/28"]);
   });
 
   test("api.domain equal to edge.fqdn is accepted: both name k3s.<fqdn>, once", () => {

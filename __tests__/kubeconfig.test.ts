@@ -1,15 +1,16 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { createServer, IncomingMessage, Server } from "http";
 import { AddressInfo } from "net";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { parseArguments, regionOfArn, run, withServer } from "../scripts/kubeconfig";
 
 /**
  * The kubeconfig command against a loopback Secrets Manager: the AWS JSON 1.1 protocol, X-Amz-Target
- * "secretsmanager.GetSecretValue", errors as {"__type", "message"} with HTTP 400 (Secrets Manager API reference,
- * GetSecretValue: ResourceNotFoundException when no version has the label AWSCURRENT, AccessDeniedException).
+ * "secretsmanager.GetSecretValue" with Content-Type application/x-amz-json-1.1, errors as {"__type", "Message"} with
+ * HTTP 400, the service's casing (Secrets Manager API reference, GetSecretValue: ResourceNotFoundException when no
+ * version has the label AWSCURRENT, or no secret has the ID; AccessDeniedException).
  */
 
 const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k3s/kubeconfig-20250101000000000000000001-AbCdEf";
@@ -28,6 +29,7 @@ const PUBLISHED = [
 type Answer = { status: number; body: Record<string, unknown> };
 interface Received {
   readonly target: string | undefined;
+  readonly contentType: string | undefined;
   readonly body: Record<string, unknown>;
   readonly authorization: string | undefined;
 }
@@ -43,7 +45,13 @@ beforeAll(async () => {
     let text = "";
     request.on("data", (chunk) => (text += chunk));
     request.on("end", () => {
-      received.push({ target: request.headers["x-amz-target"] as string | undefined, body: JSON.parse(text || "{}"), authorization: request.headers.authorization });
+      received.push({ target: request.headers["x-amz-target"] as string | undefined, contentType: request.headers["content-type"], body: JSON.parse(text || "{}"), authorization: request.headers.authorization });
+      // The AWS JSON 1.1 protocol: a request of another content type is not one the service would read.
+      if (request.headers["content-type"] !== "application/x-amz-json-1.1") {
+        response.writeHead(400, { "Content-Type": "application/x-amz-json-1.1" });
+        response.end(JSON.stringify({ __type: "SerializationException", Message: `unexpected Content-Type ${request.headers["content-type"]}` }));
+        return;
+      }
       response.writeHead(answer.status, { "Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "00000000-0000-0000-0000-000000000000" });
       response.end(JSON.stringify(answer.body));
     });
@@ -77,7 +85,11 @@ test("writes the published kubeconfig with the reachable API endpoint, mode 0600
   const out = join(dir, "config");
   const { code, lines } = await kubeconfig(["--out", out]);
   expect(code).toBe(0);
-  expect(received).toEqual([{ target: "secretsmanager.GetSecretValue", body: { SecretId: SECRET_ARN }, authorization: expect.stringContaining("/eu-west-1/secretsmanager/aws4_request") }]);
+  expect(received).toEqual([
+    { target: "secretsmanager.GetSecretValue", contentType: "application/x-amz-json-1.1", body: { SecretId: SECRET_ARN }, authorization: expect.stringContaining("/eu-west-1/secretsmanager/aws4_request") },
+  ]);
+  // Written through a temporary file that is gone afterwards.
+  expect(readdirSync(dir)).toEqual(["config"]);
   expect(readFileSync(out, "utf8")).toBe(PUBLISHED.replace("https://k3s-api-0123456789.elb.eu-west-1.amazonaws.com:6443", "https://k3s.apps.example.com:6443"));
   expect(statSync(out).mode & 0o777).toBe(0o600);
   expect(lines).toEqual([`wrote ${out} (mode 0600), API at https://k3s.apps.example.com:6443; use it with: export KUBECONFIG=${out}`]);
@@ -99,7 +111,7 @@ test("--secret-arn, --region and --server need no terraform outputs", async () =
 });
 
 test("an empty secret (still booting) ends with one line saying what to do, and writes nothing", async () => {
-  answer = { status: 400, body: { __type: "ResourceNotFoundException", message: "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT" } };
+  answer = { status: 400, body: { __type: "ResourceNotFoundException", Message: "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT" } };
   const out = join(dir, "config");
   const { code, lines } = await kubeconfig(["--out", out]);
   expect(code).toBe(1);
@@ -109,8 +121,16 @@ test("an empty secret (still booting) ends with one line saying what to do, and 
   expect(() => statSync(out)).toThrow();
 });
 
+test("a secret that does not exist is not mistaken for one still booting", async () => {
+  // GetSecretValue's answer for an unknown secret ID, as the service words it.
+  answer = { status: 400, body: { __type: "ResourceNotFoundException", Message: "Secrets Manager can't find the specified secret." } };
+  const { code, lines } = await kubeconfig(["--out", join(dir, "config")]);
+  expect(code).toBe(1);
+  expect(lines).toEqual([`kubeconfig: secret not found: ${SECRET_ARN} (Secrets Manager can't find the specified secret.); check --secret-arn, or the kubeconfig_secret_arn output and the region`]);
+});
+
 test("access denied ends with one line naming the permission", async () => {
-  answer = { status: 400, body: { __type: "AccessDeniedException", message: "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: secretsmanager:GetSecretValue" } };
+  answer = { status: 400, body: { __type: "AccessDeniedException", Message: "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: secretsmanager:GetSecretValue" } };
   const { code, lines } = await kubeconfig(["--out", join(dir, "config")]);
   expect(code).toBe(1);
   expect(lines).toHaveLength(1);
@@ -123,12 +143,20 @@ test("an existing file is refused without --force and replaced, mode 0600, with 
   const refused = await kubeconfig(["--out", out]);
   expect(refused).toEqual({ code: 1, lines: [`kubeconfig: ${out} already exists; choose another --out or add --force to overwrite it`] });
   expect(readFileSync(out, "utf8")).toBe("keep me");
-  expect(received).toHaveLength(1);
+  // Refused before the secret is fetched.
+  expect(received).toHaveLength(0);
 
   const forced = await kubeconfig(["--out", out, "--force"]);
   expect(forced.code).toBe(0);
   expect(readFileSync(out, "utf8")).toContain("server: https://k3s.apps.example.com:6443");
   expect(statSync(out).mode & 0o777).toBe(0o600);
+  expect(readdirSync(dir)).toEqual(["config"]);
+});
+
+test("an --out in a directory that does not exist is refused before the secret is fetched", async () => {
+  const out = join(dir, "missing", "config");
+  expect(await kubeconfig(["--out", out])).toEqual({ code: 1, lines: [`kubeconfig: cannot write ${out}: the directory ${join(dir, "missing")} does not exist`] });
+  expect(received).toHaveLength(0);
 });
 
 test("outputs without the secret, and bad arguments, end with one line", async () => {
@@ -138,16 +166,18 @@ test("outputs without the secret, and bad arguments, end with one line", async (
   expect(() => parseArguments(["--out", "x", "--server", "http://plain:6443"])).toThrow('--server must be an https:// URL such as https://k3s.example.com:6443, got "http://plain:6443"');
 });
 
-test("terraform output failures (not deployed here) end with one line naming the directory", async () => {
+test("a stack directory that does not exist says to synth/deploy first, in one line", async () => {
   const lines: string[] = [];
   const code = await run(["--out", join(dir, "config"), "--stack-dir", join(dir, "nowhere")], { client, log: (line) => lines.push(line) });
   expect(code).toBe(1);
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(new RegExp(`^kubeconfig: cannot read the cluster's outputs with "terraform output -json" in ${join(dir, "nowhere").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(.+\\); deploy first, or give --secret-arn and --region$`));
+  expect(lines).toEqual([`kubeconfig: no synthesised cluster stack at ${join(dir, "nowhere")}: synth/deploy first (npx cdktf deploy cluster), or give --secret-arn and --region`]);
+  expect(received).toHaveLength(0);
 });
 
 test("the region is the secret ARN's; the server line of every cluster is replaced", () => {
   expect(regionOfArn("arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:x-AbCdEf")).toBe("us-gov-west-1");
   expect(() => regionOfArn("k3s/kubeconfig")).toThrow('"k3s/kubeconfig" is not a Secrets Manager secret ARN');
+  // Replacement patterns in the URL are written as they are.
+  expect(withServer("    server: https://a:6443\n", "https://$&.$1.example.com:6443")).toBe("    server: https://$&.$1.example.com:6443\n");
   expect(withServer("- cluster:\n    server: https://a:6443\n- cluster:\n    server: https://b:6443\n", "https://c:6443")).toBe("- cluster:\n    server: https://c:6443\n- cluster:\n    server: https://c:6443\n");
 });

@@ -106,7 +106,7 @@ export function resolveConfig(input: unknown): ClusterConfig {
     );
   }
   checkApi(config.api, report);
-  const apiHostName = checkEdge(config, partitionOrUndefined(config.region), report);
+  const apiHostName = checkEdge(config, partitionOrUndefined(config.region), subnets.publicSubnetCidrs, report);
   // RDS storage autoscaling: "You must set the maximum storage threshold to at least 10% more than the current
   // allocated storage" (RDS User Guide, USER_PIOPS.Autoscaling). Whole GiB, so compared without floating point.
   if (config.database.maxAllocatedStorageGb * 10 < config.database.allocatedStorageGb * 11) {
@@ -377,6 +377,9 @@ function checkApi(api: ParsedConfig["api"], report: Report) {
   }
 }
 
+/** Longest DomainName ACM's RequestCertificate takes (ACM API reference, RequestCertificate). */
+export const ACM_DOMAIN_NAME_MAX_LENGTH = 64;
+
 /** Rules per security group unless the quota is raised (Amazon VPC quotas, "Inbound or outbound rules per security group"). */
 export const SECURITY_GROUP_RULE_QUOTA = 60;
 /**
@@ -389,7 +392,7 @@ export const CLOUDFRONT_PREFIX_LIST_WEIGHT = 55;
  * The edge settings: all or nothing of the DNS pair, CloudFront only with a name to serve, one owner of the API's
  * name. Returns that name, "k3s.<edge.fqdn>" or "k3s.<api.domain>".
  */
-function checkEdge(config: ParsedConfig, partition: Partition | undefined, report: Report): string | undefined {
+function checkEdge(config: ParsedConfig, partition: Partition | undefined, publicSubnetCidrs: string[], report: Report): string | undefined {
   const { hostedZone, fqdn, cloudFront } = config.edge;
   if (hostedZone !== undefined && fqdn === undefined) report("edge.fqdn", "is required with edge.hostedZone: the name the applications are served at", ["edge.hostedZone"]);
   if (fqdn !== undefined && hostedZone === undefined) report("edge.hostedZone", "is required with edge.fqdn: the public Route 53 hosted zone its records go in", ["edge.fqdn"]);
@@ -405,7 +408,11 @@ function checkEdge(config: ParsedConfig, partition: Partition | undefined, repor
       ["edge.fqdn"],
     );
   }
-  if (fqdn !== undefined && `k3s.${fqdn}`.length > 253) report("edge.fqdn", `makes the API's name "k3s.${fqdn}" longer than 253 characters, the DNS limit`);
+  // The certificate's DomainName is its Common Name: "cannot exceed 64 octets (characters), including periods" (ACM API
+  // reference, RequestCertificate; RFC 5280's ub-common-name).
+  if (fqdn !== undefined && fqdn.length > ACM_DOMAIN_NAME_MAX_LENGTH) {
+    report("edge.fqdn", `is ${fqdn.length} characters; ACM issues a certificate for a name of at most ${ACM_DOMAIN_NAME_MAX_LENGTH} (its Common Name), so choose a shorter name`);
+  }
 
   if (!cloudFront.enabled) {
     if (cloudFront.webAclArn !== undefined) report("edge.cloudFront.webAclArn", "is set but edge.cloudFront.enabled is false; enable CloudFront or remove it", ["edge.cloudFront.enabled"]);
@@ -421,6 +428,7 @@ function checkEdge(config: ParsedConfig, partition: Partition | undefined, repor
     }
     // CloudFront with ACM certificates in us-east-1 is a service of the aws partition only.
     if (partition !== undefined && partition !== "aws") report("edge.cloudFront.enabled", `CloudFront with a us-east-1 certificate is not available in the ${partition} partition (region ${config.region})`, ["region"]);
+    checkOriginSubnets(config.network, publicSubnetCidrs, report);
     // The origin's group admits the prefix list on 443 and each admin network on 80 and 443.
     const rules = CLOUDFRONT_PREFIX_LIST_WEIGHT + 2 * config.api.adminCidrs.length;
     if (rules > SECURITY_GROUP_RULE_QUOTA) {
@@ -433,6 +441,33 @@ function checkEdge(config: ParsedConfig, partition: Partition | undefined, repor
   }
   if (fqdn !== undefined) return `k3s.${fqdn}`;
   return domain === undefined ? undefined : `k3s.${domain}`;
+}
+
+/**
+ * The smallest subnet an Application Load Balancer scales in: "at least a /27 bitmask ... and at least 8 free IP
+ * addresses" per subnet (Elastic Load Balancing, Application Load Balancers, "Subnets for your load balancer").
+ */
+export const ALB_SUBNET_LARGEST_PREFIX = 27;
+
+/**
+ * The CloudFront origin is an Application Load Balancer in the public subnets, each /27 or larger. (Its other subnet
+ * rule, two zones or more, network.availabilityZoneCount's minimum already holds.)
+ */
+function checkOriginSubnets(network: ParsedConfig["network"], publicSubnetCidrs: string[], report: Report) {
+  const small = publicSubnetCidrs.filter((text) => {
+    const cidr = parseCidr(text);
+    return typeof cidr !== "string" && cidr.prefix > ALB_SUBNET_LARGEST_PREFIX;
+  });
+  if (small.length === 0) return;
+  const fix =
+    network.publicSubnetCidrs === undefined
+      ? `the public subnets derived from network.vpcCidr (${network.vpcCidr}) are ${small.join(", ")}; use a /19 or larger VPC, or list network.publicSubnetCidrs of /27 or larger`
+      : `network.publicSubnetCidrs has ${small.join(", ")}; list subnets of /27 or larger`;
+  report(
+    "edge.cloudFront.enabled",
+    `needs public subnets of at least /${ALB_SUBNET_LARGEST_PREFIX} for the origin Application Load Balancer (AWS requires a /27 with 8 free addresses per subnet), but ${fix}`,
+    ["network.vpcCidr", "network.publicSubnetCidrs"],
+  );
 }
 
 function partitionOrUndefined(region: string): Partition | undefined {

@@ -14,8 +14,9 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { spawnSync } from "child_process";
-import { closeSync, constants, fchmodSync, openSync, writeSync } from "fs";
-import { join, resolve } from "path";
+import { closeSync, constants, existsSync, fsyncSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "fs";
+import { basename, dirname, join, resolve } from "path";
+import { randomBytes } from "crypto";
 
 const ROOT = resolve(__dirname, "..");
 
@@ -62,7 +63,10 @@ export function parseArguments(argv: string[]): KubeconfigOptions {
 
 /** The outputs of the cluster stack, from `terraform output -json` in its directory. */
 export function terraformOutputs(stackDir: string): Record<string, string> {
+  // Without the directory spawnSync fails with "spawnSync terraform ENOENT", which reads as a missing terraform.
+  if (!existsSync(stackDir)) throw new KubeconfigError(`no synthesised cluster stack at ${stackDir}: synth/deploy first (npx cdktf deploy cluster), or give --secret-arn and --region`);
   const result = spawnSync("terraform", ["output", "-json"], { cwd: stackDir, encoding: "utf8", env: { ...process.env, CHECKPOINT_DISABLE: "1" } });
+  if (result.error && (result.error as NodeJS.ErrnoException).code === "ENOENT") throw new KubeconfigError("terraform is not on the PATH; install it, or give --secret-arn and --region");
   if (result.error || result.status !== 0) {
     const reason = result.error ? result.error.message : (result.stderr || result.stdout).trim().split("\n").find((line) => line.trim() !== "") ?? `exit code ${result.status}`;
     throw new KubeconfigError(`cannot read the cluster's outputs with "terraform output -json" in ${stackDir} (${reason}); deploy first, or give --secret-arn and --region`);
@@ -80,7 +84,8 @@ export function regionOfArn(arn: string): string {
 
 /** The kubeconfig with every cluster's `server:` set to `server`. */
 export function withServer(kubeconfig: string, server: string): string {
-  return kubeconfig.replace(/^(\s*server:\s*).*$/gm, `$1${server}`);
+  // A function, not a replacement string, so "$&" or "$1" in the URL stay as written.
+  return kubeconfig.replace(/^(\s*server:\s*).*$/gm, (_line, key: string) => `${key}${server}`);
 }
 
 /** What to tell the user about a failed GetSecretValue, in one line. */
@@ -88,7 +93,12 @@ export function describeFailure(error: unknown, secretArn: string): string {
   const name = (error as { name?: string })?.name ?? "";
   const message = (error as { message?: string })?.message ?? String(error);
   if (name === "ResourceNotFoundException") {
-    return `the kubeconfig secret has no value yet (${secretArn}): the servers publish it once the Kubernetes API answers, a few minutes after the first apply; run this again shortly`;
+    // GetSecretValue answers this both for a secret with no AWSCURRENT version yet ("can't find the specified secret
+    // value for staging label: AWSCURRENT") and for no secret at all ("can't find the specified secret.").
+    if (/staging label:\s*AWSCURRENT/.test(message)) {
+      return `the kubeconfig secret has no value yet (${secretArn}): the servers publish it once the Kubernetes API answers, a few minutes after the first apply; run this again shortly`;
+    }
+    return `secret not found: ${secretArn} (${message}); check --secret-arn, or the kubeconfig_secret_arn output and the region`;
   }
   if (name === "AccessDeniedException") {
     return `access denied reading ${secretArn}: your AWS identity needs secretsmanager:GetSecretValue on this secret (${message})`;
@@ -99,22 +109,38 @@ export function describeFailure(error: unknown, secretArn: string): string {
   return `reading ${secretArn} failed: ${name ? `${name}: ` : ""}${message}`;
 }
 
-/** Writes `text` to `path` with mode 0600; refuses an existing file unless `force`. */
+/** Refuses an `--out` that exists (unless `force`) or whose directory does not, before anything is fetched. */
+export function checkOutputPath(path: string, force: boolean): void {
+  const directory = dirname(path);
+  if (!existsSync(directory) || !statSync(directory).isDirectory()) throw new KubeconfigError(`cannot write ${path}: the directory ${directory} does not exist`);
+  if (!force && existsSync(path)) throw new KubeconfigError(`${path} already exists; choose another --out or add --force to overwrite it`);
+}
+
+/**
+ * Writes `text` to `path` with mode 0600, atomically: a temporary file created exclusively (O_EXCL, mode 0600) in the
+ * same directory, then moved into place, so no reader sees half a file and no other user a readable one. Without
+ * `force` the move is a hard link, which fails rather than replace a file that appeared meanwhile.
+ */
 export function writePrivateFile(path: string, text: string, force: boolean): void {
-  let descriptor: number;
+  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
-    descriptor = openSync(path, force ? constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC : constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    const descriptor = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    try {
+      writeSync(descriptor, text);
+      fsyncSync(descriptor);
+    } finally {
+      closeSync(descriptor);
+    }
+    if (force) {
+      renameSync(temporary, path);
+    } else {
+      linkSync(temporary, path);
+      unlinkSync(temporary);
+    }
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") throw new KubeconfigError(`${path} already exists; choose another --out or add --force to overwrite it`);
+    if (existsSync(temporary)) unlinkSync(temporary);
+    if ((error as NodeJS.ErrnoException).code === "EEXIST" && !force) throw new KubeconfigError(`${path} already exists; choose another --out or add --force to overwrite it`);
     throw new KubeconfigError(`cannot write ${path}: ${(error as Error).message}`);
-  }
-  try {
-    // An existing file keeps its mode when opened: it may have been readable by others.
-    fchmodSync(descriptor, 0o600);
-    writeSync(descriptor, text);
-  } finally {
-    closeSync(descriptor);
   }
 }
 
@@ -130,6 +156,7 @@ export async function run(argv: string[], dependencies: KubeconfigDependencies =
   const log = dependencies.log ?? ((line: string) => console.error(line));
   try {
     const options = parseArguments(argv);
+    checkOutputPath(options.out, options.force);
     const outputs = options.secretArn && (options.server || options.region) ? {} : (dependencies.outputs ?? terraformOutputs)(options.stackDir);
     const secretArn = options.secretArn ?? outputs.kubeconfig_secret_arn;
     if (!secretArn) throw new KubeconfigError(`the cluster's outputs have no kubeconfig_secret_arn; give --secret-arn`);

@@ -3,7 +3,7 @@ import { Construct } from "constructs";
 import { DnsValidatedCertificate } from "./certificate";
 
 export { DnsValidatedCertificate } from "./certificate";
-export type { DnsValidatedCertificateProps } from "./certificate";
+export type { DnsValidatedCertificateProps, DnsValidation } from "./certificate";
 export { DnsRecords } from "./records";
 export type { AliasTarget, DnsRecordsProps } from "./records";
 

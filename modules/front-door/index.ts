@@ -8,7 +8,7 @@ import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmana
 import { Password } from "@cdktf/provider-random/lib/password";
 import { TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
-import { AliasTarget, DnsValidatedCertificate } from "../domain";
+import { AliasTarget, DnsValidatedCertificate, DnsValidation } from "../domain";
 import { TLS_SECURITY_POLICY } from "../load-balancing";
 import { PolicyExemption } from "../policy";
 import { HTTP_PORT, HTTPS_PORT, INGRESS_HTTP_NODE_PORT } from "../ports";
@@ -31,6 +31,16 @@ export const ALL_VIEWER_ORIGIN_REQUEST_POLICY_ID = "216adef6-5c7f-47e4-b989-5492
  */
 export const CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2";
 
+/**
+ * How CloudFront reaches the origin: HTTPS only, TLS 1.2 (the origin listener's policy refuses older), the listener's
+ * port. CloudFront checks the origin's certificate against the Host header it forwards (AllViewer forwards the
+ * viewer's, `fqdn`), which is the name the regional certificate is for.
+ */
+const ORIGIN_CONNECTION = { originProtocolPolicy: "https-only", originSslProtocols: ["TLSv1.2"], httpsPort: HTTPS_PORT } as const;
+
+/** Viewers asking over HTTP are redirected to HTTPS. */
+const VIEWER_PROTOCOL_POLICY = "redirect-to-https";
+
 /** CloudFront's viewer policy: TLS 1.2 or newer with the 2021 ciphers (Developer Guide, secure-connections-supported-viewer-protocols-ciphers). */
 export const VIEWER_MINIMUM_PROTOCOL = "TLSv1.2_2021";
 
@@ -46,9 +56,10 @@ export interface FrontDoorProps {
   readonly fqdn: string;
   /** Issued regional certificate for `fqdn`, on the origin's HTTPS listener. */
   readonly originCertificateArn: string;
-  /** Public zone of `fqdn`, and the validation records of the regional certificate (the viewer certificate reuses them). */
+  /** Public zone of `fqdn`. */
   readonly zoneId: string;
-  readonly validationRecordFqdns: string[];
+  /** The regional certificate's DNS validation, which the viewer certificate reuses. */
+  readonly originCertificateValidation: DnsValidation;
   /**
    * Provider for us-east-1, where CloudFront's certificates must be; required unless `existingDistributionDomainName`.
    * @default undefined
@@ -82,6 +93,11 @@ export class FrontDoor extends Construct {
   public readonly originSecretArn: string;
   /** What `fqdn` points at: the distribution. */
   public readonly distribution: AliasTarget;
+  /**
+   * What a distribution the user manages needs for this origin (with `existingDistributionDomainName`): the same
+   * settings as the distribution created here, by CloudFront's API names, and where the header's value is kept.
+   */
+  public readonly distributionSettings: Record<string, string | number | string[]>;
   /** ID of the created distribution, if one is created. */
   public readonly distributionId?: string;
   /** ARN of the us-east-1 viewer certificate, if a distribution is created. */
@@ -154,6 +170,21 @@ export class FrontDoor extends Construct {
       defaultAction: [{ type: "redirect", redirect: { protocol: "HTTPS", port: String(HTTPS_PORT), statusCode: "HTTP_301" } }],
     });
 
+    this.distributionSettings = {
+      OriginDomainName: loadBalancer.dnsName,
+      OriginProtocolPolicy: ORIGIN_CONNECTION.originProtocolPolicy,
+      OriginSslProtocols: [...ORIGIN_CONNECTION.originSslProtocols],
+      HTTPSPort: ORIGIN_CONNECTION.httpsPort,
+      OriginCustomHeaderName: ORIGIN_HEADER_NAME,
+      OriginCustomHeaderValueSecretArn: originSecret.arn,
+      // AllViewer forwards Host, without which the origin's certificate (for fqdn) fails CloudFront's check, and
+      // Traefik could not route by host.
+      OriginRequestPolicyId: ALL_VIEWER_ORIGIN_REQUEST_POLICY_ID,
+      CachePolicyId: CACHING_DISABLED_POLICY_ID,
+      ViewerProtocolPolicy: VIEWER_PROTOCOL_POLICY,
+      Alias: props.fqdn,
+    };
+
     if (props.existingDistributionDomainName) {
       this.distribution = { dnsName: props.existingDistributionDomainName, zoneId: CLOUDFRONT_HOSTED_ZONE_ID };
       return;
@@ -164,7 +195,7 @@ export class FrontDoor extends Construct {
       domainName: props.fqdn,
       zoneId: props.zoneId,
       provider: props.usEast1Provider,
-      validationRecordFqdns: props.validationRecordFqdns,
+      reuseValidation: props.originCertificateValidation,
     });
     this.viewerCertificateArn = viewerCertificate.certificateArn;
 
@@ -179,18 +210,19 @@ export class FrontDoor extends Construct {
         {
           originId,
           domainName: loadBalancer.dnsName,
-          customOriginConfig: { httpPort: HTTP_PORT, httpsPort: HTTPS_PORT, originProtocolPolicy: "https-only", originSslProtocols: ["TLSv1.2"] },
+          customOriginConfig: { httpPort: HTTP_PORT, ...ORIGIN_CONNECTION, originSslProtocols: [...ORIGIN_CONNECTION.originSslProtocols] },
           customHeader: [{ name: ORIGIN_HEADER_NAME, value: originSecretValue.result }],
         },
       ],
       defaultCacheBehavior: {
         targetOriginId: originId,
-        viewerProtocolPolicy: "redirect-to-https",
+        viewerProtocolPolicy: VIEWER_PROTOCOL_POLICY,
         allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
         cachedMethods: ["GET", "HEAD"],
         cachePolicyId: CACHING_DISABLED_POLICY_ID,
         originRequestPolicyId: ALL_VIEWER_ORIGIN_REQUEST_POLICY_ID,
-        compress: true,
+        // No compress: it takes effect only with a cache policy that enables Gzip and Brotli (Developer Guide, "Serve
+        // compressed files"), which CachingDisabled does not; the origin may compress itself.
       },
       restrictions: { geoRestriction: { restrictionType: "none" } },
       viewerCertificate: { acmCertificateArn: viewerCertificate.certificateArn, sslSupportMethod: "sni-only", minimumProtocolVersion: VIEWER_MINIMUM_PROTOCOL },

@@ -13,7 +13,12 @@ export interface LoadBalancingProps {
   /** Subnets of the internet-facing load balancers. */
   readonly publicSubnetIds: string[];
   readonly apiSecurityGroupId: string;
-  readonly ingressSecurityGroupId: string;
+  /**
+   * Security group of the internet-facing ingress load balancer (TCP 80 and 443 to the ingress NodePorts); none is
+   * created without it, as behind CloudFront, where a second way in would bypass the distribution.
+   * @default undefined (no public ingress load balancer)
+   */
+  readonly ingressSecurityGroupId?: string;
   /**
    * Security group of an internet-facing API listener; none is created without it.
    * @default undefined (the API is reachable only inside the VPC)
@@ -30,11 +35,12 @@ export interface LoadBalancingProps {
 }
 
 /**
- * The ingress TLS listener's security policy: TLS 1.3 and 1.2 only, which the Elastic Load Balancing guide
- * recommends; without one, listeners created through the API get ELBSecurityPolicy-2016-08, which allows TLS 1.0
- * (docs.aws.amazon.com/elasticloadbalancing/latest/network/describe-ssl-policies.html).
+ * The TLS listeners' security policy: TLS 1.3 and 1.2 with forward-secret ciphers only, the console's default for
+ * new TLS and HTTPS listeners; listeners created through the API without one get ELBSecurityPolicy-2016-08, which
+ * allows TLS 1.0 (Elastic Load Balancing, "Security policies for your Network Load Balancer" and "... Application
+ * Load Balancer", docs.aws.amazon.com/elasticloadbalancing/latest/network/describe-ssl-policies.html).
  */
-export const TLS_SECURITY_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+export const TLS_SECURITY_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
 
 /** The AWS/NetworkELB dimensions of one target group's metrics (HealthyHostCount and UnHealthyHostCount). */
 export interface TargetGroupMetricDimensions {
@@ -69,13 +75,13 @@ export class LoadBalancing extends Construct {
   public readonly publicApiDnsName?: string;
   /** Target groups the server auto scaling group registers in. */
   public readonly apiTargetGroupArns: string[];
-  public readonly ingressDnsName: string;
-  /** Route 53 zone of the load balancers' DNS names, for alias records (one per region, shared by both). */
-  public readonly ingressZoneId: string;
+  /** The public ingress load balancer's DNS name and Route 53 zone (for alias records), when there is one. */
+  public readonly ingress?: { readonly dnsName: string; readonly zoneId: string };
+  /** Route 53 zone of the API load balancers' DNS names, for alias records. */
   public readonly apiZoneId: string;
   public readonly publicApiZoneId?: string;
-  /** Target groups the agent auto scaling group registers in. */
-  public readonly ingressTargetGroupArns: string[];
+  /** Target groups the agent auto scaling group registers in; none without the public ingress load balancer. */
+  public readonly ingressTargetGroupArns: string[] = [];
   /** Metric dimensions of the API target groups (internal, then public when there is one), for alarms. */
   public readonly apiTargetMetrics: TargetGroupMetricDimensions[] = [];
   /** Metric dimensions of the ingress target groups (HTTP, HTTPS). */
@@ -96,6 +102,7 @@ export class LoadBalancing extends Construct {
       this.publicApiZoneId = publicApi.zoneId;
     }
 
+    if (!props.ingressSecurityGroupId) return;
     const ingress = this.networkLoadBalancer("Ingress", "ingress", { internal: false, subnetIds: props.publicSubnetIds, securityGroupId: props.ingressSecurityGroupId });
     if (props.ingressCertificateArn) {
       // TLS ends here: both listeners reach Traefik's HTTP entry point, 443 after decryption.
@@ -115,8 +122,7 @@ export class LoadBalancing extends Construct {
         { id: "IngressHttps", name: "https", listenerPort: HTTPS_PORT, targetPort: INGRESS_HTTPS_NODE_PORT },
       ], this.ingressTargetMetrics);
     }
-    this.ingressDnsName = ingress.dnsName;
-    this.ingressZoneId = ingress.zoneId;
+    this.ingress = { dnsName: ingress.dnsName, zoneId: ingress.zoneId };
   }
 
   private networkLoadBalancer(id: string, suffix: string, placement: { internal: boolean; subnetIds: string[]; securityGroupId: string }): Lb {

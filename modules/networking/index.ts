@@ -55,6 +55,11 @@ export interface NetworkingProps {
    * @default undefined (no CloudFront origin)
    */
   readonly cloudFrontOrigin?: { readonly adminCidrs: string[] };
+  /**
+   * Whether the public ingress load balancer reaches the ingress controller's HTTPS NodePort (TLS passes through).
+   * @default true
+   */
+  readonly ingressHttpsNodePort?: boolean;
 }
 
 /** VPC, subnets per zone, gateways, routes, endpoints, flow logs, network ACLs and the cluster's security groups. */
@@ -157,7 +162,13 @@ export class Networking extends Construct {
     this.createFlowLogs(vpc, clusterName, props.region, props.flowLogRetentionDays);
     this.createNetworkAcls(vpc, props.vpcCidr, publicSubnets, privateSubnets, clusterName);
 
-    this.securityGroups = new ClusterSecurityGroups(this, "SecurityGroups", { clusterName, vpcId: vpc.id, adminCidrs: props.adminCidrs, cloudFrontOrigin: props.cloudFrontOrigin });
+    this.securityGroups = new ClusterSecurityGroups(this, "SecurityGroups", {
+      clusterName,
+      vpcId: vpc.id,
+      adminCidrs: props.adminCidrs,
+      cloudFrontOrigin: props.cloudFrontOrigin,
+      ingressHttpsNodePort: props.ingressHttpsNodePort,
+    });
   }
 
   /** Zone name (literal or plan-time reference), position, and the letter that names its resources. */

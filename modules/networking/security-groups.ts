@@ -27,6 +27,12 @@ export interface ClusterSecurityGroupsProps {
    * @default undefined (no CloudFront origin)
    */
   readonly cloudFrontOrigin?: { readonly adminCidrs: string[] };
+  /**
+   * Whether the public ingress load balancer's 443 reaches the ingress controller's HTTPS NodePort (TLS passes
+   * through); false when TLS ends at the load balancer, which then forwards 443 to the HTTP NodePort only.
+   * @default true
+   */
+  readonly ingressHttpsNodePort?: boolean;
 }
 
 /**
@@ -51,7 +57,9 @@ export const ANYWHERE = "0.0.0.0/0";
 /**
  * One security group per role, with rules that follow k3s's port requirements
  * (https://docs.k3s.io/installation/requirements#networking). No rule admits SSH: Session Manager is the admin path,
- * and 0.0.0.0/0 ingress exists only on the public ingress load balancer's listener ports.
+ * and 0.0.0.0/0 ingress exists only on the public ingress load balancer's listener ports. With `cloudFrontOrigin`
+ * there is no public ingress load balancer (nor its group): the world-open path to the ingress NodePorts would bypass
+ * CloudFront, its web ACL and the origin header.
  */
 export class ClusterSecurityGroups extends Construct {
   public readonly server: SecurityGroup;
@@ -60,7 +68,8 @@ export class ClusterSecurityGroups extends Construct {
   public readonly apiLoadBalancer: SecurityGroup;
   /** Internet-facing API listener, only when admin CIDRs are configured. */
   public readonly publicApiLoadBalancer?: SecurityGroup;
-  public readonly ingressLoadBalancer: SecurityGroup;
+  /** The public ingress network load balancer; none with `cloudFrontOrigin`. */
+  public readonly ingressLoadBalancer?: SecurityGroup;
   public readonly lambda: SecurityGroup;
   public readonly database: SecurityGroup;
   public readonly efs: SecurityGroup;
@@ -83,7 +92,6 @@ export class ClusterSecurityGroups extends Construct {
     this.server = group("Server", "server", "k3s servers", owned);
     this.agent = group("Agent", "agent", "k3s agents", owned);
     this.apiLoadBalancer = group("ApiLoadBalancer", "api-lb", "Internal Kubernetes API load balancer");
-    this.ingressLoadBalancer = group("IngressLoadBalancer", "ingress-lb", "Public ingress load balancer");
     this.lambda = group("Lambda", "lambda", "Cluster automation Lambdas");
     this.database = group("Database", "database", "k3s datastore (RDS PostgreSQL)");
     this.efs = group("Efs", "efs", "EFS mount targets");
@@ -109,11 +117,6 @@ export class ClusterSecurityGroups extends Construct {
       { id: "ApiFromServer", description: "k3s supervisor and API between servers", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: this.server } },
     ]);
 
-    this.ingress(this.agent, [
-      { id: "HttpNodePortFromIngressLoadBalancer", description: "Ingress HTTP NodePort from the ingress load balancer", protocol: "tcp", port: INGRESS_HTTP_NODE_PORT, peer: { securityGroup: this.ingressLoadBalancer } },
-      { id: "HttpsNodePortFromIngressLoadBalancer", description: "Ingress HTTPS NodePort from the ingress load balancer", protocol: "tcp", port: INGRESS_HTTPS_NODE_PORT, peer: { securityGroup: this.ingressLoadBalancer } },
-    ]);
-
     this.ingress(this.apiLoadBalancer, [
       { id: "ApiFromServer", description: "Kubernetes API from servers", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: this.server } },
       { id: "ApiFromAgent", description: "Kubernetes API from agents", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: this.agent } },
@@ -121,14 +124,7 @@ export class ClusterSecurityGroups extends Construct {
     ]);
     this.egress(this.apiLoadBalancer, [{ id: "ApiToServer", description: "Kubernetes API on the servers", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: this.server } }]);
 
-    this.ingress(this.ingressLoadBalancer, [
-      { id: "HttpFromAnywhere", description: "Public HTTP", protocol: "tcp", port: HTTP_PORT, peer: { cidr: ANYWHERE } },
-      { id: "HttpsFromAnywhere", description: "Public HTTPS", protocol: "tcp", port: HTTPS_PORT, peer: { cidr: ANYWHERE } },
-    ]);
-    this.egress(this.ingressLoadBalancer, [
-      { id: "HttpNodePortToAgent", description: "Ingress HTTP NodePort on the agents", protocol: "tcp", port: INGRESS_HTTP_NODE_PORT, peer: { securityGroup: this.agent } },
-      { id: "HttpsNodePortToAgent", description: "Ingress HTTPS NodePort on the agents", protocol: "tcp", port: INGRESS_HTTPS_NODE_PORT, peer: { securityGroup: this.agent } },
-    ]);
+    if (!props.cloudFrontOrigin) this.ingressLoadBalancer = this.publicIngress(group("IngressLoadBalancer", "ingress-lb", "Public ingress load balancer"), props.ingressHttpsNodePort ?? true);
 
     this.egress(this.lambda, [
       { id: "ApiToApiLoadBalancer", description: "Kubernetes API through the internal load balancer", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: this.apiLoadBalancer } },
@@ -175,6 +171,24 @@ export class ClusterSecurityGroups extends Construct {
         { id: "HttpNodePortFromCloudFrontOrigin", description: "Ingress HTTP NodePort from the CloudFront origin load balancer", protocol: "tcp", port: INGRESS_HTTP_NODE_PORT, peer: { securityGroup: origin } },
       ]);
     }
+  }
+
+  /** The world on 80 and 443, to the ingress NodePorts on the agents (the HTTPS one only when TLS passes through). */
+  private publicIngress(loadBalancer: SecurityGroup, httpsNodePort: boolean): SecurityGroup {
+    const nodePorts = [{ name: "Http", label: "HTTP", port: INGRESS_HTTP_NODE_PORT }, ...(httpsNodePort ? [{ name: "Https", label: "HTTPS", port: INGRESS_HTTPS_NODE_PORT }] : [])];
+    this.ingress(
+      this.agent,
+      nodePorts.map((nodePort) => ({ id: `${nodePort.name}NodePortFromIngressLoadBalancer`, description: `Ingress ${nodePort.label} NodePort from the ingress load balancer`, protocol: "tcp", port: nodePort.port, peer: { securityGroup: loadBalancer } })),
+    );
+    this.ingress(loadBalancer, [
+      { id: "HttpFromAnywhere", description: "Public HTTP", protocol: "tcp", port: HTTP_PORT, peer: { cidr: ANYWHERE } },
+      { id: "HttpsFromAnywhere", description: "Public HTTPS", protocol: "tcp", port: HTTPS_PORT, peer: { cidr: ANYWHERE } },
+    ]);
+    this.egress(
+      loadBalancer,
+      nodePorts.map((nodePort) => ({ id: `${nodePort.name}NodePortToAgent`, description: `Ingress ${nodePort.label} NodePort on the agents`, protocol: "tcp", port: nodePort.port, peer: { securityGroup: this.agent } })),
+    );
+    return loadBalancer;
   }
 
   private ingress(group: SecurityGroup, rules: Rule[]) {

@@ -7,7 +7,8 @@ export interface ClusterSecurityGroupRoles {
   readonly server: IConstruct;
   readonly agent: IConstruct;
   readonly lambda: IConstruct;
-  readonly ingressLoadBalancer: IConstruct;
+  /** The public ingress load balancer's group; absent behind CloudFront, and then nothing is open to the world. */
+  readonly ingressLoadBalancer?: IConstruct;
 }
 
 const IPV4_ANYWHERE = "0.0.0.0/0";
@@ -19,9 +20,9 @@ const IPV4_ANYWHERE = "0.0.0.0/0";
  */
 export function clusterNetworkReach(groups: ClusterSecurityGroupRoles): NetworkReach {
   return {
-    publicIngress: [
-      { securityGroup: groups.ingressLoadBalancer, protocol: "tcp", ports: [HTTP_PORT, HTTPS_PORT], why: "the public ingress load balancer's HTTP and HTTPS listeners" },
-    ],
+    publicIngress: groups.ingressLoadBalancer
+      ? [{ securityGroup: groups.ingressLoadBalancer, protocol: "tcp", ports: [HTTP_PORT, HTTPS_PORT], why: "the public ingress load balancer's HTTP and HTTPS listeners" }]
+      : [],
     egress: [
       // Nodes pull images and the k3s installer, call AWS APIs and fetch the RDS CA bundle through NAT, on whatever
       // ports registries and mirrors use.

@@ -69,7 +69,6 @@ export class ClusterStack extends TerraformStack {
       // Behind CloudFront the distribution is the only way in: no public ingress load balancer (rather than an
       // internal one, which would be a second path past the origin header for anything in the VPC, at an NLB's cost).
       cloudFrontOrigin: cloudFront.enabled ? { adminCidrs: config.api.adminCidrs } : undefined,
-      ingressHttpsNodePort: !tlsAtIngressLoadBalancer,
     });
 
     const { securityGroups } = networking;
@@ -113,6 +112,7 @@ export class ClusterStack extends TerraformStack {
       });
     }
 
+    const ingressCertificateArn = domain && tlsAtIngressLoadBalancer ? domain.certificate.certificateArn : undefined;
     const loadBalancing = new LoadBalancing(this, "LoadBalancing", {
       clusterName: config.clusterName,
       vpcId: networking.vpcId,
@@ -122,7 +122,7 @@ export class ClusterStack extends TerraformStack {
       ingressSecurityGroupId: securityGroups.ingressLoadBalancer?.id,
       publicApiSecurityGroupId: securityGroups.publicApiLoadBalancer?.id,
       deletionProtection: protectData,
-      ingressCertificateArn: domain && tlsAtIngressLoadBalancer ? domain.certificate.certificateArn : undefined,
+      ingressCertificateArn,
     });
     const { apiDnsName, publicApiDnsName } = loadBalancing;
 
@@ -189,6 +189,12 @@ export class ClusterStack extends TerraformStack {
       ebsCsiPolicyJson: blockStorage?.csiDriverPolicyJson,
       defaultStorageClass: config.storage.defaultStorageClass,
       instanceTags: defaultTags(config),
+      // Redirect where clients come through the ingress load balancer that ends TLS; behind CloudFront, web is the
+      // origin and strips the origin header before the applications see it.
+      ingressWebEntryPoint: {
+        redirectToHttps: loadBalancing.ingress !== undefined && ingressCertificateArn !== undefined,
+        removedRequestHeader: frontDoor ? ORIGIN_HEADER_NAME : undefined,
+      },
       rdsCaBundleUrl: rdsCaBundleUrl(config.region, config.partition),
       allowWorkloadsOnServers: config.servers.allowWorkloads,
       serverBootDependencies: [...networking.privateEgress, ...database.bootDependencies],

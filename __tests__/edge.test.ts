@@ -3,7 +3,8 @@ import { ConfigInput } from "../config/schema";
 import { Networking } from "../modules/networking";
 import { clusterNetworkReach, Policy } from "../modules/policy";
 import { spawnSync } from "child_process";
-import { localNamed, logicalIdOf, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
+import { load } from "js-yaml";
+import { documentOf, localNamed, logicalIdOf, ref, referencedId, resourceNamed, resourcesOf, synthCluster, TerraformJson, writtenManifests } from "./helpers";
 import { EDGE_EVERYTHING } from "./support/example-configs";
 
 /**
@@ -29,6 +30,8 @@ const CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2";
 const TLS13_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
 
 const servers = (json: TerraformJson) => localNamed(json, "Compute_Servers_UserData");
+/** The values k3s's Traefik chart gets from the HelmChartConfig the servers write. */
+const traefikValues = (json: TerraformJson) => load(documentOf(writtenManifests(servers(json))["traefik-node-ports"], "HelmChartConfig").spec.valuesContent) as any;
 const typesOf = (json: TerraformJson) => Object.keys(json.resource);
 const listeners = (json: TerraformJson, prefix: string) => resourcesOf(json, "aws_lb_listener").filter(([id]) => id.startsWith(prefix)).map(([, listener]) => listener);
 
@@ -104,37 +107,75 @@ describe("DNS and TLS", () => {
     expect(tls.certificate_arn).toBe(ref(json, "aws_acm_certificate_validation", "Domain_Certificate_Validation", "certificate_arn"));
   });
 
-  test("TLS ends at the ingress load balancer by default: a TLS 443 listener with a TLS 1.3/1.2 policy, forwarding to Traefik's HTTP NodePort", () => {
-    expect(listeners(json, "LoadBalancing_Ingress").map((listener) => [listener.protocol, listener.port, listener.ssl_policy])).toEqual([
-      ["TCP", 80, undefined],
-      ["TLS", 443, TLS13_POLICY],
+  test("TLS ends at the ingress load balancer by default and is re-opened to Traefik's HTTPS NodePort: 80 -> 30080 over TCP, 443 -> 30443 over TLS", () => {
+    // Followed through the JSON: listener -> its target group -> that group's protocol and port. A TLS target group makes
+    // the load balancer open TLS to the target, without validating its certificate (Elastic Load Balancing, "Target
+    // groups for your Network Load Balancers", Routing configuration), so Traefik sees HTTPS.
+    const targetGroups = Object.fromEntries(resourcesOf(json, "aws_lb_target_group"));
+    expect(
+      listeners(json, "LoadBalancing_Ingress").map((listener) => {
+        const group = targetGroups[referencedId(listener.default_action[0].target_group_arn)];
+        return [listener.protocol, listener.port, listener.ssl_policy, group.protocol, group.port];
+      }),
+    ).toEqual([
+      ["TCP", 80, undefined, "TCP", 30080],
+      ["TLS", 443, TLS13_POLICY, "TLS", 30443],
     ]);
-    const http = ref(json, "aws_lb_target_group", "LoadBalancing_IngressHttpTargetGroup", "arn");
-    expect(listeners(json, "LoadBalancing_Ingress").map((listener) => listener.default_action[0].target_group_arn)).toEqual([http, http]);
-    expect(resourceNamed(json, "aws_lb_target_group", "LoadBalancing_IngressHttpTargetGroup").port).toBe(30080);
-    expect(resourcesOf(json, "aws_lb_target_group").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^LoadBalancing_IngressHttpsTargetGroup_/));
+    // The TLS group is named apart from passthrough's TCP one: switching modes replaces it while the old one holds its name.
+    expect(resourceNamed(json, "aws_lb_target_group", "LoadBalancing_IngressTlsTargetGroup").name).toBe("k3s-tls-30443");
+    expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").target_group_arns).toEqual([
+      ref(json, "aws_lb_target_group", "LoadBalancing_IngressHttpTargetGroup", "arn"),
+      ref(json, "aws_lb_target_group", "LoadBalancing_IngressTlsTargetGroup", "arn"),
+    ]);
   });
 
-  test("with TLS at the load balancer the agents admit only the HTTP NodePort from it: nothing reaches 30443", () => {
+  test("with TLS at the load balancer the agents admit both NodePorts from it, and it sends only those", () => {
     const agent = ref(json, "aws_security_group", "Networking_SecurityGroups_Agent", "id");
     const ingressGroup = ref(json, "aws_security_group", "Networking_SecurityGroups_IngressLoadBalancer", "id");
-    const fromIngress = resourcesOf(json, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.security_group_id === agent && rule.referenced_security_group_id === ingressGroup);
-    expect(fromIngress.map(([, rule]) => rule.from_port)).toEqual([30080]);
+    const toNodePorts = resourcesOf(json, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.security_group_id === agent && [30080, 30443].includes(rule.from_port));
+    expect(toNodePorts.map(([, rule]) => [rule.from_port, rule.to_port, rule.referenced_security_group_id]).sort()).toEqual([
+      [30080, 30080, ingressGroup],
+      [30443, 30443, ingressGroup],
+    ]);
     const toAgents = resourcesOf(json, "aws_vpc_security_group_egress_rule").filter(([, rule]) => rule.security_group_id === ingressGroup);
-    expect(toAgents.map(([, rule]) => [rule.referenced_security_group_id, rule.from_port])).toEqual([[agent, 30080]]);
+    expect(toAgents.map(([, rule]) => [rule.referenced_security_group_id, rule.from_port]).sort()).toEqual([
+      [agent, 30080],
+      [agent, 30443],
+    ]);
   });
 
-  test("passthrough keeps TCP 443 to Traefik's HTTPS NodePort", () => {
+  test("with TLS at the load balancer Traefik's web entry point redirects to websecure over https, the entry point 443 reaches", () => {
+    const values = traefikValues(json);
+    // traefik-helm-chart values.yaml (the same in tags v34.0.0 to v38.0.2, the Traefik 3 charts k3s ships): ports.web.redirections.entryPoint
+    // {to, scheme, permanent}; the chart renders `to` as websecure's exposedPort, 443 by default.
+    expect(values).toEqual({
+      service: { type: "NodePort" },
+      ports: {
+        web: { nodePort: 30080, redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } }, middlewares: [] },
+        websecure: { nodePort: 30443 },
+      },
+    });
+    const targetGroups = Object.fromEntries(resourcesOf(json, "aws_lb_target_group"));
+    const [https] = listeners(json, "LoadBalancing_Ingress").filter((listener) => listener.port === 443);
+    expect(targetGroups[referencedId(https.default_action[0].target_group_arn)].port).toBe(values.ports.websecure.nodePort);
+    expect(writtenManifests(servers(json))["traefik-origin-header"]).toEqual([]);
+    expect(servers(json)).not.toMatch(/\{\{|\}\}/);
+  });
+
+  test("passthrough keeps TCP 443 to Traefik's HTTPS NodePort, and Traefik's chart defaults: no redirect, no middleware", () => {
     const passthrough = synthCluster({ edge: { ...DNS.edge, applicationTls: "passthrough" } }).json;
     expect(listeners(passthrough, "LoadBalancing_Ingress").map((listener) => [listener.protocol, listener.port, listener.certificate_arn])).toEqual([
       ["TCP", 80, undefined],
       ["TCP", 443, undefined],
     ]);
-    expect(resourceNamed(passthrough, "aws_lb_target_group", "LoadBalancing_IngressHttpsTargetGroup").port).toBe(30443);
+    expect(resourceNamed(passthrough, "aws_lb_target_group", "LoadBalancing_IngressHttpsTargetGroup")).toMatchObject({ protocol: "TCP", port: 30443, name: "k3s-https-30443" });
     const agent = ref(passthrough, "aws_security_group", "Networking_SecurityGroups_Agent", "id");
     const ingressGroup = ref(passthrough, "aws_security_group", "Networking_SecurityGroups_IngressLoadBalancer", "id");
     const fromIngress = resourcesOf(passthrough, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.security_group_id === agent && rule.referenced_security_group_id === ingressGroup);
     expect(fromIngress.map(([, rule]) => rule.from_port).sort()).toEqual([30080, 30443]);
+    // values.yaml defaults: redirections.entryPoint {} and middlewares [] (the chart adds no flag for either).
+    expect(traefikValues(passthrough).ports.web).toEqual({ nodePort: 30080, redirections: { entryPoint: {} }, middlewares: [] });
+    expect(writtenManifests(servers(passthrough))["traefik-origin-header"]).toEqual([]);
   });
 
   test("<fqdn> is an alias of the ingress load balancer", () => {
@@ -341,6 +382,25 @@ describe("the CloudFront front door", () => {
     // The policy's table of world-open ingress is empty then: no allowance outlives the listeners it was for.
     const { securityGroups } = stack.node.findChild("Networking") as Networking;
     expect(clusterNetworkReach(securityGroups).publicIngress).toEqual([]);
+  });
+
+  test("Traefik's web entry point, the origin's target, removes the origin header before any application sees it, and does not redirect", () => {
+    const web = traefikValues(json).ports.web;
+    // values.yaml ports.web.middlewares: prepended to every router on the entry point; a Middleware of the Kubernetes
+    // CRD provider is named <namespace>-<name>@kubernetescrd (Traefik docs, providers/kubernetes-crd).
+    expect(web).toEqual({ nodePort: 30080, redirections: { entryPoint: {} }, middlewares: ["kube-system-remove-origin-header@kubernetescrd"] });
+    expect(resourceNamed(json, "aws_lb_target_group", "FrontDoor_TargetGroup").port).toBe(web.nodePort);
+    // Traefik docs, middlewares/http/headers: a customRequestHeaders entry with an empty value removes the header.
+    expect(documentOf(writtenManifests(servers(json))["traefik-origin-header"], "Middleware")).toEqual({
+      apiVersion: "traefik.io/v1alpha1",
+      kind: "Middleware",
+      metadata: { name: "remove-origin-header", namespace: "kube-system" },
+      spec: { headers: { customRequestHeaders: { "X-Origin-Verify": "" } } },
+    });
+    // The header removed is the one the origin's listener rule checks.
+    const rule = resourceNamed(json, "aws_lb_listener_rule", "FrontDoor_FromCloudFront");
+    expect(rule.condition[0].http_header.http_header_name).toBe("X-Origin-Verify");
+    expect(servers(json)).not.toMatch(/\{\{|\}\}/);
   });
 
   test("the policy waives random-result-reference only for the two resources that must hold the value", () => {

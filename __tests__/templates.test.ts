@@ -118,6 +118,8 @@ describe("bootstrap scripts", () => {
       // Empty unless storage.blockStorage.enabled (block-storage.test.ts).
       "aws-ebs-csi-driver": [],
       "traefik-node-ports": ["HelmChartConfig"],
+      // Empty unless behind CloudFront (edge.test.ts).
+      "traefik-origin-header": [],
       "cluster-automation-rbac": ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Secret"],
       // Empty outside scaling mode cluster-autoscaler (its own tests below).
       "cluster-autoscaler": [],
@@ -201,7 +203,11 @@ describe("bootstrap scripts", () => {
     expect(config.metadata).toEqual({ name: "traefik", namespace: "kube-system" });
     const values = load(config.spec.valuesContent) as any;
     // traefik-helm-chart values.yaml: service.type, ports.<entry point>.nodePort; web serves HTTP, websecure HTTPS.
-    expect(values).toEqual({ service: { type: "NodePort" }, ports: { web: { nodePort: expect.any(Number) }, websecure: { nodePort: expect.any(Number) } } });
+    // Without a certificate TLS passes through: web keeps the chart's defaults, no redirect and no middleware.
+    expect(values).toEqual({
+      service: { type: "NodePort" },
+      ports: { web: { nodePort: expect.any(Number), redirections: { entryPoint: {} }, middlewares: [] }, websecure: { nodePort: expect.any(Number) } },
+    });
     const nodePorts = { web: values.ports.web.nodePort, websecure: values.ports.websecure.nodePort };
     // Followed through the synthesised JSON: the ingress listener on 80 (443) -> its target group -> that group's port.
     const forwardedTo = (listenerPort: number) => {

@@ -100,6 +100,12 @@ YAML
 cat >"$MANIFESTS/traefik-node-ports.yaml" <<'YAML'
 {{ MANIFEST_TRAEFIK }}
 YAML
+# Empty unless behind CloudFront; written in every mode so leaving it deletes the Middleware. Until the traefik-crd
+# chart is in, applying it fails and k3s retries every 15 s (pkg/deploy/controller.go); meanwhile web's routers, which
+# name it, are refused by Traefik: closed, not serving with the header.
+cat >"$MANIFESTS/traefik-origin-header.yaml" <<'YAML'
+{{ MANIFEST_TRAEFIK_ORIGIN_HEADER }}
+YAML
 cat >"$MANIFESTS/cluster-automation-rbac.yaml" <<'YAML'
 {{ MANIFEST_AUTOMATION_RBAC }}
 YAML

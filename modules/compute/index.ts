@@ -11,12 +11,13 @@ import { Password } from "@cdktf/provider-random/lib/password";
 import { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { PolicyExemption } from "../policy";
-import { AUTOMATION_TOKEN_SECRET, INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT, KUBE_API_PORT } from "../ports";
+import { AUTOMATION_TOKEN_SECRET, KUBE_API_PORT } from "../ports";
 import { autoScalingGroupArnPattern, cloudControllerStatements, CLOUD_NODE_ACTIONS } from "./iam";
 import { MixedInstances, NodeGroup, nodeGroupName } from "./node-group";
 import { terraformLiteral } from "../literal";
 import { K3S_INSTALLER } from "./k3s-installer";
 import { clusterAutoscalerDiscoveryTags, clusterAutoscalerManifest, clusterAutoscalerNodeTemplateTags, clusterAutoscalerStatements } from "./cluster-autoscaler";
+import { originHeaderMiddlewareManifest, traefikManifest, WebEntryPoint } from "./traefik";
 import { kubernetesMinorImageTag, readTemplate, secretDocumentKeys, SERVER_TAINT, serverTaintsYaml } from "./user-data";
 import { AGENT_CPU_TARGET_PERCENT } from "./cpu-target";
 import { ClusterPolicyProps, clusterPolicyIncludes, clusterPolicyValues } from "./cluster-policy";
@@ -87,6 +88,8 @@ export interface ComputeProps {
    * launch templates, so changing one tags new instances instead of rolling every node.
    */
   readonly instanceTags: Record<string, string>;
+  /** Traefik's web entry point: its redirect to HTTPS and the request header it removes, by edge mode. */
+  readonly ingressWebEntryPoint: WebEntryPoint;
   /** Regional URL of the RDS CA bundle the servers verify the datastore with. */
   readonly rdsCaBundleUrl: string;
   /** Ordinary pods may run on servers; otherwise servers carry `SERVER_TAINT` (user-data.ts). */
@@ -227,7 +230,8 @@ export class Compute extends Construct {
         includes: {
           MANIFEST_CLOUD_CONTROLLER: readTemplate("manifests/aws-cloud-controller-manager.yaml").trimEnd(),
           MANIFEST_EFS_CSI: readTemplate("manifests/aws-efs-csi-driver.yaml").trimEnd(),
-          MANIFEST_TRAEFIK: readTemplate("manifests/traefik-node-ports.yaml").trimEnd(),
+          MANIFEST_TRAEFIK: traefikManifest(props.ingressWebEntryPoint),
+          MANIFEST_TRAEFIK_ORIGIN_HEADER: originHeaderMiddlewareManifest(props.ingressWebEntryPoint),
           MANIFEST_AUTOMATION_RBAC: readTemplate("manifests/cluster-automation-rbac.yaml").trimEnd(),
           MANIFEST_CLUSTER_AUTOSCALER: clusterAutoscaler ? clusterAutoscalerManifest(clusterName, props.region, props.k3sVersion) : "",
           MANIFEST_EBS_CSI: props.ebsCsiPolicyJson !== undefined ? ebsCsiManifest(clusterName, props.region, props.instanceTags, props.defaultStorageClass === "gp3") : "",
@@ -252,8 +256,6 @@ export class Compute extends Construct {
           CLOUD_CONTROLLER_IMAGE_TAG: kubernetesMinorImageTag(props.k3sVersion),
           EFS_FILE_SYSTEM_ID: props.efsFileSystemId,
           EFS_IS_DEFAULT_CLASS: String(props.defaultStorageClass === "efs"),
-          INGRESS_HTTP_NODE_PORT: String(INGRESS_HTTP_NODE_PORT),
-          INGRESS_HTTPS_NODE_PORT: String(INGRESS_HTTPS_NODE_PORT),
           KUBE_API_PORT: String(KUBE_API_PORT),
           AUTOMATION_TOKEN_SECRET_NAME: AUTOMATION_TOKEN_SECRET.name,
           AUTOMATION_TOKEN_SECRET_NAMESPACE: AUTOMATION_TOKEN_SECRET.namespace,

@@ -28,7 +28,7 @@ export interface LoadBalancingProps {
   readonly deletionProtection: boolean;
   /**
    * An issued ACM certificate for the applications' name: the ingress load balancer's 443 listener then terminates
-   * TLS with it and forwards plain HTTP to the ingress controller's HTTP NodePort.
+   * TLS with it and re-encrypts to the ingress controller's HTTPS NodePort.
    * @default undefined (TCP 443 passes through to the ingress controller's HTTPS NodePort)
    */
   readonly ingressCertificateArn?: string;
@@ -46,7 +46,7 @@ export const TLS_SECURITY_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
 export interface TargetGroupMetricDimensions {
   /** The forward's construct ID ("Api", "PublicApi", "IngressHttp", ...), for the IDs of resources about it. */
   readonly id: string;
-  /** The target group's role in its name ("api", "pubapi", "http", "https"). */
+  /** The target group's role in its name ("api", "pubapi", "http", "https", "tls"). */
   readonly name: string;
   /** "targetgroup/<name>/<id>", the TargetGroup dimension. */
   readonly targetGroup: string;
@@ -65,6 +65,13 @@ interface TcpForward {
   readonly name: string;
   readonly listenerPort: number;
   readonly targetPort: number;
+  /**
+   * TLS on both sides: the listener ends the client's TLS with this certificate, and the target group opens TLS to
+   * the target. The group's name must then differ from the TCP one's ("tls", not "https"): the protocol is a replacing
+   * argument, and the replacement is created before the old group releases its name.
+   * @default undefined (TCP listener and target group)
+   */
+  readonly tls?: { readonly certificateArn: string };
 }
 
 /** Network load balancers: the Kubernetes API (internal, optionally public) and public ingress on 80/443. */
@@ -84,7 +91,7 @@ export class LoadBalancing extends Construct {
   public readonly ingressTargetGroupArns: string[] = [];
   /** Metric dimensions of the API target groups (internal, then public when there is one), for alarms. */
   public readonly apiTargetMetrics: TargetGroupMetricDimensions[] = [];
-  /** Metric dimensions of the ingress target groups (HTTP, HTTPS). */
+  /** Metric dimensions of the ingress target groups (HTTP, then HTTPS or TLS). */
   public readonly ingressTargetMetrics: TargetGroupMetricDimensions[] = [];
 
   constructor(scope: Construct, id: string, private readonly props: LoadBalancingProps) {
@@ -104,24 +111,15 @@ export class LoadBalancing extends Construct {
 
     if (!props.ingressSecurityGroupId) return;
     const ingress = this.networkLoadBalancer("Ingress", "ingress", { internal: false, subnetIds: props.publicSubnetIds, securityGroupId: props.ingressSecurityGroupId });
-    if (props.ingressCertificateArn) {
-      // TLS ends here: both listeners reach Traefik's HTTP entry point, 443 after decryption.
-      const [http] = this.forwards(ingress, [{ id: "IngressHttp", name: "http", listenerPort: HTTP_PORT, targetPort: INGRESS_HTTP_NODE_PORT }], this.ingressTargetMetrics);
-      new LbListener(this, "IngressTlsListener", {
-        loadBalancerArn: ingress.arn,
-        protocol: "TLS",
-        port: HTTPS_PORT,
-        certificateArn: props.ingressCertificateArn,
-        sslPolicy: TLS_SECURITY_POLICY,
-        defaultAction: [{ type: "forward", targetGroupArn: http }],
-      });
-      this.ingressTargetGroupArns = [http];
-    } else {
-      this.ingressTargetGroupArns = this.forwards(ingress, [
-        { id: "IngressHttp", name: "http", listenerPort: HTTP_PORT, targetPort: INGRESS_HTTP_NODE_PORT },
-        { id: "IngressHttps", name: "https", listenerPort: HTTPS_PORT, targetPort: INGRESS_HTTPS_NODE_PORT },
-      ], this.ingressTargetMetrics);
-    }
+    // With a certificate TLS ends here and the load balancer opens a new TLS connection to Traefik's websecure entry
+    // point, so Traefik still sees HTTPS: it sets X-Forwarded-Proto: https, Ingresses with spec.tls match, and plain
+    // HTTP on 80 can be redirected (templates/manifests/traefik-node-ports.yaml). The load balancer does not validate
+    // the targets' certificates, so Traefik's default one serves (Elastic Load Balancing, "Target groups for your
+    // Network Load Balancers", Routing configuration). Without one, TCP 443 passes through to the same entry point.
+    const https: TcpForward = props.ingressCertificateArn
+      ? { id: "IngressTls", name: "tls", listenerPort: HTTPS_PORT, targetPort: INGRESS_HTTPS_NODE_PORT, tls: { certificateArn: props.ingressCertificateArn } }
+      : { id: "IngressHttps", name: "https", listenerPort: HTTPS_PORT, targetPort: INGRESS_HTTPS_NODE_PORT };
+    this.ingressTargetGroupArns = this.forwards(ingress, [{ id: "IngressHttp", name: "http", listenerPort: HTTP_PORT, targetPort: INGRESS_HTTP_NODE_PORT }, https], this.ingressTargetMetrics);
     this.ingress = { dnsName: ingress.dnsName, zoneId: ingress.zoneId };
   }
 
@@ -147,7 +145,7 @@ export class LoadBalancing extends Construct {
         // hashicorp/terraform-provider-aws#636, terraform-aws-modules/terraform-aws-alb#251).
         name: `${this.props.clusterName}-${forward.name}-${forward.targetPort}`,
         vpcId: this.props.vpcId,
-        protocol: "TCP",
+        protocol: forward.tls ? "TLS" : "TCP",
         port: forward.targetPort,
         targetType: "instance",
         // With client IP preservation an instance that reaches itself through the NLB (a server joining via the
@@ -160,8 +158,8 @@ export class LoadBalancing extends Construct {
       });
       new LbListener(this, `${forward.id}Listener`, {
         loadBalancerArn: loadBalancer.arn,
-        protocol: "TCP",
         port: forward.listenerPort,
+        ...(forward.tls ? { protocol: "TLS", certificateArn: forward.tls.certificateArn, sslPolicy: TLS_SECURITY_POLICY } : { protocol: "TCP" }),
         defaultAction: [{ type: "forward", targetGroupArn: targetGroup.arn }],
       });
       metrics.push({ id: forward.id, name: forward.name, targetGroup: targetGroup.arnSuffix, loadBalancer: loadBalancer.arnSuffix, internal: loadBalancer.internalInput === true });

@@ -55,11 +55,6 @@ export interface NetworkingProps {
    * @default undefined (no CloudFront origin)
    */
   readonly cloudFrontOrigin?: { readonly adminCidrs: string[] };
-  /**
-   * Whether the public ingress load balancer reaches the ingress controller's HTTPS NodePort (TLS passes through).
-   * @default true
-   */
-  readonly ingressHttpsNodePort?: boolean;
 }
 
 /** VPC, subnets per zone, gateways, routes, endpoints, flow logs, network ACLs and the cluster's security groups. */
@@ -167,7 +162,6 @@ export class Networking extends Construct {
       vpcId: vpc.id,
       adminCidrs: props.adminCidrs,
       cloudFrontOrigin: props.cloudFrontOrigin,
-      ingressHttpsNodePort: props.ingressHttpsNodePort,
     });
   }
 

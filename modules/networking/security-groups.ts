@@ -27,12 +27,6 @@ export interface ClusterSecurityGroupsProps {
    * @default undefined (no CloudFront origin)
    */
   readonly cloudFrontOrigin?: { readonly adminCidrs: string[] };
-  /**
-   * Whether the public ingress load balancer's 443 reaches the ingress controller's HTTPS NodePort (TLS passes
-   * through); false when TLS ends at the load balancer, which then forwards 443 to the HTTP NodePort only.
-   * @default true
-   */
-  readonly ingressHttpsNodePort?: boolean;
 }
 
 /**
@@ -124,7 +118,7 @@ export class ClusterSecurityGroups extends Construct {
     ]);
     this.egress(this.apiLoadBalancer, [{ id: "ApiToServer", description: "Kubernetes API on the servers", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: this.server } }]);
 
-    if (!props.cloudFrontOrigin) this.ingressLoadBalancer = this.publicIngress(group("IngressLoadBalancer", "ingress-lb", "Public ingress load balancer"), props.ingressHttpsNodePort ?? true);
+    if (!props.cloudFrontOrigin) this.ingressLoadBalancer = this.publicIngress(group("IngressLoadBalancer", "ingress-lb", "Public ingress load balancer"));
 
     this.egress(this.lambda, [
       { id: "ApiToApiLoadBalancer", description: "Kubernetes API through the internal load balancer", protocol: "tcp", port: KUBE_API_PORT, peer: { securityGroup: this.apiLoadBalancer } },
@@ -173,9 +167,15 @@ export class ClusterSecurityGroups extends Construct {
     }
   }
 
-  /** The world on 80 and 443, to the ingress NodePorts on the agents (the HTTPS one only when TLS passes through). */
-  private publicIngress(loadBalancer: SecurityGroup, httpsNodePort: boolean): SecurityGroup {
-    const nodePorts = [{ name: "Http", label: "HTTP", port: INGRESS_HTTP_NODE_PORT }, ...(httpsNodePort ? [{ name: "Https", label: "HTTPS", port: INGRESS_HTTPS_NODE_PORT }] : [])];
+  /**
+   * The world on 80 and 443, to the ingress NodePorts on the agents: 443 reaches the HTTPS one whether TLS passes
+   * through or the load balancer re-encrypts (modules/load-balancing).
+   */
+  private publicIngress(loadBalancer: SecurityGroup): SecurityGroup {
+    const nodePorts = [
+      { name: "Http", label: "HTTP", port: INGRESS_HTTP_NODE_PORT },
+      { name: "Https", label: "HTTPS", port: INGRESS_HTTPS_NODE_PORT },
+    ];
     this.ingress(
       this.agent,
       nodePorts.map((nodePort) => ({ id: `${nodePort.name}NodePortFromIngressLoadBalancer`, description: `Ingress ${nodePort.label} NodePort from the ingress load balancer`, protocol: "tcp", port: nodePort.port, peer: { securityGroup: loadBalancer } })),

@@ -189,8 +189,8 @@ export class ClusterStack extends TerraformStack {
       ebsCsiPolicyJson: blockStorage?.csiDriverPolicyJson,
       defaultStorageClass: config.storage.defaultStorageClass,
       instanceTags: defaultTags(config),
-      // Redirect where clients come through the ingress load balancer that ends TLS; behind CloudFront, web is the
-      // origin and strips the origin header before the applications see it.
+      // Redirect where clients come through the ingress load balancer that ends TLS; behind CloudFront, websecure is
+      // the origin load balancer's target and strips the origin header before the applications see it.
       ingressWebEntryPoint: {
         redirectToHttps: loadBalancing.ingress !== undefined && ingressCertificateArn !== undefined,
         removedRequestHeader: frontDoor ? ORIGIN_HEADER_NAME : undefined,

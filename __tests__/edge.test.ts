@@ -151,8 +151,8 @@ describe("DNS and TLS", () => {
     expect(values).toEqual({
       service: { type: "NodePort" },
       ports: {
-        web: { nodePort: 30080, redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } }, middlewares: [] },
-        websecure: { nodePort: 30443 },
+        web: { nodePort: 30080, redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } } },
+        websecure: { nodePort: 30443, middlewares: [] },
       },
     });
     const targetGroups = Object.fromEntries(resourcesOf(json, "aws_lb_target_group"));
@@ -174,7 +174,7 @@ describe("DNS and TLS", () => {
     const fromIngress = resourcesOf(passthrough, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.security_group_id === agent && rule.referenced_security_group_id === ingressGroup);
     expect(fromIngress.map(([, rule]) => rule.from_port).sort()).toEqual([30080, 30443]);
     // values.yaml defaults: redirections.entryPoint {} and middlewares [] (the chart adds no flag for either).
-    expect(traefikValues(passthrough).ports.web).toEqual({ nodePort: 30080, redirections: { entryPoint: {} }, middlewares: [] });
+    expect(traefikValues(passthrough).ports).toEqual({ web: { nodePort: 30080, redirections: { entryPoint: {} } }, websecure: { nodePort: 30443, middlewares: [] } });
     expect(writtenManifests(servers(passthrough))["traefik-origin-header"]).toEqual([]);
   });
 
@@ -260,9 +260,9 @@ describe("the CloudFront front door", () => {
       ].sort(),
     );
     const egress = resourcesOf(json, "aws_vpc_security_group_egress_rule").filter(([, rule]) => rule.security_group_id === originGroup).map(([, rule]) => rule);
-    expect(egress.map((rule) => [rule.referenced_security_group_id, rule.from_port])).toEqual([[ref(json, "aws_security_group", "Networking_SecurityGroups_Agent", "id"), 30080]]);
+    expect(egress.map((rule) => [rule.referenced_security_group_id, rule.from_port, rule.to_port])).toEqual([[ref(json, "aws_security_group", "Networking_SecurityGroups_Agent", "id"), 30443, 30443]]);
     const agentFromOrigin = resourcesOf(json, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.referenced_security_group_id === originGroup);
-    expect(agentFromOrigin.map(([, rule]) => [rule.security_group_id, rule.from_port])).toEqual([[ref(json, "aws_security_group", "Networking_SecurityGroups_Agent", "id"), 30080]]);
+    expect(agentFromOrigin.map(([, rule]) => [rule.security_group_id, rule.from_port, rule.to_port])).toEqual([[ref(json, "aws_security_group", "Networking_SecurityGroups_Agent", "id"), 30443, 30443]]);
   });
 
   test("HTTPS with the regional certificate and a TLS 1.3/1.2 policy answers 403 unless the origin header matches; HTTP redirects to HTTPS", () => {
@@ -285,8 +285,15 @@ describe("the CloudFront front door", () => {
     });
   });
 
-  test("the target group is Traefik's HTTP NodePort, and the agents register in it", () => {
-    expect(resourceNamed(json, "aws_lb_target_group", "FrontDoor_TargetGroup")).toMatchObject({ protocol: "HTTP", port: 30080, target_type: "instance" });
+  test("the target group is Traefik's HTTPS NodePort over HTTPS, health-checked over HTTPS, and the agents register in it", () => {
+    // Traefik's routers for Ingresses with spec.tls serve only TLS connections, so the origin forwards to websecure.
+    expect(resourceNamed(json, "aws_lb_target_group", "FrontDoor_TargetGroup")).toMatchObject({
+      name: "k3s-cf-30443",
+      protocol: "HTTPS",
+      port: 30443,
+      target_type: "instance",
+      health_check: { protocol: "HTTPS", path: "/", matcher: "200-404" },
+    });
     expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").target_group_arns).toContain(ref(json, "aws_lb_target_group", "FrontDoor_TargetGroup", "arn"));
   });
 
@@ -376,7 +383,7 @@ describe("the CloudFront front door", () => {
     // The NodePorts admit the origin load balancer's group only.
     const agent = ref(json, "aws_security_group", "Networking_SecurityGroups_Agent", "id");
     const toNodePorts = ingressRules.filter((rule) => rule.security_group_id === agent && [30080, 30443].includes(rule.from_port));
-    expect(toNodePorts.map((rule) => [rule.from_port, rule.referenced_security_group_id])).toEqual([[30080, originGroup]]);
+    expect(toNodePorts.map((rule) => [rule.from_port, rule.referenced_security_group_id])).toEqual([[30443, originGroup]]);
     expect(json.output!.ingress_dns_name).toBeUndefined();
     expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").target_group_arns).toEqual([ref(json, "aws_lb_target_group", "FrontDoor_TargetGroup", "arn")]);
     // The policy's table of world-open ingress is empty then: no allowance outlives the listeners it was for.
@@ -384,12 +391,17 @@ describe("the CloudFront front door", () => {
     expect(clusterNetworkReach(securityGroups).publicIngress).toEqual([]);
   });
 
-  test("Traefik's web entry point, the origin's target, removes the origin header before any application sees it, and does not redirect", () => {
-    const web = traefikValues(json).ports.web;
-    // values.yaml ports.web.middlewares: prepended to every router on the entry point; a Middleware of the Kubernetes
-    // CRD provider is named <namespace>-<name>@kubernetescrd (Traefik docs, providers/kubernetes-crd).
-    expect(web).toEqual({ nodePort: 30080, redirections: { entryPoint: {} }, middlewares: ["kube-system-remove-origin-header@kubernetescrd"] });
-    expect(resourceNamed(json, "aws_lb_target_group", "FrontDoor_TargetGroup").port).toBe(web.nodePort);
+  test("Traefik's websecure entry point, the origin's target, removes the origin header before any application sees it; web does not redirect", () => {
+    const { web, websecure } = traefikValues(json).ports;
+    // values.yaml ports.websecure.middlewares: prepended to every router on the entry point; a Middleware of the
+    // Kubernetes CRD provider is named <namespace>-<name>@kubernetescrd (Traefik docs, providers/kubernetes-crd).
+    expect(websecure).toEqual({ nodePort: 30443, middlewares: ["kube-system-remove-origin-header@kubernetescrd"] });
+    expect(web).toEqual({ nodePort: 30080, redirections: { entryPoint: {} } });
+    // Followed through the synthesised JSON: the origin's HTTPS listener rule -> its target group -> that group's port.
+    const rule = resourceNamed(json, "aws_lb_listener_rule", "FrontDoor_FromCloudFront");
+    const targetGroups = Object.fromEntries(resourcesOf(json, "aws_lb_target_group"));
+    const forwardedTo = targetGroups[referencedId(rule.action[0].target_group_arn)];
+    expect([forwardedTo.protocol, forwardedTo.port]).toEqual(["HTTPS", websecure.nodePort]);
     // Traefik docs, middlewares/http/headers: a customRequestHeaders entry with an empty value removes the header.
     expect(documentOf(writtenManifests(servers(json))["traefik-origin-header"], "Middleware")).toEqual({
       apiVersion: "traefik.io/v1alpha1",
@@ -398,7 +410,6 @@ describe("the CloudFront front door", () => {
       spec: { headers: { customRequestHeaders: { "X-Origin-Verify": "" } } },
     });
     // The header removed is the one the origin's listener rule checks.
-    const rule = resourceNamed(json, "aws_lb_listener_rule", "FrontDoor_FromCloudFront");
     expect(rule.condition[0].http_header.http_header_name).toBe("X-Origin-Verify");
     expect(servers(json)).not.toMatch(/\{\{|\}\}/);
   });

@@ -88,7 +88,7 @@ export interface ComputeProps {
    * launch templates, so changing one tags new instances instead of rolling every node.
    */
   readonly instanceTags: Record<string, string>;
-  /** Traefik's web entry point: its redirect to HTTPS and the request header it removes, by edge mode. */
+  /** Traefik's entry points: web's redirect to HTTPS and the request header websecure removes, by edge mode. */
   readonly ingressWebEntryPoint: WebEntryPoint;
   /** Regional URL of the RDS CA bundle the servers verify the datastore with. */
   readonly rdsCaBundleUrl: string;

@@ -11,7 +11,7 @@ import { Construct } from "constructs";
 import { AliasTarget, DnsValidatedCertificate, DnsValidation } from "../domain";
 import { TLS_SECURITY_POLICY } from "../load-balancing";
 import { PolicyExemption } from "../policy";
-import { HTTP_PORT, HTTPS_PORT, INGRESS_HTTP_NODE_PORT } from "../ports";
+import { HTTP_PORT, HTTPS_PORT, INGRESS_HTTPS_NODE_PORT } from "../ports";
 
 /** The header CloudFront adds to every origin request, and the only way past the origin's listener. */
 export const ORIGIN_HEADER_NAME = "X-Origin-Verify";
@@ -81,7 +81,7 @@ export interface FrontDoorProps {
 
 /**
  * CloudFront in front of the ingress: an internet-facing Application Load Balancer that answers 403 unless a request
- * carries the secret origin header CloudFront adds, forwarding to the ingress controller's HTTP NodePort, and the
+ * carries the secret origin header CloudFront adds, forwarding over HTTPS to the ingress controller's HTTPS NodePort, and the
  * distribution (or the user's own) for `fqdn`.
  */
 export class FrontDoor extends Construct {
@@ -132,14 +132,18 @@ export class FrontDoor extends Construct {
 
     const targetGroup = new LbTargetGroup(this, "TargetGroup", {
       // The port is in the name for the same reason as the ingress target groups' (modules/load-balancing).
-      name: `${clusterName}-cf-${INGRESS_HTTP_NODE_PORT}`,
+      name: `${clusterName}-cf-${INGRESS_HTTPS_NODE_PORT}`,
       vpcId: props.vpcId,
-      protocol: "HTTP",
-      port: INGRESS_HTTP_NODE_PORT,
+      // Traefik's websecure entry point: routers of Ingresses with spec.tls serve only TLS connections, and Traefik
+      // keeps the load balancer's X-Forwarded-Proto (https) on it. The load balancer does not validate the target's
+      // certificate (Elastic Load Balancing, "Target groups for your Application Load Balancers"), so Traefik's
+      // default certificate will do.
+      protocol: "HTTPS",
+      port: INGRESS_HTTPS_NODE_PORT,
       targetType: "instance",
       deregistrationDelay: "30",
       // Traefik answers 404 for a host no route serves: still an answer from a working ingress controller.
-      healthCheck: { protocol: "HTTP", path: "/", matcher: "200-404", interval: 15, healthyThreshold: 3, unhealthyThreshold: 3 },
+      healthCheck: { protocol: "HTTPS", path: "/", matcher: "200-404", interval: 15, healthyThreshold: 3, unhealthyThreshold: 3 },
       lifecycle: { createBeforeDestroy: true },
     });
     this.targetGroupArn = targetGroup.arn;

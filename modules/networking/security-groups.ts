@@ -160,9 +160,10 @@ export class ClusterSecurityGroups extends Construct {
           { id: `HttpFromAdmin${index}`, description: `HTTP (redirected) from admin network ${cidr}`, protocol: "tcp", port: HTTP_PORT, peer: { cidr } },
         ]),
       ]);
-      this.egress(origin, [{ id: "HttpNodePortToAgent", description: "Ingress HTTP NodePort on the agents", protocol: "tcp", port: INGRESS_HTTP_NODE_PORT, peer: { securityGroup: this.agent } }]);
+      // The origin load balancer forwards over HTTPS to Traefik's websecure NodePort only (modules/front-door).
+      this.egress(origin, [{ id: "HttpsNodePortToAgent", description: "Ingress HTTPS NodePort on the agents", protocol: "tcp", port: INGRESS_HTTPS_NODE_PORT, peer: { securityGroup: this.agent } }]);
       this.ingress(this.agent, [
-        { id: "HttpNodePortFromCloudFrontOrigin", description: "Ingress HTTP NodePort from the CloudFront origin load balancer", protocol: "tcp", port: INGRESS_HTTP_NODE_PORT, peer: { securityGroup: origin } },
+        { id: "HttpsNodePortFromCloudFrontOrigin", description: "Ingress HTTPS NodePort from the CloudFront origin load balancer", protocol: "tcp", port: INGRESS_HTTPS_NODE_PORT, peer: { securityGroup: origin } },
       ]);
     }
   }

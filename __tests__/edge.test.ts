@@ -103,7 +103,7 @@ describe("DNS and TLS", () => {
     const recordsId = Object.keys(json.resource.aws_route53_record).find((id) => id.startsWith("Domain_Certificate_ValidationRecord_"));
     expect(validation.certificate_arn).toBe(ref(json, "aws_acm_certificate", "Domain_Certificate", "arn"));
     expect(validation.validation_record_fqdns).toBe(`\${[ for key, val in aws_route53_record.${recordsId}: val.fqdn]}`);
-    const [tls] = listeners(json, "LoadBalancing_IngressTls");
+    const [tls] = listeners(json, "LoadBalancing_IngressHttpsListener");
     expect(tls.certificate_arn).toBe(ref(json, "aws_acm_certificate_validation", "Domain_Certificate_Validation", "certificate_arn"));
   });
 
@@ -122,10 +122,10 @@ describe("DNS and TLS", () => {
       ["TLS", 443, TLS13_POLICY, "TLS", 30443],
     ]);
     // The TLS group is named apart from passthrough's TCP one: switching modes replaces it while the old one holds its name.
-    expect(resourceNamed(json, "aws_lb_target_group", "LoadBalancing_IngressTlsTargetGroup").name).toBe("k3s-tls-30443");
+    expect(resourceNamed(json, "aws_lb_target_group", "LoadBalancing_IngressHttpsTargetGroup").name).toBe("k3s-tls-30443");
     expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").target_group_arns).toEqual([
       ref(json, "aws_lb_target_group", "LoadBalancing_IngressHttpTargetGroup", "arn"),
-      ref(json, "aws_lb_target_group", "LoadBalancing_IngressTlsTargetGroup", "arn"),
+      ref(json, "aws_lb_target_group", "LoadBalancing_IngressHttpsTargetGroup", "arn"),
     ]);
   });
 
@@ -169,6 +169,11 @@ describe("DNS and TLS", () => {
       ["TCP", 443, undefined],
     ]);
     expect(resourceNamed(passthrough, "aws_lb_target_group", "LoadBalancing_IngressHttpsTargetGroup")).toMatchObject({ protocol: "TCP", port: 30443, name: "k3s-https-30443" });
+    // Switching modes changes the :443 listener in place (same address), rather than deleting one listener on the port
+    // while creating another, which fails with DuplicateListener when the create comes first.
+    const port443 = (document: TerraformJson) => resourcesOf(document, "aws_lb_listener").filter(([, listener]) => listener.port === 443 && listener.load_balancer_arn.includes("IngressLoadBalancer")).map(([id]) => id);
+    expect(port443(passthrough)).toHaveLength(1);
+    expect(port443(passthrough)).toEqual(port443(json));
     const agent = ref(passthrough, "aws_security_group", "Networking_SecurityGroups_Agent", "id");
     const ingressGroup = ref(passthrough, "aws_security_group", "Networking_SecurityGroups_IngressLoadBalancer", "id");
     const fromIngress = resourcesOf(passthrough, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.security_group_id === agent && rule.referenced_security_group_id === ingressGroup);

@@ -116,8 +116,10 @@ export class LoadBalancing extends Construct {
     // HTTP on 80 can be redirected (templates/manifests/traefik-node-ports.yaml). The load balancer does not validate
     // the targets' certificates, so Traefik's default one serves (Elastic Load Balancing, "Target groups for your
     // Network Load Balancers", Routing configuration). Without one, TCP 443 passes through to the same entry point.
+    // One construct ID in both modes, so switching modes updates the :443 listener in place; two listeners on one port
+    // with nothing ordering their delete and create fail with DuplicateListener. The target groups differ by name.
     const https: TcpForward = props.ingressCertificateArn
-      ? { id: "IngressTls", name: "tls", listenerPort: HTTPS_PORT, targetPort: INGRESS_HTTPS_NODE_PORT, tls: { certificateArn: props.ingressCertificateArn } }
+      ? { id: "IngressHttps", name: "tls", listenerPort: HTTPS_PORT, targetPort: INGRESS_HTTPS_NODE_PORT, tls: { certificateArn: props.ingressCertificateArn } }
       : { id: "IngressHttps", name: "https", listenerPort: HTTPS_PORT, targetPort: INGRESS_HTTPS_NODE_PORT };
     this.ingressTargetGroupArns = this.forwards(ingress, [{ id: "IngressHttp", name: "http", listenerPort: HTTP_PORT, targetPort: INGRESS_HTTP_NODE_PORT }, https], this.ingressTargetMetrics);
     this.ingress = { dnsName: ingress.dnsName, zoneId: ingress.zoneId };

@@ -2,17 +2,9 @@
 // junk before and after a valid value, each enum member, with the exact message the user sees. Every bound and list
 // below is written out from its source (AWS API references, RFC 1035, the AWS SDK's partition table, the README's
 // Configuration table), never imported from config/schema.ts, so a wrong bound there fails here.
-import { ConfigError, resolveConfig } from "../config/resolve";
+import { problemsOf } from "./support/config-problems";
+import { resolveConfig } from "../config/resolve";
 
-function problemsOf(input: unknown): string[] {
-  try {
-    resolveConfig(input);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error("config was accepted");
-}
 
 /** `{ a: { b: value } }` for the field "a.b". */
 function configWith(field: string, value: unknown): Record<string, unknown> {

@@ -1,3 +1,4 @@
+import { problemsOf } from "./support/config-problems";
 import { spawnSync } from "child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
@@ -7,15 +8,6 @@ import { partition as sdkPartition } from "@aws-sdk/core/client";
 import { loadConfig } from "../config/load";
 import { architectureOf, ConfigError, partitionOf, resolveConfig } from "../config/resolve";
 
-function problemsOf(input: unknown): string[] {
-  try {
-    resolveConfig(input);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error("config was accepted");
-}
 
 describe("defaults", () => {
   test("production default is highly available over three zones with a NAT gateway per zone", () => {

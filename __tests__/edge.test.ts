@@ -1,9 +1,10 @@
-import { ConfigError, resolveConfig } from "../config/resolve";
+import { resolveConfig } from "../config/resolve";
 import { ConfigInput } from "../config/schema";
 import { Networking } from "../modules/networking";
 import { clusterNetworkReach, Policy } from "../modules/policy";
 import { spawnSync } from "child_process";
 import { load } from "js-yaml";
+import { problemsOf } from "./support/config-problems";
 import { documentOf, localNamed, logicalIdOf, ref, referencedId, resourceNamed, resourcesOf, synthCluster, TerraformJson, writtenManifests } from "./helpers";
 import { EDGE_EVERYTHING } from "./support/example-configs";
 
@@ -42,15 +43,6 @@ function terraformConsole(expression: string): string {
   return result.stdout.trim();
 }
 
-function problemsOf(input: ConfigInput): string[] {
-  try {
-    resolveConfig(input);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error("config was accepted");
-}
 
 describe("off by default", () => {
   const { json } = synthCluster({});

@@ -15,6 +15,7 @@ const config = {
     "config/resolve.ts",
     "config/schema.ts",
     "config/backend.ts",
+    "config/rds-max-connections.ts",
     "lambdas/autoscaler/decide.ts",
     "lambdas/autoscaler/pending.ts",
     "lambdas/autoscaler/scheduling.ts",

@@ -6,7 +6,9 @@ import { ConfigInput } from "../config/schema";
 import { buildApp, policyExemptions } from "../main";
 import { parseAutoscalerSettings } from "../lambdas/autoscaler/settings";
 import { drainTiming } from "../modules/automation/drain-timing";
-import { appliedLambdaEnvironment, localNamed, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
+import { load } from "js-yaml";
+import { configurationTable } from "./support/readme-configuration";
+import { appliedLambdaEnvironment, documentOf, localNamed, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson, writtenConfig, writtenFiles, writtenManifests } from "./helpers";
 
 // Every value a user sets reaches the resource that acts on it, through main.ts's wiring of config -> module props ->
 // Terraform. Each row sets one value away from its default and finds it where AWS will read it; each test synthesises
@@ -15,6 +17,14 @@ import { appliedLambdaEnvironment, localNamed, ref, resourceNamed, resourcesOf, 
 const byName = (json: TerraformJson, type: string) => Object.fromEntries(resourcesOf(json, type).map(([id, body]) => [id.replace(/_[A-F0-9]{8}$/, ""), body]));
 const script = (json: TerraformJson, kind: "Servers" | "Agents") => localNamed(json, `Compute_${kind}_UserData`);
 const lambdaEnvironment = (json: TerraformJson, name: string) => resourcesOf(json, "aws_lambda_function").find(([, fn]) => fn.function_name.endsWith(`-${name}`))![1].environment.variables;
+/** The values k3s's Traefik chart gets from the HelmChartConfig the servers write. */
+const traefikValues = (json: TerraformJson) => load(documentOf(writtenManifests(script(json, "Servers"))["traefik-node-ports"], "HelmChartConfig").spec.valuesContent) as any;
+/** StorageClasses annotated as the default (Kubernetes docs, "Change the default StorageClass"). */
+const defaultClasses = (manifests: Record<string, any[]>) =>
+  Object.values(manifests)
+    .flat()
+    .filter((document) => document?.kind === "StorageClass" && document.metadata.annotations?.["storageclass.kubernetes.io/is-default-class"] === "true")
+    .map((document) => document.metadata.name);
 const logGroupRetention = (json: TerraformJson, name: string) => resourcesOf(json, "aws_cloudwatch_log_group").find(([, group]) => group.name === name)?.[1].retention_in_days;
 
 interface Row {
@@ -161,6 +171,15 @@ const rows: Row[] = [
     },
   },
   {
+    value: "highAvailability false in prod (one server, one NAT gateway; data protection stays)",
+    input: { highAvailability: false },
+    expect: (json) => {
+      expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Servers_Group")).toMatchObject({ min_size: 1, max_size: 1, desired_capacity: 1 });
+      expect(resourcesOf(json, "aws_nat_gateway")).toHaveLength(1);
+      expect(resourceNamed(json, "aws_db_instance", "Database_Instance").deletion_protection).toBe(true);
+    },
+  },
+  {
     value: "servers.count and servers.instanceType",
     input: { servers: { count: 5, instanceType: "c7g.large" } },
     expect: (json) => {
@@ -296,10 +315,135 @@ const rows: Row[] = [
     input: { monitoring: { agentsAtMaxMinutes: 60 } },
     expect: (json) => expect(resourceNamed(json, "aws_cloudwatch_metric_alarm", "Monitoring_AgentsAtMaxAlarm").evaluation_periods).toBe(60),
   },
+  {
+    value: "edge.hostedZone and edge.fqdn (TLS at the ingress load balancer by default)",
+    input: { edge: { hostedZone: "Z0123456789ABCDEFGHIJ", fqdn: "apps.example.com" } },
+    expect: (json) => {
+      expect(resourceNamed(json, "aws_acm_certificate", "Domain_Certificate").domain_name).toBe("apps.example.com");
+      expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApplicationRecord")).toMatchObject({
+        zone_id: "Z0123456789ABCDEFGHIJ",
+        name: "apps.example.com",
+        alias: { name: ref(json, "aws_lb", "LoadBalancing_IngressLoadBalancer", "dns_name") },
+      });
+      const https = resourcesOf(json, "aws_lb_listener").find(([id, listener]) => id.startsWith("LoadBalancing_Ingress") && listener.port === 443)![1];
+      expect([https.protocol, https.certificate_arn]).toEqual(["TLS", ref(json, "aws_acm_certificate_validation", "Domain_Certificate_Validation", "certificate_arn")]);
+      // The API's name is in its certificate from first boot; the API stays private, so the kubeconfig keeps the
+      // internal load balancer's name, which resolves outside the VPC's private zone too.
+      expect(script(json, "Servers")).toContain('  - "k3s.apps.example.com"');
+      expect(json.output!.api_endpoint.value).toBe(`https://\${${ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name").slice(2, -1)}}:6443`);
+      expect(traefikValues(json).ports.web.redirections.entryPoint).toMatchObject({ to: "websecure", scheme: "https" });
+      expect(json.output!.application_url.value).toBe("https://apps.example.com");
+    },
+  },
+  {
+    value: "edge.hostedZone by domain name",
+    input: { edge: { hostedZone: "example.com", fqdn: "apps.example.com" } },
+    expect: (json) => expect(Object.values(json.data!.aws_route53_zone)).toEqual([{ name: "example.com", private_zone: false }]),
+  },
+  {
+    value: "edge.applicationTls passthrough",
+    input: { edge: { hostedZone: "Z0123456789ABCDEFGHIJ", fqdn: "apps.example.com", applicationTls: "passthrough" } },
+    expect: (json) => {
+      const https = resourcesOf(json, "aws_lb_listener").find(([id, listener]) => id.startsWith("LoadBalancing_Ingress") && listener.port === 443)![1];
+      expect([https.protocol, https.certificate_arn]).toEqual(["TCP", undefined]);
+      // An empty entryPoint is the chart's default: no redirect.
+      expect(traefikValues(json).ports.web.redirections).toEqual({ entryPoint: {} });
+    },
+  },
+  {
+    value: "api.publicAccess with edge.fqdn (the kubeconfig names k3s.<fqdn>)",
+    input: { api: { publicAccess: true, adminCidrs: ["198.51.100.0/24"] }, edge: { hostedZone: "Z0123456789ABCDEFGHIJ", fqdn: "apps.example.com" } },
+    expect: (json) => {
+      expect(script(json, "Servers")).toContain('KUBECONFIG_ENDPOINT="https://k3s.apps.example.com:6443"');
+      expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApiRecord").alias.name).toBe(ref(json, "aws_lb", "LoadBalancing_PublicApiLoadBalancer", "dns_name"));
+    },
+  },
+  {
+    value: "edge.cloudFront.enabled and webAclArn (with api.adminCidrs on the origin)",
+    input: {
+      api: { adminCidrs: ["198.51.100.0/24"] },
+      edge: { hostedZone: "Z0123456789ABCDEFGHIJ", fqdn: "apps.example.com", cloudFront: { enabled: true, webAclArn: "arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/a1b2c3d4-5678-90ab-cdef-000000000000" } },
+    },
+    expect: (json) => {
+      const distribution = resourceNamed(json, "aws_cloudfront_distribution", "FrontDoor_Distribution");
+      expect(distribution.aliases).toEqual(["apps.example.com"]);
+      expect(distribution.web_acl_id).toBe("arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/a1b2c3d4-5678-90ab-cdef-000000000000");
+      expect(json.provider!.aws.find((provider: any) => provider.alias === "us_east_1").region).toBe("us-east-1");
+      // No public ingress load balancer; the agents register only in the origin's target group.
+      expect(resourcesOf(json, "aws_lb").map(([, lb]) => lb.name).sort()).toEqual(["k3s-api", "k3s-cf-origin"]);
+      expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").target_group_arns).toEqual([ref(json, "aws_lb_target_group", "FrontDoor_TargetGroup", "arn")]);
+      const origin = ref(json, "aws_security_group", "Networking_SecurityGroups_CloudFrontOrigin", "id");
+      expect(resourcesOf(json, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.security_group_id === origin && rule.cidr_ipv4 === "198.51.100.0/24")).toHaveLength(2);
+      // adminCidrs without publicAccess open no public API listener.
+      expect(resourcesOf(json, "aws_lb").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^LoadBalancing_PublicApi/));
+      const { web, websecure } = traefikValues(json).ports;
+      expect([web.redirections.entryPoint, websecure.middlewares]).toEqual([{}, ["kube-system-remove-origin-header@kubernetescrd"]]);
+      expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApplicationRecord").alias.name).toBe(ref(json, "aws_cloudfront_distribution", "FrontDoor_Distribution", "domain_name"));
+    },
+  },
+  {
+    value: "edge.cloudFront.existingDistributionDomainName",
+    input: { edge: { hostedZone: "Z0123456789ABCDEFGHIJ", fqdn: "apps.example.com", cloudFront: { enabled: true, existingDistributionDomainName: "d111111abcdef8.cloudfront.net" } } },
+    expect: (json) => {
+      expect(resourcesOf(json, "aws_cloudfront_distribution")).toEqual([]);
+      expect(json.provider!.aws).toHaveLength(1);
+      expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApplicationRecord").alias.name).toBe("d111111abcdef8.cloudfront.net");
+      expect(json.output!.existing_distribution_settings.description).toContain("d111111abcdef8.cloudfront.net");
+    },
+  },
+  {
+    value: "clusterPolicy.podSecurity",
+    input: { clusterPolicy: { podSecurity: { enforce: "restricted", audit: "baseline", warn: "privileged", exemptNamespaces: ["kube-system", "ci"] } } },
+    expect: (json) => {
+      const [admission] = writtenFiles(script(json, "Servers"))["/var/lib/rancher/k3s/server/psa.yaml"];
+      const podSecurity = admission.plugins.find((plugin: any) => plugin.name === "PodSecurity").configuration;
+      expect(podSecurity.defaults).toEqual({ enforce: "restricted", "enforce-version": "latest", audit: "baseline", "audit-version": "latest", warn: "privileged", "warn-version": "latest" });
+      expect(podSecurity.exemptions.namespaces).toEqual(["kube-system", "ci"]);
+    },
+  },
+  {
+    value: "clusterPolicy.auditLog",
+    input: { clusterPolicy: { auditLog: { maxAgeDays: 7, maxBackups: 3, maxSizeMb: 50 } } },
+    expect: (json) =>
+      expect(writtenConfig(script(json, "Servers"))["kube-apiserver-arg"]).toEqual(expect.arrayContaining(["audit-log-maxage=7", "audit-log-maxbackup=3", "audit-log-maxsize=50"])),
+  },
+  {
+    value: "clusterPolicy.auditLog.enabled",
+    input: { clusterPolicy: { auditLog: { enabled: false } } },
+    expect: (json) => expect(writtenConfig(script(json, "Servers"))["kube-apiserver-arg"]).toEqual(["admission-control-config-file=/var/lib/rancher/k3s/server/psa.yaml"]),
+  },
+  {
+    value: "storage.blockStorage.enabled (gp3 becomes the default class)",
+    input: { storage: { blockStorage: { enabled: true } } },
+    expect: (json) => {
+      const manifests = writtenManifests(script(json, "Servers"));
+      expect(documentOf(manifests["aws-ebs-csi-driver"], "HelmChart").spec.chart).toBe("aws-ebs-csi-driver");
+      expect(defaultClasses(manifests)).toEqual(["gp3"]);
+      for (const kind of ["Servers", "Agents"]) {
+        expect(resourcesOf(json, "aws_iam_role_policy").filter(([id, policy]) => id.startsWith(`Compute_${kind}_Role_Policy-`) && policy.name === "ebs-csi")).toHaveLength(1);
+      }
+    },
+  },
+  {
+    value: "storage.defaultStorageClass",
+    input: { storage: { blockStorage: { enabled: true }, defaultStorageClass: "efs" } },
+    expect: (json) => expect(defaultClasses(writtenManifests(script(json, "Servers")))).toEqual(["efs"]),
+  },
 ];
 
 test.each(rows)("$value reaches the resources that use it", ({ input, expect: check }) => {
   check(synthCluster(input).json);
+});
+
+/** The settings an input sets: the paths of its leaves; a list or a map of tags is one setting. */
+function settingsOf(input: unknown, prefix = ""): string[] {
+  if (typeof input !== "object" || input === null || Array.isArray(input) || prefix === "tags") return [prefix];
+  return Object.entries(input).flatMap(([key, value]) => settingsOf(value, prefix ? `${prefix}.${key}` : key));
+}
+
+test("every setting the README documents is set by a row, so a setting main.ts drops fails a row", () => {
+  const set = new Set(rows.flatMap((row) => settingsOf(row.input)));
+  expect(configurationTable().map((row) => row.field).filter((field) => !set.has(field))).toEqual([]);
 });
 
 test("the automation functions reach the agents' group and the servers' access secret", () => {

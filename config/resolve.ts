@@ -315,12 +315,20 @@ function versionOf(tag: string): [number, number, number] {
   return [Number(minor), Number(patch), Number(revision)];
 }
 
+/** Kubernetes minor, patch and k3s revision of v1.32.2+k3s1, the first k3s release with Traefik 3. */
+const FIRST_TRAEFIK_3_RELEASE: [number, number, number] = [32, 2, 1];
+
+/** Whether release a comes before release b. */
+function isOlder(a: [number, number, number], b: [number, number, number]): boolean {
+  const difference = a.map((part, index) => part - b[index]).find((part) => part !== 0) ?? 0;
+  return difference < 0;
+}
+
 /** Kubernetes version skew policy: a kubelet must not be newer than kube-apiserver, and at most three minors older. */
 function checkVersionSkew(serverVersion: string, agentVersion: string, report: Report) {
   const server = versionOf(serverVersion);
   const agent = versionOf(agentVersion);
-  const order = agent.map((part, index) => part - server[index]).find((difference) => difference !== 0) ?? 0;
-  if (order > 0) {
+  if (isOlder(server, agent)) {
     report(
       "agents.k3sVersion",
       `(${agentVersion}) is newer than k3sVersion (${serverVersion}), the servers' release; a kubelet must not be newer than the API server, so upgrade the servers first`,
@@ -438,6 +446,17 @@ function checkEdge(config: ParsedConfig, partition: Partition | undefined, publi
         ["edge.cloudFront.enabled"],
       );
     }
+  }
+  // The redirect of port 80 to HTTPS is ports.web.redirections of k3s's packaged Traefik chart, a key of its Traefik 3
+  // charts (34 on) only; the Traefik 2 charts before them have no values schema and ignore it, so port 80 would serve
+  // plain HTTP. k3s-io/docs release-notes/v1.32.X.md: v1.32.1+k3s1 ships Traefik v2.11.18, v1.32.2+k3s1 v3.3.2; the
+  // v1.31 line stays on Traefik 2.
+  if (fqdn !== undefined && config.edge.applicationTls === "load-balancer" && !cloudFront.enabled && isOlder(versionOf(config.k3sVersion), FIRST_TRAEFIK_3_RELEASE)) {
+    report(
+      "k3sVersion",
+      `(${config.k3sVersion}) ships Traefik 2, whose chart ignores the redirect of HTTP to HTTPS that edge.applicationTls "load-balancer" sets up, so port 80 would serve applications unencrypted; use v1.32.2+k3s1 or later (its Traefik 3 chart takes the redirect), or edge.applicationTls "passthrough"`,
+      ["edge.applicationTls", "edge.fqdn", "edge.cloudFront.enabled"],
+    );
   }
   if (fqdn !== undefined) return `k3s.${fqdn}`;
   return domain === undefined ? undefined : `k3s.${domain}`;

@@ -217,6 +217,7 @@ export class ClusterStack extends TerraformStack {
       accessSecretArn: compute.automationAccessSecretArn,
       autoscaler: config.agents.scalingMode === "pods" ? autoscalerProps(config) : undefined,
       notificationEmail: automation.notificationEmail,
+      slackWebhookSecretArn: automation.slackWebhookSecretArn,
       logRetentionDays: automation.logRetentionDays,
     });
 

@@ -26,6 +26,8 @@ const config = {
     "lambdas/node-drainer/events.ts",
     "lambdas/node-drainer/drainer.ts",
     "lambdas/node-drainer/settings.ts",
+    "lambdas/slack-forwarder/format.ts",
+    "lambdas/slack-forwarder/settings.ts",
     "lambdas/shared/drain.ts",
     "lambdas/shared/selectors.ts",
     "lambdas/shared/quantity.ts",

@@ -2,6 +2,7 @@ import { AgentGroup, AgentGroupView } from "../lambdas/autoscaler/aws";
 import { runAutoscaler, RunDeps } from "../lambdas/autoscaler/run";
 import { DynamoLock, StateStore } from "../lambdas/autoscaler/store";
 import { kubeConfigFor, kubernetesCluster } from "../lambdas/shared/cluster";
+import { formatNotification } from "../lambdas/slack-forwarder/format";
 import { FakeKubeApi } from "./support/fake-kube-api";
 import { LocalDynamo, startDynamo } from "./support/dynalite";
 import { resourceNamed, synthCluster } from "./helpers";
@@ -9,6 +10,9 @@ import { resourceNamed, synthCluster } from "./helpers";
 const MINUTE = 60_000;
 
 const MARK = "k3s-aws.autoscaler/scale-down";
+
+/** A published notification as the Slack forwarder posts it. */
+const slackText = ([subject, message]: [string, Record<string, unknown>]) => formatNotification({ subject, message: JSON.stringify(message, null, 2) }, "k3s").text;
 
 /** An auto scaling group that records what it is asked to do. */
 class RecordingGroup implements AgentGroup {
@@ -85,6 +89,8 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     expect(decision).toMatchObject({ action: "scale-up", by: 2, desired: 4 });
     expect(group.calls).toEqual(["setDesired 4"]);
     expect(notifications.map(([subject]) => subject)).toEqual(["k3s autoscaler: scale-up"]);
+    // What the Slack forwarder makes of the published notification (serialised as snsNotifier sends it).
+    expect(slackText(notifications[0])).toMatch(/^:arrow_up: \*k3s: scaled up\* the agents from 2 to 4 \(\+2\)\n\*Reason:\* /);
     expect(JSON.parse(metrics[0])).toMatchObject({ Cluster: "k3s", ScaleUp: 2, ScaleDown: 0, PendingPods: 2 });
     expect(await new DynamoLock(dynamo.client, dynamo.table).acquire("next", now, MINUTE)).toBe(true);
     expect((await new StateStore(dynamo.client, dynamo.table).load()).lastScaleUpAt).toBe(now);
@@ -144,6 +150,7 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     expect(api.pods.has("default/small-b")).toBe(false);
     expect(group.calls).toEqual(["terminate i-0bbbbbbbbbbbbbbbb"]);
     expect(api.nodes.get("server-1")?.spec.unschedulable).toBeUndefined();
+    expect(slackText(notifications[notifications.length - 1])).toMatch(/^:arrow_down: \*k3s: scaled down\* the agents from 2 to 1, removing agent-b \(i-0bbbbbbbbbbbbbbbb\)\n/);
   });
 
   test("a drain that cannot finish uncordons the node and terminates nothing", async () => {

@@ -10,6 +10,7 @@ const ROOT = join(__dirname, "..");
 const ENVIRONMENTS: Record<LambdaName, Record<string, string>> = {
   "node-drainer": { AGENT_GROUP_NAME: "k3s-agents", ACCESS_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k3s/automation-access", TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:k3s-automation", HEARTBEAT_INTERVAL_SECONDS: "60" },
   autoscaler: {},
+  "slack-forwarder": { CLUSTER_NAME: "k3s", SLACK_WEBHOOK_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k3s/slack-webhook-AbCdEf" },
 };
 
 /** Unpacks a bundle and runs a snippet against its handler in a fresh Node process, as Lambda would load it. */
@@ -23,7 +24,7 @@ function runInBundle(name: LambdaName, snippet: string, env: Record<string, stri
   });
 }
 
-describe.each<LambdaName>(["autoscaler", "node-drainer"])("%s bundle", (name) => {
+describe.each<LambdaName>(["autoscaler", "node-drainer", "slack-forwarder"])("%s bundle", (name) => {
   test("is a zip of the minified handler and its source map, with a fixed timestamp", () => {
     const bundle = bundleLambda(name);
     const entries = unzipSync(readFileSync(bundle.zipPath));
@@ -121,3 +122,14 @@ test("two synth processes produce the same asset hashes and JSON", () => {
   const json = outdirs.map((outdir) => readFileSync(join(outdir, "stacks", "cluster", "cdk.tf.json")));
   expect(json[1].equals(json[0])).toBe(true);
 }, 60_000);
+
+test("the bundled Slack forwarder skips an event that is not from SNS, reading no secret and calling no webhook", () => {
+  const result = runInBundle(
+    "slack-forwarder",
+    "require('./index.js').handler({ Records: [{ body: 'an SQS message' }] }).then((r) => console.log('RESULT ' + JSON.stringify(r)))",
+    ENVIRONMENTS["slack-forwarder"],
+  );
+  const lines = result.stdout.trim().split("\n");
+  expect(JSON.parse(lines[0])).toMatchObject({ level: "warn", message: "record skipped: not an SNS notification", reason: "no Sns object" });
+  expect(lines[1]).toBe('RESULT ["skipped"]');
+});

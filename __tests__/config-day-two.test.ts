@@ -4,6 +4,7 @@
 // validation), never imported from the modules under test.
 import { problemsOf } from "./support/config-problems";
 import { resolveConfig } from "../config/resolve";
+import { instanceMemoryGib } from "../config/rds-max-connections";
 
 const zone = "example.com";
 const edge = (extra: Record<string, unknown> = {}) => ({ hostedZone: zone, fqdn: `apps.${zone}`, ...extra });
@@ -229,6 +230,11 @@ describe("monitoring.databaseMaxConnections: RDS PostgreSQL's LEAST({DBInstanceC
     expect(resolveConfig({ database: { instanceClass } }).monitoring.databaseMaxConnections).toBe(maxConnections);
   });
 
+  test("a class name not of the form db.<family>.<size> has no known memory", () => {
+    for (const instanceClass of ["m5.large", "db.m5", "db.m5.large.x", "db.M5.large"]) expect(instanceMemoryGib(instanceClass)).toBeUndefined();
+    expect(instanceMemoryGib("db.m5.large")).toBe(8);
+  });
+
   test("a configured value wins over the derived one", () => {
     expect(resolveConfig({ database: { instanceClass: "db.m5.large" }, monitoring: { databaseMaxConnections: 400 } }).monitoring.databaseMaxConnections).toBe(400);
   });
@@ -264,5 +270,59 @@ describe("the HTTP-to-HTTPS redirect needs k3s's Traefik 3 chart", () => {
     expect(resolveConfig(tlsAtLoadBalancer("v1.31.4+k3s1", { applicationTls: "passthrough" })).k3sVersion).toBe("v1.31.4+k3s1");
     expect(resolveConfig(tlsAtLoadBalancer("v1.31.4+k3s1", { cloudFront: { enabled: true } })).k3sVersion).toBe("v1.31.4+k3s1");
     expect(resolveConfig({ k3sVersion: "v1.31.4+k3s1", agents: { k3sVersion: "v1.31.4+k3s1" } }).k3sVersion).toBe("v1.31.4+k3s1");
+  });
+});
+
+describe("a rule that reads a refused field stays silent when the default standing in would trip it", () => {
+  const zones = ["eu-west-1a", "eu-west-1b"];
+  const privateSubnetCidrs = ["10.0.0.0/23", "10.0.2.0/23"];
+  test.each<[string, unknown, string[]]>([
+    ["monitoring.alarms, read for the connections alarm's max_connections", { database: { instanceClass: "db.r4.large" }, monitoring: { alarms: "no" } }, ["monitoring.alarms: Invalid input: expected boolean, received string"]],
+    ["storage.blockStorage.enabled, read for a gp3 default", { storage: { defaultStorageClass: "gp3", blockStorage: { enabled: "yes" } } }, ["storage.blockStorage.enabled: Invalid input: expected boolean, received string"]],
+    ["region, read against a copy in the same region", { region: "EU-WEST-1", backups: { copyRegion: "eu-west-1" } }, ['region: must be an AWS region such as "eu-west-1"']],
+    ["region, read against a copy in another partition", { region: "EU-WEST-1", backups: { copyRegion: "cn-north-1" } }, ['region: must be an AWS region such as "eu-west-1"']],
+    ["edge.cloudFront.enabled, read for a web ACL", { edge: edge({ cloudFront: { enabled: "yes", webAclArn } }) }, ["edge.cloudFront.enabled: Invalid input: expected boolean, received string"]],
+    [
+      "edge.cloudFront.enabled, read for an existing distribution",
+      { edge: edge({ cloudFront: { enabled: "yes", existingDistributionDomainName: "d111111abcdef8.cloudfront.net" } }) },
+      ["edge.cloudFront.enabled: Invalid input: expected boolean, received string"],
+    ],
+    [
+      "edge.fqdn, read by CloudFront",
+      { edge: { hostedZone: zone, fqdn: "Apps.example.com", cloudFront: { enabled: true } } },
+      ['edge.fqdn: must be a lower-case DNS name such as "apps.example.com"'],
+    ],
+    [
+      "network.publicSubnetCidrs, whose derived stand-in is too small for the origin load balancer",
+      { network: { vpcCidr: "10.0.0.0/20", availabilityZones: zones, publicSubnetCidrs: ["10.0.14.0/27", 5], privateSubnetCidrs }, edge: edge({ cloudFront: { enabled: true } }) },
+      ["network.publicSubnetCidrs.1: Invalid input: expected string, received number"],
+    ],
+    ["edge.applicationTls, read by the Traefik 3 rule", { k3sVersion: "v1.31.4+k3s1", agents: { k3sVersion: "v1.31.4+k3s1" }, edge: edge({ applicationTls: "tls" }) }, ['edge.applicationTls: Invalid option: expected one of "load-balancer"|"passthrough"']],
+    [
+      "edge.cloudFront.enabled, read by the Traefik 3 rule",
+      { k3sVersion: "v1.31.4+k3s1", agents: { k3sVersion: "v1.31.4+k3s1" }, edge: edge({ cloudFront: { enabled: "yes" } }) },
+      ["edge.cloudFront.enabled: Invalid input: expected boolean, received string"],
+    ],
+    // A tag the schema refuses drops that key alone; the reserved-key rule then reads a tag map that is not what the
+    // user wrote, and stays silent.
+    ["tags, read for keys the EBS CSI driver reserves", { storage: { blockStorage: { enabled: true } }, tags: { "kubernetes.io/role": "x", "aws:team": "x" } }, ['tags.aws:team: tag keys must not start with "aws:" in any letter case (reserved for AWS)']],
+    ["region, read against the Slack webhook secret's region", { region: "EU-WEST-1", automation: { slackWebhookSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf" } }, ['region: must be an AWS region such as "eu-west-1"']],
+    ["region, read against the Slack webhook secret's partition", { region: "EU-WEST-1", automation: { slackWebhookSecretArn: "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:slack-AbCdEf" } }, ['region: must be an AWS region such as "eu-west-1"']],
+  ])("%s", (_name, input, problems) => {
+    expect(problemsOf(input)).toEqual(problems);
+  });
+
+  test("a VPC range that is not a network address is named once, even with CloudFront reading the subnets derived from it", () => {
+    expect(problemsOf({ network: { vpcCidr: "10.0.0.1/16" }, edge: edge({ cloudFront: { enabled: true } }) })).toEqual(['network.vpcCidr: "10.0.0.1/16" has host bits set; the network address is 10.0.0.0/16']);
+    expect(problemsOf({ network: { vpcCidr: "10.0.0.0/24" }, edge: edge({ cloudFront: { enabled: true } }) })).toEqual([
+      "network.vpcCidr: must be between /16 and /20 when subnets are derived (got /24); list publicSubnetCidrs and privateSubnetCidrs for a smaller VPC",
+    ]);
+  });
+
+  test("every listed public subnet too small for the origin load balancer is named", () => {
+    const network = { availabilityZones: ["eu-west-1a", "eu-west-1b"], publicSubnetCidrs: ["10.0.0.0/28", "10.0.0.16/28"], privateSubnetCidrs: ["10.0.16.0/20", "10.0.32.0/20"] };
+    expect(problemsOf({ network, edge: edge({ cloudFront: { enabled: true } }) })).toEqual([
+      "edge.cloudFront.enabled: needs public subnets of at least /27 for the origin Application Load Balancer (AWS requires a /27 with 8 free addresses per subnet), but network.publicSubnetCidrs has 10.0.0.0/28, 10.0.0.16/28; list subnets of /27 or larger",
+    ]);
   });
 });

@@ -104,7 +104,7 @@ export function appliedReference(value: string): string {
 }
 
 /** A Lambda's synthesised environment as the function sees it after apply. */
-export function appliedLambdaEnvironment(json: TerraformJson, id: "Autoscaler" | "NodeDrainer"): Record<string, string> {
+export function appliedLambdaEnvironment(json: TerraformJson, id: "Autoscaler" | "NodeDrainer" | "SlackForwarder"): Record<string, string> {
   const variables = resourceNamed(json, "aws_lambda_function", `Automation_${id}`).environment.variables as Record<string, string>;
   return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, appliedReference(value)]));
 }

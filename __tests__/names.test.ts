@@ -12,7 +12,7 @@ const LONGEST_CLUSTER_NAME = "abcdefghij-klmnopqrs";
 const EVERY_OPTION: ConfigInput = {
   clusterName: LONGEST_CLUSTER_NAME,
   api: { publicAccess: true, adminCidrs: ["203.0.113.0/24"], domain: "example.com" },
-  automation: { notificationEmail: "ops@example.com" },
+  automation: { notificationEmail: "ops@example.com", slackWebhookSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:abcdefghij-klmnopqrs/slack-webhook-AbCdEf" },
   sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB5vJ7oYz ops@example.com",
   backups: { copyRegion: "ap-southeast-4" },
 };

@@ -45,9 +45,11 @@ function vcpusOf(size: string): number | undefined {
 /** Nominal memory of an RDS instance class in GiB, or undefined when neither the table nor the family rule knows it. */
 export function instanceMemoryGib(instanceClass: string): number | undefined {
   if (Object.hasOwn(BURSTABLE_MEMORY_GIB, instanceClass)) return BURSTABLE_MEMORY_GIB[instanceClass];
-  const [, family, size] = instanceClass.split(".");
-  const perVcpu = MEMORY_PER_VCPU.find(([pattern]) => pattern.test(family ?? ""))?.[1];
-  const vcpus = vcpusOf(size ?? "");
+  const parts = /^db\.([a-z0-9]+)\.([a-z0-9]+)$/.exec(instanceClass);
+  if (!parts) return undefined;
+  const [, family, size] = parts;
+  const perVcpu = MEMORY_PER_VCPU.find(([pattern]) => pattern.test(family))?.[1];
+  const vcpus = vcpusOf(size);
   return perVcpu !== undefined && vcpus !== undefined ? perVcpu * vcpus : undefined;
 }
 

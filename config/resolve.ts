@@ -80,7 +80,6 @@ export function resolveConfig(input: unknown): ClusterConfig {
       report(
         "network.availabilityZoneCount",
         `(${availabilityZoneCount}) conflicts with the ${availabilityZones.length} zones listed in network.availabilityZones; leave it out or make them agree`,
-        ["network.availabilityZones"],
       );
     }
   }
@@ -106,7 +105,7 @@ export function resolveConfig(input: unknown): ClusterConfig {
     );
   }
   checkApi(config.api, report);
-  const apiHostName = checkEdge(config, partitionOrUndefined(config.region), subnets.publicSubnetCidrs, report);
+  const apiHostName = checkEdge(config, partitionOf(config.region), subnets.publicSubnetCidrs, report);
   // RDS storage autoscaling: "You must set the maximum storage threshold to at least 10% more than the current
   // allocated storage" (RDS User Guide, USER_PIOPS.Autoscaling). Whole GiB, so compared without floating point.
   if (config.database.maxAllocatedStorageGb * 10 < config.database.allocatedStorageGb * 11) {
@@ -117,12 +116,13 @@ export function resolveConfig(input: unknown): ClusterConfig {
     );
   }
   checkBackups(config.backups, config.region, report);
+  checkSlackWebhookSecret(config.automation.slackWebhookSecretArn, config.region, report);
   const databaseMaxConnections = config.monitoring.databaseMaxConnections ?? defaultMaxConnections(config.database.instanceClass);
   if (config.monitoring.alarms && databaseMaxConnections === undefined) {
     report(
       "monitoring.databaseMaxConnections",
       `is required with monitoring.alarms when database.instanceClass ("${config.database.instanceClass}") has no known memory size (config/rds-max-connections.ts knows t3, t4g, m4 and later, r5 and later, x2g); set it to the instance's max_connections (SHOW max_connections)`,
-      ["database.instanceClass", "monitoring.alarms"],
+      ["monitoring.alarms"],
     );
   }
   const architecture = checkArchitecture(config.servers.instanceType, config.agents.instanceTypes, report);
@@ -304,7 +304,7 @@ function checkAgents(agents: ParsedConfig["agents"], report: Report) {
 function checkVolumeTags(tags: Record<string, string>, report: Report) {
   for (const key of Object.keys(tags)) {
     if (key.startsWith("kubernetes.io/") || key.startsWith("ebs.csi.aws.com/") || key === "CSIVolumeName" || key === "CSIVolumeSnapshotName") {
-      report(`tags`, `"${key}" is a tag key the EBS CSI driver reserves ("kubernetes.io/...", "ebs.csi.aws.com/...", CSIVolumeName, CSIVolumeSnapshotName); with storage.blockStorage.enabled it would refuse every volume`, ["storage.blockStorage.enabled"]);
+      report(`tags`, `"${key}" is a tag key the EBS CSI driver reserves ("kubernetes.io/...", "ebs.csi.aws.com/...", CSIVolumeName, CSIVolumeSnapshotName); with storage.blockStorage.enabled it would refuse every volume`);
     }
   }
 }
@@ -381,7 +381,7 @@ function checkApi(api: ParsedConfig["api"], report: Report) {
     seen.push({ index, text, network });
   });
   if (api.publicAccess && api.adminCidrs.length === 0) {
-    report("api.adminCidrs", "at least one CIDR is required when api.publicAccess is true", ["api.publicAccess"]);
+    report("api.adminCidrs", "at least one CIDR is required when api.publicAccess is true");
   }
 }
 
@@ -400,12 +400,12 @@ export const CLOUDFRONT_PREFIX_LIST_WEIGHT = 55;
  * The edge settings: all or nothing of the DNS pair, CloudFront only with a name to serve, one owner of the API's
  * name. Returns that name, "k3s.<edge.fqdn>" or "k3s.<api.domain>".
  */
-function checkEdge(config: ParsedConfig, partition: Partition | undefined, publicSubnetCidrs: string[], report: Report): string | undefined {
+function checkEdge(config: ParsedConfig, partition: Partition, publicSubnetCidrs: string[], report: Report): string | undefined {
   const { hostedZone, fqdn, cloudFront } = config.edge;
-  if (hostedZone !== undefined && fqdn === undefined) report("edge.fqdn", "is required with edge.hostedZone: the name the applications are served at", ["edge.hostedZone"]);
-  if (fqdn !== undefined && hostedZone === undefined) report("edge.hostedZone", "is required with edge.fqdn: the public Route 53 hosted zone its records go in", ["edge.fqdn"]);
+  if (hostedZone !== undefined && fqdn === undefined) report("edge.fqdn", "is required with edge.hostedZone: the name the applications are served at");
+  if (fqdn !== undefined && hostedZone === undefined) report("edge.hostedZone", "is required with edge.fqdn: the public Route 53 hosted zone its records go in");
   if (hostedZone !== undefined && fqdn !== undefined && !HOSTED_ZONE_ID_PATTERN.test(hostedZone) && fqdn !== hostedZone && !fqdn.endsWith(`.${hostedZone}`)) {
-    report("edge.fqdn", `"${fqdn}" is not inside the hosted zone "${hostedZone}"; use a name ending in ".${hostedZone}"`, ["edge.hostedZone"]);
+    report("edge.fqdn", `"${fqdn}" is not inside the hosted zone "${hostedZone}"; use a name ending in ".${hostedZone}"`);
   }
   // One owner for the API's name: k3s.<edge.fqdn> when the edge is on; api.domain may only say the same.
   const { domain } = config.api;
@@ -413,7 +413,6 @@ function checkEdge(config: ParsedConfig, partition: Partition | undefined, publi
     report(
       "api.domain",
       `("${domain}") contradicts edge.fqdn ("${fqdn}"): the API's name is k3s.<edge.fqdn> ("k3s.${fqdn}"), which this project creates; remove api.domain`,
-      ["edge.fqdn"],
     );
   }
   // The certificate's DomainName is its Common Name: "cannot exceed 64 octets (characters), including periods" (ACM API
@@ -428,14 +427,12 @@ function checkEdge(config: ParsedConfig, partition: Partition | undefined, publi
       report("edge.cloudFront.existingDistributionDomainName", "is set but edge.cloudFront.enabled is false; enable CloudFront or remove it", ["edge.cloudFront.enabled"]);
     }
   } else {
-    if (fqdn === undefined) report("edge.cloudFront.enabled", "needs edge.hostedZone and edge.fqdn: the distribution and its origin serve edge.fqdn with an ACM certificate", ["edge.fqdn", "edge.hostedZone"]);
+    if (fqdn === undefined) report("edge.cloudFront.enabled", "needs edge.hostedZone and edge.fqdn: the distribution and its origin serve edge.fqdn with an ACM certificate", ["edge.fqdn"]);
     if (cloudFront.webAclArn !== undefined && cloudFront.existingDistributionDomainName !== undefined) {
-      report("edge.cloudFront.webAclArn", "applies to the distribution this project creates; with edge.cloudFront.existingDistributionDomainName attach the web ACL to your distribution instead", [
-        "edge.cloudFront.existingDistributionDomainName",
-      ]);
+      report("edge.cloudFront.webAclArn", "applies to the distribution this project creates; with edge.cloudFront.existingDistributionDomainName attach the web ACL to your distribution instead");
     }
     // CloudFront with ACM certificates in us-east-1 is a service of the aws partition only.
-    if (partition !== undefined && partition !== "aws") report("edge.cloudFront.enabled", `CloudFront with a us-east-1 certificate is not available in the ${partition} partition (region ${config.region})`, ["region"]);
+    if (partition !== "aws") report("edge.cloudFront.enabled", `CloudFront with a us-east-1 certificate is not available in the ${partition} partition (region ${config.region})`);
     checkOriginSubnets(config.network, publicSubnetCidrs, report);
     // The origin's group admits the prefix list on 443 and each admin network on 80 and 443.
     const rules = CLOUDFRONT_PREFIX_LIST_WEIGHT + 2 * config.api.adminCidrs.length;
@@ -443,7 +440,6 @@ function checkEdge(config: ParsedConfig, partition: Partition | undefined, publi
       report(
         "api.adminCidrs",
         `${config.api.adminCidrs.length} networks are too many with edge.cloudFront.enabled: the origin load balancer's security group would need ${rules} rules (the CloudFront prefix list counts ${CLOUDFRONT_PREFIX_LIST_WEIGHT}, each network 2), more than the ${SECURITY_GROUP_RULE_QUOTA} a group may hold; list at most ${Math.floor((SECURITY_GROUP_RULE_QUOTA - CLOUDFRONT_PREFIX_LIST_WEIGHT) / 2)}`,
-        ["edge.cloudFront.enabled"],
       );
     }
   }
@@ -455,7 +451,7 @@ function checkEdge(config: ParsedConfig, partition: Partition | undefined, publi
     report(
       "k3sVersion",
       `(${config.k3sVersion}) ships Traefik 2, whose chart ignores the redirect of HTTP to HTTPS that edge.applicationTls "load-balancer" sets up, so port 80 would serve applications unencrypted; use v1.32.2+k3s1 or later (its Traefik 3 chart takes the redirect), or edge.applicationTls "passthrough"`,
-      ["edge.applicationTls", "edge.fqdn", "edge.cloudFront.enabled"],
+      ["edge.applicationTls", "edge.cloudFront.enabled"],
     );
   }
   if (fqdn !== undefined) return `k3s.${fqdn}`;
@@ -485,12 +481,22 @@ function checkOriginSubnets(network: ParsedConfig["network"], publicSubnetCidrs:
   report(
     "edge.cloudFront.enabled",
     `needs public subnets of at least /${ALB_SUBNET_LARGEST_PREFIX} for the origin Application Load Balancer (AWS requires a /27 with 8 free addresses per subnet), but ${fix}`,
-    ["network.vpcCidr", "network.publicSubnetCidrs"],
+    ["network.publicSubnetCidrs"],
   );
 }
 
-function partitionOrUndefined(region: string): Partition | undefined {
-  return unsupportedPartitionProblem(region) ? undefined : partitionOf(region);
+/**
+ * The forwarder reads the secret from Secrets Manager in its own region, which holds only that region's secrets; a
+ * secret elsewhere would fail at run time, so it is refused here.
+ */
+function checkSlackWebhookSecret(arn: string | undefined, region: string, report: Report) {
+  if (arn === undefined) return;
+  const [, partition, , secretRegion] = arn.split(":");
+  if (unsupportedPartitionProblem(region) === undefined && partition !== partitionOf(region)) {
+    report("automation.slackWebhookSecretArn", `is in partition ${partition} but region "${region}" is in ${partitionOf(region)}; use a secret in the cluster's region`, ["region"]);
+  } else if (secretRegion !== region) {
+    report("automation.slackWebhookSecretArn", `is in region "${secretRegion}" but the cluster is in "${region}"; the forwarder reads its own region's Secrets Manager: create (or replicate) the secret in "${region}"`, ["region"]);
+  }
 }
 
 /** Graviton families carry a "g" right after the generation number (t4g, m7gd, c6gn); a1 is the first Graviton. */

@@ -233,6 +233,12 @@ function cronFieldProblem(text: string, field: (typeof CRON_FIELDS)[number]): st
   return undefined;
 }
 
+/**
+ * A Secrets Manager secret's full ARN: the name (1-512 of letters, digits and /_+=.@-) and the "-" plus six random
+ * characters Secrets Manager appends (Secrets Manager User Guide, "Secret names and ARNs"; CreateSecret's Name).
+ */
+export const SECRET_ARN_PATTERN = /^arn:(aws|aws-cn|aws-us-gov):secretsmanager:([a-z]{2}(-gov)?-[a-z]+-\d+):(\d{12}):secret:[A-Za-z0-9/_+=.@-]{1,512}-[A-Za-z0-9]{6}$/;
+
 const AutomationSchema = z.strictObject({
   /** EventBridge schedule of the autoscaler (scaling mode "pods"). */
   scheduleExpression: z
@@ -262,6 +268,18 @@ const AutomationSchema = z.strictObject({
   expendablePodsPriorityCutoff: z.number().int().default(-10),
   /** Address subscribed to the automation topic: every scale action and failure, and the alarms. */
   notificationEmail: z.email("must be an e-mail address").optional(),
+  /**
+   * Full ARN of a Secrets Manager secret whose value is a Slack incoming-webhook URL; the automation topic is then
+   * forwarded to Slack. The whole ARN, with the 6-character suffix Secrets Manager appends to the name, so the
+   * forwarder's role names this one secret; in the cluster's region (config/resolve.ts).
+   */
+  slackWebhookSecretArn: z
+    .string()
+    .regex(
+      SECRET_ARN_PATTERN,
+      'must be the full ARN of a Secrets Manager secret ("arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 characters>", as describe-secret prints it)',
+    )
+    .optional(),
   logRetentionDays: z
     .number()
     .int()

@@ -76,7 +76,7 @@ const LOAD_SNIPPET = "const start = process.hrtime.bigint(); require('./index.js
 
 function reportLambdas(): void {
   console.log(`\nfunction       bundle KiB   zip KiB   build ms   cold load ms (median of ${RUNS}, min)`);
-  for (const name of ["autoscaler", "node-drainer"] as LambdaName[]) {
+  for (const name of ["autoscaler", "node-drainer", "slack-forwarder"] as LambdaName[]) {
     const buildStart = process.hrtime.bigint();
     const bundle = bundleLambda(name, mkdtempSync(join(tmpdir(), "bench-build-")));
     const buildMs = elapsedMs(buildStart);

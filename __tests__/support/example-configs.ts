@@ -6,7 +6,7 @@ export const EVERY_OPTION: ConfigInput = {
   region: "ap-southeast-2",
   api: { publicAccess: true, adminCidrs: ["203.0.113.0/24"], domain: "example.com" },
   sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx admin@example",
-  automation: { notificationEmail: "ops@example.com" },
+  automation: { notificationEmail: "ops@example.com", slackWebhookSecretArn: "arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:abcdefghij-klmnopqrs/slack-webhook-AbCdEf" },
   database: { performanceInsights: true },
   storage: { blockStorage: { enabled: true } },
   backups: { copyRegion: "ap-southeast-4" },

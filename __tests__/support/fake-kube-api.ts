@@ -12,7 +12,7 @@ let certificate: { cert: string; key: string } | undefined;
  * A throwaway certificate for 127.0.0.1, so the client verifies TLS against a CA exactly as in the cluster. One per
  * test file: each server is new, and openssl per test would cost more than most tests.
  */
-function selfSignedCertificate(): { cert: string; key: string } {
+export function selfSignedCertificate(): { cert: string; key: string } {
   certificate ??= generateCertificate();
   return certificate;
 }

@@ -1,6 +1,7 @@
 import { Cluster, DaemonSetInfo, NodeInfo, PodInfo } from "../shared/cluster";
 import { drainNode } from "../shared/drain";
 import { errorMessage, Logger, metricLine } from "../shared/log";
+import { RecoveryNotification, RunFailedNotification, ScaleNotification, scaleSubject, SUBJECTS } from "../shared/notifications";
 import { AUTOSCALER_METRIC_DIMENSION, AUTOSCALER_METRIC_NAMESPACE, AutoscalerMetricName } from "./metrics";
 import { AgentGroup } from "./aws";
 import { AgentNode, decide, Decision, ScalerConfig } from "./decide";
@@ -128,11 +129,15 @@ export async function runAutoscaler(deps: RunDeps): Promise<Decision | undefined
       ReplacedNodes: count("replace"),
     };
     deps.metric(metricLine(AUTOSCALER_METRIC_NAMESPACE, { [AUTOSCALER_METRIC_DIMENSION]: deps.clusterName }, counts, now));
-    if (decision.action !== "none") await deps.notify(`k3s autoscaler: ${decision.action}`, { cluster: deps.clusterName, ...decision });
+    if (decision.action !== "none") {
+      const notification: ScaleNotification = { cluster: deps.clusterName, previousDesired: group.desired, ...decision };
+      await deps.notify(scaleSubject(decision.action), { ...notification });
+    }
     return decision;
   } catch (error) {
     log("error", "autoscaler run failed", { error: errorMessage(error) });
-    await deps.notify("k3s autoscaler: run failed", { cluster: deps.clusterName, error: errorMessage(error) }).catch((notifyError) => log("error", "failure notification failed", { error: errorMessage(notifyError) }));
+    const notification: RunFailedNotification = { cluster: deps.clusterName, error: errorMessage(error) };
+    await deps.notify(SUBJECTS.runFailed, { ...notification }).catch((notifyError) => log("error", "failure notification failed", { error: errorMessage(notifyError) }));
     throw error;
   } finally {
     await deps.lock.release(deps.invocationId).catch((error) => log("warn", "lock release failed; it expires on its own", { error: errorMessage(error) }));
@@ -193,6 +198,9 @@ async function recover(cluster: Cluster, deps: RunDeps, actions: RecoveryAction[
     }
   }
   for (const action of done) deps.log("info", "recovery", { ...action });
-  if (done.length + failed.length > 0) await deps.notify("k3s autoscaler: recovery", { cluster: deps.clusterName, done, failed });
+  if (done.length + failed.length > 0) {
+    const notification: RecoveryNotification = { cluster: deps.clusterName, done, failed };
+    await deps.notify(SUBJECTS.recovery, { ...notification });
+  }
   return done;
 }

@@ -2,6 +2,7 @@ import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { Cluster } from "../shared/cluster";
 import { drainNode } from "../shared/drain";
 import { errorMessage, Logger } from "../shared/log";
+import { DrainFailedNotification, SUBJECTS } from "../shared/notifications";
 import { drainDeadline, DrainRequest, parseDrainEvent } from "./events";
 
 type LifecycleRequest = Extract<DrainRequest, { kind: "lifecycle-termination" }>;
@@ -108,7 +109,8 @@ async function processRecord(record: SQSRecord, deps: DrainerDeps): Promise<bool
       return true;
     }
     log("error", "drain failed; the message will be retried", { ...context, error: errorMessage(error) });
-    await deps.notify("node drain failed", { ...context, error: errorMessage(error) }).catch((notifyError) =>
+    const notification: DrainFailedNotification = { ...context, error: errorMessage(error) };
+    await deps.notify(SUBJECTS.drainFailed, { ...notification }).catch((notifyError) =>
       log("error", "failure notification failed", { ...context, error: errorMessage(notifyError) }),
     );
     return false;

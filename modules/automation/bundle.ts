@@ -6,7 +6,7 @@ import { join, resolve } from "path";
 
 const ROOT = resolve(__dirname, "..", "..");
 
-export type LambdaName = "autoscaler" | "node-drainer";
+export type LambdaName = "autoscaler" | "node-drainer" | "slack-forwarder";
 
 export interface LambdaBundle {
   readonly name: LambdaName;

@@ -26,10 +26,11 @@ import { PolicyExemption } from "../policy";
 import { autoscalerEnvironment, AutoscalerTuning } from "../../lambdas/autoscaler/settings";
 import { drainEventPattern } from "../../lambdas/node-drainer/event-kinds";
 import { drainerEnvironment } from "../../lambdas/node-drainer/settings";
+import { slackForwarderEnvironment } from "../../lambdas/slack-forwarder/settings";
 import { STATE_TABLE_PARTITION_KEY, STATE_TABLE_TTL_ATTRIBUTE } from "../../lambdas/autoscaler/table";
 import { bundleLambda, LambdaName } from "./bundle";
 import { drainTiming } from "./drain-timing";
-import { AUTOSCALER_TIMEOUT_SECONDS } from "./tuning";
+import { AUTOSCALER_TIMEOUT_SECONDS, SLACK_FORWARDER_TIMEOUT_SECONDS } from "./tuning";
 
 export interface AutoscalerProps extends AutoscalerTuning {
   /** EventBridge schedule of the scaling runs. */
@@ -64,6 +65,12 @@ export interface AutomationProps {
    * @default undefined
    */
   readonly notificationEmail?: string;
+  /**
+   * Secrets Manager secret (full ARN, in this region) holding a Slack incoming-webhook URL; when set, a forwarder
+   * function posts every notification of the topic to Slack.
+   * @default undefined (no Slack forwarding)
+   */
+  readonly slackWebhookSecretArn?: string;
   /** Retention of the functions' log groups, in days. */
   readonly logRetentionDays: number;
 }
@@ -78,6 +85,8 @@ interface FunctionOptions {
   readonly environment: Record<string, string>;
   /** Statements beyond logs and VPC network interfaces. */
   readonly statements: DataAwsIamPolicyDocumentStatement[];
+  /** In the private subnets with the Lambda security group, or outside the VPC (a function that reaches only public endpoints). */
+  readonly vpc: boolean;
 }
 
 interface AlarmOptions {
@@ -174,6 +183,7 @@ export class Automation extends Construct {
       name: "node-drainer",
       timeoutSeconds: timing.functionTimeoutSeconds,
       environment: drainerVariables,
+      vpc: true,
       statements: [
         ...publish,
         { sid: "ConsumeDrainQueue", actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"], resources: [queue.arn] },
@@ -196,6 +206,7 @@ export class Automation extends Construct {
     });
 
     if (props.autoscaler) this.createAutoscaler(props.autoscaler, publish);
+    if (props.slackWebhookSecretArn) this.createSlackForwarder(topic, props.slackWebhookSecretArn);
 
     // CloudWatch publishes (and has SNS encrypt) as its service principal, naming the alarm as aws:SourceArn and its
     // account as aws:SourceAccount; without them any account's alarm could use this topic and key
@@ -266,6 +277,7 @@ export class Automation extends Construct {
       name: "autoscaler",
       timeoutSeconds: AUTOSCALER_TIMEOUT_SECONDS,
       environment: autoscalerVariables,
+      vpc: true,
       statements: [
         ...publish,
         { sid: "LockAndState", actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], resources: [table.arn] },
@@ -286,7 +298,61 @@ export class Automation extends Construct {
     new LambdaPermission(this, "AutoscalerSchedulePermission", { action: "lambda:InvokeFunction", functionName: fn.functionName, principal: "events.amazonaws.com", sourceArn: schedule.arn });
   }
 
-  private lambda({ id, name, timeoutSeconds, environment, statements }: FunctionOptions): LambdaFunction {
+  /**
+   * Slack: the topic -> a forwarder function -> the incoming webhook. Outside the VPC: it reaches only Secrets Manager
+   * and hooks.slack.com, so it needs no network-interface permissions and no NAT gateway, and alarms about the network
+   * itself still get through.
+   */
+  private createSlackForwarder(topic: SnsTopic, secretArn: string) {
+    const { clusterName } = this.props;
+    // The ARN is a literal of the config (config/schema.ts checks its shape, config/resolve.ts its partition and region).
+    const [, partition, , region, account] = secretArn.split(":");
+    const failures = new SqsQueue(this, "SlackForwarderFailures", { name: `${clusterName}-slack-forwarder-failures`, sqsManagedSseEnabled: true, messageRetentionSeconds: 1209600 });
+    const fn = this.lambda({
+      id: "SlackForwarder",
+      name: "slack-forwarder",
+      timeoutSeconds: SLACK_FORWARDER_TIMEOUT_SECONDS,
+      environment: slackForwarderEnvironment({ clusterName, webhookSecretArn: secretArn }),
+      vpc: false,
+      statements: [
+        { sid: "ReadSlackWebhook", actions: ["secretsmanager:GetSecretValue"], resources: [secretArn] },
+        // Needed only when the secret is encrypted with a customer-managed key (GetSecretValue needs kms:Decrypt then, and
+        // none with aws/secretsmanager), whose ARN the config does not know: any key of the secret's account, but only as
+        // Secrets Manager decrypts this secret, whose ARN it passes as encryption context (Secrets Manager User Guide,
+        // "Secret encryption and decryption": the SecretARN encryption context). No kms:ViaService: its endpoint name
+        // differs by partition, and the encryption context already names this secret.
+        {
+          sid: "DecryptSlackWebhookViaSecretsManager",
+          actions: ["kms:Decrypt"],
+          resources: [`arn:${partition}:kms:${region}:${account}:key/*`],
+          condition: [
+            { test: "StringEquals", variable: "kms:EncryptionContext:SecretARN", values: [secretArn] },
+          ],
+        },
+        // Lambda sends failed events to the destination with the function's execution role.
+        { sid: "KeepFailedNotifications", actions: ["sqs:SendMessage"], resources: [failures.arn] },
+      ],
+    });
+    // SNS invokes the function asynchronously: Lambda retries a failed event twice (Slack throttling or down, the secret
+    // unreadable), then sends it, with the error, to the failure queue, which alarms; no notification is lost silently.
+    // An hour is long enough for a Slack outage to pass and short enough that what reaches Slack is still news.
+    new LambdaFunctionEventInvokeConfig(this, "SlackForwarderInvokeConfig", {
+      functionName: fn.functionName,
+      maximumRetryAttempts: 2,
+      maximumEventAgeInSeconds: 3600,
+      destinationConfig: { onFailure: { destination: failures.arn } },
+    });
+    new LambdaPermission(this, "SlackForwarderTopicPermission", { action: "lambda:InvokeFunction", functionName: fn.functionName, principal: "sns.amazonaws.com", sourceArn: topic.arn });
+    new SnsTopicSubscription(this, "SlackForwarderSubscription", { topicArn: topic.arn, protocol: "lambda", endpoint: fn.arn });
+    this.alarm({
+      id: "SlackForwarderFailures",
+      name: `${clusterName}-slack-forwarder-failures`,
+      description: "Notifications the Slack forwarder could not post after its retries",
+      metric: { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: failures.name }, statistic: "Maximum" },
+    });
+  }
+
+  private lambda({ id, name, timeoutSeconds, environment, statements, vpc }: FunctionOptions): LambdaFunction {
     const { clusterName } = this.props;
     const functionName = `${clusterName}-${name}`;
     const bundle = bundleLambda(name);
@@ -307,15 +373,19 @@ export class Automation extends Construct {
       statement: [
         { sid: "WriteLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [`${logGroup.arn}:*`] },
         // Network interfaces for the VPC, which Lambda creates and deletes with the execution role.
-        {
-          sid: "VpcNetworkInterfaces",
-          actions: ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
-          resources: ["*"],
-        },
+        ...(vpc
+          ? [
+              {
+                sid: "VpcNetworkInterfaces",
+                actions: ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+                resources: ["*"],
+              },
+            ]
+          : []),
         ...statements,
       ],
     });
-    PolicyExemption.of(policyDocument).exempt(
+    if (vpc) PolicyExemption.of(policyDocument).exempt(
       "iam-wildcard-resource",
       "Statement VpcNetworkInterfaces: Lambda itself calls these EC2 actions with the execution role, on network interfaces it " +
         "creates at run time in the function's subnets; AWS's own AWSLambdaVPCAccessExecutionRole grants them on \"*\" " +
@@ -336,11 +406,15 @@ export class Automation extends Construct {
       memorySize: 256,
       timeout: timeoutSeconds,
       environment: { variables: environment },
-      vpcConfig: { subnetIds: this.props.subnetIds, securityGroupIds: [this.props.securityGroupId] },
-      // A VPC function's network interfaces outlive it and block deleting its security group; on destroy the
-      // provider moves them to a rule-less group first (hashicorp/terraform-provider-aws#10329).
-      replaceSecurityGroupsOnDestroy: true,
-      replacementSecurityGroupIds: [this.props.replacementSecurityGroupId],
+      ...(vpc
+        ? {
+            vpcConfig: { subnetIds: this.props.subnetIds, securityGroupIds: [this.props.securityGroupId] },
+            // A VPC function's network interfaces outlive it and block deleting its security group; on destroy the
+            // provider moves them to a rule-less group first (hashicorp/terraform-provider-aws#10329).
+            replaceSecurityGroupsOnDestroy: true,
+            replacementSecurityGroupIds: [this.props.replacementSecurityGroupId],
+          }
+        : {}),
       dependsOn: [logGroup, policy],
     });
     // Counts of failed and throttled invocations: any in the period breaches.

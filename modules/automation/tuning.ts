@@ -22,3 +22,6 @@ export function autoscalerProps(config: ClusterConfig): AutoscalerProps {
     nodeArchitecture: config.architecture,
   };
 }
+
+/** The Slack forwarder's timeout: a secret read and one webhook call of at most 10 s (lambdas/slack-forwarder/handler.ts). */
+export const SLACK_FORWARDER_TIMEOUT_SECONDS = 30;

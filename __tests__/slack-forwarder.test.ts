@@ -1,0 +1,188 @@
+import { readFileSync } from "fs";
+import { join } from "path";
+import type { SNSEvent } from "aws-lambda";
+import { DrainFailedNotification, RecoveryNotification, RunFailedNotification, ScaleNotification, SUBJECTS } from "../lambdas/shared/notifications";
+import { escapeMrkdwn, formatNotification, VERBATIM_LIMIT } from "../lambdas/slack-forwarder/format";
+import { forwardEvent, ForwarderDeps } from "../lambdas/slack-forwarder/forward";
+import { parseSlackForwarderSettings, slackForwarderEnvironment } from "../lambdas/slack-forwarder/settings";
+import type { PostOutcome } from "../lambdas/slack-forwarder/webhook";
+
+/**
+ * The forwarder's pure core: each kind of notification the topic carries, as its Slack text, and what a record comes to
+ * (posted, refused by Slack, skipped). The bodies are typed with the publishers' own notification types, so a field the
+ * autoscaler or drainer renames fails to compile here; the alarm messages are CloudWatch's, from real samples.
+ */
+
+const EVENTS = join(__dirname, "support", "aws-events");
+const alarmEvent = JSON.parse(readFileSync(join(EVENTS, "aws-lambda-go-cloudwatch-alarm-sns-single-metric.json"), "utf8")) as SNSEvent;
+const okNotification = JSON.parse(readFileSync(join(EVENTS, "sns-cloudwatch-alarm-ok-notification.json"), "utf8")) as { Subject: string; Message: string };
+
+const format = (subject: string | null | undefined, body: unknown) => formatNotification({ subject, message: typeof body === "string" ? body : JSON.stringify(body, null, 2) }, "k3s-prod").text;
+
+describe("formatting", () => {
+  test("a scale-up names the cluster, the agents' desired capacity before and after, and the reason", () => {
+    const body: ScaleNotification = { cluster: "k3s-prod", action: "scale-up", by: 2, previousDesired: 3, desired: 5, reason: "4 pod(s) need a new agent; adding 2" };
+    expect(format(SUBJECTS.scaleUp, body)).toBe(":arrow_up: *k3s-prod: scaled up* the agents from 3 to 5 (+2)\n*Reason:* 4 pod(s) need a new agent; adding 2");
+  });
+
+  test("a scale-down names the sizes, the node removed and its instance, and the reason", () => {
+    const body: ScaleNotification = {
+      cluster: "k3s-prod",
+      action: "scale-down",
+      node: "ip-10-0-1-23.eu-west-1.compute.internal",
+      instanceId: "i-0123456789abcdef0",
+      previousDesired: 4,
+      desired: 3,
+      reason: "ip-10-0-1-23 has requested 12% of allocatable for 10 min and its 3 pod(s) fit elsewhere",
+    };
+    expect(format(SUBJECTS.scaleDown, body)).toBe(
+      ":arrow_down: *k3s-prod: scaled down* the agents from 4 to 3, removing ip-10-0-1-23.eu-west-1.compute.internal (i-0123456789abcdef0)\n" +
+        "*Reason:* ip-10-0-1-23 has requested 12% of allocatable for 10 min and its 3 pod(s) fit elsewhere",
+    );
+  });
+
+  test("a failed run, recovery results and a failed drain say what happened and the error", () => {
+    const failed: RunFailedNotification = { cluster: "k3s-prod", error: "auto scaling group k3s-agents not found" };
+    expect(format(SUBJECTS.runFailed, failed)).toBe(":x: *k3s-prod: autoscaler run failed*\n*Error:* auto scaling group k3s-agents not found");
+
+    const recovery: RecoveryNotification = {
+      cluster: "k3s-prod",
+      done: [{ action: "release", node: "agent-b", reason: "agent-b was marked for scale-down by a run that did not finish" }],
+      failed: [{ action: "replace", node: "agent-c", instanceId: "i-0ccccccccccccccc0", reason: "agent-c NotReady for 25 min", error: "Throttling" }],
+    };
+    expect(format(SUBJECTS.recovery, recovery).split("\n")).toEqual([
+      ":wrench: *k3s-prod: autoscaler recovery*",
+      "• released agent-b: agent-b was marked for scale-down by a run that did not finish",
+      "• *failed:* replaced agent-c (i-0ccccccccccccccc0): Throttling (agent-c NotReady for 25 min)",
+    ]);
+
+    const drain: DrainFailedNotification = { messageId: "m-1", kind: "spot-interruption", instanceId: "i-0123456789abcdef0", error: "connect ECONNREFUSED 10.0.0.10:6443" };
+    expect(format(SUBJECTS.drainFailed, drain).split("\n")).toEqual([
+      ":warning: *k3s-prod: node drain failed* for i-0123456789abcdef0 on a spot-interruption event; the drainer retries it",
+      "*Error:* connect ECONNREFUSED 10.0.0.10:6443",
+      "Message m-1",
+    ]);
+  });
+
+  test("a CloudWatch alarm going to ALARM shows its name, the state change, description and reason (aws-lambda-go sample)", () => {
+    const { Subject, Message } = alarmEvent.Records[0].Sns;
+    expect(format(Subject, Message).split("\n")).toEqual([
+      ":red_circle: *k3s-prod: ALARM: EXAMPLE* (INSUFFICIENT_DATA → ALARM)",
+      "EXAMPLE",
+      "*Reason:* Threshold Crossed: 1 out of the last 1 datapoints [1234.0 (06/03/15 17:43:27)] was greater than the threshold (0.0) (minimum 1 datapoint for OK -&gt; ALARM transition).",
+      "At 2015-06-03T17:43:27.123+0000",
+    ]);
+  });
+
+  test("a CloudWatch alarm back to OK, without a description (a real OK notification)", () => {
+    expect(format(okNotification.Subject, okNotification.Message).split("\n")).toEqual([
+      ":large_green_circle: *k3s-prod: OK: alarm-test* (INSUFFICIENT_DATA → OK)",
+      "*Reason:* Threshold Crossed: 1 datapoint (1.0) was not greater than or equal to the threshold (2.0).",
+      "At 2012-03-23T00:01:43.726+0000",
+    ]);
+  });
+
+  test("an unknown message is posted as received in a code block, with a note, never dropped", () => {
+    expect(format("hello", "plain text from someone publishing to the topic").split("\n")).toEqual([
+      ':grey_question: *k3s-prod: notification* "hello" (not a kind this forwarder formats; as received):',
+      "```plain text from someone publishing to the topic```",
+    ]);
+    // A known subject whose body does not have the publisher's fields is not guessed at either.
+    expect(format(SUBJECTS.scaleUp, { cluster: "k3s-prod", action: "scale-up" })).toContain("not a kind this forwarder formats");
+    expect(format(undefined, "{}")).toContain("*k3s-prod: notification* without a subject");
+  });
+
+  test("an unknown message longer than the limit is cut, and the note says how much was kept", () => {
+    const long = "x".repeat(VERBATIM_LIMIT + 500);
+    const text = format("big", long);
+    expect(text).toContain(`first ${VERBATIM_LIMIT} of ${VERBATIM_LIMIT + 500} characters`);
+    expect(text).toContain("```" + "x".repeat(VERBATIM_LIMIT) + "…```");
+  });
+
+  test("&, < and > in any text from a notification are escaped, so it cannot link or mention", () => {
+    expect(escapeMrkdwn("a & b <!channel> <https://evil.example|click> >")).toBe("a &amp; b &lt;!channel&gt; &lt;https://evil.example|click&gt; &gt;");
+    const body: RunFailedNotification = { cluster: "k3s-prod", error: "pod <!here> & <@U123>" };
+    expect(format(SUBJECTS.runFailed, body)).toBe(":x: *k3s-prod: autoscaler run failed*\n*Error:* pod &lt;!here&gt; &amp; &lt;@U123&gt;");
+    expect(format("<!channel>", "<b>")).toBe(':grey_question: *k3s-prod: notification* "&lt;!channel&gt;" (not a kind this forwarder formats; as received):\n```&lt;b&gt;```');
+    expect(formatNotification({ subject: "x", message: "y" }, "a<b").text.startsWith(":grey_question: *a&lt;b: notification*")).toBe(true);
+  });
+});
+
+describe("forwarding an SNS event", () => {
+  function harness(outcome: PostOutcome | Error) {
+    const posts: [string, string][] = [];
+    const logs: [string, string, Record<string, unknown> | undefined][] = [];
+    let forgotten = 0;
+    let reads = 0;
+    const deps: ForwarderDeps = {
+      clusterName: "k3s-prod",
+      webhookUrl: {
+        get: async () => {
+          reads += 1;
+          return "https://hooks.slack.com/services/T000/B000/XXXX";
+        },
+        forget: () => void (forgotten += 1),
+      },
+      post: async (url, message) => {
+        posts.push([url, message.text]);
+        if (outcome instanceof Error) throw outcome;
+        return outcome;
+      },
+      log: (level, message, fields) => void logs.push([level, message, fields]),
+    };
+    return { deps, posts, logs, counts: () => ({ forgotten, reads }) };
+  }
+
+  test("a notification is formatted and posted to the secret's URL, and the post logged without the URL", async () => {
+    const { deps, posts, logs } = harness({ posted: true });
+    expect(await forwardEvent(alarmEvent, deps)).toEqual(["posted"]);
+    expect(posts).toEqual([["https://hooks.slack.com/services/T000/B000/XXXX", expect.stringContaining("ALARM: EXAMPLE")]]);
+    expect(logs).toEqual([["info", "posted to Slack", { messageId: "95df01b4-ee98-5cb9-9903-4c221d41eb5e", subject: "TestInvoke" }]]);
+    expect(JSON.stringify(logs)).not.toContain("hooks.slack.com");
+  });
+
+  test("Slack refusing the message (4xx) is logged with its error and not thrown; the cached URL is dropped", async () => {
+    const { deps, logs, counts } = harness({ posted: false, status: 404, error: "no_service" });
+    expect(await forwardEvent(alarmEvent, deps)).toEqual(["refused"]);
+    expect(logs).toEqual([["error", "Slack refused the message; not retried", { messageId: "95df01b4-ee98-5cb9-9903-4c221d41eb5e", subject: "TestInvoke", status: 404, slackError: "no_service" }]]);
+    expect(counts().forgotten).toBe(1);
+  });
+
+  test("a failure worth retrying propagates, so Lambda retries the event", async () => {
+    const { deps } = harness(new Error("Slack answered 503 (upstream); retried by Lambda"));
+    await expect(forwardEvent(alarmEvent, deps)).rejects.toThrow("Slack answered 503");
+  });
+
+  test.each([
+    ["no Records list", { detail: {} }, "event skipped: not an SNS event (no Records list)"],
+    ["a record without Sns", { Records: [{ body: "{}" }] }, "record skipped: not an SNS notification"],
+    ["a message that is not text", { Records: [{ Sns: { Message: { a: 1 } } }] }, "record skipped: not an SNS notification"],
+    ["a subject that is not text", { Records: [{ Sns: { Message: "m", Subject: 5 } }] }, "record skipped: not an SNS notification"],
+  ])("%s is a logged skip: no secret read, no post, no throw", async (_name, event, message) => {
+    const { deps, posts, logs, counts } = harness({ posted: true });
+    expect(await forwardEvent(event, deps)).toEqual(["skipped"]);
+    expect(posts).toEqual([]);
+    expect(counts().reads).toBe(0);
+    expect(logs.map(([level, text]) => [level, text])).toEqual([["warn", message]]);
+  });
+
+  test("a null subject (a message published without one) is forwarded", async () => {
+    const { deps, posts } = harness({ posted: true });
+    await forwardEvent({ Records: [{ Sns: { Message: "raw", Subject: null, MessageId: "m" } }] }, deps);
+    expect(posts[0][1]).toContain("without a subject");
+  });
+});
+
+describe("settings", () => {
+  test("the environment the construct writes is the one the handler parses", () => {
+    const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k3s/slack-AbCdEf";
+    expect(parseSlackForwarderSettings(slackForwarderEnvironment({ clusterName: "k3s", webhookSecretArn: arn }))).toEqual({ clusterName: "k3s", webhookSecretArn: arn });
+  });
+
+  test("a missing or malformed variable is named", () => {
+    expect(() => parseSlackForwarderSettings({ CLUSTER_NAME: "k3s", SLACK_WEBHOOK_SECRET_ARN: "https://hooks.slack.com/services/x" })).toThrow(
+      "invalid environment: SLACK_WEBHOOK_SECRET_ARN: is not a Secrets Manager secret ARN",
+    );
+    expect(() => parseSlackForwarderSettings({ SLACK_WEBHOOK_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x" })).toThrow("CLUSTER_NAME");
+  });
+});

@@ -49,6 +49,9 @@ export class ClusterStack extends TerraformStack {
   constructor(scope: Construct, id: string, config: ClusterConfig, backend?: S3BackendSettings) {
     super(scope, id);
     awsProvider(this, config);
+    // Declared whether or not CloudFront is on: the us-east-1 viewer certificate of a distribution created earlier can only
+    // be destroyed through it, and Terraform refuses a plan whose state holds resources of a provider no longer declared.
+    const usEast1 = config.partition === "aws" ? usEast1Provider(this, config) : undefined;
     new RandomProvider(this, "random");
     if (backend) configureS3Backend(this, backend);
     else useLocalState(this, id);
@@ -138,7 +141,7 @@ export class ClusterStack extends TerraformStack {
             zoneId: domain.zoneId,
             originCertificateValidation: domain.certificate.validation,
             // Only a distribution created here needs a certificate from us-east-1.
-            usEast1Provider: cloudFront.existingDistributionDomainName ? undefined : usEast1Provider(this, config),
+            usEast1Provider: cloudFront.existingDistributionDomainName ? undefined : usEast1,
             webAclArn: cloudFront.webAclArn,
             existingDistributionDomainName: cloudFront.existingDistributionDomainName,
             protectData,
@@ -194,6 +197,8 @@ export class ClusterStack extends TerraformStack {
       ingressWebEntryPoint: {
         redirectToHttps: loadBalancing.ingress !== undefined && ingressCertificateArn !== undefined,
         removedRequestHeader: frontDoor ? ORIGIN_HEADER_NAME : undefined,
+        // The origin load balancer's nodes send from the public subnets.
+        trustedForwarders: frontDoor ? config.network.publicSubnetCidrs : [],
       },
       rdsCaBundleUrl: rdsCaBundleUrl(config.region, config.partition),
       allowWorkloadsOnServers: config.servers.allowWorkloads,

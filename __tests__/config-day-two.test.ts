@@ -250,26 +250,23 @@ describe("monitoring.databaseMaxConnections: RDS PostgreSQL's LEAST({DBInstanceC
   });
 });
 
-// k3s-io/docs docs/release-notes/v1.32.X.md, components table: v1.32.1+k3s1 ships Traefik v2.11.18, v1.32.2+k3s1
-// Traefik v3.3.2 (chart 34); v1.31.X.md: the v1.31 line ships Traefik 2. traefik-helm-chart: ports.web.redirections
-// exists from v34.0.0; chart v27.0.2 (Traefik 2) has no values.schema.json, so it ignores the key.
-describe("the HTTP-to-HTTPS redirect needs k3s's Traefik 3 chart", () => {
-  const tlsAtLoadBalancer = (k3sVersion: string, extra: Record<string, unknown> = {}) => ({ k3sVersion, agents: { k3sVersion }, edge: edge(extra) });
+// k3s-io/docs docs/release-notes: v1.30.0+k3s1 ships Traefik v2.10.7 (v1.30.X.md), v1.28.2+k3s1 Traefik 2.9.10; the
+// traefik.io API group of the origin header's Middleware is served from Traefik 2.10 on (Traefik migration docs, v2.9 to v2.10).
+describe("CloudFront's origin-header Middleware needs a k3s whose Traefik is 2.10 or later", () => {
+  const behindCloudFront = (k3sVersion: string) => ({ k3sVersion, agents: { k3sVersion }, edge: edge({ cloudFront: { enabled: true } }) });
 
-  test.each(["v1.32.1+k3s1", "v1.31.14+k3s1", "v1.30.4+k3s2"])("%s, with Traefik 2, is refused with TLS at the load balancer", (k3sVersion) => {
-    expect(problemsOf(tlsAtLoadBalancer(k3sVersion))).toEqual([
-      `k3sVersion: (${k3sVersion}) ships Traefik 2, whose chart ignores the redirect of HTTP to HTTPS that edge.applicationTls "load-balancer" sets up, so port 80 would serve applications unencrypted; use v1.32.2+k3s1 or later (its Traefik 3 chart takes the redirect), or edge.applicationTls "passthrough"`,
+  test.each(["v1.29.15+k3s1", "v1.28.2+k3s1"])("%s is refused with CloudFront", (k3sVersion) => {
+    expect(problemsOf(behindCloudFront(k3sVersion))).toEqual([
+      `k3sVersion: (${k3sVersion}) may ship a Traefik older than 2.10, which refuses the traefik.io Middleware that removes the CloudFront origin header, leaving every application unreachable; with edge.cloudFront.enabled use v1.30.0+k3s1 or later`,
     ]);
   });
 
-  test.each(["v1.32.2+k3s1", "v1.32.10+k3s1", "v1.33.0+k3s1", "v1.34.1+k3s1"])("%s, with Traefik 3, is accepted", (k3sVersion) => {
-    expect(resolveConfig(tlsAtLoadBalancer(k3sVersion)).k3sVersion).toBe(k3sVersion);
+  test.each(["v1.30.0+k3s1", "v1.31.4+k3s1", "v1.35.2+k3s1"])("%s is accepted with CloudFront", (k3sVersion) => {
+    expect(resolveConfig(behindCloudFront(k3sVersion)).k3sVersion).toBe(k3sVersion);
   });
 
-  test("without a redirect (passthrough, CloudFront, or no edge) an older release is accepted", () => {
-    expect(resolveConfig(tlsAtLoadBalancer("v1.31.4+k3s1", { applicationTls: "passthrough" })).k3sVersion).toBe("v1.31.4+k3s1");
-    expect(resolveConfig(tlsAtLoadBalancer("v1.31.4+k3s1", { cloudFront: { enabled: true } })).k3sVersion).toBe("v1.31.4+k3s1");
-    expect(resolveConfig({ k3sVersion: "v1.31.4+k3s1", agents: { k3sVersion: "v1.31.4+k3s1" } }).k3sVersion).toBe("v1.31.4+k3s1");
+  test("without CloudFront an older release is accepted: TLS at the load balancer redirects with Traefik's own arguments, read alike by Traefik 2 and 3", () => {
+    expect(resolveConfig({ k3sVersion: "v1.29.15+k3s1", agents: { k3sVersion: "v1.29.15+k3s1" }, edge: edge() }).k3sVersion).toBe("v1.29.15+k3s1");
   });
 });
 
@@ -296,12 +293,6 @@ describe("a rule that reads a refused field stays silent when the default standi
       "network.publicSubnetCidrs, whose derived stand-in is too small for the origin load balancer",
       { network: { vpcCidr: "10.0.0.0/20", availabilityZones: zones, publicSubnetCidrs: ["10.0.14.0/27", 5], privateSubnetCidrs }, edge: edge({ cloudFront: { enabled: true } }) },
       ["network.publicSubnetCidrs.1: Invalid input: expected string, received number"],
-    ],
-    ["edge.applicationTls, read by the Traefik 3 rule", { k3sVersion: "v1.31.4+k3s1", agents: { k3sVersion: "v1.31.4+k3s1" }, edge: edge({ applicationTls: "tls" }) }, ['edge.applicationTls: Invalid option: expected one of "load-balancer"|"passthrough"']],
-    [
-      "edge.cloudFront.enabled, read by the Traefik 3 rule",
-      { k3sVersion: "v1.31.4+k3s1", agents: { k3sVersion: "v1.31.4+k3s1" }, edge: edge({ cloudFront: { enabled: "yes" } }) },
-      ["edge.cloudFront.enabled: Invalid input: expected boolean, received string"],
     ],
     // A tag the schema refuses drops that key alone; the reserved-key rule then reads a tag map that is not what the
     // user wrote, and stays silent.

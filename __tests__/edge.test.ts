@@ -44,6 +44,13 @@ function terraformConsole(expression: string): string {
 }
 
 
+/** Addresses of the resources and data sources created through a provider alias ("aws.us_east_1"). */
+function usersOfProvider(json: TerraformJson, provider: string): string[] {
+  return [...Object.entries(json.resource), ...Object.entries(json.data ?? {})].flatMap(([type, bodies]) =>
+    Object.entries(bodies as Record<string, any>).filter(([, body]) => body.provider === provider).map(([id]) => `${type}.${id}`),
+  );
+}
+
 describe("off by default", () => {
   const { json } = synthCluster({});
 
@@ -53,11 +60,22 @@ describe("off by default", () => {
     }
     expect(Object.keys(json.data ?? {})).not.toContain("aws_ec2_managed_prefix_list");
     expect(Object.keys(json.data ?? {})).not.toContain("aws_route53_zone");
-    expect(json.provider!.aws).toHaveLength(1);
+    expect(usersOfProvider(json, "aws.us_east_1")).toEqual([]);
     expect(resourcesOf(json, "aws_lb").map(([id]) => id)).toEqual([expect.stringMatching(/^LoadBalancing_ApiLoadBalancer_/), expect.stringMatching(/^LoadBalancing_IngressLoadBalancer_/)]);
     expect(resourcesOf(json, "aws_security_group").map(([, group]) => group.name)).not.toContain("k3s-cf-origin-lb");
     expect(Object.keys(json.output!)).not.toEqual(expect.arrayContaining(["application_url"]));
     for (const name of ["application_url", "api_hostname", "certificate_arn", "origin_header_secret_arn", "origin_load_balancer_dns_name", "cloudfront_distribution_id"]) expect(json.output![name]).toBeUndefined();
+  });
+
+  // Terraform plans a destroy of a resource in state through the provider configuration it was created with, and
+  // fails ("Provider configuration not present") when that configuration is gone (hashicorp/terraform#25682): the
+  // us-east-1 provider stays declared so turning CloudFront off can destroy the viewer certificate it created.
+  test("the us-east-1 provider is declared with CloudFront off, used by nothing; outside the aws partition it is not", () => {
+    expect(json.provider!.aws.map((provider: any) => [provider.alias, provider.region])).toEqual([
+      [undefined, "eu-west-1"],
+      ["us_east_1", "us-east-1"],
+    ]);
+    expect(synthCluster({ region: "cn-north-1" }).json.provider!.aws.map((provider: any) => provider.alias)).toEqual([undefined]);
   });
 
   test("the ingress load balancer passes TCP 80 and 443 through to Traefik's NodePorts", () => {
@@ -138,14 +156,17 @@ describe("DNS and TLS", () => {
 
   test("with TLS at the load balancer Traefik's web entry point redirects to websecure over https, the entry point 443 reaches", () => {
     const values = traefikValues(json);
-    // traefik-helm-chart values.yaml (the same in tags v34.0.0 to v38.0.2, the Traefik 3 charts k3s ships): ports.web.redirections.entryPoint
-    // {to, scheme, permanent}; the chart renders `to` as websecure's exposedPort, 443 by default.
+    // Traefik's static configuration (docs, routing/entrypoints, "Redirection": entryPoints.<name>.http.redirections.
+    // entryPoint.{to, scheme, permanent}, in Traefik 2.2 on and 3), as command-line arguments: `to` is the port the
+    // clients reach HTTPS on, the load balancer's 443.
     expect(values).toEqual({
       service: { type: "NodePort" },
-      ports: {
-        web: { nodePort: 30080, redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } } },
-        websecure: { nodePort: 30443, middlewares: [] },
-      },
+      ports: { web: { nodePort: 30080 }, websecure: { nodePort: 30443 } },
+      additionalArguments: [
+        "--entryPoints.web.http.redirections.entryPoint.to=:443",
+        "--entryPoints.web.http.redirections.entryPoint.scheme=https",
+        "--entryPoints.web.http.redirections.entryPoint.permanent=true",
+      ],
     });
     const targetGroups = Object.fromEntries(resourcesOf(json, "aws_lb_target_group"));
     const [https] = listeners(json, "LoadBalancing_Ingress").filter((listener) => listener.port === 443);
@@ -170,8 +191,8 @@ describe("DNS and TLS", () => {
     const ingressGroup = ref(passthrough, "aws_security_group", "Networking_SecurityGroups_IngressLoadBalancer", "id");
     const fromIngress = resourcesOf(passthrough, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.security_group_id === agent && rule.referenced_security_group_id === ingressGroup);
     expect(fromIngress.map(([, rule]) => rule.from_port).sort()).toEqual([30080, 30443]);
-    // values.yaml defaults: redirections.entryPoint {} and middlewares [] (the chart adds no flag for either).
-    expect(traefikValues(passthrough).ports).toEqual({ web: { nodePort: 30080, redirections: { entryPoint: {} } }, websecure: { nodePort: 30443, middlewares: [] } });
+    // values.yaml's default additionalArguments: [] (no redirect, no middleware).
+    expect(traefikValues(passthrough)).toEqual({ service: { type: "NodePort" }, ports: { web: { nodePort: 30080 }, websecure: { nodePort: 30443 } }, additionalArguments: [] });
     expect(writtenManifests(servers(passthrough))["traefik-origin-header"]).toEqual([]);
   });
 
@@ -389,11 +410,17 @@ describe("the CloudFront front door", () => {
   });
 
   test("Traefik's websecure entry point, the origin's target, removes the origin header before any application sees it; web does not redirect", () => {
-    const { web, websecure } = traefikValues(json).ports;
-    // values.yaml ports.websecure.middlewares: prepended to every router on the entry point; a Middleware of the
-    // Kubernetes CRD provider is named <namespace>-<name>@kubernetescrd (Traefik docs, providers/kubernetes-crd).
-    expect(websecure).toEqual({ nodePort: 30443, middlewares: ["kube-system-remove-origin-header@kubernetescrd"] });
-    expect(web).toEqual({ nodePort: 30080, redirections: { entryPoint: {} } });
+    const values = traefikValues(json);
+    const { websecure } = values.ports;
+    // Traefik docs, routing/entrypoints: entryPoints.<name>.http.middlewares are prepended to every router on the entry
+    // point, and forwardedHeaders.trustedIPs are the sources whose X-Forwarded-* headers are kept; a Middleware of the
+    // Kubernetes CRD provider is named <namespace>-<name>@kubernetescrd (providers/kubernetes-crd). The origin load
+    // balancer sends from the public subnets (derived from the default VPC, 10.0.0.0/16: 10.0.224.0/24 and on).
+    expect(values.additionalArguments).toEqual([
+      "--entryPoints.websecure.http.middlewares=kube-system-remove-origin-header@kubernetescrd",
+      "--entryPoints.websecure.forwardedHeaders.trustedIPs=10.0.224.0/24,10.0.225.0/24,10.0.226.0/24",
+    ]);
+    expect(values.ports).toEqual({ web: { nodePort: 30080 }, websecure: { nodePort: 30443 } });
     // Followed through the synthesised JSON: the origin's HTTPS listener rule -> its target group -> that group's port.
     const rule = resourceNamed(json, "aws_lb_listener_rule", "FrontDoor_FromCloudFront");
     const targetGroups = Object.fromEntries(resourcesOf(json, "aws_lb_target_group"));
@@ -425,7 +452,7 @@ describe("an existing distribution", () => {
   test("no distribution and no viewer certificate are created; the origin and its header secret are, and are output", () => {
     expect(typesOf(json)).not.toContain("aws_cloudfront_distribution");
     expect(resourcesOf(json, "aws_acm_certificate").map(([id]) => id)).toEqual([expect.stringMatching(/^Domain_Certificate_/)]);
-    expect(json.provider!.aws).toHaveLength(1);
+    expect(usersOfProvider(json, "aws.us_east_1")).toEqual([]);
     expect(resourceNamed(json, "aws_lb", "FrontDoor_LoadBalancer")).toBeDefined();
     expect(json.output!.origin_header_secret_arn.value).toBe(ref(json, "aws_secretsmanager_secret", "FrontDoor_OriginHeaderSecret", "arn"));
     expect(json.output!.origin_load_balancer_dns_name.value).toBe(ref(json, "aws_lb", "FrontDoor_LoadBalancer", "dns_name"));

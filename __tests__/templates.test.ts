@@ -203,10 +203,11 @@ describe("bootstrap scripts", () => {
     expect(config.metadata).toEqual({ name: "traefik", namespace: "kube-system" });
     const values = load(config.spec.valuesContent) as any;
     // traefik-helm-chart values.yaml: service.type, ports.<entry point>.nodePort; web serves HTTP, websecure HTTPS.
-    // Without a certificate TLS passes through: the chart's defaults, no redirect on web and no middleware on websecure.
+    // Without a certificate TLS passes through: no extra arguments, so no redirect on web and no middleware on websecure.
     expect(values).toEqual({
       service: { type: "NodePort" },
-      ports: { web: { nodePort: expect.any(Number), redirections: { entryPoint: {} } }, websecure: { nodePort: expect.any(Number), middlewares: [] } },
+      ports: { web: { nodePort: expect.any(Number) }, websecure: { nodePort: expect.any(Number) } },
+      additionalArguments: [],
     });
     const nodePorts = { web: values.ports.web.nodePort, websecure: values.ports.websecure.nodePort };
     // Followed through the synthesised JSON: the ingress listener on 80 (443) -> its target group -> that group's port.

@@ -5,6 +5,7 @@ import { resolveConfig } from "../config/resolve";
 import { ConfigInput } from "../config/schema";
 import { buildApp, policyExemptions } from "../main";
 import { parseAutoscalerSettings } from "../lambdas/autoscaler/settings";
+import { parseSlackForwarderSettings } from "../lambdas/slack-forwarder/settings";
 import { drainTiming } from "../modules/automation/drain-timing";
 import { load } from "js-yaml";
 import { configurationTable } from "./support/readme-configuration";
@@ -250,6 +251,14 @@ const rows: Row[] = [
     },
   },
   {
+    value: "automation.slackWebhookSecretArn (the forwarder reads it from its environment, with its handler's parser)",
+    input: { clusterName: "blue", automation: { slackWebhookSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ops/slack-AbCdEf" } },
+    expect: (json) => {
+      expect(parseSlackForwarderSettings(appliedLambdaEnvironment(json, "SlackForwarder"))).toEqual({ clusterName: "blue", webhookSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ops/slack-AbCdEf" });
+      expect(resourceNamed(json, "aws_sns_topic_subscription", "Automation_SlackForwarderSubscription").topic_arn).toBe(ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn"));
+    },
+  },
+  {
     value: "agents.scalingMode cpu (no autoscaler function)",
     input: { agents: { scalingMode: "cpu" } },
     expect: (json) => {
@@ -331,7 +340,7 @@ const rows: Row[] = [
       // internal load balancer's name, which resolves outside the VPC's private zone too.
       expect(script(json, "Servers")).toContain('  - "k3s.apps.example.com"');
       expect(json.output!.api_endpoint.value).toBe(`https://\${${ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name").slice(2, -1)}}:6443`);
-      expect(traefikValues(json).ports.web.redirections.entryPoint).toMatchObject({ to: "websecure", scheme: "https" });
+      expect(traefikValues(json).additionalArguments).toContain("--entryPoints.web.http.redirections.entryPoint.scheme=https");
       expect(json.output!.application_url.value).toBe("https://apps.example.com");
     },
   },
@@ -346,8 +355,7 @@ const rows: Row[] = [
     expect: (json) => {
       const https = resourcesOf(json, "aws_lb_listener").find(([id, listener]) => id.startsWith("LoadBalancing_Ingress") && listener.port === 443)![1];
       expect([https.protocol, https.certificate_arn]).toEqual(["TCP", undefined]);
-      // An empty entryPoint is the chart's default: no redirect.
-      expect(traefikValues(json).ports.web.redirections).toEqual({ entryPoint: {} });
+      expect(traefikValues(json).additionalArguments).toEqual([]);
     },
   },
   {
@@ -376,8 +384,10 @@ const rows: Row[] = [
       expect(resourcesOf(json, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.security_group_id === origin && rule.cidr_ipv4 === "198.51.100.0/24")).toHaveLength(2);
       // adminCidrs without publicAccess open no public API listener.
       expect(resourcesOf(json, "aws_lb").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^LoadBalancing_PublicApi/));
-      const { web, websecure } = traefikValues(json).ports;
-      expect([web.redirections.entryPoint, websecure.middlewares]).toEqual([{}, ["kube-system-remove-origin-header@kubernetescrd"]]);
+      expect(traefikValues(json).additionalArguments).toEqual([
+        "--entryPoints.websecure.http.middlewares=kube-system-remove-origin-header@kubernetescrd",
+        "--entryPoints.websecure.forwardedHeaders.trustedIPs=10.0.224.0/24,10.0.225.0/24,10.0.226.0/24",
+      ]);
       expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApplicationRecord").alias.name).toBe(ref(json, "aws_cloudfront_distribution", "FrontDoor_Distribution", "domain_name"));
     },
   },
@@ -386,7 +396,7 @@ const rows: Row[] = [
     input: { edge: { hostedZone: "Z0123456789ABCDEFGHIJ", fqdn: "apps.example.com", cloudFront: { enabled: true, existingDistributionDomainName: "d111111abcdef8.cloudfront.net" } } },
     expect: (json) => {
       expect(resourcesOf(json, "aws_cloudfront_distribution")).toEqual([]);
-      expect(json.provider!.aws).toHaveLength(1);
+      expect(resourcesOf(json, "aws_acm_certificate").map(([, certificate]) => certificate.provider)).toEqual([undefined]);
       expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApplicationRecord").alias.name).toBe("d111111abcdef8.cloudfront.net");
       expect(json.output!.existing_distribution_settings.description).toContain("d111111abcdef8.cloudfront.net");
     },

@@ -315,8 +315,8 @@ function versionOf(tag: string): [number, number, number] {
   return [Number(minor), Number(patch), Number(revision)];
 }
 
-/** Kubernetes minor, patch and k3s revision of v1.32.2+k3s1, the first k3s release with Traefik 3. */
-const FIRST_TRAEFIK_3_RELEASE: [number, number, number] = [32, 2, 1];
+/** Kubernetes minor, patch and k3s revision of v1.30.0+k3s1, the first of the k3s lines shipping only Traefik 2.10 or later. */
+const FIRST_RELEASE_LINE_WITH_TRAEFIK_2_10: [number, number, number] = [30, 0, 1];
 
 /** Whether release a comes before release b. */
 function isOlder(a: [number, number, number], b: [number, number, number]): boolean {
@@ -443,15 +443,15 @@ function checkEdge(config: ParsedConfig, partition: Partition, publicSubnetCidrs
       );
     }
   }
-  // The redirect of port 80 to HTTPS is ports.web.redirections of k3s's packaged Traefik chart, a key of its Traefik 3
-  // charts (34 on) only; the Traefik 2 charts before them have no values schema and ignore it, so port 80 would serve
-  // plain HTTP. k3s-io/docs release-notes/v1.32.X.md: v1.32.1+k3s1 ships Traefik v2.11.18, v1.32.2+k3s1 v3.3.2; the
-  // v1.31 line stays on Traefik 2.
-  if (fqdn !== undefined && config.edge.applicationTls === "load-balancer" && !cloudFront.enabled && isOlder(versionOf(config.k3sVersion), FIRST_TRAEFIK_3_RELEASE)) {
+  // Behind CloudFront websecure removes the origin header with a Middleware of the traefik.io API group, which Traefik
+  // serves from 2.10 on (Traefik docs, migration v2.9 to v2.10); an older Traefik refuses it and every route on websecure
+  // answers 404. k3s-io/docs release-notes: every v1.30 release ships Traefik 2.10.7 or later (v1.30.0+k3s1: v2.10.7),
+  // older lines ship 2.9 (v1.28.2+k3s1: v2.9.10).
+  if (cloudFront.enabled && isOlder(versionOf(config.k3sVersion), FIRST_RELEASE_LINE_WITH_TRAEFIK_2_10)) {
     report(
       "k3sVersion",
-      `(${config.k3sVersion}) ships Traefik 2, whose chart ignores the redirect of HTTP to HTTPS that edge.applicationTls "load-balancer" sets up, so port 80 would serve applications unencrypted; use v1.32.2+k3s1 or later (its Traefik 3 chart takes the redirect), or edge.applicationTls "passthrough"`,
-      ["edge.applicationTls", "edge.cloudFront.enabled"],
+      `(${config.k3sVersion}) may ship a Traefik older than 2.10, which refuses the traefik.io Middleware that removes the CloudFront origin header, leaving every application unreachable; with edge.cloudFront.enabled use v1.30.0+k3s1 or later`,
+      ["edge.cloudFront.enabled"],
     );
   }
   if (fqdn !== undefined) return `k3s.${fqdn}`;

@@ -1,21 +1,21 @@
-import { INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT } from "../ports";
+import { HTTPS_PORT, INGRESS_HTTP_NODE_PORT, INGRESS_HTTPS_NODE_PORT } from "../ports";
 import { fillPlaceholders, readTemplate } from "./user-data";
 
 /**
- * What k3s's packaged Traefik does on its entry points beyond routing: the redirect of web (the HTTP NodePort), and the
- * request header websecure (the HTTPS NodePort) removes.
+ * What k3s's packaged Traefik does on its entry points beyond routing: the redirect of web (the HTTP NodePort), the
+ * request header websecure (the HTTPS NodePort) removes, and whose forwarded headers websecure trusts.
  *
- * Value names are traefik-helm-chart's values.yaml (`ports.<entry point>.nodePort`, `.redirections.entryPoint.{to,
- * scheme,permanent}`, `.middlewares`), identical in every chart tag from v34.0.0 to v38.0.2, which spans the Traefik 3 charts k3s ships
- * (34.2.1+up34.2.0 in its first Traefik 3 releases; the chart's `redirectTo` was removed in v34 and fails the install).
- * websecure terminates TLS by the chart's default (`ports.websecure.tls.enabled: true`). The chart turns `to: websecure` into
- * `--entryPoints.web.http.redirections.entryPoint.to=:<websecure's exposedPort>` (443, its default) and websecure's
- * middlewares into `--entryPoints.websecure.http.middlewares=...` (traefik/templates/_podtemplate.tpl), which Traefik prepends
- * to every router on the entry point (Traefik docs, routing/entrypoints, "http.middlewares").
+ * These are Traefik's own static options, given as `additionalArguments` (`--entryPoints.<name>.http.redirections.
+ * entryPoint.{to,scheme,permanent}`, `--entryPoints.<name>.http.middlewares`, `--entryPoints.<name>.forwardedHeaders.
+ * trustedIPs`: Traefik docs, routing/entrypoints, the same in Traefik 2.2 on and 3), not as the chart's per-port
+ * values: those moved from `ports.<name>.redirections`/`.middlewares` (charts 34-38) to `ports.<name>.http.*` in chart
+ * 39, whose values.schema.json refuses any other port key, and the Traefik 2 charts (27) have neither. Only
+ * `additionalArguments` (a list in traefik-helm-chart values.yaml from v27.0.2 to v41.3.0), `service.type` and
+ * `ports.<name>.nodePort` are read alike by every chart k3s ships. websecure terminates TLS by the chart's default.
  */
 export interface WebEntryPoint {
   /**
-   * Redirect plain HTTP to HTTPS; right only when every client reaches web through the ingress load balancer's 80
+   * Redirect plain HTTP to HTTPS on the load balancer's HTTPS port; right only when every client reaches web through the ingress load balancer's 80
    * and HTTPS through its 443, i.e. TLS ends at that load balancer (behind CloudFront the origin forwards to websecure and web is unused).
    */
   readonly redirectToHttps: boolean;
@@ -25,22 +25,36 @@ export interface WebEntryPoint {
    * @default undefined (none removed)
    */
   readonly removedRequestHeader?: string;
+  /**
+   * Networks whose X-Forwarded-For and X-Forwarded-Proto websecure keeps: behind CloudFront, the public subnets the
+   * origin load balancer sends from, so applications see the client's address rather than the load balancer's.
+   * @default [] (Traefik's default: forwarded headers from anyone are replaced)
+   */
+  readonly trustedForwarders?: readonly string[];
 }
 
 /** The headers Middleware, referenced across providers as `<namespace>-<name>@kubernetescrd` (Traefik docs, providers/kubernetes-crd). */
 export const ORIGIN_HEADER_MIDDLEWARE = { namespace: "kube-system", name: "remove-origin-header" } as const;
 
-/** The HelmChartConfig of k3s's Traefik: fixed NodePorts, the web entry point's redirect and websecure's middlewares. */
+/** Traefik's static arguments for the entry points, in a fixed order. */
+export function entryPointArguments(web: WebEntryPoint): string[] {
+  const redirect = web.redirectToHttps
+    ? [`--entryPoints.web.http.redirections.entryPoint.to=:${HTTPS_PORT}`, "--entryPoints.web.http.redirections.entryPoint.scheme=https", "--entryPoints.web.http.redirections.entryPoint.permanent=true"]
+    : [];
+  const middleware = web.removedRequestHeader ? [`--entryPoints.websecure.http.middlewares=${ORIGIN_HEADER_MIDDLEWARE.namespace}-${ORIGIN_HEADER_MIDDLEWARE.name}@kubernetescrd`] : [];
+  const trusted = web.trustedForwarders?.length ? [`--entryPoints.websecure.forwardedHeaders.trustedIPs=${web.trustedForwarders.join(",")}`] : [];
+  return [...redirect, ...middleware, ...trusted];
+}
+
+/** The HelmChartConfig of k3s's Traefik: fixed NodePorts and the entry points' arguments. */
 export function traefikManifest(web: WebEntryPoint): string {
-  const middlewares = web.removedRequestHeader ? [`${ORIGIN_HEADER_MIDDLEWARE.namespace}-${ORIGIN_HEADER_MIDDLEWARE.name}@kubernetescrd`] : [];
   return fillPlaceholders(
     readTemplate("manifests/traefik-node-ports.yaml").trimEnd(),
     {
       INGRESS_HTTP_NODE_PORT: String(INGRESS_HTTP_NODE_PORT),
       INGRESS_HTTPS_NODE_PORT: String(INGRESS_HTTPS_NODE_PORT),
-      // JSON is YAML's flow style. Empty values are the chart's defaults: no redirect, no middleware.
-      WEB_REDIRECT: JSON.stringify(web.redirectToHttps ? { to: "websecure", scheme: "https", permanent: true } : {}),
-      WEBSECURE_MIDDLEWARES: JSON.stringify(middlewares),
+      // JSON is YAML's flow style; an empty list is the chart's default.
+      ADDITIONAL_ARGUMENTS: JSON.stringify(entryPointArguments(web)),
     },
     "manifests/traefik-node-ports.yaml",
   );

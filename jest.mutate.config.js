@@ -17,10 +17,10 @@ module.exports = {
     // loopback Secrets Manager.
     "/__tests__/(validate|plan|bootstrap-sandbox|bundle|readme-commands|kubeconfig)\\.test\\.ts$",
     // Whole-stack synthesis: the modules/* suites, and the config defaults, shared ports, drain timing, drain rules,
-    // edge, block storage, cluster policy, backups and alarms read through the synthesised JSON (config.test.ts,
+    // edge, block storage, cluster policy, backups, alarms and add-ons read through the synthesised JSON (config.test.ts,
     // config-day-two.test.ts, backend-file.test.ts and function-settings.test.ts test the same modules directly).
     "/__tests__/(compute|templates|networking|database-storage|load-balancing|backend|determinism|names|automation|policy|wiring)\\.test\\.ts$",
-    "/__tests__/(defaults|shared-ports|node-drainer-timing|node-drainer-rules|edge|block-storage|cluster-policy|backups|alarms)\\.test\\.ts$",
+    "/__tests__/(defaults|shared-ports|node-drainer-timing|node-drainer-rules|edge|block-storage|cluster-policy|backups|alarms|addons|dashboards)\\.test\\.ts$",
     // The autoscaler's run loop, its AWS, DynamoDB and Kubernetes adapters, and the simulations (an hour per scenario, a day
     // per trace; up to 1 s a test): the decision modules they call have their own unit suites (decide, scheduling,
     // drainability, recovery, selectors).

@@ -15,7 +15,9 @@ import { Database, rdsCaBundleUrl } from "./modules/database";
 import { DnsRecords, Domain } from "./modules/domain";
 import { FrontDoor, ORIGIN_HEADER_NAME } from "./modules/front-door";
 import { LoadBalancing } from "./modules/load-balancing";
-import { Monitoring } from "./modules/monitoring";
+import { clusterDashboardName, Monitoring } from "./modules/monitoring";
+import { Addons } from "./modules/addons";
+import { addonHost, ARGO_CD, JENKINS, MONITORING } from "./modules/contracts/addons";
 import { Networking } from "./modules/networking";
 import { clusterNetworkReach, formatExemptions, Policy, PolicyViolationError } from "./modules/policy";
 import { StateBackend } from "./modules/state-backend";
@@ -99,7 +101,16 @@ export class ClusterStack extends TerraformStack {
       automaticBackups: !config.backups.enabled,
     });
 
-    const domain = edge.hostedZone && edge.fqdn ? new Domain(this, "Domain", { hostedZone: hostedZoneReference(edge.hostedZone), fqdn: edge.fqdn }) : undefined;
+    const { addons } = config;
+    // The add-ons with a UI get <host>.<fqdn>: a name in the certificates, a record and an Ingress.
+    const addonNames = edge.fqdn
+      ? [
+          ...(addons.monitoring.enabled ? [MONITORING] : []),
+          ...(addons.argoCd.enabled ? [ARGO_CD] : []),
+          ...(addons.jenkins.enabled ? [JENKINS] : []),
+        ].map((addon) => addonHost(addon, edge.fqdn as string))
+      : [];
+    const domain = edge.hostedZone && edge.fqdn ? new Domain(this, "Domain", { hostedZone: hostedZoneReference(edge.hostedZone), fqdn: edge.fqdn, extraNames: addonNames }) : undefined;
     const blockStorage = config.storage.blockStorage.enabled
       ? new BlockStorage(this, "BlockStorage", { clusterName: config.clusterName, region: config.region, partition: config.partition })
       : undefined;
@@ -137,6 +148,7 @@ export class ClusterStack extends TerraformStack {
             publicSubnetIds: networking.publicSubnetIds,
             securityGroupId: securityGroups.cloudFrontOrigin.id,
             fqdn: edge.fqdn,
+            extraNames: addonNames,
             originCertificateArn: domain.certificate.certificateArn,
             zoneId: domain.zoneId,
             originCertificateValidation: domain.certificate.validation,
@@ -154,6 +166,7 @@ export class ClusterStack extends TerraformStack {
         zoneId: domain.zoneId,
         fqdn: edge.fqdn,
         applications,
+        extraNames: addonNames,
         apiHostName,
         publicApi: publicApiDnsName && loadBalancing.publicApiZoneId ? { dnsName: publicApiDnsName, zoneId: loadBalancing.publicApiZoneId } : undefined,
         internalApi: { dnsName: apiDnsName, zoneId: loadBalancing.apiZoneId },
@@ -165,6 +178,15 @@ export class ClusterStack extends TerraformStack {
     // while the load balancer's name resolves anywhere, for users who reach the VPC over VPN, peering or a tunnel.
     const publicApiName = domain && apiHostName ? apiHostName : publicApiDnsName;
     const kubeconfigEndpoint = `https://${publicApiDnsName ? publicApiName : apiDnsName}:${KUBE_API_PORT}`;
+
+    const addonSecrets = new Addons(this, "Addons", {
+      clusterName: config.clusterName,
+      monitoring: addons.monitoring.enabled,
+      argoCd: addons.argoCd.enabled,
+      jenkins: addons.jenkins.enabled,
+      protectData,
+    });
+    const blockStorageOn = blockStorage !== undefined;
 
     const compute = new Compute(this, "Compute", {
       clusterName: config.clusterName,
@@ -207,6 +229,19 @@ export class ClusterStack extends TerraformStack {
       sshPublicKey: config.sshPublicKey,
       protectData,
       clusterPolicy: config.clusterPolicy,
+      addons: {
+        monitoring: addons.monitoring.enabled
+          ? {
+              // Prometheus never on NFS: gp3 with block storage, else an emptyDir.
+              prometheusStorage: blockStorageOn ? { kind: "gp3", retentionDays: addons.monitoring.retentionDays, sizeGb: addons.monitoring.storageGb } : { kind: "ephemeral" },
+              cloudWatchDashboardName: config.monitoring.dashboard ? clusterDashboardName(config.clusterName) : "(none: monitoring.dashboard is false)",
+            }
+          : undefined,
+        argoCd: addons.argoCd.enabled,
+        jenkins: addons.jenkins.enabled ? { storageClass: blockStorageOn ? "gp3" : "efs" } : undefined,
+        domain: domain ? edge.fqdn : undefined,
+      },
+      addonAdminSecrets: addonSecrets.adminSecrets,
     });
 
     const { automation, monitoring } = config;

@@ -3,7 +3,7 @@ import { load, loadAll } from "js-yaml";
 import { AddressInfo, createServer, Server } from "net";
 import { parseClusterAccess } from "../lambdas/shared/access";
 import { K3S_INSTALLER } from "../modules/compute/k3s-installer";
-import { jsonencodedObject, localNamed, resourceNamed, synthCluster } from "./helpers";
+import { documentOf, jsonencodedObject, localNamed, resourceNamed, synthCluster, TerraformJson, writtenManifests } from "./helpers";
 import { deliveredForSandbox, INSTALLER_STUB, runBootstrap, sandboxSupport, SandboxOptions, SandboxRun } from "./support/bootstrap-sandbox";
 
 // The rendered user data, exactly as synthesised, runs under bash in a sandbox (support/bootstrap-sandbox.ts) with
@@ -20,7 +20,10 @@ const DB_PASSWORD = "Pw0-_.~zZ9aA-_.~bB8cC-_.~dD7eE-_.~fF6gG";
 const DB_NAME = "k3s_datastore";
 const DB_USER = "k3s_admin";
 const AUTOMATION_TOKEN = "eyJhbGciOiJSUzI1NiJ9.automation-token";
-const SECRETS = [SERVER_TOKEN, AGENT_TOKEN, DB_PASSWORD, AUTOMATION_TOKEN];
+// An add-on admin password (random_password, letters and digits) and its bcrypt hash (random_password's bcrypt_hash).
+const ADDON_PASSWORD = "AddonPw0123456789abcdefghijklmnop";
+const ADDON_PASSWORD_BCRYPT = "$2a$10$abcdefghijklmnopqrstuu5QuVtFMd8R9f0QmbRqbGyUu4JkXHyRm";
+const SECRETS = [SERVER_TOKEN, AGENT_TOKEN, DB_PASSWORD, AUTOMATION_TOKEN, ADDON_PASSWORD, ADDON_PASSWORD_BCRYPT];
 const MINUTE = 60;
 
 const support = sandboxSupport();
@@ -38,10 +41,13 @@ describeSandbox(title, () => {
   let datastoreEntries: [string, string][] = [];
   let agentLaunchHoldSeconds = 0;
   let serverLaunchHoldSeconds = 0;
+  let everyAddon: TerraformJson;
+  let serverWithEveryAddon = "";
 
   beforeAll(async () => {
     if (!support.available) throw new Error(`the sandbox needs unshare with overlay mounts: ${support.reason}`);
     const { json } = synthCluster({});
+    everyAddon = synthCluster({ addons: { argoCd: { enabled: true }, jenkins: { enabled: true } } }).json;
     const launchHoldSeconds = (group: string): number =>
       resourceNamed(json, "aws_autoscaling_group", group).initial_lifecycle_hook.find((hook: { name: string }) => hook.name === "bootstrap").heartbeat_timeout;
     agentLaunchHoldSeconds = launchHoldSeconds("Compute_Agents_Group");
@@ -56,6 +62,7 @@ describeSandbox(title, () => {
     };
     server = withStubInstaller(serverWithPinnedInstaller);
     agent = withStubInstaller(deliveredForSandbox(localNamed(json, "Compute_Agents_UserData"), REGION));
+    serverWithEveryAddon = withStubInstaller(deliveredForSandbox(localNamed(everyAddon, "Compute_Servers_UserData"), REGION));
     // A port that accepts connections (the kernel completes the handshake while jest waits on the script) and one
     // that refuses them.
     datastore = await listen();
@@ -94,11 +101,35 @@ describeSandbox(title, () => {
       imds: identity,
       automationToken: AUTOMATION_TOKEN,
       ...options,
-      secrets: { Compute_TokenSecret: SERVER_TOKEN, Compute_AgentTokenSecret: AGENT_TOKEN, Database_Secret: datastoreSecret(openPort), ...options.secrets },
+      secrets: {
+        Compute_TokenSecret: SERVER_TOKEN,
+        Compute_AgentTokenSecret: AGENT_TOKEN,
+        Database_Secret: datastoreSecret(openPort),
+        Addons_GrafanaAdminSecret: addonSecret(everyAddon, "Grafana"),
+        Addons_ArgoCdAdminSecret: addonSecret(everyAddon, "ArgoCd"),
+        Addons_JenkinsAdminSecret: addonSecret(everyAddon, "Jenkins"),
+        ...options.secrets,
+      },
     });
   const runAgent = (options: Partial<SandboxOptions> = {}) =>
     runBootstrap(agent, { imds: { ...identity, "instance-life-cycle": "spot" }, ...options, secrets: { Compute_AgentTokenSecret: AGENT_TOKEN, ...options.secrets } });
 
+  // An add-on's admin secret as modules/addons synthesises it: its jsonencode of literals and random_password
+  // attributes, evaluated. Undefined when the add-on is off in `synthesised`.
+  const addonSecret = (synthesised: TerraformJson, name: string): string => {
+    const version = Object.entries(synthesised.resource.aws_secretsmanager_secret_version ?? {}).find(([id]) => id.startsWith(`Addons_${name}AdminSecretValue_`));
+    if (!version) return "";
+    const body = /^\$\{jsonencode\(\{(.*)\}\)\}$/s.exec(version[1].secret_string)![1];
+    const values: Record<string, string> = { result: ADDON_PASSWORD, bcrypt_hash: ADDON_PASSWORD_BCRYPT };
+    return JSON.stringify(
+      Object.fromEntries(
+        body.split(", ").map((entry) => {
+          const [, key, literal, attribute] = /^"([^"]+)" = (?:"([^"]*)"|random_password\.[A-Za-z0-9_]+\.([a-z_]+))$/.exec(entry)!;
+          return [key, literal ?? values[attribute]];
+        }),
+      ),
+    );
+  };
   const config = (run: SandboxRun) => load(run.file("/etc/rancher/k3s/config.yaml") ?? "") as Record<string, any>;
   const healthReports = (run: SandboxRun) => run.callsOf("aws").filter((args) => args[1] === "set-instance-health");
   // AWS CLI: aws autoscaling complete-lifecycle-action (API CompleteLifecycleAction), ending the launch hook's hold.
@@ -230,6 +261,64 @@ describeSandbox(title, () => {
     expect([endpoint.protocol, endpoint.hostname, endpoint.port, endpoint.pathname, endpoint.search]).toEqual(["postgres:", "127.0.0.1", String(openPort), `/${DB_NAME}`, ""]);
     expect([decodeURIComponent(endpoint.username), decodeURIComponent(endpoint.password)]).toEqual([DB_USER, DB_PASSWORD]);
     expect(run.callsOf("timeout").map((args) => args.slice(-2))).toEqual([["127.0.0.1", String(openPort)]]);
+  });
+
+  // The add-on admin secrets: the documents modules/addons writes reach, through kubectl's stdin, the Secrets the
+  // charts name, under the keys their values name (read from the manifests the same script writes).
+  const appliedObjects = (run: SandboxRun) => run.applied.flatMap((text) => (JSON.parse(text) as { kind: string; items: any[] }).items);
+  const chartValues = (script: string, manifest: string) => load(documentOf(writtenManifests(script)[manifest], "HelmChart").spec.valuesContent) as any;
+  const targetNamespace = (script: string, manifest: string) => documentOf(writtenManifests(script)[manifest], "HelmChart").spec.targetNamespace;
+
+  test("a server writes Grafana's admin Secret from Secrets Manager through kubectl's stdin, as kube-prometheus-stack's values name it", () => {
+    const run = runServer();
+    expectSucceeded(run);
+    expectNoSecretLogged(run);
+    // Never an argument: a process listing would show it.
+    expect(run.calls.flat().filter((argument) => argument.includes(ADDON_PASSWORD))).toEqual([]);
+    const grafana = chartValues(server, "kube-prometheus-stack").grafana.admin;
+    const namespace = targetNamespace(server, "kube-prometheus-stack");
+    expect(appliedObjects(run)).toEqual([
+      // Node exporter needs host namespaces and hostPath, which baseline refuses (Pod Security Standards).
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { "pod-security.kubernetes.io/enforce": "privileged" } } },
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        type: "Opaque",
+        metadata: { name: grafana.existingSecret, namespace, labels: {} },
+        stringData: { [grafana.userKey]: "admin", [grafana.passwordKey]: ADDON_PASSWORD },
+      },
+    ]);
+    // Server-side apply: no kubectl.kubernetes.io/last-applied-configuration annotation copying the password.
+    expect(run.callsOf("k3s").filter((args) => args[1] === "apply")).toEqual([["kubectl", "apply", "--server-side", "--force-conflicts", "--field-manager=k3s-bootstrap", "-f", "-"]]);
+  });
+
+  test("Argo CD's argocd-secret gets the bcrypt hash and a modification time; Jenkins's Secret the keys its chart names", () => {
+    const before = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const run = runServer({ faults: { apply: 1 } }, serverWithEveryAddon);
+    expectSucceeded(run);
+    expectNoSecretLogged(run);
+    const secrets = Object.fromEntries(appliedObjects(run).filter((object) => object.kind === "Secret").map((secret) => [secret.metadata.namespace, secret]));
+    const argo = secrets[targetNamespace(serverWithEveryAddon, "argo-cd")];
+    // Argo CD docs, operator-manual/argocd-secret-yaml: admin.password is a bcrypt hash, admin.passwordMtime its time.
+    expect(argo.metadata).toEqual({ name: "argocd-secret", namespace: "argocd", labels: { "app.kubernetes.io/name": "argocd-secret", "app.kubernetes.io/part-of": "argocd" } });
+    expect(Object.keys(argo.stringData).sort()).toEqual(["admin.password", "admin.passwordMtime"]);
+    expect(argo.stringData["admin.password"]).toBe(ADDON_PASSWORD_BCRYPT);
+    expect(argo.stringData["admin.passwordMtime"]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(new Date(argo.stringData["admin.passwordMtime"]).getTime()).toBeGreaterThanOrEqual(before.getTime());
+    expect(chartValues(serverWithEveryAddon, "argo-cd").configs.secret.createSecret).toBe(false);
+    const jenkinsValues = chartValues(serverWithEveryAddon, "jenkins").controller.admin;
+    const jenkins = secrets[targetNamespace(serverWithEveryAddon, "jenkins")];
+    expect(jenkins.metadata.name).toBe(jenkinsValues.existingSecret);
+    expect(jenkins.stringData).toEqual({ [jenkinsValues.userKey]: "admin", [jenkinsValues.passwordKey]: ADDON_PASSWORD });
+    // Argo CD and Jenkins run under the cluster's baseline; only monitoring's namespace is privileged.
+    const levels = Object.fromEntries(appliedObjects(run).filter((object) => object.kind === "Namespace").map((ns) => [ns.metadata.name, ns.metadata.labels["pod-security.kubernetes.io/enforce"]]));
+    expect(levels).toEqual({ monitoring: "privileged", argocd: "baseline", jenkins: "baseline" });
+  });
+
+  test("an add-on secret that never appears fails the server, and the group replaces it", () => {
+    const run = runServer({ faults: { "get-secret-value.Addons_GrafanaAdminSecret": 100 } });
+    expectReplaced(run);
+    expect(run.applied).toEqual([]);
   });
 
   test("the automation access a server publishes is what the Lambdas' reader parses (lambdas/shared/access.ts)", () => {

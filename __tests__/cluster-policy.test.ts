@@ -63,10 +63,18 @@ describe("Pod Security Admission", () => {
     expect(configuration.exemptions.namespaces).toEqual(["kube-system", "monitoring"]);
   });
 
-  test("every namespace the server's manifests deploy into is exempt: the add-ons need host networking or privileged pods", () => {
+  test("every namespace the server's manifests deploy into is exempt, or an add-on's that the server labels with its own level", () => {
     // Every option that adds a manifest, so each chart's namespaces are seen.
-    const everything = serverScript({ agents: { scalingMode: "cluster-autoscaler" }, storage: { blockStorage: { enabled: true } } });
-    const exempt = onlyDocument(everything, PSA_FILE).plugins[0].configuration.exemptions.namespaces;
+    const everything = serverScript({
+      agents: { scalingMode: "cluster-autoscaler" },
+      storage: { blockStorage: { enabled: true } },
+      addons: { monitoring: { enabled: true }, argoCd: { enabled: true }, jenkins: { enabled: true } },
+    });
+    // The add-ons' namespaces get pod-security.kubernetes.io/enforce from the server script's table (asserted in
+    // addons.test.ts, and applied in bootstrap-sandbox.test.ts) rather than a cluster-wide exemption.
+    const labelled = [...everything.matchAll(/^\S+ ([a-z0-9-]+) (privileged|baseline|restricted) \S+ \S+$/gm)].map((line) => line[1]);
+    expect(labelled).toEqual(["monitoring", "argocd", "jenkins"]);
+    const exempt = [...onlyDocument(everything, PSA_FILE).plugins[0].configuration.exemptions.namespaces, ...labelled];
     const namespaces = Object.values(writtenManifests(everything))
       .flat()
       .flatMap((document) => [document?.metadata?.namespace, document?.spec?.targetNamespace])

@@ -95,7 +95,8 @@ describe("DNS and TLS", () => {
   test("an ACM certificate for the FQDN, validated through DNS, in the cluster's region", () => {
     expect(certificate).toMatchObject({ domain_name: FQDN, validation_method: "DNS", lifecycle: { create_before_destroy: true } });
     expect(certificate.provider).toBeUndefined();
-    expect(certificate.subject_alternative_names).toBeUndefined();
+    // Monitoring, on by default in prod, serves Grafana at grafana.<fqdn> (addons.test.ts).
+    expect(certificate.subject_alternative_names).toEqual([`grafana.${FQDN}`]);
   });
 
   test("validation records come from the certificate's domain_validation_options, in the hosted zone", () => {
@@ -172,7 +173,7 @@ describe("DNS and TLS", () => {
     const [https] = listeners(json, "LoadBalancing_Ingress").filter((listener) => listener.port === 443);
     expect(targetGroups[referencedId(https.default_action[0].target_group_arn)].port).toBe(values.ports.websecure.nodePort);
     expect(writtenManifests(servers(json))["traefik-origin-header"]).toEqual([]);
-    expect(servers(json)).not.toMatch(/\{\{|\}\}/);
+    expect(servers(json)).not.toMatch(/\{\{|[A-Z0-9_] \}\}/);
   });
 
   test("passthrough keeps TCP 443 to Traefik's HTTPS NodePort, and Traefik's chart defaults: no redirect, no middleware", () => {
@@ -318,7 +319,7 @@ describe("the CloudFront front door", () => {
   test("the distribution: HTTPS only to viewers and origin, TLS 1.2+, caching disabled, every viewer header forwarded, the FQDN, the web ACL", () => {
     expect(distribution).toMatchObject({
       enabled: true,
-      aliases: [FQDN],
+      aliases: [FQDN, `grafana.${FQDN}`],
       web_acl_id: WEB_ACL,
       default_cache_behavior: { viewer_protocol_policy: "redirect-to-https", cache_policy_id: CACHING_DISABLED, origin_request_policy_id: ALL_VIEWER, target_origin_id: "ingress" },
       viewer_certificate: {
@@ -435,7 +436,7 @@ describe("the CloudFront front door", () => {
     });
     // The header removed is the one the origin's listener rule checks.
     expect(rule.condition[0].http_header.http_header_name).toBe("X-Origin-Verify");
-    expect(servers(json)).not.toMatch(/\{\{|\}\}/);
+    expect(servers(json)).not.toMatch(/\{\{|[A-Z0-9_] \}\}/);
   });
 
   test("the policy waives random-result-reference only for the two resources that must hold the value", () => {
@@ -471,6 +472,7 @@ describe("an existing distribution", () => {
       CachePolicyId: CACHING_DISABLED,
       ViewerProtocolPolicy: "redirect-to-https",
       Alias: FQDN,
+      AdditionalAliases: [`grafana.${FQDN}`],
     });
     expect(json.output!.existing_distribution_settings.description).toContain("AllViewer");
   });

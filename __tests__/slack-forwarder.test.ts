@@ -13,7 +13,7 @@ import type { PostOutcome } from "../lambdas/slack-forwarder/webhook";
  * autoscaler or drainer renames fails to compile here; the alarm messages are CloudWatch's, from real samples.
  */
 
-const EVENTS = join(__dirname, "support", "aws-events");
+const EVENTS = join(__dirname, "support", "aws-events", "sns");
 const alarmEvent = JSON.parse(readFileSync(join(EVENTS, "aws-lambda-go-cloudwatch-alarm-sns-single-metric.json"), "utf8")) as SNSEvent;
 const okNotification = JSON.parse(readFileSync(join(EVENTS, "sns-cloudwatch-alarm-ok-notification.json"), "utf8")) as { Subject: string; Message: string };
 

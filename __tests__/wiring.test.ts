@@ -374,7 +374,8 @@ const rows: Row[] = [
     },
     expect: (json) => {
       const distribution = resourceNamed(json, "aws_cloudfront_distribution", "FrontDoor_Distribution");
-      expect(distribution.aliases).toEqual(["apps.example.com"]);
+      // The default prod cluster runs monitoring, whose Grafana the distribution serves too.
+      expect(distribution.aliases).toEqual(["apps.example.com", "grafana.apps.example.com"]);
       expect(distribution.web_acl_id).toBe("arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/a1b2c3d4-5678-90ab-cdef-000000000000");
       expect(json.provider!.aws.find((provider: any) => provider.alias === "us_east_1").region).toBe("us-east-1");
       // No public ingress load balancer; the agents register only in the origin's target group.
@@ -438,6 +439,31 @@ const rows: Row[] = [
     value: "storage.defaultStorageClass",
     input: { storage: { blockStorage: { enabled: true }, defaultStorageClass: "efs" } },
     expect: (json) => expect(defaultClasses(writtenManifests(script(json, "Servers")))).toEqual(["efs"]),
+  },
+  {
+    value: "addons.monitoring.enabled",
+    input: { addons: { monitoring: { enabled: false } } },
+    expect: (json) => {
+      expect(writtenManifests(script(json, "Servers"))["kube-prometheus-stack"]).toEqual([]);
+      expect(resourcesOf(json, "aws_secretsmanager_secret").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^Addons_GrafanaAdminSecret_/));
+    },
+  },
+  {
+    value: "addons.monitoring.retentionDays and storageGb (Prometheus on gp3 with block storage)",
+    input: { storage: { blockStorage: { enabled: true } }, addons: { monitoring: { retentionDays: 30, storageGb: 50 } } },
+    expect: (json) => {
+      const prometheus = (load(documentOf(writtenManifests(script(json, "Servers"))["kube-prometheus-stack"], "HelmChart").spec.valuesContent) as any).prometheus.prometheusSpec;
+      expect([prometheus.retention, prometheus.storageSpec.volumeClaimTemplate.spec.resources.requests.storage]).toEqual(["30d", "50Gi"]);
+    },
+  },
+  {
+    value: "addons.argoCd.enabled and addons.jenkins.enabled",
+    input: { addons: { argoCd: { enabled: true }, jenkins: { enabled: true } } },
+    expect: (json) => {
+      const manifests = writtenManifests(script(json, "Servers"));
+      expect([documentOf(manifests["argo-cd"], "HelmChart").spec.chart, documentOf(manifests["jenkins"], "HelmChart").spec.chart]).toEqual(["argo-cd", "jenkins"]);
+      expect(resourcesOf(json, "aws_secretsmanager_secret").map(([id]) => id)).toEqual(expect.arrayContaining([expect.stringMatching(/^Addons_ArgoCdAdminSecret_/), expect.stringMatching(/^Addons_JenkinsAdminSecret_/)]));
+    },
   },
 ];
 

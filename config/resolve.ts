@@ -15,7 +15,7 @@ export type Architecture = "arm64" | "x86_64";
 export type Partition = (typeof SUPPORTED_PARTITIONS)[number];
 
 /** Configuration with every default derived and every cross-field rule checked. */
-export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" | "agents" | "highAvailability" | "database" | "storage" | "backups" | "monitoring"> {
+export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" | "agents" | "highAvailability" | "database" | "storage" | "backups" | "monitoring" | "addons"> {
   readonly highAvailability: boolean;
   /**
    * Deletion protection, prevent_destroy, final snapshots and secret recovery windows on everything holding cluster
@@ -46,6 +46,7 @@ export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" 
   readonly backups: ParsedConfig["backups"] & { readonly enabled: boolean };
   /** databaseMaxConnections is the configured value or the one derived from database.instanceClass. */
   readonly monitoring: ParsedConfig["monitoring"];
+  readonly addons: ParsedConfig["addons"] & { readonly monitoring: ParsedConfig["addons"]["monitoring"] & { readonly enabled: boolean } };
 }
 
 const DEFAULT_ZONE_COUNT = 3;
@@ -163,6 +164,8 @@ export function resolveConfig(input: unknown): ClusterConfig {
     // Dev clusters are throwaway (no deletion protection either); every other environment keeps daily recovery points.
     backups: { ...config.backups, enabled: config.backups.enabled ?? config.environment !== "dev" },
     monitoring: { ...config.monitoring, databaseMaxConnections },
+    // A production cluster without metrics and alerts is flying blind; dev clusters are throwaway and small.
+    addons: { ...config.addons, monitoring: { ...config.addons.monitoring, enabled: config.addons.monitoring.enabled ?? config.environment !== "dev" } },
   };
 }
 

@@ -402,6 +402,27 @@ const StorageSchema = z.strictObject({
   defaultStorageClass: z.enum(["efs", "gp3"], { error: 'must be "efs" or "gp3"' }).optional(),
 });
 
+const MonitoringAddonSchema = z.strictObject({
+  /**
+   * kube-prometheus-stack (Prometheus, Alertmanager, Grafana, kube-state-metrics, node exporter), deployed by the
+   * servers. Default: true unless environment is "dev".
+   */
+  enabled: z.boolean().optional(),
+  /** Days Prometheus keeps metrics on its gp3 volume (storage.blockStorage); without block storage it keeps one day. */
+  retentionDays: z.number().int().min(1, "must be between 1 and 365").max(365, "must be between 1 and 365").default(15),
+  /** Size of Prometheus's gp3 volume (storage.blockStorage); retention by size stops at 80 % of it. */
+  storageGb: z.number().int().min(5, "must be between 5 and 1000").max(1000, "must be between 5 and 1000").default(20),
+});
+
+const AddonsSchema = z.strictObject({
+  /** Prometheus, Alertmanager and Grafana with three dashboards; see README "Add-ons". */
+  monitoring: MonitoringAddonSchema.prefault({}),
+  /** Argo CD, deployed by the servers, admin password in Secrets Manager. */
+  argoCd: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
+  /** Jenkins, deployed by the servers, admin credentials in Secrets Manager. */
+  jenkins: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
+});
+
 /** Partitions whose endpoints, ARNs and AMIs the project is built for. */
 export const SUPPORTED_PARTITIONS = ["aws", "aws-cn", "aws-us-gov"] as const;
 
@@ -456,6 +477,8 @@ export const ConfigSchema = z.strictObject({
   storage: StorageSchema.prefault({}),
   backups: BackupsSchema.prefault({}),
   monitoring: MonitoringSchema.prefault({}),
+  /** Cluster add-ons the servers deploy as pinned k3s HelmCharts. */
+  addons: AddonsSchema.prefault({}),
   /** OpenSSH public key of an EC2 key pair for the nodes; no security group admits SSH, Session Manager is the way in. */
   sshPublicKey: z
     .string()

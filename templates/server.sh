@@ -114,6 +114,19 @@ YAML
 cat >"$MANIFESTS/cluster-autoscaler.yaml" <<'YAML'
 {{ MANIFEST_CLUSTER_AUTOSCALER }}
 YAML
+# The add-ons (README, "Add-ons"): each empty unless enabled, and written either way, so turning one off uninstalls it.
+cat >"$MANIFESTS/kube-prometheus-stack.yaml" <<'YAML'
+{{ MANIFEST_MONITORING }}
+YAML
+cat >"$MANIFESTS/grafana-dashboards.yaml" <<'YAML'
+{{ MANIFEST_DASHBOARDS }}
+YAML
+cat >"$MANIFESTS/argo-cd.yaml" <<'YAML'
+{{ MANIFEST_ARGO_CD }}
+YAML
+cat >"$MANIFESTS/jenkins.yaml" <<'YAML'
+{{ MANIFEST_JENKINS }}
+YAML
 
 log "== install k3s $K3S_VERSION"
 # Servers of a new cluster start together; k3s locks the bootstrap data, and a short jitter spreads the load.
@@ -151,6 +164,35 @@ retry 5 automation_access >"$AUTOMATION_ACCESS"
 retry 5 aws secretsmanager put-secret-value --region "$REGION" --secret-id "$LAMBDA_ACCESS_SECRET_ARN" \
   --secret-string "file://$AUTOMATION_ACCESS" >/dev/null
 rm -f "$AUTOMATION_ACCESS"
+
+log "== add-on admin secrets"
+# One line per enabled add-on: "<secret ARN> <namespace> <pod security level> <Secret> <format>" (modules/compute/addons.ts).
+ADDON_ADMIN_SECRETS="{{ ADDON_ADMIN_SECRETS }}"
+# admin_secret ARN NAMESPACE LEVEL SECRET FORMAT: the add-on's namespace, labelled with its Pod Security level, and the
+# Secret its chart names, built from the Secrets Manager document and applied from stdin: the password is never an
+# argument (a process listing), a file or a log line. Server-side apply keeps it out of the last-applied annotation a
+# client-side apply would copy it into, and --force-conflicts takes the fields back from anyone who changed them.
+admin_secret() {
+  local document
+  document=$(secret_value "$1") || return
+  python3 -c '
+import datetime, json, sys
+namespace, level, name, kind = sys.argv[1:]
+spec = {{ ADMIN_SECRET_FORMATS }}[kind]
+document = json.load(sys.stdin)
+data = {key: document[field] for key, field in spec["data"]}
+if "modifiedAt" in spec:
+    data[spec["modifiedAt"]] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {"pod-security.kubernetes.io/enforce": level}}},
+    {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": name, "namespace": namespace, "labels": spec["labels"]}, "stringData": data},
+]}))' "$2" "$3" "$4" "$5" <<<"$document" | k3s kubectl apply --server-side --force-conflicts --field-manager=k3s-bootstrap -f - >/dev/null
+}
+while read -r arn namespace level name format; do
+  if [ -z "$arn" ]; then continue; fi
+  log "admin secret $namespace/$name"
+  retry 10 admin_secret "$arn" "$namespace" "$level" "$name" "$format"
+done <<<"$ADDON_ADMIN_SECRETS"
 
 log "== in service"
 retry 10 complete_bootstrap CONTINUE

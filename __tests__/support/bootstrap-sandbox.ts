@@ -23,7 +23,7 @@ export interface SandboxOptions {
   readonly imds: Record<string, string>;
   /**
    * The first N calls of an operation fail: imds, imds-partial (a metadata read breaks after part of the value), ping, rds-ca, installer-download, install (the installer run),
-   * readyz, timeout (the datastore port probe), put-secret-value, set-instance-health, get-secret-value.<secret>
+   * readyz, timeout (the datastore port probe), put-secret-value, apply (k3s kubectl apply), set-instance-health, get-secret-value.<secret>
    * (which also makes a secret appear only after N reads).
    */
   readonly faults?: Record<string, number>;
@@ -43,6 +43,8 @@ export interface SandboxRun {
   readonly calls: string[][];
   /** Secret values the script published, by secret name. */
   readonly published: Record<string, string>;
+  /** What the script piped into `k3s kubectl apply -f -`, in order. */
+  readonly applied: string[];
   /** A file the script wrote under /etc, /var/lib or /var/log, or undefined. */
   file(path: string): string | undefined;
   /** Permission bits of a file the script wrote. */
@@ -117,6 +119,8 @@ export function runBootstrap(script: string, options: SandboxOptions): SandboxRu
     .map((line) => line.split("\t").map(unescapeField));
   const publishedDir = join(state, "published");
   const published = Object.fromEntries((existsSync(publishedDir) ? readdirSync(publishedDir) : []).map((name) => [name, readFileSync(join(publishedDir, name), "utf8")]));
+  const appliedDir = join(state, "applied");
+  const applied = (existsSync(appliedDir) ? readdirSync(appliedDir).sort() : []).map((name) => readFileSync(join(appliedDir, name), "utf8"));
   rmSync(root, { recursive: true, force: true });
   return {
     status: result.status,
@@ -124,6 +128,7 @@ export function runBootstrap(script: string, options: SandboxOptions): SandboxRu
     log: files.get("var/log/k3s-bootstrap.log")?.content ?? "",
     calls,
     published,
+    applied,
     file: (path) => files.get(path.replace(/^\//, ""))?.content,
     mode: (path) => {
       const file = files.get(path.replace(/^\//, ""));

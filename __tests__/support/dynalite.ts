@@ -1,4 +1,4 @@
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { AddressInfo } from "net";
 // dynalite is a DynamoDB implementation on an in-memory store, started on loopback for the test.
 import dynalite from "dynalite";
@@ -36,6 +36,14 @@ export async function startDynamo(table = "k3s-autoscaler", schema: TableKeySche
       AttributeDefinitions: schema.attribute.map(({ name, type }) => ({ AttributeName: name, AttributeType: type })),
     }),
   );
+  // dynalite answers CreateTable with CREATING and turns the table ACTIVE on a timer (createTableMs); until then every
+  // item call is refused with ResourceNotFoundException, which a loaded machine makes visible.
+  for (let attempt = 0; ; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
+    if (Table?.TableStatus === "ACTIVE") break;
+    if (attempt === 500) throw new Error(`dynalite table ${table} still ${Table?.TableStatus} after 5 s`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   return {
     client,
     table,

@@ -10,6 +10,7 @@ export const EVERY_OPTION: ConfigInput = {
   database: { performanceInsights: true },
   storage: { blockStorage: { enabled: true } },
   backups: { copyRegion: "ap-southeast-4" },
+  addons: { monitoring: { enabled: true }, argoCd: { enabled: true }, jenkins: { enabled: true } },
 };
 
 /**

@@ -23,6 +23,8 @@ import { AGENT_CPU_TARGET_PERCENT } from "./cpu-target";
 import { ClusterPolicyProps, clusterPolicyIncludes, clusterPolicyValues } from "./cluster-policy";
 import { ebsCsiManifest } from "./ebs-csi";
 import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
+import { AddonNames } from "../contracts/addons";
+import { ADMIN_SECRET_FORMATS, addonIncludes, adminSecretTable, ComputeAddonsProps } from "./addons";
 
 export type Architecture = "arm64" | "x86_64";
 
@@ -107,6 +109,13 @@ export interface ComputeProps {
   readonly protectData: boolean;
   /** Pod Security Admission defaults and the API server's audit log, written by every server before k3s starts. */
   readonly clusterPolicy: ClusterPolicyProps;
+  /** The add-ons the servers deploy as HelmCharts; each one off writes its manifests empty. */
+  readonly addons: ComputeAddonsProps;
+  /**
+   * The enabled add-ons' admin secrets (modules/addons): the servers may read exactly these, read them at boot and
+   * write the Kubernetes Secrets the charts name, so they boot after each secret's value exists.
+   */
+  readonly addonAdminSecrets: { readonly addon: AddonNames; readonly secretArn: string; readonly version: ITerraformDependable }[];
 }
 
 /** k3s servers and agents: AMI, token, IAM, launch templates, auto scaling groups, scaling and the drain hook. */
@@ -155,8 +164,12 @@ export class Compute extends Construct {
     this.automationAccessSecretArn = automationSecret.arn;
 
     const clusterAutoscaler = props.agents.scalingMode === "cluster-autoscaler";
+    const addonSecretArns = props.addonAdminSecrets.map((secret) => secret.secretArn);
     if (props.defaultStorageClass === "gp3" && props.ebsCsiPolicyJson === undefined) {
       throw new Error('Compute: defaultStorageClass "gp3" needs ebsCsiPolicyJson, the EBS CSI driver that provisions it');
+    }
+    if (props.ebsCsiPolicyJson === undefined && (props.addons.jenkins?.storageClass === "gp3" || props.addons.monitoring?.prometheusStorage.kind === "gp3")) {
+      throw new Error('Compute: addons on "gp3" (Jenkins\'s storageClass, Prometheus\'s storage) need ebsCsiPolicyJson, the EBS CSI driver that provisions it');
     }
     const blockStorage: Record<string, string> = props.ebsCsiPolicyJson !== undefined ? { "ebs-csi": props.ebsCsiPolicyJson } : {};
     // The agents' disk holds the kubelet's directory: cluster-autoscaler's node template states it as ephemeral storage.
@@ -212,6 +225,7 @@ export class Compute extends Construct {
         "cluster-secrets": policy("ServerSecretsPolicy", [
           readSecrets(tokenSecret.arn, agentTokenSecret.arn),
           { sid: "PublishAccess", actions: ["secretsmanager:PutSecretValue"], resources: [kubeconfigSecret.arn, automationSecret.arn] },
+          ...(addonSecretArns.length > 0 ? [{ sid: "ReadAddonAdminSecrets", actions: ["secretsmanager:GetSecretValue"], resources: addonSecretArns }] : []),
         ]),
         datastore: props.datastoreReadPolicyJson,
         "efs-csi": props.efsCsiPolicyJson,
@@ -236,6 +250,7 @@ export class Compute extends Construct {
           MANIFEST_CLUSTER_AUTOSCALER: clusterAutoscaler ? clusterAutoscalerManifest(clusterName, props.region, props.k3sVersion) : "",
           MANIFEST_EBS_CSI: props.ebsCsiPolicyJson !== undefined ? ebsCsiManifest(clusterName, props.region, props.instanceTags, props.defaultStorageClass === "gp3") : "",
           ...clusterPolicyIncludes(),
+          ...addonIncludes(props.addons),
         },
         values: {
           ...sharedBootstrapValues,
@@ -260,10 +275,13 @@ export class Compute extends Construct {
           AUTOMATION_TOKEN_SECRET_NAME: AUTOMATION_TOKEN_SECRET.name,
           AUTOMATION_TOKEN_SECRET_NAMESPACE: AUTOMATION_TOKEN_SECRET.namespace,
           ...clusterPolicyValues(props.clusterPolicy),
+          ADDON_ADMIN_SECRETS: adminSecretTable(props.addonAdminSecrets),
+          // A Python dict literal: JSON of strings and objects only.
+          ADMIN_SECRET_FORMATS: JSON.stringify(ADMIN_SECRET_FORMATS),
         },
       },
       // Servers read all of this at boot.
-      bootDependencies: [...props.serverBootDependencies, tokenVersion, agentTokenVersion],
+      bootDependencies: [...props.serverBootDependencies, tokenVersion, agentTokenVersion, ...props.addonAdminSecrets.map((secret) => secret.version)],
     });
 
     const agents = new NodeGroup(this, "Agents", {

@@ -5,8 +5,13 @@ import { TerraformIterator, TerraformProvider, Token } from "cdktf";
 import { Construct } from "constructs";
 
 export interface DnsValidatedCertificateProps {
-  /** The one name the certificate is for. */
+  /** The certificate's first name (its Common Name). */
   readonly domainName: string;
+  /**
+   * Further names the certificate covers (the add-ons' `<host>.<fqdn>`).
+   * @default [] (domainName only)
+   */
+  readonly subjectAlternativeNames?: string[];
   /** Public hosted zone the validation records go in. */
   readonly zoneId: string;
   /**
@@ -51,6 +56,7 @@ export class DnsValidatedCertificate extends Construct {
     const certificate = new AcmCertificate(this, "Certificate", {
       provider: props.provider,
       domainName: props.domainName,
+      ...(props.subjectAlternativeNames?.length ? { subjectAlternativeNames: props.subjectAlternativeNames } : {}),
       validationMethod: "DNS",
       lifecycle: {
         // A listener holds the certificate: its replacement must exist before it is deleted.

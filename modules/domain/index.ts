@@ -12,6 +12,11 @@ export interface DomainProps {
   readonly hostedZone: { readonly id: string } | { readonly name: string };
   /** Name of the applications; the regional certificate is for it. */
   readonly fqdn: string;
+  /**
+   * Further names under it the regional certificate covers: the add-ons' `<host>.<fqdn>`.
+   * @default []
+   */
+  readonly extraNames?: string[];
 }
 
 /** The public hosted zone and the regional ACM certificate for the applications' name. */
@@ -24,6 +29,6 @@ export class Domain extends Construct {
     super(scope, id);
     // A private zone of the same name would be ambiguous; the records are public ones.
     this.zoneId = "id" in props.hostedZone ? props.hostedZone.id : new DataAwsRoute53Zone(this, "Zone", { name: props.hostedZone.name, privateZone: false }).zoneId;
-    this.certificate = new DnsValidatedCertificate(this, "Certificate", { domainName: props.fqdn, zoneId: this.zoneId });
+    this.certificate = new DnsValidatedCertificate(this, "Certificate", { domainName: props.fqdn, subjectAlternativeNames: props.extraNames, zoneId: this.zoneId });
   }
 }

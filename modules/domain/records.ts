@@ -15,6 +15,11 @@ export interface DnsRecordsProps {
   readonly fqdn: string;
   /** Where the applications' name points: the ingress load balancer, or the CloudFront distribution. */
   readonly applications: AliasTarget;
+  /**
+   * Further names that point where the applications' name does: the add-ons' `<host>.<fqdn>`, routed by Traefik.
+   * @default []
+   */
+  readonly extraNames?: string[];
   /** The Kubernetes API's name, k3s.<fqdn>. */
   readonly apiHostName: string;
   /**
@@ -38,6 +43,8 @@ export class DnsRecords extends Construct {
       new Route53Record(this, recordId, { zoneId, name, type: "A", alias: { name: target.dnsName, zoneId: target.zoneId, evaluateTargetHealth: false } });
 
     alias("ApplicationRecord", props.zoneId, props.fqdn, props.applications);
+    // One record per name, its ID from the name's first label ("grafana"), so adding an add-on never renames another's.
+    for (const name of props.extraNames ?? []) alias(`ApplicationRecord-${name.split(".")[0]}`, props.zoneId, name, props.applications);
     if (props.publicApi) {
       alias("ApiRecord", props.zoneId, props.apiHostName, props.publicApi);
     } else {

@@ -54,6 +54,12 @@ export interface FrontDoorProps {
   readonly securityGroupId: string;
   /** Name the distribution serves, and the origin's certificate is for. */
   readonly fqdn: string;
+  /**
+   * Further names the distribution serves (its aliases and certificate): the add-ons' `<host>.<fqdn>`. They reach the
+   * origin with their own Host, which the regional certificate must cover too (Domain's extraNames).
+   * @default []
+   */
+  readonly extraNames?: string[];
   /** Issued regional certificate for `fqdn`, on the origin's HTTPS listener. */
   readonly originCertificateArn: string;
   /** Public zone of `fqdn`. */
@@ -187,6 +193,7 @@ export class FrontDoor extends Construct {
       CachePolicyId: CACHING_DISABLED_POLICY_ID,
       ViewerProtocolPolicy: VIEWER_PROTOCOL_POLICY,
       Alias: props.fqdn,
+      ...(props.extraNames?.length ? { AdditionalAliases: props.extraNames } : {}),
     };
 
     if (props.existingDistributionDomainName) {
@@ -197,6 +204,7 @@ export class FrontDoor extends Construct {
     if (!props.usEast1Provider) throw new Error("FrontDoor: usEast1Provider is required to create a distribution (its certificate must be in us-east-1); pass one, or existingDistributionDomainName");
     const viewerCertificate = new DnsValidatedCertificate(this, "ViewerCertificate", {
       domainName: props.fqdn,
+      subjectAlternativeNames: props.extraNames,
       zoneId: props.zoneId,
       provider: props.usEast1Provider,
       reuseValidation: props.originCertificateValidation,
@@ -207,7 +215,7 @@ export class FrontDoor extends Construct {
     const distribution = new CloudfrontDistribution(this, "Distribution", {
       enabled: true,
       comment: `${clusterName} ingress`,
-      aliases: [props.fqdn],
+      aliases: [props.fqdn, ...(props.extraNames ?? [])],
       httpVersion: "http2and3",
       webAclId: props.webAclArn,
       origin: [

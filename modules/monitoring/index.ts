@@ -275,6 +275,11 @@ export class Monitoring extends Construct {
       ),
     ];
     // References inside the JSON text become Terraform interpolations, so the body names the resources themselves.
-    new CloudwatchDashboard(this, "Dashboard", { dashboardName: `${clusterName}-cluster`, dashboardBody: JSON.stringify({ widgets }) });
+    new CloudwatchDashboard(this, "Dashboard", { dashboardName: clusterDashboardName(clusterName), dashboardBody: JSON.stringify({ widgets }) });
   }
+}
+
+/** Name of the cluster's CloudWatch dashboard, which Grafana's autoscaler dashboard points to. */
+export function clusterDashboardName(clusterName: string): string {
+  return `${clusterName}-cluster`;
 }

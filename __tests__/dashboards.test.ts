@@ -1,0 +1,109 @@
+import { readdirSync, readFileSync } from "fs";
+import { join } from "path";
+import { load } from "js-yaml";
+import { AUTOSCALER_METRIC_DIMENSION, AUTOSCALER_METRIC_NAMES, AUTOSCALER_METRIC_NAMESPACE } from "../lambdas/autoscaler/metrics";
+import { documentOf, localNamed, synthCluster, writtenManifests } from "./helpers";
+
+// The Grafana dashboards shipped in templates/dashboards/ and loaded through Grafana's dashboard sidecar. The sidecar's
+// label and the provisioned datasource UIDs are read from the chart values the same server writes (kube-prometheus-stack
+// 88.5.3: grafana.sidecar.dashboards.label/labelValue, grafana.sidecar.datasources.uid and .alertmanager.uid).
+
+const DASHBOARD_DIR = join(__dirname, "..", "templates", "dashboards");
+const PRICES = JSON.parse(readFileSync(join(__dirname, "..", "simulator", "data", "prices.json"), "utf8"));
+
+const manifests = writtenManifests(localNamed(synthCluster({}).json, "Compute_Servers_UserData"));
+const chart = documentOf(manifests["kube-prometheus-stack"], "HelmChart");
+const values = load(chart.spec.valuesContent) as any;
+const configMaps = manifests["grafana-dashboards"];
+const dashboards: Record<string, any> = Object.fromEntries(
+  configMaps.flatMap((configMap: any) => Object.entries(configMap.data as Record<string, string>).map(([file, text]) => [file, JSON.parse(text)])),
+);
+
+/** Every panel, rows' nested panels included. */
+const panelsOf = (dashboard: any): any[] => dashboard.panels.flatMap((panel: any) => [panel, ...(panel.panels ?? [])]);
+const expressions = (dashboard: any): string[] => panelsOf(dashboard).flatMap((panel) => (panel.targets ?? []).map((target: any) => target.expr));
+
+describe("dashboards", () => {
+  test("the three files in templates/dashboards are JSON, and each reaches the cluster as its own ConfigMap", () => {
+    const files = readdirSync(DASHBOARD_DIR).sort();
+    expect(files).toEqual(["autoscaler.json", "cluster-overview.json", "cost.json"]);
+    for (const file of files) expect(() => JSON.parse(readFileSync(join(DASHBOARD_DIR, file), "utf8"))).not.toThrow();
+    expect(Object.keys(dashboards).sort()).toEqual(files);
+    expect(new Set(Object.values(dashboards).map((dashboard) => dashboard.uid)).size).toBe(3);
+  });
+
+  test("the ConfigMaps carry the label Grafana's sidecar watches, in the chart's namespace", () => {
+    const { label, labelValue } = values.grafana.sidecar.dashboards;
+    // The chart's defaults (grafana.sidecar.dashboards.label: grafana_dashboard, labelValue: "1").
+    expect([label, labelValue]).toEqual(["grafana_dashboard", "1"]);
+    for (const configMap of configMaps) {
+      expect(configMap.kind).toBe("ConfigMap");
+      expect(configMap.metadata.namespace).toBe(chart.spec.targetNamespace);
+      expect(configMap.metadata.labels).toEqual({ [label]: labelValue });
+    }
+  });
+
+  test("every panel that queries names a datasource the chart provisions, by UID; text panels query nothing", () => {
+    const provisioned = [values.grafana.sidecar.datasources.uid, values.grafana.sidecar.datasources.alertmanager.uid];
+    expect(provisioned).toEqual(["prometheus", "alertmanager"]);
+    for (const [file, dashboard] of Object.entries(dashboards)) {
+      for (const panel of panelsOf(dashboard)) {
+        if (panel.type === "text") {
+          expect({ file, panel: panel.title, targets: panel.targets, datasource: panel.datasource }).toEqual({ file, panel: panel.title, targets: undefined, datasource: undefined });
+          continue;
+        }
+        expect({ file, panel: panel.title, provisioned: provisioned.includes(panel.datasource?.uid) }).toEqual({ file, panel: panel.title, provisioned: true });
+        expect(panel.targets.length).toBeGreaterThan(0);
+        for (const target of panel.targets) expect(target.expr).toEqual(expect.any(String));
+      }
+    }
+  });
+
+  test("no placeholder is left in any dashboard", () => {
+    for (const dashboard of Object.values(dashboards)) expect(JSON.stringify(dashboard)).not.toMatch(/\{\{ [A-Z0-9_]+ \}\}/);
+  });
+});
+
+describe("the autoscaler dashboard", () => {
+  const dashboard = dashboards["autoscaler.json"];
+
+  test("reads pending and unschedulable pods and the agents from kube-state-metrics, nothing from CloudWatch", () => {
+    // kube-state-metrics docs/metrics/workload/pod-metrics.md: kube_pod_status_phase, kube_pod_status_unschedulable;
+    // node-metrics.md: kube_node_labels, kube_node_spec_unschedulable.
+    const all = expressions(dashboard).join("\n");
+    for (const metric of ["kube_pod_status_phase", "kube_pod_status_unschedulable", "kube_node_labels", "kube_node_spec_unschedulable"]) expect(all).toContain(metric);
+    // Grafana has no AWS credentials to query CloudWatch with (README, "Add-ons"): no panel pretends otherwise.
+    expect(new Set(panelsOf(dashboard).filter((panel) => panel.type !== "text").map((panel) => panel.datasource.type))).toEqual(new Set(["prometheus"]));
+  });
+
+  test("names the autoscaler Lambda's published metrics, namespace and dimension, and where they are graphed", () => {
+    const text = panelsOf(dashboard).find((panel) => panel.type === "text").options.content as string;
+    const named = [...text.matchAll(/`([A-Za-z]+)`/g)].map((match) => match[1]);
+    expect(named).toEqual(["pods", ...AUTOSCALER_METRIC_NAMES, AUTOSCALER_METRIC_NAMESPACE, AUTOSCALER_METRIC_DIMENSION].filter((name) => /^[A-Za-z]+$/.test(name)));
+    expect(text).toContain("`k3s-cluster`");
+  });
+});
+
+describe("the cost dashboard", () => {
+  const dashboard = dashboards["cost.json"];
+
+  test("counts agent node-hours by capacity type from kube_node_labels", () => {
+    // kube-state-metrics turns node.kubernetes.io/capacity-type into label_node_kubernetes_io_capacity_type.
+    expect(expressions(dashboard)[0]).toBe(
+      'sum by (label_node_kubernetes_io_capacity_type) (count_over_time(kube_node_labels{label_node_kubernetes_io_capacity_type!=""}[$__range:1m])) / 60',
+    );
+  });
+
+  test("prices every instance type of the dated price table, on-demand and spot, at its price", () => {
+    const priced = [...expressions(dashboard)[1].matchAll(/label_replace\(label_replace\(vector\(([0-9.]+)\), "label_node_kubernetes_io_instance_type", "([a-z0-9.]+)", "", ""\), "label_node_kubernetes_io_capacity_type", "([a-z-]+)", "", ""\)/g)].map(
+      ([, price, type, capacity]) => [type, capacity, Number(price)],
+    );
+    // The capacity types agent.sh labels agents with: "spot" or "on-demand" (EC2 instance-life-cycle).
+    const expected = Object.entries(PRICES.instanceTypes as Record<string, { onDemand: number; spot: number }>).flatMap(([type, price]) => [
+      [type, "on-demand", price.onDemand],
+      [type, "spot", price.spot],
+    ]);
+    expect(priced).toEqual(expected);
+    expect(dashboard.description).toContain(PRICES.date);
+  });
+});

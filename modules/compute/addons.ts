@@ -1,0 +1,244 @@
+import { readFileSync } from "fs";
+import { join } from "path";
+import { addonHost, ADMIN_SECRET_KEYS, AddonAdminKey, AddonNames, AdminSecretFormat, ARGO_CD, GRAFANA_DASHBOARD_LABEL, GRAFANA_DATASOURCE_UIDS, JENKINS, MONITORING } from "../contracts/addons";
+import { AUTOSCALER_METRIC_DIMENSION, AUTOSCALER_METRIC_NAMES, AUTOSCALER_METRIC_NAMESPACE } from "../../lambdas/autoscaler/metrics";
+import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
+import { fillPlaceholders, readTemplate, SERVER_TAINT } from "./user-data";
+
+/** The instance-type label the cloud controller sets on every node (Kubernetes docs, "Well-Known Labels"). */
+export const INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type";
+
+/**
+ * Prometheus's storage: a gp3 volume (storage.blockStorage) kept for `retentionDays` and cut at 80 % of its size, or
+ * an emptyDir, lost whenever the pod moves, kept a day and cut at 4 GiB of its 5 GiB.
+ */
+export type PrometheusStorage = { readonly kind: "gp3"; readonly retentionDays: number; readonly sizeGb: number } | { readonly kind: "ephemeral" };
+
+export interface MonitoringAddonProps {
+  readonly prometheusStorage: PrometheusStorage;
+  /** The CloudWatch dashboard the autoscaler dashboard points to for the Lambda's metrics. */
+  readonly cloudWatchDashboardName: string;
+}
+
+export interface ComputeAddonsProps {
+  /** kube-prometheus-stack with its dashboards; undefined writes its manifests empty. */
+  readonly monitoring?: MonitoringAddonProps;
+  readonly argoCd: boolean;
+  /** Jenkins with JENKINS_HOME on this class; undefined writes its manifest empty. */
+  readonly jenkins?: { readonly storageClass: "gp3" | "efs" };
+  /**
+   * `edge.fqdn`: each add-on gets an Ingress on `<host>.<domain>`, admitted on Traefik's websecure entry point only.
+   * @default undefined (no Ingress: port-forward)
+   */
+  readonly domain?: string;
+}
+
+/** The emptyDir Prometheus gets without block storage, and what it keeps in it. */
+export const EPHEMERAL_PROMETHEUS = { sizeLimit: "5Gi", retention: "1d", retentionSize: "4GiB" } as const;
+
+/** Traefik's Ingress annotations (Traefik docs, routing/providers/kubernetes-ingress): websecure only, TLS on. */
+export const WEBSECURE_ONLY = {
+  "traefik.ingress.kubernetes.io/router.entrypoints": "websecure",
+  "traefik.ingress.kubernetes.io/router.tls": "true",
+} as const;
+
+/** k3s's packaged Traefik creates this IngressClass (its chart's release name). */
+export const TRAEFIK_INGRESS_CLASS = "traefik";
+
+/** kube-state-metrics turns a label key into a metric label name: every character outside [a-zA-Z0-9_] becomes "_". */
+export function metricLabelName(labelKey: string): string {
+  return labelKey.replace(/[^a-zA-Z0-9_]/g, "_");
+}
+
+const baseValues = (addon: AddonNames) => ({ RELEASE: addon.release, NAMESPACE: addon.namespace });
+
+/** The kube-prometheus-stack HelmChart. */
+export function monitoringManifest(props: MonitoringAddonProps, domain: string | undefined): string {
+  const storage = props.prometheusStorage;
+  const claim = (size: string) => ({ volumeClaimTemplate: { spec: { storageClassName: "gp3", accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } } } });
+  const ingress = domain
+    ? { enabled: true, ingressClassName: TRAEFIK_INGRESS_CLASS, annotations: WEBSECURE_ONLY, hosts: [addonHost(MONITORING, domain)], path: "/" }
+    : { enabled: false };
+  return fillPlaceholders(
+    readTemplate("manifests/kube-prometheus-stack.yaml").trimEnd(),
+    {
+      ...baseValues(MONITORING),
+      // JSON is YAML's flow style.
+      RETENTION: storage.kind === "gp3" ? `${storage.retentionDays}d` : EPHEMERAL_PROMETHEUS.retention,
+      RETENTION_SIZE: storage.kind === "gp3" ? `${Math.floor(storage.sizeGb * 0.8)}GiB` : EPHEMERAL_PROMETHEUS.retentionSize,
+      PROMETHEUS_STORAGE: JSON.stringify(storage.kind === "gp3" ? claim(`${storage.sizeGb}Gi`) : { emptyDir: { sizeLimit: EPHEMERAL_PROMETHEUS.sizeLimit } }),
+      // Silences and notification state: small, and worth keeping where a volume can be had.
+      ALERTMANAGER_STORAGE: JSON.stringify(storage.kind === "gp3" ? claim("1Gi") : {}),
+      ADMIN_SECRET: MONITORING.adminSecret,
+      ADMIN_SECRET_USER_KEY: ADMIN_SECRET_KEYS.grafana.user,
+      ADMIN_SECRET_PASSWORD_KEY: ADMIN_SECRET_KEYS.grafana.password,
+      DASHBOARD_LABEL: GRAFANA_DASHBOARD_LABEL.key,
+      DASHBOARD_LABEL_VALUE: GRAFANA_DASHBOARD_LABEL.value,
+      PROMETHEUS_DATASOURCE_UID: GRAFANA_DATASOURCE_UIDS.prometheus,
+      ALERTMANAGER_DATASOURCE_UID: GRAFANA_DATASOURCE_UIDS.alertmanager,
+      GRAFANA_INGRESS: JSON.stringify(ingress),
+      GRAFANA_INI: JSON.stringify(domain ? { server: { root_url: `https://${addonHost(MONITORING, domain)}` } } : {}),
+      CAPACITY_TYPE_LABEL,
+      INSTANCE_TYPE_LABEL,
+      SERVER_TAINT_KEY: SERVER_TAINT.key,
+    },
+    "manifests/kube-prometheus-stack.yaml",
+  );
+}
+
+/** The dashboards shipped with the cluster: templates/dashboards/<name>.json. */
+export const DASHBOARDS = ["cluster-overview", "autoscaler", "cost"] as const;
+
+interface PriceTable {
+  readonly region: string;
+  readonly currency: string;
+  readonly unit: string;
+  readonly date: string;
+  readonly instanceTypes: Record<string, { readonly onDemand: number; readonly spot: number }>;
+}
+
+/** The dated price table the simulator uses: the one owner of prices. */
+export function priceTable(): PriceTable {
+  return JSON.parse(readFileSync(join(__dirname, "..", "..", "simulator", "data", "prices.json"), "utf8"));
+}
+
+/**
+ * The price table as a PromQL instant vector, one constant series per instance type and capacity type, labelled as
+ * kube_node_labels labels the nodes, so `count by (...) (kube_node_labels) * on (...) (<this>)` prices each node.
+ */
+export function priceVector(prices: PriceTable): string {
+  const instanceType = `label_${metricLabelName(INSTANCE_TYPE_LABEL)}`;
+  const capacityType = `label_${metricLabelName(CAPACITY_TYPE_LABEL)}`;
+  // The capacity-type values agent.sh sets: "spot" or "on-demand".
+  const series = Object.entries(prices.instanceTypes).flatMap(([type, price]) =>
+    ([["on-demand", price.onDemand], ["spot", price.spot]] as const).map(
+      ([capacity, perHour]) => `label_replace(label_replace(vector(${perHour}), "${instanceType}", "${type}", "", ""), "${capacityType}", "${capacity}", "", "")`,
+    ),
+  );
+  return series.join(" or ");
+}
+
+/** A string as it sits inside a JSON string literal. */
+const inJsonString = (text: string) => JSON.stringify(text).slice(1, -1);
+
+/** One dashboard's JSON, its placeholders filled (values that sit in JSON strings, escaped for them). */
+export function renderDashboard(name: (typeof DASHBOARDS)[number], cloudWatchDashboardName: string): string {
+  const prices = priceTable();
+  const all: Record<string, string> = {
+    CAPACITY_TYPE_METRIC_LABEL: metricLabelName(CAPACITY_TYPE_LABEL),
+    INSTANCE_TYPE_METRIC_LABEL: metricLabelName(INSTANCE_TYPE_LABEL),
+    AUTOSCALER_METRICS: AUTOSCALER_METRIC_NAMES.map((metric) => `\`${metric}\``).join(", "),
+    AUTOSCALER_NAMESPACE: AUTOSCALER_METRIC_NAMESPACE,
+    AUTOSCALER_DIMENSION: AUTOSCALER_METRIC_DIMENSION,
+    CLOUDWATCH_DASHBOARD: cloudWatchDashboardName,
+    PRICE_VECTOR: priceVector(prices),
+    PRICE_DATE: prices.date,
+    PRICE_REGION: prices.region,
+    PRICE_CURRENCY: prices.currency,
+    PRICE_UNIT: prices.unit,
+  };
+  const template = readTemplate(`dashboards/${name}.json`);
+  const used = Object.fromEntries(Object.entries(all).filter(([key]) => template.includes(`{{ ${key} }}`)).map(([key, value]) => [key, inJsonString(value)]));
+  // Minified: the dashboards travel in the servers' user data.
+  return JSON.stringify(JSON.parse(fillPlaceholders(template, used, `dashboards/${name}.json`)));
+}
+
+/** One ConfigMap per dashboard, labelled for Grafana's sidecar, as YAML documents (JSON, YAML's flow style). */
+export function dashboardsManifest(cloudWatchDashboardName: string): string {
+  return DASHBOARDS.map((name) =>
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: `dashboard-${name}`, namespace: MONITORING.namespace, labels: { [GRAFANA_DASHBOARD_LABEL.key]: GRAFANA_DASHBOARD_LABEL.value } },
+      data: { [`${name}.json`]: renderDashboard(name, cloudWatchDashboardName) },
+    }),
+  ).join("\n---\n");
+}
+
+export function argoCdManifest(domain: string | undefined): string {
+  const host = domain ? addonHost(ARGO_CD, domain) : undefined;
+  return fillPlaceholders(
+    readTemplate("manifests/argo-cd.yaml").trimEnd(),
+    {
+      ...baseValues(ARGO_CD),
+      GLOBAL: JSON.stringify(host ? { domain: host } : {}),
+      INGRESS: JSON.stringify(host ? { enabled: true, ingressClassName: TRAEFIK_INGRESS_CLASS, annotations: WEBSECURE_ONLY, hostname: host } : { enabled: false }),
+    },
+    "manifests/argo-cd.yaml",
+  );
+}
+
+export function jenkinsManifest(storageClass: "gp3" | "efs", domain: string | undefined): string {
+  const host = domain ? addonHost(JENKINS, domain) : undefined;
+  return fillPlaceholders(
+    readTemplate("manifests/jenkins.yaml").trimEnd(),
+    {
+      ...baseValues(JENKINS),
+      ADMIN_SECRET: JENKINS.adminSecret,
+      ADMIN_SECRET_USER_KEY: ADMIN_SECRET_KEYS.jenkins.user,
+      ADMIN_SECRET_PASSWORD_KEY: ADMIN_SECRET_KEYS.jenkins.password,
+      INGRESS: JSON.stringify(
+        host ? { enabled: true, ingressClassName: TRAEFIK_INGRESS_CLASS, annotations: WEBSECURE_ONLY, hostName: host, path: "/", pathType: "Prefix" } : { enabled: false },
+      ),
+      JENKINS_URL: JSON.stringify(host ? `https://${host}` : null),
+      STORAGE_CLASS: storageClass,
+    },
+    "manifests/jenkins.yaml",
+  );
+}
+
+/** The server script's manifests, each empty when its add-on is off so k3s uninstalls what it held. */
+export function addonIncludes(props: ComputeAddonsProps): Record<string, string> {
+  return {
+    MANIFEST_MONITORING: props.monitoring ? monitoringManifest(props.monitoring, props.domain) : "",
+    MANIFEST_DASHBOARDS: props.monitoring ? dashboardsManifest(props.monitoring.cloudWatchDashboardName) : "",
+    MANIFEST_ARGO_CD: props.argoCd ? argoCdManifest(props.domain) : "",
+    MANIFEST_JENKINS: props.jenkins ? jenkinsManifest(props.jenkins.storageClass, props.domain) : "",
+  };
+}
+
+/**
+ * The table the server script reads its add-on secrets from, one line per enabled add-on:
+ * "<secret ARN> <namespace> <pod security level> <Kubernetes Secret> <format>". Data, not code: the script holds the one
+ * loop over it.
+ */
+export function adminSecretTable(secrets: { readonly addon: AddonNames; readonly secretArn: string }[]): string {
+  return secrets.map(({ addon, secretArn }) => [secretArn, addon.namespace, addon.podSecurity, addon.adminSecret, addon.adminSecretFormat].join(" ")).join("\n");
+}
+
+/** How the server script builds each format's Secret: its keys from the document's fields, its labels. */
+export interface AdminSecretFormatSpec {
+  /**
+   * [Secret key, field of the admin document (ADDON_ADMIN_KEYS)] pairs. Pairs, not a map: `"admin-password":
+   * "password"` in the user data would read as a literal password to the secret-literal policy, and to any scanner.
+   */
+  readonly data: [string, AddonAdminKey][];
+  /** A Secret key set to the time of writing (UTC, RFC 3339). */
+  readonly modifiedAt?: string;
+  readonly labels: Record<string, string>;
+}
+
+export const ADMIN_SECRET_FORMATS: Record<AdminSecretFormat, AdminSecretFormatSpec> = {
+  grafana: {
+    data: [
+      [ADMIN_SECRET_KEYS.grafana.user, "username"],
+      [ADMIN_SECRET_KEYS.grafana.password, "password"],
+    ],
+    labels: {},
+  },
+  jenkins: {
+    data: [
+      [ADMIN_SECRET_KEYS.jenkins.user, "username"],
+      [ADMIN_SECRET_KEYS.jenkins.password, "password"],
+    ],
+    labels: {},
+  },
+  // Argo CD keeps only the bcrypt hash, and rejects sessions issued before admin.passwordMtime: a server's boot thus
+  // signs everyone out, which also ends sessions after a rotated password. Its labels are those of Argo CD's example
+  // argocd-secret (operator-manual/argocd-secret-yaml), which its settings informer selects on part-of.
+  argocd: {
+    data: [[ADMIN_SECRET_KEYS.argocd.passwordHash, "passwordBcrypt"]],
+    modifiedAt: ADMIN_SECRET_KEYS.argocd.passwordMtime,
+    labels: { "app.kubernetes.io/name": "argocd-secret", "app.kubernetes.io/part-of": "argocd" },
+  },
+};

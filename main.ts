@@ -74,6 +74,7 @@ export class ClusterStack extends TerraformStack {
       // Behind CloudFront the distribution is the only way in: no public ingress load balancer (rather than an
       // internal one, which would be a second path past the origin header for anything in the VPC, at an NLB's cost).
       cloudFrontOrigin: cloudFront.enabled ? { adminCidrs: config.api.adminCidrs } : undefined,
+      nodeMetrics: config.addons.monitoring.enabled,
     });
 
     const { securityGroups } = networking;

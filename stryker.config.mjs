@@ -27,6 +27,7 @@ const config = {
     "lambdas/node-drainer/drainer.ts",
     "lambdas/node-drainer/settings.ts",
     "lambdas/slack-forwarder/format.ts",
+    "lambdas/slack-forwarder/forward.ts",
     "lambdas/slack-forwarder/settings.ts",
     "lambdas/shared/drain.ts",
     "lambdas/shared/selectors.ts",

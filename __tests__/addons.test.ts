@@ -105,6 +105,20 @@ describe("monitoring: kube-prometheus-stack", () => {
     expect(efsDefault.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.storageClassName).toBe("gp3");
   });
 
+  test("node exporter listens on the port the nodes' security groups open to each other", () => {
+    // prometheus-node-exporter 4.56.1 values.yaml: service.port "sets the port of the exposed container as well".
+    const port = values["prometheus-node-exporter"].service.port;
+    expect(port).toBe(9100);
+    const nodeGroups = ["Server", "Agent"].map((group) => ref(json, "aws_security_group", `Networking_SecurityGroups_${group}`, "id"));
+    const opened = resourcesOf(json, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.from_port === port && rule.to_port === port);
+    expect(opened.map(([, rule]) => [nodeGroups.indexOf(rule.security_group_id), nodeGroups.indexOf(rule.referenced_security_group_id)]).sort()).toEqual([
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ]);
+  });
+
   test("node exporter tolerates the taint the servers' config.yaml sets, as well as the chart's default NoSchedule toleration", () => {
     const [taint] = writtenConfig(server(json))["node-taint"] as string[];
     const [key, effect] = [taint.split("=")[0], taint.split(":")[1]];

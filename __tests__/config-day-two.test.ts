@@ -297,8 +297,8 @@ describe("a rule that reads a refused field stays silent when the default standi
     // A tag the schema refuses drops that key alone; the reserved-key rule then reads a tag map that is not what the
     // user wrote, and stays silent.
     ["tags, read for keys the EBS CSI driver reserves", { storage: { blockStorage: { enabled: true } }, tags: { "kubernetes.io/role": "x", "aws:team": "x" } }, ['tags.aws:team: tag keys must not start with "aws:" in any letter case (reserved for AWS)']],
-    ["region, read against the Slack webhook secret's region", { region: "EU-WEST-1", automation: { slackWebhookSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf" } }, ['region: must be an AWS region such as "eu-west-1"']],
-    ["region, read against the Slack webhook secret's partition", { region: "EU-WEST-1", automation: { slackWebhookSecretArn: "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:slack-AbCdEf" } }, ['region: must be an AWS region such as "eu-west-1"']],
+    ["region, read against the Slack webhook secret's region", { region: "EU-WEST-1", automation: { notificationEmail: "ops@example.org", slackWebhookSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf" } }, ['region: must be an AWS region such as "eu-west-1"']],
+    ["region, read against the Slack webhook secret's partition", { region: "EU-WEST-1", automation: { notificationEmail: "ops@example.org", slackWebhookSecretArn: "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:slack-AbCdEf" } }, ['region: must be an AWS region such as "eu-west-1"']],
   ])("%s", (_name, input, problems) => {
     expect(problemsOf(input)).toEqual(problems);
   });
@@ -315,5 +315,23 @@ describe("a rule that reads a refused field stays silent when the default standi
     expect(problemsOf({ network, edge: edge({ cloudFront: { enabled: true } }) })).toEqual([
       "edge.cloudFront.enabled: needs public subnets of at least /27 for the origin Application Load Balancer (AWS requires a /27 with 8 free addresses per subnet), but network.publicSubnetCidrs has 10.0.0.0/28, 10.0.0.16/28; list subnets of /27 or larger",
     ]);
+  });
+});
+
+describe("addons.monitoring's volume settings", () => {
+  test.each(["retentionDays", "storageGb"])("%s without block storage is refused, not silently replaced by the emptyDir's fixed day", (setting) => {
+    expect(problemsOf({ addons: { monitoring: { [setting]: 30 } } })).toEqual([
+      `addons.monitoring.${setting}: applies to Prometheus's gp3 volume, which needs storage.blockStorage.enabled; without it Prometheus keeps one day on an emptyDir`,
+    ]);
+  });
+
+  test("with block storage they are kept; with monitoring off (set, or dev's default) they are not read", () => {
+    expect(resolveConfig({ environment: "dev", addons: { monitoring: { storageGb: 50 } } }).addons.monitoring.storageGb).toBe(50);
+    expect(resolveConfig({ storage: { blockStorage: { enabled: true } }, addons: { monitoring: { retentionDays: 30, storageGb: 50 } } }).addons.monitoring).toMatchObject({ retentionDays: 30, storageGb: 50 });
+    expect(resolveConfig({ addons: { monitoring: { enabled: false, retentionDays: 30 } } }).addons.monitoring.retentionDays).toBe(30);
+  });
+
+  test("a refused block-storage switch silences the rule", () => {
+    expect(problemsOf({ storage: { blockStorage: { enabled: "yes" } }, addons: { monitoring: { retentionDays: 30 } } })).toEqual(["storage.blockStorage.enabled: Invalid input: expected boolean, received string"]);
   });
 });

@@ -677,6 +677,12 @@ describe("schedule expressions are read whole", () => {
   });
 });
 
+test("a Slack webhook needs a notification address too: the alarms that Slack stopped listening go out through the same topic", () => {
+  expect(problemsOf({ automation: { slackWebhookSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCdEf" } })).toEqual([
+    "automation.notificationEmail: is required with automation.slackWebhookSecretArn: the alarms that Slack stopped taking messages go out through the same topic, and need a way out that is not Slack",
+  ]);
+});
+
 describe("Slack webhook secret (automation.slackWebhookSecretArn)", () => {
   const SHAPE =
     'automation.slackWebhookSecretArn: must be the full ARN of a Secrets Manager secret ("arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 characters>", as describe-secret prints it)';
@@ -684,9 +690,9 @@ describe("Slack webhook secret (automation.slackWebhookSecretArn)", () => {
   test("is optional, and a full secret ARN in the cluster's region is kept as written", () => {
     expect(resolveConfig({}).automation.slackWebhookSecretArn).toBeUndefined();
     const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k3s/slack-webhook-AbCdEf";
-    expect(resolveConfig({ automation: { slackWebhookSecretArn: arn } }).automation.slackWebhookSecretArn).toBe(arn);
+    expect(resolveConfig({ automation: { notificationEmail: "ops@example.org", slackWebhookSecretArn: arn } }).automation.slackWebhookSecretArn).toBe(arn);
     const govArn = "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:slack-Ab12Cd";
-    expect(resolveConfig({ region: "us-gov-west-1", automation: { slackWebhookSecretArn: govArn } }).automation.slackWebhookSecretArn).toBe(govArn);
+    expect(resolveConfig({ region: "us-gov-west-1", automation: { notificationEmail: "ops@example.org", slackWebhookSecretArn: govArn } }).automation.slackWebhookSecretArn).toBe(govArn);
   });
 
   test.each([
@@ -696,23 +702,23 @@ describe("Slack webhook secret (automation.slackWebhookSecretArn)", () => {
     ["a short account", "arn:aws:secretsmanager:eu-west-1:1234:secret:slack-AbCdEf"],
     ["an unknown partition", "arn:aws-iso:secretsmanager:us-iso-east-1:123456789012:secret:slack-AbCdEf"],
   ])("%s is refused, naming the shape", (_name, slackWebhookSecretArn) => {
-    expect(problemsOf({ automation: { slackWebhookSecretArn } })).toEqual([SHAPE]);
+    expect(problemsOf({ automation: { notificationEmail: "ops@example.org", slackWebhookSecretArn } })).toEqual([SHAPE]);
   });
 
   test("a secret in another region is refused: the forwarder reads its own region's Secrets Manager", () => {
-    expect(problemsOf({ region: "eu-west-1", automation: { slackWebhookSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf" } })).toEqual([
+    expect(problemsOf({ region: "eu-west-1", automation: { notificationEmail: "ops@example.org", slackWebhookSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf" } })).toEqual([
       'automation.slackWebhookSecretArn: is in region "us-east-1" but the cluster is in "eu-west-1"; the forwarder reads its own region\'s Secrets Manager: create (or replicate) the secret in "eu-west-1"',
     ]);
   });
 
   test("a secret in another partition is refused, the partitions named", () => {
-    expect(problemsOf({ region: "cn-north-1", automation: { slackWebhookSecretArn: "arn:aws:secretsmanager:cn-north-1:123456789012:secret:slack-AbCdEf" } })).toEqual([
+    expect(problemsOf({ region: "cn-north-1", automation: { notificationEmail: "ops@example.org", slackWebhookSecretArn: "arn:aws:secretsmanager:cn-north-1:123456789012:secret:slack-AbCdEf" } })).toEqual([
       "automation.slackWebhookSecretArn: is in partition aws but region \"cn-north-1\" is in aws-cn; use a secret in the cluster's region",
     ]);
   });
 
   test("with a region the schema refused, only the region's problem is listed", () => {
-    expect(problemsOf({ region: "europe", automation: { slackWebhookSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCdEf" } })).toEqual([
+    expect(problemsOf({ region: "europe", automation: { notificationEmail: "ops@example.org", slackWebhookSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCdEf" } })).toEqual([
       'region: must be an AWS region such as "eu-west-1"',
     ]);
   });

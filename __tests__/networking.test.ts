@@ -44,6 +44,7 @@ describe("zones looked up from the account", () => {
     natMode: "per-az",
     flowLogRetentionDays: 90,
     adminCidrs: [],
+    nodeMetrics: false,
     ...zones,
   });
   const json: TerraformJson = JSON.parse(Testing.synthScope((scope) => new Networking(scope, "Networking", props({ zoneCount: 3 }))));
@@ -154,7 +155,7 @@ function ruleTable(json: TerraformJson): string[] {
 
 describe("security groups", () => {
   test("rules follow k3s's port requirements and nothing else", () => {
-    expect(ruleTable(synthCluster().json)).toEqual(
+    expect(ruleTable(synthCluster({ addons: { monitoring: { enabled: false } } }).json)).toEqual(
       [
         "agent in tcp 10250 agent",
         "agent in tcp 10250 server",
@@ -186,6 +187,16 @@ describe("security groups", () => {
         "efs in tcp 2049 agent",
       ].sort(),
     );
+  });
+
+  // prometheus-node-exporter 4.56.1 values.yaml: hostNetwork: true, service.port 9100. Prometheus runs on the pod network
+  // of one node; flannel sends its scrapes of other nodes' addresses from that node's own address, so each node must
+  // admit 9100 from every node, or only Prometheus's own node is scraped.
+  test("with monitoring (on by default) every node admits node exporter's port 9100 from every node, and nothing else changes", () => {
+    const withMonitoring = ruleTable(synthCluster().json);
+    const without = ruleTable(synthCluster({ addons: { monitoring: { enabled: false } } }).json);
+    expect(withMonitoring.filter((row) => !without.includes(row))).toEqual(["agent in tcp 9100 agent", "agent in tcp 9100 server", "server in tcp 9100 agent", "server in tcp 9100 server"]);
+    expect(without.filter((row) => !withMonitoring.includes(row))).toEqual([]);
   });
 
   test("world-open ingress exists only on the public ingress listener ports, and nothing admits SSH", () => {

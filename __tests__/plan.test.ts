@@ -218,7 +218,7 @@ const DEFAULT_CLUSTER: Record<string, [number, string]> = {
   aws_default_security_group: [1, "the VPC's default group, stripped of its rules"],
   aws_flow_log: [1, "VPC flow logs"],
   aws_security_group: [7, "server, agent, api-lb, ingress-lb, database, efs, lambda (no public-api-lb)"],
-  aws_vpc_security_group_ingress_rule: [21, "README's table: server 3 + 4, agent 4 + 2, api-lb 3, ingress-lb 2, database 1, efs 2"],
+  aws_vpc_security_group_ingress_rule: [25, "README's table: server 3 + 4 + 2 (node exporter, monitoring being on), agent 4 + 2 + 2, api-lb 3, ingress-lb 2, database 1, efs 2"],
   aws_vpc_security_group_egress_rule: [7, "servers and agents out, api-lb to servers, ingress-lb to two NodePorts, lambda to the API and HTTPS"],
   aws_cloudwatch_log_group: [5, "flow logs, PostgreSQL and upgrade logs, one per Lambda (autoscaler, node drainer)"],
   aws_db_instance: [1, "the datastore"],

@@ -1,4 +1,4 @@
-import { parseSlackForwarderSettings } from "../lambdas/slack-forwarder/settings";
+import { parseSlackForwarderSettings, SLACK_WEBHOOK_TIMEOUT_MS } from "../lambdas/slack-forwarder/settings";
 import { appliedLambdaEnvironment, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
 
 /**
@@ -23,7 +23,7 @@ test("without a webhook secret there is no forwarder, subscription, permission o
 });
 
 describe("with a webhook secret", () => {
-  const { json } = synthCluster({ automation: { slackWebhookSecretArn: SECRET_ARN } });
+  const { json } = synthCluster({ automation: { notificationEmail: "ops@example.org", slackWebhookSecretArn: SECRET_ARN } });
   const fn = resourceNamed(json, "aws_lambda_function", "Automation_SlackForwarder");
   const topic = ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn");
   const failures = ref(json, "aws_sqs_queue", "Automation_SlackForwarderFailures", "arn");
@@ -33,6 +33,10 @@ describe("with a webhook secret", () => {
     expect(fn.filename).toMatch(/^assets\/Automation_SlackForwarderCode_[A-F0-9]+\/[A-F0-9]+\/slack-forwarder\.zip$/);
     expect(fn.vpc_config).toBeUndefined();
     expect(fn.reserved_concurrent_executions).toBeUndefined();
+  });
+
+  test("the webhook call gives up well inside the function's timeout, leaving time for the secret read, so a hung Slack is retried", () => {
+    expect(fn.timeout * 1000).toBeGreaterThanOrEqual(2 * SLACK_WEBHOOK_TIMEOUT_MS + 5_000);
   });
 
   test("its environment, as applied, is what the handler's own settings parser reads: the secret's ARN, never a URL", () => {

@@ -9,7 +9,7 @@ import type { PostOutcome } from "../lambdas/slack-forwarder/webhook";
 
 /**
  * The forwarder's pure core: each kind of notification the topic carries, as its Slack text, and what a record comes to
- * (posted, refused by Slack, skipped). The bodies are typed with the publishers' own notification types, so a field the
+ * (posted, refused by Slack and thrown, skipped). The bodies are typed with the publishers' own notification types, so a field the
  * autoscaler or drainer renames fails to compile here; the alarm messages are CloudWatch's, from real samples.
  */
 
@@ -141,10 +141,10 @@ describe("forwarding an SNS event", () => {
     expect(JSON.stringify(logs)).not.toContain("hooks.slack.com");
   });
 
-  test("Slack refusing the message (4xx) is logged with its error and not thrown; the cached URL is dropped", async () => {
+  test("Slack refusing the message (4xx) is logged and thrown, so the event reaches the failure queue and its alarm; the cached URL is dropped", async () => {
     const { deps, logs, counts } = harness({ posted: false, status: 404, error: "no_service" });
-    expect(await forwardEvent(alarmEvent, deps)).toEqual(["refused"]);
-    expect(logs).toEqual([["error", "Slack refused the message; not retried", { messageId: "95df01b4-ee98-5cb9-9903-4c221d41eb5e", subject: "TestInvoke", status: 404, slackError: "no_service" }]]);
+    await expect(forwardEvent(alarmEvent, deps)).rejects.toThrow("Slack refused the message: 404 no_service");
+    expect(logs).toEqual([["error", "Slack refused the message", { messageId: "95df01b4-ee98-5cb9-9903-4c221d41eb5e", subject: "TestInvoke", status: 404, slackError: "no_service" }]]);
     expect(counts().forgotten).toBe(1);
   });
 

@@ -252,7 +252,7 @@ const rows: Row[] = [
   },
   {
     value: "automation.slackWebhookSecretArn (the forwarder reads it from its environment, with its handler's parser)",
-    input: { clusterName: "blue", automation: { slackWebhookSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ops/slack-AbCdEf" } },
+    input: { clusterName: "blue", automation: { notificationEmail: "ops@example.org", slackWebhookSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ops/slack-AbCdEf" } },
     expect: (json) => {
       expect(parseSlackForwarderSettings(appliedLambdaEnvironment(json, "SlackForwarder"))).toEqual({ clusterName: "blue", webhookSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ops/slack-AbCdEf" });
       expect(resourceNamed(json, "aws_sns_topic_subscription", "Automation_SlackForwarderSubscription").topic_arn).toBe(ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn"));
@@ -295,7 +295,11 @@ const rows: Row[] = [
   {
     value: "monitoring.dashboard",
     input: { monitoring: { dashboard: false } },
-    expect: (json) => expect(resourcesOf(json, "aws_cloudwatch_dashboard")).toEqual([]),
+    expect: (json) => {
+      expect(resourcesOf(json, "aws_cloudwatch_dashboard")).toEqual([]);
+      // Grafana's autoscaler dashboard then points at no CloudWatch dashboard.
+      expect(JSON.stringify(writtenManifests(script(json, "Servers"))["grafana-dashboards"])).not.toContain("dashboard `k3s-cluster`");
+    },
   },
   {
     value: "monitoring.databaseCpuPercent",
@@ -454,6 +458,14 @@ const rows: Row[] = [
     expect: (json) => {
       const prometheus = (load(documentOf(writtenManifests(script(json, "Servers"))["kube-prometheus-stack"], "HelmChart").spec.valuesContent) as any).prometheus.prometheusSpec;
       expect([prometheus.retention, prometheus.storageSpec.volumeClaimTemplate.spec.resources.requests.storage]).toEqual(["30d", "50Gi"]);
+    },
+  },
+  {
+    value: "addons.jenkins.enabled with block storage (JENKINS_HOME on gp3)",
+    input: { storage: { blockStorage: { enabled: true } }, addons: { jenkins: { enabled: true } } },
+    expect: (json) => {
+      const values = load(documentOf(writtenManifests(script(json, "Servers"))["jenkins"], "HelmChart").spec.valuesContent) as any;
+      expect(values.persistence.storageClass).toBe("gp3");
     },
   },
   {

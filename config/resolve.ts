@@ -118,6 +118,14 @@ export function resolveConfig(input: unknown): ClusterConfig {
   }
   checkBackups(config.backups, config.region, report);
   checkSlackWebhookSecret(config.automation.slackWebhookSecretArn, config.region, report);
+  // The forwarder's failure alarms publish to the topic it forwards: without a second subscriber, a broken Slack path
+  // would swallow the alarms saying so.
+  if (config.automation.slackWebhookSecretArn !== undefined && config.automation.notificationEmail === undefined) {
+    report(
+      "automation.notificationEmail",
+      "is required with automation.slackWebhookSecretArn: the alarms that Slack stopped taking messages go out through the same topic, and need a way out that is not Slack",
+    );
+  }
   const databaseMaxConnections = config.monitoring.databaseMaxConnections ?? defaultMaxConnections(config.database.instanceClass);
   if (config.monitoring.alarms && databaseMaxConnections === undefined) {
     report(
@@ -132,6 +140,17 @@ export function resolveConfig(input: unknown): ClusterConfig {
     report("storage.defaultStorageClass", '"gp3" needs storage.blockStorage.enabled, which deploys the EBS CSI driver and the gp3 StorageClass', ["storage.blockStorage.enabled"]);
   }
   if (storage.blockStorage.enabled) checkVolumeTags(config.tags, report);
+  // Without block storage Prometheus keeps a fixed day on an emptyDir; a retention or size set for its volume would be
+  // silently ignored.
+  const monitoringInput = (input as { addons?: { monitoring?: Record<string, unknown> } }).addons?.monitoring;
+  const monitoringEnabled = config.addons.monitoring.enabled ?? config.environment !== "dev";
+  if (!storage.blockStorage.enabled && monitoringEnabled) {
+    for (const setting of ["retentionDays", "storageGb"]) {
+      if (monitoringInput?.[setting] !== undefined) {
+        report(`addons.monitoring.${setting}`, "applies to Prometheus's gp3 volume, which needs storage.blockStorage.enabled; without it Prometheus keeps one day on an emptyDir", ["storage.blockStorage.enabled", "addons.monitoring.enabled", "environment"]);
+      }
+    }
+  }
   // The live audit log and its rotated files share a server's 40 GiB root volume with k3s, images and pod logs.
   const { auditLog } = config.clusterPolicy;
   if (auditLog.enabled && (auditLog.maxBackups + 1) * auditLog.maxSizeMb > MAX_AUDIT_LOG_MB) {
@@ -165,7 +184,7 @@ export function resolveConfig(input: unknown): ClusterConfig {
     backups: { ...config.backups, enabled: config.backups.enabled ?? config.environment !== "dev" },
     monitoring: { ...config.monitoring, databaseMaxConnections },
     // A production cluster without metrics and alerts is flying blind; dev clusters are throwaway and small.
-    addons: { ...config.addons, monitoring: { ...config.addons.monitoring, enabled: config.addons.monitoring.enabled ?? config.environment !== "dev" } },
+    addons: { ...config.addons, monitoring: { ...config.addons.monitoring, enabled: monitoringEnabled } },
   };
 }
 

@@ -16,6 +16,8 @@ export const HTTPS_PORT = 443;
 export const INGRESS_HTTP_NODE_PORT = 30080;
 export const INGRESS_HTTPS_NODE_PORT = 30443;
 export const POSTGRES_PORT = 5432;
+/** prometheus-node-exporter's metrics port on each node's own network (chart values: hostNetwork, service.port 9100). */
+export const NODE_EXPORTER_PORT = 9100;
 export const NFS_PORT = 2049;
 
 /** The automation service account's token Secret: created by its manifest, read by the server script. */

@@ -10,8 +10,19 @@ export interface ForwarderDeps {
   readonly log: Logger;
 }
 
-/** What one record came to; "skipped" and "refused" are logged, never thrown (a retry would fail the same way). */
-export type ForwardResult = "posted" | "refused" | "skipped";
+/** What one record came to; a skipped record is logged, never thrown (a retry would fail the same way). */
+export type ForwardResult = "posted" | "skipped";
+
+/** Slack refused the message (a revoked, archived or prohibited webhook, a malformed payload). */
+export class SlackRefusedError extends Error {
+  constructor(
+    public readonly status: number,
+    public readonly slackError: string,
+  ) {
+    super(`Slack refused the message: ${status} ${slackError}`);
+    this.name = "SlackRefusedError";
+  }
+}
 
 /**
  * Forwards the notifications of one SNS event (Lambda's SNS event: Records[].Sns with Subject, Message, MessageId,
@@ -43,11 +54,11 @@ async function forwardRecord(record: unknown, deps: ForwarderDeps): Promise<Forw
     deps.log("info", "posted to Slack", context);
     return "posted";
   }
-  // Gone, archived, prohibited or malformed: the same call fails the same way, so it is not retried. The next message
-  // reads the secret again, in case the URL was rotated.
+  // Gone, archived, prohibited or malformed. Thrown all the same: Lambda's retries read the secret again (it may have been
+  // rotated), and then the event lands in the failure queue, whose alarm is the only sign that Slack stopped listening.
   deps.webhookUrl.forget();
-  deps.log("error", "Slack refused the message; not retried", { ...context, status: outcome.status, slackError: outcome.error });
-  return "refused";
+  deps.log("error", "Slack refused the message", { ...context, status: outcome.status, slackError: outcome.error });
+  throw new SlackRefusedError(outcome.status, outcome.error);
 }
 
 /** The record's SNS notification, or why it is none. */

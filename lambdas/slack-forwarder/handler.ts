@@ -2,13 +2,11 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { errorMessage, jsonLogger } from "../shared/log";
 import { ForwardResult, forwardEvent } from "./forward";
 import { cachedWebhookUrl, WebhookUrlSource } from "./secret";
-import { parseSlackForwarderSettings, SlackForwarderSettings } from "./settings";
+import { parseSlackForwarderSettings, SLACK_WEBHOOK_TIMEOUT_MS, SlackForwarderSettings } from "./settings";
 import { postToSlack } from "./webhook";
 
 const log = jsonLogger();
 const secrets = new SecretsManagerClient({});
-/** Well inside the function's timeout, so a hung call fails in time to be retried. */
-const SLACK_TIMEOUT_MS = 10_000;
 /** Per container: warm invocations reuse the URL until its TTL. */
 let webhookUrl: WebhookUrlSource | undefined;
 
@@ -22,5 +20,5 @@ export async function handler(event: unknown): Promise<ForwardResult[]> {
     throw new Error("slack-forwarder misconfigured; see the log line before this one");
   }
   webhookUrl ??= cachedWebhookUrl(secrets, settings.webhookSecretArn, Date.now);
-  return forwardEvent(event, { clusterName: settings.clusterName, webhookUrl, post: (url, message) => postToSlack(url, message, { timeoutMs: SLACK_TIMEOUT_MS }), log });
+  return forwardEvent(event, { clusterName: settings.clusterName, webhookUrl, post: (url, message) => postToSlack(url, message, { timeoutMs: SLACK_WEBHOOK_TIMEOUT_MS }), log });
 }

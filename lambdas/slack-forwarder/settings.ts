@@ -6,6 +6,9 @@
 import * as z from "zod/mini";
 import { parseEnvironment, RUNTIME_ENVIRONMENT } from "../shared/env";
 
+/** How long the webhook call may take before it is abandoned and the event retried; the function's timeout allows for it. */
+export const SLACK_WEBHOOK_TIMEOUT_MS = 10_000;
+
 /** What the construct knows when it writes the environment. */
 export interface SlackForwarderEnvironmentProps {
   readonly clusterName: string;

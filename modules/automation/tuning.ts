@@ -1,5 +1,6 @@
 import type { ClusterConfig } from "../../config/resolve";
 import type { AutoscalerProps } from "./index";
+import { SLACK_WEBHOOK_TIMEOUT_MS } from "../../lambdas/slack-forwarder/settings";
 
 /** The autoscaler function's timeout; its run lock outlives it (settings.ts). */
 export const AUTOSCALER_TIMEOUT_SECONDS = 240;
@@ -23,5 +24,8 @@ export function autoscalerProps(config: ClusterConfig): AutoscalerProps {
   };
 }
 
-/** The Slack forwarder's timeout: a secret read and one webhook call of at most 10 s (lambdas/slack-forwarder/handler.ts). */
-export const SLACK_FORWARDER_TIMEOUT_SECONDS = 30;
+/**
+ * The Slack forwarder's timeout: a secret read and one webhook call, which gives up after SLACK_WEBHOOK_TIMEOUT_MS, with
+ * room for both; a call that hangs then fails inside the function and is retried, instead of the runtime killing it.
+ */
+export const SLACK_FORWARDER_TIMEOUT_SECONDS = (3 * SLACK_WEBHOOK_TIMEOUT_MS) / 1000;

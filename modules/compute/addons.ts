@@ -4,6 +4,7 @@ import { addonHost, ADMIN_SECRET_KEYS, AddonAdminKey, AddonNames, AdminSecretFor
 import { AUTOSCALER_METRIC_DIMENSION, AUTOSCALER_METRIC_NAMES, AUTOSCALER_METRIC_NAMESPACE } from "../../lambdas/autoscaler/metrics";
 import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
 import { fillPlaceholders, readTemplate, SERVER_TAINT } from "./user-data";
+import { NODE_EXPORTER_PORT } from "../ports";
 
 /** The instance-type label the cloud controller sets on every node (Kubernetes docs, "Well-Known Labels"). */
 export const INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type";
@@ -81,6 +82,7 @@ export function monitoringManifest(props: MonitoringAddonProps, domain: string |
       CAPACITY_TYPE_LABEL,
       INSTANCE_TYPE_LABEL,
       SERVER_TAINT_KEY: SERVER_TAINT.key,
+      NODE_EXPORTER_PORT: String(NODE_EXPORTER_PORT),
     },
     "manifests/kube-prometheus-stack.yaml",
   );

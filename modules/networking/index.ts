@@ -55,6 +55,8 @@ export interface NetworkingProps {
    * @default undefined (no CloudFront origin)
    */
   readonly cloudFrontOrigin?: { readonly adminCidrs: string[] };
+  /** Node exporter's port open between the nodes (the monitoring add-on). */
+  readonly nodeMetrics: boolean;
 }
 
 /** VPC, subnets per zone, gateways, routes, endpoints, flow logs, network ACLs and the cluster's security groups. */
@@ -162,6 +164,7 @@ export class Networking extends Construct {
       vpcId: vpc.id,
       adminCidrs: props.adminCidrs,
       cloudFrontOrigin: props.cloudFrontOrigin,
+      nodeMetrics: props.nodeMetrics,
     });
   }
 

@@ -4,17 +4,7 @@ import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Construct } from "constructs";
 import { CLUSTER_OWNED, clusterTag } from "../cluster-tag";
-import {
-  FLANNEL_VXLAN_PORT,
-  HTTP_PORT,
-  HTTPS_PORT,
-  INGRESS_HTTP_NODE_PORT,
-  INGRESS_HTTPS_NODE_PORT,
-  KUBE_API_PORT,
-  KUBELET_PORT,
-  NFS_PORT,
-  POSTGRES_PORT,
-} from "../ports";
+import { FLANNEL_VXLAN_PORT, HTTPS_PORT, HTTP_PORT, INGRESS_HTTPS_NODE_PORT, INGRESS_HTTP_NODE_PORT, KUBELET_PORT, KUBE_API_PORT, NFS_PORT, NODE_EXPORTER_PORT, POSTGRES_PORT } from "../ports";
 
 export interface ClusterSecurityGroupsProps {
   readonly clusterName: string;
@@ -27,6 +17,11 @@ export interface ClusterSecurityGroupsProps {
    * @default undefined (no CloudFront origin)
    */
   readonly cloudFrontOrigin?: { readonly adminCidrs: string[] };
+  /**
+   * Node exporter's port between all nodes: Prometheus, on the pod network, scrapes each node's host-network exporter,
+   * and flannel sends that traffic from the Prometheus node's own address.
+   */
+  readonly nodeMetrics: boolean;
 }
 
 /**
@@ -99,6 +94,9 @@ export class ClusterSecurityGroups extends Construct {
         this.ingress(target.securityGroup, [
           { id: `KubeletFrom${source.name}`, description: `kubelet from ${source.name.toLowerCase()}s`, protocol: "tcp", port: KUBELET_PORT, peer: { securityGroup: source.securityGroup } },
           { id: `FlannelFrom${source.name}`, description: `flannel VXLAN from ${source.name.toLowerCase()}s`, protocol: "udp", port: FLANNEL_VXLAN_PORT, peer: { securityGroup: source.securityGroup } },
+          ...(props.nodeMetrics
+            ? [{ id: `NodeExporterFrom${source.name}`, description: `node exporter metrics from ${source.name.toLowerCase()}s`, protocol: "tcp" as const, port: NODE_EXPORTER_PORT, peer: { securityGroup: source.securityGroup } }]
+            : []),
         ]);
       }
       this.egress(target.securityGroup, [{ id: "All", description: "Images, AWS APIs and the datastore", protocol: "-1", peer: { cidr: ANYWHERE } }]);

@@ -220,8 +220,6 @@ export class ClusterStack extends TerraformStack {
       ingressWebEntryPoint: {
         redirectToHttps: loadBalancing.ingress !== undefined && ingressCertificateArn !== undefined,
         removedRequestHeader: frontDoor ? ORIGIN_HEADER_NAME : undefined,
-        // The origin load balancer's nodes send from the public subnets.
-        trustedForwarders: frontDoor ? config.network.publicSubnetCidrs : [],
       },
       rdsCaBundleUrl: rdsCaBundleUrl(config.region, config.partition),
       allowWorkloadsOnServers: config.servers.allowWorkloads,

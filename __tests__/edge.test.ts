@@ -414,13 +414,8 @@ describe("the CloudFront front door", () => {
     const values = traefikValues(json);
     const { websecure } = values.ports;
     // Traefik docs, routing/entrypoints: entryPoints.<name>.http.middlewares are prepended to every router on the entry
-    // point, and forwardedHeaders.trustedIPs are the sources whose X-Forwarded-* headers are kept; a Middleware of the
-    // Kubernetes CRD provider is named <namespace>-<name>@kubernetescrd (providers/kubernetes-crd). The origin load
-    // balancer sends from the public subnets (derived from the default VPC, 10.0.0.0/16: 10.0.224.0/24 and on).
-    expect(values.additionalArguments).toEqual([
-      "--entryPoints.websecure.http.middlewares=kube-system-remove-origin-header@kubernetescrd",
-      "--entryPoints.websecure.forwardedHeaders.trustedIPs=10.0.224.0/24,10.0.225.0/24,10.0.226.0/24",
-    ]);
+    // point; a Middleware of the Kubernetes CRD provider is named <namespace>-<name>@kubernetescrd (providers/kubernetes-crd).
+    expect(values.additionalArguments).toEqual(["--entryPoints.websecure.http.middlewares=kube-system-remove-origin-header@kubernetescrd"]);
     expect(values.ports).toEqual({ web: { nodePort: 30080 }, websecure: { nodePort: 30443 } });
     // Followed through the synthesised JSON: the origin's HTTPS listener rule -> its target group -> that group's port.
     const rule = resourceNamed(json, "aws_lb_listener_rule", "FrontDoor_FromCloudFront");

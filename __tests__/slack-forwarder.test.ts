@@ -87,8 +87,11 @@ describe("formatting", () => {
       ':grey_question: *k3s-prod: notification* "hello" (not a kind this forwarder formats; as received):',
       "```plain text from someone publishing to the topic```",
     ]);
-    // A known subject whose body does not have the publisher's fields is not guessed at either.
-    expect(format(SUBJECTS.scaleUp, { cluster: "k3s-prod", action: "scale-up" })).toContain("not a kind this forwarder formats");
+    // A known subject whose body does not have the publisher's fields, or is not JSON, is not guessed at either.
+    for (const subject of Object.values(SUBJECTS)) {
+      expect(format(subject, { cluster: "k3s-prod", action: "scale-up" })).toContain("not a kind this forwarder formats");
+      expect(format(subject, "not json")).toBe(`:grey_question: *k3s-prod: notification* "${subject}" (not a kind this forwarder formats; as received):\n\`\`\`not json\`\`\``);
+    }
     expect(format(undefined, "{}")).toContain("*k3s-prod: notification* without a subject");
   });
 
@@ -97,6 +100,15 @@ describe("formatting", () => {
     const text = format("big", long);
     expect(text).toContain(`first ${VERBATIM_LIMIT} of ${VERBATIM_LIMIT + 500} characters`);
     expect(text).toContain("```" + "x".repeat(VERBATIM_LIMIT) + "…```");
+    // 3000 characters exactly are posted whole, without a note.
+    expect(format("edge", "y".repeat(3000)).split("\n")).toEqual([':grey_question: *k3s-prod: notification* "edge" (not a kind this forwarder formats; as received):', "```" + "y".repeat(3000) + "```"]);
+  });
+
+  test("an alarm without a previous state or a time leaves those parts out; a replacement without its instance is not guessed at", () => {
+    const recovery = { cluster: "k3s-prod", done: [{ action: "replace", node: "agent-d", reason: "NotReady for 25 min" }], failed: [] };
+    expect(format(SUBJECTS.recovery, recovery)).toContain("not a kind this forwarder formats");
+    const alarm = { AlarmName: "k3s-agents-at-max", NewStateValue: "ALARM", NewStateReason: "Threshold Crossed" };
+    expect(format("ALARM: k3s-agents-at-max", alarm).split("\n")).toEqual([":red_circle: *k3s-prod: ALARM: k3s-agents-at-max*", "*Reason:* Threshold Crossed"]);
   });
 
   test("&, < and > in any text from a notification are escaped, so it cannot link or mention", () => {

@@ -389,10 +389,7 @@ const rows: Row[] = [
       expect(resourcesOf(json, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.security_group_id === origin && rule.cidr_ipv4 === "198.51.100.0/24")).toHaveLength(2);
       // adminCidrs without publicAccess open no public API listener.
       expect(resourcesOf(json, "aws_lb").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^LoadBalancing_PublicApi/));
-      expect(traefikValues(json).additionalArguments).toEqual([
-        "--entryPoints.websecure.http.middlewares=kube-system-remove-origin-header@kubernetescrd",
-        "--entryPoints.websecure.forwardedHeaders.trustedIPs=10.0.224.0/24,10.0.225.0/24,10.0.226.0/24",
-      ]);
+      expect(traefikValues(json).additionalArguments).toEqual(["--entryPoints.websecure.http.middlewares=kube-system-remove-origin-header@kubernetescrd"]);
       expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApplicationRecord").alias.name).toBe(ref(json, "aws_cloudfront_distribution", "FrontDoor_Distribution", "domain_name"));
     },
   },

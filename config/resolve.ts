@@ -467,8 +467,8 @@ function checkEdge(config: ParsedConfig, partition: Partition, publicSubnetCidrs
   }
   // Behind CloudFront websecure removes the origin header with a Middleware of the traefik.io API group, which Traefik
   // serves from 2.10 on (Traefik docs, migration v2.9 to v2.10); an older Traefik refuses it and every route on websecure
-  // answers 404. k3s-io/docs release-notes: every v1.30 release ships Traefik 2.10.7 or later (v1.30.0+k3s1: v2.10.7),
-  // older lines ship 2.9 (v1.28.2+k3s1: v2.9.10).
+  // answers 404. k3s-io/docs release-notes: every v1.30 release ships Traefik 2.10.7 or later (v1.30.0+k3s1: v2.10.7);
+  // some older releases still ship 2.9 (v1.28.2+k3s1: v2.9.10).
   if (cloudFront.enabled && isOlder(versionOf(config.k3sVersion), FIRST_RELEASE_LINE_WITH_TRAEFIK_2_10)) {
     report(
       "k3sVersion",

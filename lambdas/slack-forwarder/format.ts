@@ -36,8 +36,10 @@ const text = z.string();
 const ScaleUp = z.object({ cluster: text, action: z.literal("scale-up"), by: count, previousDesired: count, desired: count, reason: text });
 const ScaleDown = z.object({ cluster: text, action: z.literal("scale-down"), node: text, instanceId: text, previousDesired: count, desired: count, reason: text });
 const RunFailed = z.object({ cluster: text, error: text });
-const RecoveryAction = z.object({ action: z.enum(["release", "replace"]), node: text, instanceId: z.optional(text), reason: text });
-const Recovery = z.object({ cluster: text, done: z.array(RecoveryAction), failed: z.array(z.extend(RecoveryAction, { error: text })) });
+const Release = z.object({ action: z.literal("release"), node: text, reason: text });
+const Replace = z.object({ action: z.literal("replace"), node: text, instanceId: text, reason: text });
+const RecoveryAction = z.union([Release, Replace]);
+const Recovery = z.object({ cluster: text, done: z.array(RecoveryAction), failed: z.array(z.union([z.extend(Release, { error: text }), z.extend(Replace, { error: text })])) });
 const DrainFailed = z.object({ messageId: text, kind: text, instanceId: text, error: text });
 // CloudWatch's alarm notification; AlarmDescription is null when the alarm has none (the OK sample), and
 // composite alarms carry no Trigger, so it is not read.
@@ -56,8 +58,7 @@ const STATE_ICON: Record<z.infer<typeof Alarm>["NewStateValue"], string> = { ALA
 /** The Slack message for one notification of `clusterName`'s topic. */
 export function formatNotification(notification: TopicNotification, clusterName: string): SlackMessage {
   const cluster = escapeMrkdwn(clusterName);
-  const body = parseJson(notification.message);
-  const lines = body === undefined ? undefined : recognised(notification.subject ?? undefined, body, cluster);
+  const lines = recognised(notification.subject ?? undefined, parseJson(notification.message), cluster);
   return { text: (lines ?? verbatim(notification, cluster)).join("\n") };
 }
 
@@ -85,7 +86,7 @@ function recognised(subject: string | undefined, body: unknown, cluster: string)
       const recovery = Recovery.safeParse(body);
       if (!recovery.success) return undefined;
       const what = (action: z.infer<typeof RecoveryAction>) =>
-        action.action === "release" ? `released ${e(action.node)}` : `replaced ${e(action.node)}${action.instanceId ? ` (${e(action.instanceId)})` : ""}`;
+        action.action === "release" ? `released ${e(action.node)}` : `replaced ${e(action.node)} (${e(action.instanceId)})`;
       return [
         `:wrench: *${cluster}: autoscaler recovery*`,
         ...recovery.data.done.map((action) => `• ${what(action)}: ${e(action.reason)}`),
@@ -123,10 +124,12 @@ function verbatim(notification: TopicNotification, cluster: string): string[] {
   ];
 }
 
+/** The message as JSON, or undefined when it is not JSON (then no kind matches, and it is posted verbatim). */
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    return undefined;
+    // Not JSON.
   }
+  return undefined;
 }

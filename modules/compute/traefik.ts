@@ -6,8 +6,8 @@ import { fillPlaceholders, readTemplate } from "./user-data";
  * request header websecure (the HTTPS NodePort) removes, and whose forwarded headers websecure trusts.
  *
  * These are Traefik's own static options, given as `additionalArguments` (`--entryPoints.<name>.http.redirections.
- * entryPoint.{to,scheme,permanent}`, `--entryPoints.<name>.http.middlewares`, `--entryPoints.<name>.forwardedHeaders.
- * trustedIPs`: Traefik docs, routing/entrypoints, the same in Traefik 2.2 on and 3), not as the chart's per-port
+ * entryPoint.{to,scheme,permanent}` and `--entryPoints.<name>.http.middlewares`: Traefik docs, routing/entrypoints, the
+ * same in Traefik 2.2 on and 3), not as the chart's per-port
  * values: those moved from `ports.<name>.redirections`/`.middlewares` (charts 34-38) to `ports.<name>.http.*` in chart
  * 39, whose values.schema.json refuses any other port key, and the Traefik 2 charts (27) have neither. Only
  * `additionalArguments` (a list in traefik-helm-chart values.yaml from v27.0.2 to v41.3.0), `service.type` and
@@ -25,12 +25,6 @@ export interface WebEntryPoint {
    * @default undefined (none removed)
    */
   readonly removedRequestHeader?: string;
-  /**
-   * Networks whose X-Forwarded-For and X-Forwarded-Proto websecure keeps: behind CloudFront, the public subnets the
-   * origin load balancer sends from, so applications see the client's address rather than the load balancer's.
-   * @default [] (Traefik's default: forwarded headers from anyone are replaced)
-   */
-  readonly trustedForwarders?: readonly string[];
 }
 
 /** The headers Middleware, referenced across providers as `<namespace>-<name>@kubernetescrd` (Traefik docs, providers/kubernetes-crd). */
@@ -42,8 +36,7 @@ export function entryPointArguments(web: WebEntryPoint): string[] {
     ? [`--entryPoints.web.http.redirections.entryPoint.to=:${HTTPS_PORT}`, "--entryPoints.web.http.redirections.entryPoint.scheme=https", "--entryPoints.web.http.redirections.entryPoint.permanent=true"]
     : [];
   const middleware = web.removedRequestHeader ? [`--entryPoints.websecure.http.middlewares=${ORIGIN_HEADER_MIDDLEWARE.namespace}-${ORIGIN_HEADER_MIDDLEWARE.name}@kubernetescrd`] : [];
-  const trusted = web.trustedForwarders?.length ? [`--entryPoints.websecure.forwardedHeaders.trustedIPs=${web.trustedForwarders.join(",")}`] : [];
-  return [...redirect, ...middleware, ...trusted];
+  return [...redirect, ...middleware];
 }
 
 /** The HelmChartConfig of k3s's Traefik: fixed NodePorts and the entry points' arguments. */

@@ -1,7 +1,7 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { createServer, IncomingMessage, Server } from "http";
 import { AddressInfo } from "net";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
+import { lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { parseArguments, regionOfArn, run, withServer } from "../scripts/kubeconfig";
@@ -151,6 +151,18 @@ test("an existing file is refused without --force and replaced, mode 0600, with 
   expect(readFileSync(out, "utf8")).toContain("server: https://k3s.apps.example.com:6443");
   expect(statSync(out).mode & 0o777).toBe(0o600);
   expect(readdirSync(dir)).toEqual(["config"]);
+});
+
+test("with --force a symbolic link stays one: the file it points to is replaced, mode 0600", async () => {
+  const real = join(dir, "dotfiles-kubeconfig");
+  writeFileSync(real, "old", { mode: 0o644 });
+  const out = join(dir, "config");
+  symlinkSync(real, out);
+  expect((await kubeconfig(["--out", out, "--force"])).code).toBe(0);
+  expect(lstatSync(out).isSymbolicLink()).toBe(true);
+  expect(readFileSync(real, "utf8")).toContain("server: https://k3s.apps.example.com:6443");
+  expect(statSync(real).mode & 0o777).toBe(0o600);
+  expect(readdirSync(dir).sort()).toEqual(["config", "dotfiles-kubeconfig"]);
 });
 
 test("an --out in a directory that does not exist is refused before the secret is fetched", async () => {

@@ -14,7 +14,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { spawnSync } from "child_process";
-import { closeSync, constants, existsSync, fsyncSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeFileSync } from "fs";
+import { closeSync, constants, existsSync, fsyncSync, linkSync, lstatSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from "fs";
 import { basename, dirname, join, resolve } from "path";
 import { randomBytes } from "crypto";
 
@@ -119,10 +119,12 @@ export function checkOutputPath(path: string, force: boolean): void {
 /**
  * Writes `text` to `path` with mode 0600, atomically: a temporary file created exclusively (O_EXCL, mode 0600) in the
  * same directory, then moved into place, so no reader sees half a file and no other user a readable one. Without
- * `force` the move is a hard link, which fails rather than replace a file that appeared meanwhile.
+ * `force` the move is a hard link, which fails rather than replace a file that appeared meanwhile. With `force` a
+ * symbolic link (a ~/.kube/config kept in a dotfiles repository) stays one: the file it points to is replaced.
  */
 export function writePrivateFile(path: string, text: string, force: boolean): void {
-  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  const target = force && existsSync(path) && lstatSync(path).isSymbolicLink() ? realpathSync(path) : path;
+  const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
     const descriptor = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     try {
@@ -131,16 +133,24 @@ export function writePrivateFile(path: string, text: string, force: boolean): vo
     } finally {
       closeSync(descriptor);
     }
-    if (force) {
-      renameSync(temporary, path);
-    } else {
-      linkSync(temporary, path);
-      unlinkSync(temporary);
-    }
+    if (force) renameSync(temporary, target);
+    else linkSync(temporary, target);
   } catch (error) {
-    if (existsSync(temporary)) unlinkSync(temporary);
+    removeTemporary(temporary);
     if ((error as NodeJS.ErrnoException).code === "EEXIST" && !force) throw new KubeconfigError(`${path} already exists; choose another --out or add --force to overwrite it`);
     throw new KubeconfigError(`cannot write ${path}: ${(error as Error).message}`);
+  }
+  // The kubeconfig is in place; the temporary name is a second link to the same 0600 file, so failing to remove it
+  // must not report the write as failed.
+  if (!force) removeTemporary(temporary);
+}
+
+/** Removes the temporary file if it is there; a failure here must not hide the error being reported. */
+function removeTemporary(temporary: string): void {
+  try {
+    if (existsSync(temporary)) unlinkSync(temporary);
+  } catch (error) {
+    process.stderr.write(`kubeconfig: could not remove the temporary file ${temporary}: ${(error as Error).message}\n`);
   }
 }
 

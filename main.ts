@@ -59,7 +59,6 @@ export class ClusterStack extends TerraformStack {
     else useLocalState(this, id);
     const { edge, apiHostName } = config;
     const { cloudFront } = edge;
-    const tlsAtIngressLoadBalancer = edge.fqdn !== undefined && edge.applicationTls === "load-balancer";
 
     const networking = new Networking(this, "Networking", {
       clusterName: config.clusterName,
@@ -127,7 +126,7 @@ export class ClusterStack extends TerraformStack {
       });
     }
 
-    const ingressCertificateArn = domain && tlsAtIngressLoadBalancer ? domain.certificate.certificateArn : undefined;
+    const ingressCertificateArn = domain && edge.applicationTls === "load-balancer" ? domain.certificate.certificateArn : undefined;
     const loadBalancing = new LoadBalancing(this, "LoadBalancing", {
       clusterName: config.clusterName,
       vpcId: networking.vpcId,

@@ -113,8 +113,12 @@ const rows: Row[] = [
   },
   {
     value: "api.domain",
-    input: { api: { domain: "example.org" } },
-    expect: (json) => expect(script(json, "Servers")).toContain('  - "k3s.example.org"'),
+    input: { api: { domain: "example.org", publicAccess: true, adminCidrs: ["198.51.100.0/24"] } },
+    expect: (json) => {
+      expect(script(json, "Servers")).toContain('  - "k3s.example.org"');
+      // No record for k3s.example.org is created here, so the kubeconfig names the public load balancer.
+      expect(json.output!.api_endpoint.value).toBe(`https://\${${ref(json, "aws_lb", "LoadBalancing_PublicApiLoadBalancer", "dns_name").slice(2, -1)}}:6443`);
+    },
   },
   {
     value: "database.*",
@@ -277,13 +281,20 @@ const rows: Row[] = [
   {
     value: "backups.retentionDays",
     input: { backups: { retentionDays: 14 } },
-    expect: (json) => expect(resourceNamed(json, "aws_backup_plan", "Backup_Plan").rule[0].lifecycle.delete_after).toBe(14),
+    expect: (json) => {
+      expect(resourceNamed(json, "aws_backup_plan", "Backup_Plan").rule[0].lifecycle.delete_after).toBe(14);
+      // The plan backs up the datastore and the file system.
+      expect([...resourceNamed(json, "aws_backup_selection", "Backup_Selection").resources].sort()).toEqual(
+        [ref(json, "aws_db_instance", "Database_Instance", "arn"), ref(json, "aws_efs_file_system", "Storage_FileSystem", "arn")].sort(),
+      );
+    },
   },
   {
     value: "backups.copyRegion",
     input: { backups: { copyRegion: "us-east-1" } },
     expect: (json) => {
-      expect(json.provider!.aws.find((provider: any) => provider.alias === "backup_copy").region).toBe("us-east-1");
+      const copy = json.provider!.aws.find((provider: any) => provider.alias === "backup_copy");
+      expect([copy.region, copy.default_tags]).toEqual(["us-east-1", json.provider!.aws[0].default_tags]);
       expect(resourceNamed(json, "aws_backup_plan", "Backup_Plan").rule[0].copy_action[0].destination_vault_arn).toBe(ref(json, "aws_backup_vault", "Backup_CopyVault", "arn"));
     },
   },
@@ -346,6 +357,13 @@ const rows: Row[] = [
       expect(json.output!.api_endpoint.value).toBe(`https://\${${ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name").slice(2, -1)}}:6443`);
       expect(traefikValues(json).additionalArguments).toContain("--entryPoints.web.http.redirections.entryPoint.scheme=https");
       expect(json.output!.application_url.value).toBe("https://apps.example.com");
+      expect(json.output!.api_hostname.value).toBe("k3s.apps.example.com");
+      expect(json.output!.certificate_arn.value).toBe(ref(json, "aws_acm_certificate_validation", "Domain_Certificate_Validation", "certificate_arn"));
+      // Only CloudFront creates the origin load balancer.
+      expect(resourcesOf(json, "aws_lb").map(([, lb]) => lb.name).sort()).toEqual(["k3s-api", "k3s-ingress"]);
+      // A private API: k3s.<fqdn> lives in a private zone aliasing the internal load balancer; no public record.
+      expect(resourceNamed(json, "aws_route53_record", "DnsRecords_PrivateApiRecord").alias.name).toBe(ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name"));
+      expect(resourcesOf(json, "aws_route53_record").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^DnsRecords_ApiRecord_/));
     },
   },
   {
@@ -381,7 +399,8 @@ const rows: Row[] = [
       // The default prod cluster runs monitoring, whose Grafana the distribution serves too.
       expect(distribution.aliases).toEqual(["apps.example.com", "grafana.apps.example.com"]);
       expect(distribution.web_acl_id).toBe("arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/a1b2c3d4-5678-90ab-cdef-000000000000");
-      expect(json.provider!.aws.find((provider: any) => provider.alias === "us_east_1").region).toBe("us-east-1");
+      const usEast1 = json.provider!.aws.find((provider: any) => provider.alias === "us_east_1");
+      expect([usEast1.region, usEast1.default_tags]).toEqual(["us-east-1", json.provider!.aws[0].default_tags]);
       // No public ingress load balancer; the agents register only in the origin's target group.
       expect(resourcesOf(json, "aws_lb").map(([, lb]) => lb.name).sort()).toEqual(["k3s-api", "k3s-cf-origin"]);
       expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").target_group_arns).toEqual([ref(json, "aws_lb_target_group", "FrontDoor_TargetGroup", "arn")]);
@@ -391,6 +410,13 @@ const rows: Row[] = [
       expect(resourcesOf(json, "aws_lb").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^LoadBalancing_PublicApi/));
       expect(traefikValues(json).additionalArguments).toEqual(["--entryPoints.websecure.http.middlewares=kube-system-remove-origin-header@kubernetescrd"]);
       expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApplicationRecord").alias.name).toBe(ref(json, "aws_cloudfront_distribution", "FrontDoor_Distribution", "domain_name"));
+      expect(Object.fromEntries(["origin_load_balancer_dns_name", "origin_header_name", "origin_header_secret_arn", "cloudfront_distribution_id"].map((name) => [name, json.output![name]?.value]))).toEqual({
+        origin_load_balancer_dns_name: ref(json, "aws_lb", "FrontDoor_LoadBalancer", "dns_name"),
+        origin_header_name: "X-Origin-Verify",
+        origin_header_secret_arn: ref(json, "aws_secretsmanager_secret", "FrontDoor_OriginHeaderSecret", "arn"),
+        cloudfront_distribution_id: ref(json, "aws_cloudfront_distribution", "FrontDoor_Distribution", "id"),
+      });
+      expect(json.output!.existing_distribution_settings).toBeUndefined();
     },
   },
   {
@@ -401,6 +427,7 @@ const rows: Row[] = [
       expect(resourcesOf(json, "aws_acm_certificate").map(([, certificate]) => certificate.provider)).toEqual([undefined]);
       expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApplicationRecord").alias.name).toBe("d111111abcdef8.cloudfront.net");
       expect(json.output!.existing_distribution_settings.description).toContain("d111111abcdef8.cloudfront.net");
+      expect(json.output!.cloudfront_distribution_id).toBeUndefined();
     },
   },
   {
@@ -431,6 +458,9 @@ const rows: Row[] = [
       const manifests = writtenManifests(script(json, "Servers"));
       expect(documentOf(manifests["aws-ebs-csi-driver"], "HelmChart").spec.chart).toBe("aws-ebs-csi-driver");
       expect(defaultClasses(manifests)).toEqual(["gp3"]);
+      // The driver's permissions are scoped to this cluster's volumes by their tag.
+      const conditions = Object.values(json.data!.aws_iam_policy_document).flatMap((document: any) => document.statement.flatMap((statement: any) => statement.condition ?? []));
+      expect(conditions).toContainEqual({ test: "StringEquals", variable: "aws:RequestTag/ebs.csi.aws.com/cluster-name", values: ["k3s"] });
       for (const kind of ["Servers", "Agents"]) {
         expect(resourcesOf(json, "aws_iam_role_policy").filter(([id, policy]) => id.startsWith(`Compute_${kind}_Role_Policy-`) && policy.name === "ebs-csi")).toHaveLength(1);
       }
@@ -489,6 +519,13 @@ function settingsOf(input: unknown, prefix = ""): string[] {
 test("every setting the README documents is set by a row, so a setting main.ts drops fails a row", () => {
   const set = new Set(rows.flatMap((row) => settingsOf(row.input)));
   expect(configurationTable().map((row) => row.field).filter((field) => !set.has(field))).toEqual([]);
+});
+
+test("every output a user reads after apply says what it is", () => {
+  const { json } = synthCluster({ api: { publicAccess: true, adminCidrs: ["198.51.100.0/24"] }, edge: { hostedZone: "Z0123456789ABCDEFGHIJ", fqdn: "apps.example.com", cloudFront: { enabled: true } } });
+  const undescribed = Object.entries(json.output!).filter(([, output]: [string, any]) => typeof output.description !== "string" || output.description.length < 20).map(([name]) => name);
+  expect(Object.keys(json.output!).length).toBeGreaterThan(10);
+  expect(undescribed).toEqual([]);
 });
 
 test("the automation functions reach the agents' group and the servers' access secret", () => {

@@ -5,6 +5,7 @@
 import { problemsOf } from "./support/config-problems";
 import { resolveConfig } from "../config/resolve";
 import { instanceMemoryGib } from "../config/rds-max-connections";
+import { hostedZoneReference } from "../config/schema";
 
 const zone = "example.com";
 const edge = (extra: Record<string, unknown> = {}) => ({ hostedZone: zone, fqdn: `apps.${zone}`, ...extra });
@@ -333,5 +334,23 @@ describe("addons.monitoring's volume settings", () => {
 
   test("a refused block-storage switch silences the rule", () => {
     expect(problemsOf({ storage: { blockStorage: { enabled: "yes" } }, addons: { monitoring: { retentionDays: 30 } } })).toEqual(["storage.blockStorage.enabled: Invalid input: expected boolean, received string"]);
+  });
+});
+
+describe("edge.hostedZone as the construct reads it", () => {
+  // Route 53 API reference, HostedZone.Id: "Z" and upper-case letters and digits; anything else is the zone's domain.
+  test("an ID is used as given, a domain name is looked up", () => {
+    expect(hostedZoneReference("Z0123456789ABCDEFGHIJ")).toEqual({ id: "Z0123456789ABCDEFGHIJ" });
+    expect(hostedZoneReference("example.com")).toEqual({ name: "example.com" });
+  });
+});
+
+describe("clusterPolicy.podSecurity.exemptNamespaces", () => {
+  test("kube-system must stay exempt, and no namespace may be listed twice", () => {
+    expect(problemsOf({ clusterPolicy: { podSecurity: { exemptNamespaces: ["ci"] } } })).toEqual([
+      "clusterPolicy.podSecurity.exemptNamespaces: must include kube-system, where the cloud controller, the CSI drivers and k3s's own components run with host access that baseline refuses",
+    ]);
+    expect(problemsOf({ clusterPolicy: { podSecurity: { exemptNamespaces: ["kube-system", "ci", "ci"] } } })).toEqual(["clusterPolicy.podSecurity.exemptNamespaces: must not list a namespace twice"]);
+    expect(resolveConfig({ clusterPolicy: { podSecurity: { exemptNamespaces: ["kube-system", "ci"] } } }).clusterPolicy.podSecurity.exemptNamespaces).toEqual(["kube-system", "ci"]);
   });
 });

@@ -473,7 +473,6 @@ function checkEdge(config: ParsedConfig, partition: Partition, publicSubnetCidrs
     report(
       "k3sVersion",
       `(${config.k3sVersion}) may ship a Traefik older than 2.10, which refuses the traefik.io Middleware that removes the CloudFront origin header, leaving every application unreachable; with edge.cloudFront.enabled use v1.30.0+k3s1 or later`,
-      ["edge.cloudFront.enabled"],
     );
   }
   if (fqdn !== undefined) return `k3s.${fqdn}`;
@@ -514,7 +513,8 @@ function checkOriginSubnets(network: ParsedConfig["network"], publicSubnetCidrs:
 function checkSlackWebhookSecret(arn: string | undefined, region: string, report: Report) {
   if (arn === undefined) return;
   const [, partition, , secretRegion] = arn.split(":");
-  if (unsupportedPartitionProblem(region) === undefined && partition !== partitionOf(region)) {
+  // region passed the schema, which refuses the isolated partitions, so partitionOf knows it.
+  if (partition !== partitionOf(region)) {
     report("automation.slackWebhookSecretArn", `is in partition ${partition} but region "${region}" is in ${partitionOf(region)}; use a secret in the cluster's region`, ["region"]);
   } else if (secretRegion !== region) {
     report("automation.slackWebhookSecretArn", `is in region "${secretRegion}" but the cluster is in "${region}"; the forwarder reads its own region's Secrets Manager: create (or replicate) the secret in "${region}"`, ["region"]);

@@ -257,6 +257,7 @@ export class ClusterStack extends TerraformStack {
       notificationEmail: automation.notificationEmail,
       slackWebhookSecretArn: automation.slackWebhookSecretArn,
       logRetentionDays: automation.logRetentionDays,
+      notifyBackupFailures: config.backups.enabled,
     });
 
     const clusterMonitoring = new Monitoring(this, "Monitoring", {

@@ -164,7 +164,8 @@ describe("state, notifications and alarms", () => {
     const { json } = synthCluster({ agents: { scalingMode } });
     expect(resourcesOf(json, "aws_lambda_function").map(([, fn]) => fn.function_name)).toEqual(["k3s-node-drainer"]);
     expect(resourcesOf(json, "aws_dynamodb_table")).toEqual([]);
-    expect(resourcesOf(json, "aws_cloudwatch_event_rule").map(([, rule]) => rule.name).sort()).toEqual(["k3s-agent-termination", "k3s-rebalance-recommendation", "k3s-spot-interruption"]);
+    // The drain rules, and the backup-failure rule of a production cluster's backups.
+    expect(resourcesOf(json, "aws_cloudwatch_event_rule").map(([, rule]) => rule.name).sort()).toEqual(["k3s-agent-termination", "k3s-backup-failures", "k3s-rebalance-recommendation", "k3s-spot-interruption"]);
     // The drainer still holds the agents' termination hook, which cluster-autoscaler's scale-down also passes through.
     expect(resourcesOf(json, "aws_lambda_event_source_mapping")).toHaveLength(1);
   });
@@ -214,15 +215,35 @@ describe("confused-deputy conditions on service principals", () => {
         principals: [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }],
         condition: onlyOurAlarms,
       },
+      // The same for EventBridge, for the backup-failure rule alone (SNS developer guide, same section).
+      {
+        sid: "BackupFailureRuleEncrypts",
+        actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        resources: ["*"],
+        principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+        condition: [
+          { test: "StringEquals", variable: "aws:SourceAccount", values: [account] },
+          { test: "ArnEquals", variable: "aws:SourceArn", values: [ref(json, "aws_cloudwatch_event_rule", "Automation_BackupFailureRule", "arn")] },
+        ],
+      },
     ]);
   });
 
-  test("the topic admits CloudWatch only for this account's alarms", () => {
+  test("the topic admits CloudWatch only for this account's alarms, and EventBridge only for the backup-failure rule", () => {
     const policy = resourceNamed(json, "aws_sns_topic_policy", "Automation_NotificationTopicPolicy");
     const topic = ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn");
     expect(policy.arn).toBe(topic);
     expect(documentStatements(json, policy.policy).map(sortedConditions)).toEqual([
       expect.objectContaining({ principals: [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }], actions: ["sns:Publish"], resources: [topic], condition: onlyOurAlarms }),
+      expect.objectContaining({
+        principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+        actions: ["sns:Publish"],
+        resources: [topic],
+        condition: [
+          { test: "StringEquals", variable: "aws:SourceAccount", values: [account] },
+          { test: "ArnEquals", variable: "aws:SourceArn", values: [ref(json, "aws_cloudwatch_event_rule", "Automation_BackupFailureRule", "arn")] },
+        ],
+      }),
     ]);
   });
 

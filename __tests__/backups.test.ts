@@ -62,6 +62,47 @@ describe("AWS Backup (default production cluster)", () => {
   });
 });
 
+describe("failed backups are notified", () => {
+  const { json } = synthCluster();
+  const rule = resourceNamed(json, "aws_cloudwatch_event_rule", "Automation_BackupFailureRule");
+  const ruleArn = ref(json, "aws_cloudwatch_event_rule", "Automation_BackupFailureRule", "arn");
+  const topicArn = ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn");
+  const fromTheRule = [
+    { test: "StringEquals", variable: "aws:SourceAccount", values: [`\${data.aws_caller_identity.${Object.keys(json.data!.aws_caller_identity).find((id) => id.startsWith("Automation_"))}.account_id}`] },
+    { test: "ArnEquals", variable: "aws:SourceArn", values: [ruleArn] },
+  ];
+
+  test("an EventBridge rule takes AWS Backup's failed, aborted, expired and partial backup and copy jobs to the automation topic", () => {
+    // AWS Backup developer guide, "Monitoring AWS Backup events using Amazon EventBridge" (source aws.backup, the two
+    // detail types, detail.state); the states from the AWS Backup API reference (BackupJob.State, CopyJob.State).
+    expect(JSON.parse(rule.event_pattern)).toEqual({
+      source: ["aws.backup"],
+      "detail-type": ["Backup Job State Change", "Copy Job State Change"],
+      detail: { state: ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"] },
+    });
+    expect(resourceNamed(json, "aws_cloudwatch_event_target", "Automation_BackupFailureTarget")).toMatchObject({ rule: ref(json, "aws_cloudwatch_event_rule", "Automation_BackupFailureRule", "name"), arn: topicArn });
+  });
+
+  test("the topic and its key admit EventBridge for that rule only", () => {
+    const topicStatements = documentStatements(json, resourceNamed(json, "aws_sns_topic_policy", "Automation_NotificationTopicPolicy").policy);
+    expect(topicStatements.find((statement) => statement.sid === "BackupFailureRulePublishes")).toEqual({
+      sid: "BackupFailureRulePublishes",
+      actions: ["sns:Publish"],
+      resources: [topicArn],
+      principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+      condition: fromTheRule,
+    });
+    const keyStatements = documentStatements(json, resourceNamed(json, "aws_kms_key_policy", "Automation_NotificationKeyPolicy").policy);
+    expect(keyStatements.find((statement) => statement.sid === "BackupFailureRuleEncrypts")).toMatchObject({ principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }], condition: fromTheRule });
+  });
+
+  test("without backups there is no rule, and nothing admits EventBridge", () => {
+    const off = synthCluster({ backups: { enabled: false } }).json;
+    expect(resourcesOf(off, "aws_cloudwatch_event_rule").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^Automation_BackupFailureRule_/));
+    expect(JSON.stringify(off.data!.aws_iam_policy_document)).not.toContain("BackupFailureRule");
+  });
+});
+
 describe("AWS Backup settings", () => {
   test("retention reaches the rule", () => {
     const plan = resourceNamed(synthCluster({ backups: { retentionDays: 90 } }).json, "aws_backup_plan", "Backup_Plan");

@@ -57,6 +57,11 @@ const rows: Row[] = [
     },
   },
   {
+    value: "region in another partition (aws-cn: no CloudFront, so no us-east-1 provider)",
+    input: { region: "cn-north-1" },
+    expect: (json) => expect(json.provider!.aws.map((provider: any) => [provider.alias, provider.region])).toEqual([[undefined, "cn-north-1"]]),
+  },
+  {
     value: "network.vpcCidr",
     input: { network: { vpcCidr: "10.42.0.0/16" } },
     expect: (json) => expect(resourceNamed(json, "aws_vpc", "Networking_Vpc").cidr_block).toBe("10.42.0.0/16"),
@@ -268,6 +273,8 @@ const rows: Row[] = [
     expect: (json) => {
       expect(resourcesOf(json, "aws_lambda_function").map(([, fn]) => fn.function_name)).toEqual(["k3s-node-drainer"]);
       expect(resourceNamed(json, "aws_autoscaling_policy", "Compute_AgentCpuTargetTracking").target_tracking_configuration.target_value).toBe(80);
+      // No autoscaler, so the cluster dashboard graphs none of its metrics (namespace K3sAutoscaler, run.ts).
+      expect(resourceNamed(json, "aws_cloudwatch_dashboard", "Monitoring_Dashboard").dashboard_body).not.toContain("K3sAutoscaler");
     },
   },
   {
@@ -276,6 +283,7 @@ const rows: Row[] = [
     expect: (json) => {
       expect(resourcesOf(json, "aws_backup_plan")).toEqual([]);
       expect(resourceNamed(json, "aws_efs_backup_policy", "Storage_Backup").backup_policy.status).toBe("ENABLED");
+      expect(resourcesOf(json, "aws_cloudwatch_event_rule").map(([, rule]) => rule.name)).not.toContain("k3s-backup-failures");
     },
   },
   {
@@ -501,6 +509,8 @@ const rows: Row[] = [
     expect: (json) => {
       const manifests = writtenManifests(script(json, "Servers"));
       expect([documentOf(manifests["argo-cd"], "HelmChart").spec.chart, documentOf(manifests["jenkins"], "HelmChart").spec.chart]).toEqual(["argo-cd", "jenkins"]);
+      // Without block storage JENKINS_HOME is on the shared file system.
+      expect((load(documentOf(manifests["jenkins"], "HelmChart").spec.valuesContent) as any).persistence.storageClass).toBe("efs");
       expect(resourcesOf(json, "aws_secretsmanager_secret").map(([id]) => id)).toEqual(expect.arrayContaining([expect.stringMatching(/^Addons_ArgoCdAdminSecret_/), expect.stringMatching(/^Addons_JenkinsAdminSecret_/)]));
     },
   },

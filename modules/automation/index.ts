@@ -73,7 +73,21 @@ export interface AutomationProps {
   readonly slackWebhookSecretArn?: string;
   /** Retention of the functions' log groups, in days. */
   readonly logRetentionDays: number;
+  /** Publish AWS Backup's failed, aborted, expired and partial backup and copy jobs to the topic (backups.enabled). */
+  readonly notifyBackupFailures: boolean;
 }
+
+/**
+ * AWS Backup's job events that need someone's attention (AWS Backup developer guide, "Monitoring AWS Backup events using
+ * Amazon EventBridge": detail types "Backup Job State Change" and "Copy Job State Change", whose detail carries the
+ * job's `state`; the states are the API's BackupJobState and CopyJobState values other than the ones on the way to
+ * success). AWS Backup emits them best effort, every 5 minutes.
+ */
+export const BACKUP_FAILURE_PATTERN = {
+  source: ["aws.backup"],
+  "detail-type": ["Backup Job State Change", "Copy Job State Change"],
+  detail: { state: ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"] },
+};
 
 interface FunctionOptions {
   /** Construct ID prefix of the function's resources. */
@@ -208,6 +222,26 @@ export class Automation extends Construct {
     if (props.autoscaler) this.createAutoscaler(props.autoscaler, publish);
     if (props.slackWebhookSecretArn) this.createSlackForwarder(topic, props.slackWebhookSecretArn);
 
+    // A failed daily backup is otherwise seen only when a restore is needed.
+    const backupFailures = props.notifyBackupFailures
+      ? new CloudwatchEventRule(this, "BackupFailureRule", {
+          name: `${clusterName}-backup-failures`,
+          description: "AWS Backup jobs and copy jobs that failed, were aborted, expired or only partly completed",
+          eventPattern: JSON.stringify(BACKUP_FAILURE_PATTERN),
+        })
+      : undefined;
+    if (backupFailures) new CloudwatchEventTarget(this, "BackupFailureTarget", { rule: backupFailures.name, arn: topic.arn });
+    // EventBridge publishes to an encrypted topic as its service principal, naming the rule as aws:SourceArn (SNS
+    // developer guide, "Encryption at rest": compatibility with AWS services, and EventBridge user guide, "Amazon SNS
+    // permissions").
+    const eventBridge = [{ type: "Service", identifiers: ["events.amazonaws.com"] }];
+    const fromOurRule = backupFailures
+      ? [
+          { test: "StringEquals", variable: "aws:SourceAccount", values: [this.account] },
+          { test: "ArnEquals", variable: "aws:SourceArn", values: [backupFailures.arn] },
+        ]
+      : [];
+
     // CloudWatch publishes (and has SNS encrypt) as its service principal, naming the alarm as aws:SourceArn and its
     // account as aws:SourceAccount; without them any account's alarm could use this topic and key
     // (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger,
@@ -222,6 +256,7 @@ export class Automation extends Construct {
       statement: [
         { sid: "AccountAdministers", actions: ["kms:*"], resources: ["*"], principals: [{ type: "AWS", identifiers: [`arn:${this.partition}:iam::${this.account}:root`] }] },
         { sid: "CloudWatchAlarmsEncrypt", actions: ["kms:Decrypt", "kms:GenerateDataKey*"], resources: ["*"], principals: cloudWatch, condition: fromOurAlarms },
+        ...(backupFailures ? [{ sid: "BackupFailureRuleEncrypts", actions: ["kms:Decrypt", "kms:GenerateDataKey*"], resources: ["*"], principals: eventBridge, condition: fromOurRule }] : []),
       ],
     });
     PolicyExemption.of(keyPolicy).exempt(
@@ -232,11 +267,15 @@ export class Automation extends Construct {
       { statements: ["AccountAdministers"] },
     );
     new KmsKeyPolicy(this, "NotificationKeyPolicy", { keyId: key.id, policy: keyPolicy.json });
-    // Functions in this account publish through their roles' policies; the topic policy only has to admit CloudWatch.
+    // Functions in this account publish through their roles' policies; the topic policy only has to admit CloudWatch and
+    // the backup rule.
     new SnsTopicPolicy(this, "NotificationTopicPolicy", {
       arn: topic.arn,
       policy: new DataAwsIamPolicyDocument(this, "NotificationTopicPolicyDocument", {
-        statement: [{ sid: "CloudWatchAlarmsPublish", actions: ["sns:Publish"], resources: [topic.arn], principals: cloudWatch, condition: fromOurAlarms }],
+        statement: [
+          { sid: "CloudWatchAlarmsPublish", actions: ["sns:Publish"], resources: [topic.arn], principals: cloudWatch, condition: fromOurAlarms },
+          ...(backupFailures ? [{ sid: "BackupFailureRulePublishes", actions: ["sns:Publish"], resources: [topic.arn], principals: eventBridge, condition: fromOurRule }] : []),
+        ],
       }).json,
     });
   }

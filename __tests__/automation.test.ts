@@ -3,13 +3,9 @@ import { readFileSync } from "fs";
 import { parseAutoscalerSettings } from "../lambdas/autoscaler/settings";
 import { parseDrainerSettings } from "../lambdas/node-drainer/settings";
 import { bundleLambda } from "../modules/automation/bundle";
-import { appliedLambdaEnvironment, appliedReference, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
+import { appliedLambdaEnvironment, appliedReference, documentStatements, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
 
 /** The statements of the aws_iam_policy_document a policy attribute ("${data.aws_iam_policy_document.X.json}") names. */
-function documentStatements(json: TerraformJson, policyReference: string): any[] {
-  const documentId = /^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_]+)\.json\}$/.exec(policyReference)![1];
-  return json.data!.aws_iam_policy_document[documentId].statement;
-}
 
 function roleStatements(json: TerraformJson, id: "Autoscaler" | "NodeDrainer"): any[] {
   return documentStatements(json, resourceNamed(json, "aws_iam_role_policy", `Automation_${id}Policy`).policy);

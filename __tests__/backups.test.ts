@@ -1,11 +1,6 @@
-import { ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
+import { documentStatements, ref, resourceNamed, resourcesOf, synthCluster } from "./helpers";
 
 const BACKUP_TYPES = ["aws_backup_vault", "aws_backup_plan", "aws_backup_selection"];
-
-function documentStatements(json: TerraformJson, policyReference: string): any[] {
-  const documentId = /^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_]+)\.json\}$/.exec(policyReference)![1];
-  return json.data!.aws_iam_policy_document[documentId].statement;
-}
 
 describe("AWS Backup (default production cluster)", () => {
   const { json } = synthCluster();

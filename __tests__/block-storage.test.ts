@@ -1,6 +1,6 @@
 import { load } from "js-yaml";
 import { resolveConfig } from "../config/resolve";
-import { documentOf, localNamed, resourceNamed, resourcesOf, synthCluster, TerraformJson, writtenManifests } from "./helpers";
+import { defaultStorageClasses, documentOf, localNamed, resourceNamed, resourcesOf, synthCluster, TerraformJson, writtenManifests } from "./helpers";
 
 // The AWS EBS CSI driver (storage.blockStorage.enabled): its pinned chart, the gp3 StorageClass and the node roles'
 // permissions. Expectations from kubernetes-sigs/aws-ebs-csi-driver at helm-chart-aws-ebs-csi-driver-2.64.0:
@@ -22,14 +22,6 @@ function inlineStatements(json: TerraformJson, group: "Servers" | "Agents", name
   return json.data!.aws_iam_policy_document[document[1]].statement;
 }
 
-/** The default StorageClass(es): those annotated is-default-class "true" (Kubernetes docs, "Change the default StorageClass"). */
-function defaultClasses(all: Record<string, any[]>): string[] {
-  return Object.values(all)
-    .flat()
-    .filter((document) => document?.kind === "StorageClass" && document.metadata.annotations?.["storageclass.kubernetes.io/is-default-class"] === "true")
-    .map((document) => document.metadata.name);
-}
-
 describe("off by default", () => {
   const { json } = synthCluster({});
   const defaults = writtenManifests(localNamed(json, "Compute_Servers_UserData"));
@@ -38,7 +30,7 @@ describe("off by default", () => {
     expect(defaults["aws-ebs-csi-driver"]).toEqual([]);
     expect(inlineStatements(json, "Servers", "ebs-csi")).toEqual([]);
     expect(inlineStatements(json, "Agents", "ebs-csi")).toEqual([]);
-    expect(defaultClasses(defaults)).toEqual(["efs"]);
+    expect(defaultStorageClasses(defaults)).toEqual(["efs"]);
   });
 });
 
@@ -100,9 +92,9 @@ describe("the gp3 StorageClass", () => {
   });
 
   test("is the one default class with block storage on, unless the config keeps efs", () => {
-    expect(defaultClasses(manifests)).toEqual(["gp3"]);
+    expect(defaultStorageClasses(manifests)).toEqual(["gp3"]);
     const keepEfs = synthCluster({ storage: { blockStorage: { enabled: true }, defaultStorageClass: "efs" } });
-    expect(defaultClasses(writtenManifests(localNamed(keepEfs.json, "Compute_Servers_UserData")))).toEqual(["efs"]);
+    expect(defaultStorageClasses(writtenManifests(localNamed(keepEfs.json, "Compute_Servers_UserData")))).toEqual(["efs"]);
   });
 
   test("the config refuses gp3 as the default without the driver, and tag keys the driver reserves", () => {

@@ -3,9 +3,8 @@ import { ConfigInput } from "../config/schema";
 import { Networking } from "../modules/networking";
 import { clusterNetworkReach, Policy } from "../modules/policy";
 import { spawnSync } from "child_process";
-import { load } from "js-yaml";
 import { problemsOf } from "./support/config-problems";
-import { documentOf, localNamed, logicalIdOf, ref, referencedId, resourceNamed, resourcesOf, synthCluster, TerraformJson, writtenManifests } from "./helpers";
+import { documentOf, localNamed, logicalIdOf, ref, referencedId, resourceNamed, resourcesOf, synthCluster, TerraformJson, traefikValues, writtenManifests } from "./helpers";
 import { EDGE_EVERYTHING } from "./support/example-configs";
 
 /**
@@ -31,8 +30,6 @@ const CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2";
 const TLS13_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
 
 const servers = (json: TerraformJson) => localNamed(json, "Compute_Servers_UserData");
-/** The values k3s's Traefik chart gets from the HelmChartConfig the servers write. */
-const traefikValues = (json: TerraformJson) => load(documentOf(writtenManifests(servers(json))["traefik-node-ports"], "HelmChartConfig").spec.valuesContent) as any;
 const typesOf = (json: TerraformJson) => Object.keys(json.resource);
 const listeners = (json: TerraformJson, prefix: string) => resourcesOf(json, "aws_lb_listener").filter(([id]) => id.startsWith(prefix)).map(([, listener]) => listener);
 

@@ -141,6 +141,25 @@ export function writtenManifests(script: string): Record<string, any[]> {
   return manifests;
 }
 
+/** The statements of the aws_iam_policy_document a policy argument (`${data.aws_iam_policy_document.<id>.json}`) names. */
+export function documentStatements(json: TerraformJson, policyReference: string): any[] {
+  const documentId = /^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_]+)\.json\}$/.exec(policyReference)![1];
+  return json.data!.aws_iam_policy_document[documentId].statement;
+}
+
+/** The values k3s's Traefik chart gets from the HelmChartConfig the servers write. */
+export function traefikValues(json: TerraformJson): any {
+  return load(documentOf(writtenManifests(localNamed(json, "Compute_Servers_UserData"))["traefik-node-ports"], "HelmChartConfig").spec.valuesContent);
+}
+
+/** The default StorageClass(es): those annotated is-default-class "true" (Kubernetes docs, "Change the default StorageClass"). */
+export function defaultStorageClasses(manifests: Record<string, any[]>): string[] {
+  return Object.values(manifests)
+    .flat()
+    .filter((document) => document?.kind === "StorageClass" && document.metadata.annotations?.["storageclass.kubernetes.io/is-default-class"] === "true")
+    .map((document) => document.metadata.name);
+}
+
 /** The one document of `kind` in a manifest. */
 export function documentOf(documents: any[], kind: string): any {
   const matches = documents.filter((document) => document?.kind === kind);

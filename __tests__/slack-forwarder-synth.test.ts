@@ -1,5 +1,5 @@
 import { parseSlackForwarderSettings, SLACK_WEBHOOK_TIMEOUT_MS } from "../lambdas/slack-forwarder/settings";
-import { appliedLambdaEnvironment, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson } from "./helpers";
+import { appliedLambdaEnvironment, documentStatements, ref, resourceNamed, resourcesOf, synthCluster } from "./helpers";
 
 /**
  * The Slack forwarder in the synthesised stack: absent without automation.slackWebhookSecretArn; with it, subscribed to
@@ -8,11 +8,6 @@ import { appliedLambdaEnvironment, ref, resourceNamed, resourcesOf, synthCluster
  */
 
 const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k3s/slack-webhook-AbCdEf";
-
-function documentStatements(json: TerraformJson, policyReference: string): any[] {
-  const documentId = /^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_]+)\.json\}$/.exec(policyReference)![1];
-  return json.data!.aws_iam_policy_document[documentId].statement;
-}
 
 test("without a webhook secret there is no forwarder, subscription, permission or failure queue", () => {
   const { json } = synthCluster();

@@ -9,7 +9,7 @@ import { parseSlackForwarderSettings } from "../lambdas/slack-forwarder/settings
 import { drainTiming } from "../modules/automation/drain-timing";
 import { load } from "js-yaml";
 import { configurationTable } from "./support/readme-configuration";
-import { appliedLambdaEnvironment, documentOf, localNamed, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson, writtenConfig, writtenFiles, writtenManifests } from "./helpers";
+import { appliedLambdaEnvironment, defaultStorageClasses, documentOf, localNamed, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson, traefikValues, writtenConfig, writtenFiles, writtenManifests } from "./helpers";
 
 // Every value a user sets reaches the resource that acts on it, through main.ts's wiring of config -> module props ->
 // Terraform. Each row sets one value away from its default and finds it where AWS will read it; each test synthesises
@@ -18,14 +18,6 @@ import { appliedLambdaEnvironment, documentOf, localNamed, ref, resourceNamed, r
 const byName = (json: TerraformJson, type: string) => Object.fromEntries(resourcesOf(json, type).map(([id, body]) => [id.replace(/_[A-F0-9]{8}$/, ""), body]));
 const script = (json: TerraformJson, kind: "Servers" | "Agents") => localNamed(json, `Compute_${kind}_UserData`);
 const lambdaEnvironment = (json: TerraformJson, name: string) => resourcesOf(json, "aws_lambda_function").find(([, fn]) => fn.function_name.endsWith(`-${name}`))![1].environment.variables;
-/** The values k3s's Traefik chart gets from the HelmChartConfig the servers write. */
-const traefikValues = (json: TerraformJson) => load(documentOf(writtenManifests(script(json, "Servers"))["traefik-node-ports"], "HelmChartConfig").spec.valuesContent) as any;
-/** StorageClasses annotated as the default (Kubernetes docs, "Change the default StorageClass"). */
-const defaultClasses = (manifests: Record<string, any[]>) =>
-  Object.values(manifests)
-    .flat()
-    .filter((document) => document?.kind === "StorageClass" && document.metadata.annotations?.["storageclass.kubernetes.io/is-default-class"] === "true")
-    .map((document) => document.metadata.name);
 const logGroupRetention = (json: TerraformJson, name: string) => resourcesOf(json, "aws_cloudwatch_log_group").find(([, group]) => group.name === name)?.[1].retention_in_days;
 
 interface Row {
@@ -465,7 +457,7 @@ const rows: Row[] = [
     expect: (json) => {
       const manifests = writtenManifests(script(json, "Servers"));
       expect(documentOf(manifests["aws-ebs-csi-driver"], "HelmChart").spec.chart).toBe("aws-ebs-csi-driver");
-      expect(defaultClasses(manifests)).toEqual(["gp3"]);
+      expect(defaultStorageClasses(manifests)).toEqual(["gp3"]);
       // The driver's permissions are scoped to this cluster's volumes by their tag.
       const conditions = Object.values(json.data!.aws_iam_policy_document).flatMap((document: any) => document.statement.flatMap((statement: any) => statement.condition ?? []));
       expect(conditions).toContainEqual({ test: "StringEquals", variable: "aws:RequestTag/ebs.csi.aws.com/cluster-name", values: ["k3s"] });
@@ -477,7 +469,7 @@ const rows: Row[] = [
   {
     value: "storage.defaultStorageClass",
     input: { storage: { blockStorage: { enabled: true }, defaultStorageClass: "efs" } },
-    expect: (json) => expect(defaultClasses(writtenManifests(script(json, "Servers")))).toEqual(["efs"]),
+    expect: (json) => expect(defaultStorageClasses(writtenManifests(script(json, "Servers")))).toEqual(["efs"]),
   },
   {
     value: "addons.monitoring.enabled",

@@ -57,7 +57,7 @@ export class ClusterStack extends TerraformStack {
     new RandomProvider(this, "random");
     if (backend) configureS3Backend(this, backend);
     else useLocalState(this, id);
-    const { edge, apiHostName } = config;
+    const { edge, apiHostName, site } = config;
     const { cloudFront } = edge;
 
     const networking = new Networking(this, "Networking", {
@@ -103,14 +103,15 @@ export class ClusterStack extends TerraformStack {
 
     const { addons } = config;
     // The add-ons with a UI get <host>.<fqdn>: a name in the certificates, a record and an Ingress.
-    const addonNames = edge.fqdn
-      ? [
-          ...(addons.monitoring.enabled ? [MONITORING] : []),
-          ...(addons.argoCd.enabled ? [ARGO_CD] : []),
-          ...(addons.jenkins.enabled ? [JENKINS] : []),
-        ].map((addon) => addonHost(addon, edge.fqdn as string))
-      : [];
-    const domain = edge.hostedZone && edge.fqdn ? new Domain(this, "Domain", { hostedZone: hostedZoneReference(edge.hostedZone), fqdn: edge.fqdn, extraNames: addonNames }) : undefined;
+    const addonsWithUi = [...(addons.monitoring.enabled ? [MONITORING] : []), ...(addons.argoCd.enabled ? [ARGO_CD] : []), ...(addons.jenkins.enabled ? [JENKINS] : [])];
+    const domain = site
+      ? new Domain(this, "Domain", {
+          hostedZone: hostedZoneReference(site.hostedZone),
+          fqdn: site.fqdn,
+          apiHostName: site.apiHostName,
+          extraNames: addonsWithUi.map((addon) => addonHost(addon, site.fqdn)),
+        })
+      : undefined;
     const blockStorage = config.storage.blockStorage.enabled
       ? new BlockStorage(this, "BlockStorage", { clusterName: config.clusterName, region: config.region, partition: config.partition })
       : undefined;
@@ -138,17 +139,18 @@ export class ClusterStack extends TerraformStack {
       deletionProtection: protectData,
       ingressCertificateArn,
     });
-    const { apiDnsName, publicApiDnsName } = loadBalancing;
+    const { apiDnsName, publicApi } = loadBalancing;
 
+    // The origin's security group exists exactly when CloudFront is on, which the config allows only with a domain.
     const frontDoor =
-      domain && edge.fqdn && cloudFront.enabled && securityGroups.cloudFrontOrigin
+      domain && securityGroups.cloudFrontOrigin
         ? new FrontDoor(this, "FrontDoor", {
             clusterName: config.clusterName,
             vpcId: networking.vpcId,
             publicSubnetIds: networking.publicSubnetIds,
             securityGroupId: securityGroups.cloudFrontOrigin.id,
-            fqdn: edge.fqdn,
-            extraNames: addonNames,
+            fqdn: domain.fqdn,
+            extraNames: domain.extraNames,
             originCertificateArn: domain.certificate.certificateArn,
             zoneId: domain.zoneId,
             originCertificateValidation: domain.certificate.validation,
@@ -161,14 +163,14 @@ export class ClusterStack extends TerraformStack {
         : undefined;
 
     const applications = frontDoor?.distribution ?? loadBalancing.ingress;
-    if (domain && edge.fqdn && apiHostName && applications) {
+    if (domain && applications) {
       new DnsRecords(this, "DnsRecords", {
         zoneId: domain.zoneId,
-        fqdn: edge.fqdn,
+        fqdn: domain.fqdn,
         applications,
-        extraNames: addonNames,
-        apiHostName,
-        publicApi: publicApiDnsName && loadBalancing.publicApiZoneId ? { dnsName: publicApiDnsName, zoneId: loadBalancing.publicApiZoneId } : undefined,
+        extraNames: domain.extraNames,
+        apiHostName: domain.apiHostName,
+        publicApi,
         internalApi: { dnsName: apiDnsName, zoneId: loadBalancing.apiZoneId },
         vpcId: networking.vpcId,
       });
@@ -176,8 +178,8 @@ export class ClusterStack extends TerraformStack {
     // Users reach a public API by its public record when this stack creates one, else by the public listener's name. A
     // private API keeps the internal load balancer's name: k3s.<fqdn> resolves only inside the VPC (a private zone),
     // while the load balancer's name resolves anywhere, for users who reach the VPC over VPN, peering or a tunnel.
-    const publicApiName = domain && apiHostName ? apiHostName : publicApiDnsName;
-    const kubeconfigEndpoint = `https://${publicApiDnsName ? publicApiName : apiDnsName}:${KUBE_API_PORT}`;
+    const kubeconfigHost = publicApi ? (domain?.apiHostName ?? publicApi.dnsName) : apiDnsName;
+    const kubeconfigEndpoint = `https://${kubeconfigHost}:${KUBE_API_PORT}`;
 
     const addonSecrets = new Addons(this, "Addons", {
       clusterName: config.clusterName,
@@ -204,7 +206,7 @@ export class ClusterStack extends TerraformStack {
       agents: config.agents,
       apiDnsName,
       kubeconfigEndpoint,
-      extraTlsSans: [...(publicApiDnsName ? [publicApiDnsName] : []), ...(apiHostName ? [apiHostName] : [])],
+      extraTlsSans: [...(publicApi ? [publicApi.dnsName] : []), ...(apiHostName ? [apiHostName] : [])],
       apiTargetGroupArns: loadBalancing.apiTargetGroupArns,
       ingressTargetGroupArns: [...loadBalancing.ingressTargetGroupArns, ...(frontDoor ? [frontDoor.targetGroupArn] : [])],
       datastoreSecretArn: database.secretArn,
@@ -231,13 +233,13 @@ export class ClusterStack extends TerraformStack {
         monitoring: addons.monitoring.enabled
           ? {
               // Prometheus never on NFS: gp3 with block storage, else an emptyDir.
-              prometheusStorage: blockStorageOn ? { kind: "gp3", retentionDays: addons.monitoring.retentionDays, sizeGb: addons.monitoring.storageGb } : { kind: "ephemeral" },
-              cloudWatchDashboardName: config.monitoring.dashboard ? clusterDashboardName(config.clusterName) : "(none: monitoring.dashboard is false)",
+              prometheusVolume: blockStorageOn ? { retentionDays: addons.monitoring.retentionDays, sizeGb: addons.monitoring.storageGb } : undefined,
+              cloudWatchDashboardName: config.monitoring.dashboard ? clusterDashboardName(config.clusterName) : undefined,
             }
           : undefined,
         argoCd: addons.argoCd.enabled,
         jenkins: addons.jenkins.enabled ? { storageClass: blockStorageOn ? "gp3" : "efs" } : undefined,
-        domain: domain ? edge.fqdn : undefined,
+        domain: domain?.fqdn,
       },
       addonAdminSecrets: addonSecrets.adminSecrets,
     });
@@ -297,9 +299,9 @@ export class ClusterStack extends TerraformStack {
       value: compute.tokenSecretArn,
       description: "Secret holding the k3s cluster token; it encrypts k3s's bootstrap data, so back it up with the database",
     });
-    if (edge.fqdn && domain) {
-      new TerraformOutput(this, "application_url", { value: `https://${edge.fqdn}`, description: "Where the applications are served (Route 53 alias record)" });
-      new TerraformOutput(this, "api_hostname", { value: apiHostName, description: "The Kubernetes API's DNS name, in its certificate from first boot" });
+    if (domain) {
+      new TerraformOutput(this, "application_url", { value: `https://${domain.fqdn}`, description: "Where the applications are served (Route 53 alias record)" });
+      new TerraformOutput(this, "api_hostname", { value: domain.apiHostName, description: "The Kubernetes API's DNS name, in its certificate from first boot" });
       new TerraformOutput(this, "certificate_arn", { value: domain.certificate.certificateArn, description: "Issued ACM certificate for the applications' name, in the cluster's region" });
     }
     if (frontDoor) {
@@ -331,8 +333,9 @@ function configureS3Backend(stack: TerraformStack, settings: S3BackendSettings) 
     kmsKeyId: settings.kms_key_id,
     workspaceKeyPrefix: settings.workspace_key_prefix,
   });
-  // cdktf 0.21's S3Backend predates Terraform 1.11's S3-native locking, so the argument goes in as an override.
-  if (settings.use_lockfile !== undefined) backend.addOverride("use_lockfile", settings.use_lockfile);
+  // cdktf 0.21's S3Backend predates Terraform 1.11's S3-native locking, so the argument goes in as an override (one
+  // whose value is undefined is left out of the JSON).
+  backend.addOverride("use_lockfile", settings.use_lockfile);
 }
 
 /**
@@ -352,7 +355,7 @@ export class StateBackendStack extends TerraformStack {
     const stateBackend = new StateBackend(this, "StateBackend", { clusterName: config.clusterName, region: config.region });
     new TerraformOutput(this, "state_bucket", { value: stateBackend.bucketName, description: "bucket for backend.tf.json" });
     new TerraformOutput(this, "lock_table", { value: stateBackend.lockTableName, description: "dynamodb_table for backend.tf.json" });
-    Policy.applyTo(this, { environment: config.environment });
+    Policy.applyTo(this, {});
   }
 }
 
@@ -365,7 +368,7 @@ export function buildApp(config: ClusterConfig, backend: S3BackendSettings | und
 
 /** The policy exemptions each stack's last synth applied, for the synth output. */
 export function policyExemptions(app: App): string[] {
-  return app.node.children.filter(TerraformStack.isStack).flatMap((stack) => {
+  return app.node.children.flatMap((stack) => {
     const policy = Policy.of(stack);
     return policy ? [formatExemptions(policy.report)] : [];
   });

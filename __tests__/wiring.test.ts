@@ -38,6 +38,107 @@ const rows: Row[] = [
     },
   },
   {
+    value: "edge.cloudFront.enabled and webAclArn (with api.adminCidrs on the origin)",
+    input: {
+      api: { adminCidrs: ["198.51.100.0/24"] },
+      edge: { hostedZone: "Z0123456789ABCDEFGHIJ", fqdn: "apps.example.com", cloudFront: { enabled: true, webAclArn: "arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/a1b2c3d4-5678-90ab-cdef-000000000000" } },
+    },
+    expect: (json) => {
+      const distribution = resourceNamed(json, "aws_cloudfront_distribution", "FrontDoor_Distribution");
+      // The default prod cluster runs monitoring, whose Grafana the distribution serves too.
+      expect(distribution.aliases).toEqual(["apps.example.com", "grafana.apps.example.com"]);
+      expect(distribution.web_acl_id).toBe("arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/a1b2c3d4-5678-90ab-cdef-000000000000");
+      const usEast1 = json.provider!.aws.find((provider: any) => provider.alias === "us_east_1");
+      expect([usEast1.region, usEast1.default_tags]).toEqual(["us-east-1", json.provider!.aws[0].default_tags]);
+      // No public ingress load balancer; the agents register only in the origin's target group.
+      expect(resourcesOf(json, "aws_lb").map(([, lb]) => lb.name).sort()).toEqual(["k3s-api", "k3s-cf-origin"]);
+      expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").target_group_arns).toEqual([ref(json, "aws_lb_target_group", "FrontDoor_TargetGroup", "arn")]);
+      const origin = ref(json, "aws_security_group", "Networking_SecurityGroups_CloudFrontOrigin", "id");
+      expect(resourcesOf(json, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.security_group_id === origin && rule.cidr_ipv4 === "198.51.100.0/24")).toHaveLength(2);
+      // adminCidrs without publicAccess open no public API listener.
+      expect(resourcesOf(json, "aws_lb").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^LoadBalancing_PublicApi/));
+      expect(traefikValues(json).additionalArguments).toEqual(["--entryPoints.websecure.http.middlewares=kube-system-remove-origin-header@kubernetescrd"]);
+      expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApplicationRecord").alias.name).toBe(ref(json, "aws_cloudfront_distribution", "FrontDoor_Distribution", "domain_name"));
+      expect(Object.fromEntries(["origin_load_balancer_dns_name", "origin_header_name", "origin_header_secret_arn", "cloudfront_distribution_id"].map((name) => [name, json.output![name]?.value]))).toEqual({
+        origin_load_balancer_dns_name: ref(json, "aws_lb", "FrontDoor_LoadBalancer", "dns_name"),
+        origin_header_name: "X-Origin-Verify",
+        origin_header_secret_arn: ref(json, "aws_secretsmanager_secret", "FrontDoor_OriginHeaderSecret", "arn"),
+        cloudfront_distribution_id: ref(json, "aws_cloudfront_distribution", "FrontDoor_Distribution", "id"),
+      });
+      expect(json.output!.existing_distribution_settings).toBeUndefined();
+    },
+  },
+  {
+    value: "edge.hostedZone and edge.fqdn (TLS at the ingress load balancer by default)",
+    input: { edge: { hostedZone: "Z0123456789ABCDEFGHIJ", fqdn: "apps.example.com" } },
+    expect: (json) => {
+      expect(resourceNamed(json, "aws_acm_certificate", "Domain_Certificate").domain_name).toBe("apps.example.com");
+      expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApplicationRecord")).toMatchObject({
+        zone_id: "Z0123456789ABCDEFGHIJ",
+        name: "apps.example.com",
+        alias: { name: ref(json, "aws_lb", "LoadBalancing_IngressLoadBalancer", "dns_name") },
+      });
+      const https = resourcesOf(json, "aws_lb_listener").find(([id, listener]) => id.startsWith("LoadBalancing_Ingress") && listener.port === 443)![1];
+      expect([https.protocol, https.certificate_arn]).toEqual(["TLS", ref(json, "aws_acm_certificate_validation", "Domain_Certificate_Validation", "certificate_arn")]);
+      // The API's name is in its certificate from first boot; the API stays private, so the kubeconfig keeps the
+      // internal load balancer's name, which resolves outside the VPC's private zone too.
+      expect(script(json, "Servers")).toContain('  - "k3s.apps.example.com"');
+      expect(json.output!.api_endpoint.value).toBe(`https://\${${ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name").slice(2, -1)}}:6443`);
+      expect(traefikValues(json).additionalArguments).toContain("--entryPoints.web.http.redirections.entryPoint.scheme=https");
+      expect(json.output!.application_url.value).toBe("https://apps.example.com");
+      expect(json.output!.api_hostname.value).toBe("k3s.apps.example.com");
+      expect(json.output!.certificate_arn.value).toBe(ref(json, "aws_acm_certificate_validation", "Domain_Certificate_Validation", "certificate_arn"));
+      // Only CloudFront creates the origin load balancer.
+      expect(resourcesOf(json, "aws_lb").map(([, lb]) => lb.name).sort()).toEqual(["k3s-api", "k3s-ingress"]);
+      // A private API: k3s.<fqdn> lives in a private zone aliasing the internal load balancer; no public record.
+      expect(resourceNamed(json, "aws_route53_record", "DnsRecords_PrivateApiRecord").alias.name).toBe(ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name"));
+      expect(resourcesOf(json, "aws_route53_record").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^DnsRecords_ApiRecord_/));
+    },
+  },
+  {
+    value: "backups.copyRegion",
+    input: { backups: { copyRegion: "us-east-1" } },
+    expect: (json) => {
+      const copy = json.provider!.aws.find((provider: any) => provider.alias === "backup_copy");
+      expect([copy.region, copy.default_tags]).toEqual(["us-east-1", json.provider!.aws[0].default_tags]);
+      expect(resourceNamed(json, "aws_backup_plan", "Backup_Plan").rule[0].copy_action[0].destination_vault_arn).toBe(ref(json, "aws_backup_vault", "Backup_CopyVault", "arn"));
+    },
+  },
+  {
+    value: "api.publicAccess with api.adminCidrs",
+    input: { api: { publicAccess: true, adminCidrs: ["198.51.100.0/24"] } },
+    expect: (json) => {
+      const publicApi = resourceNamed(json, "aws_lb", "LoadBalancing_PublicApiLoadBalancer");
+      expect(publicApi.internal).toBe(false);
+      expect(resourcesOf(json, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.cidr_ipv4 === "198.51.100.0/24").map(([, rule]) => rule.from_port)).toEqual([6443]);
+      // The published kubeconfig and the certificate name the public address.
+      const publicDns = ref(json, "aws_lb", "LoadBalancing_PublicApiLoadBalancer", "dns_name");
+      expect(script(json, "Servers")).toContain(`KUBECONFIG_ENDPOINT="https://${publicDns}:6443"`);
+      expect(script(json, "Servers")).toContain(`  - "${publicDns}"`);
+      expect(json.output!.api_endpoint.value).toBe(`https://${publicDns}:6443`);
+    },
+  },
+  {
+    value: "edge.cloudFront.existingDistributionDomainName",
+    input: { edge: { hostedZone: "Z0123456789ABCDEFGHIJ", fqdn: "apps.example.com", cloudFront: { enabled: true, existingDistributionDomainName: "d111111abcdef8.cloudfront.net" } } },
+    expect: (json) => {
+      expect(resourcesOf(json, "aws_cloudfront_distribution")).toEqual([]);
+      expect(resourcesOf(json, "aws_acm_certificate").map(([, certificate]) => certificate.provider)).toEqual([undefined]);
+      expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApplicationRecord").alias.name).toBe("d111111abcdef8.cloudfront.net");
+      expect(json.output!.existing_distribution_settings.description).toContain("d111111abcdef8.cloudfront.net");
+      expect(json.output!.cloudfront_distribution_id).toBeUndefined();
+    },
+  },
+  {
+    value: "api.domain",
+    input: { api: { domain: "example.org", publicAccess: true, adminCidrs: ["198.51.100.0/24"] } },
+    expect: (json) => {
+      expect(script(json, "Servers")).toContain('  - "k3s.example.org"');
+      // No record for k3s.example.org is created here, so the kubeconfig names the public load balancer.
+      expect(json.output!.api_endpoint.value).toBe(`https://\${${ref(json, "aws_lb", "LoadBalancing_PublicApiLoadBalancer", "dns_name").slice(2, -1)}}:6443`);
+    },
+  },
+  {
     value: "region",
     input: { region: "us-east-2" },
     expect: (json) => {
@@ -85,20 +186,6 @@ const rows: Row[] = [
     expect: (json) => expect(resourceNamed(json, "aws_cloudwatch_log_group", "Networking_FlowLogGroup").retention_in_days).toBe(90),
   },
   {
-    value: "api.publicAccess with api.adminCidrs",
-    input: { api: { publicAccess: true, adminCidrs: ["198.51.100.0/24"] } },
-    expect: (json) => {
-      const publicApi = resourceNamed(json, "aws_lb", "LoadBalancing_PublicApiLoadBalancer");
-      expect(publicApi.internal).toBe(false);
-      expect(resourcesOf(json, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.cidr_ipv4 === "198.51.100.0/24").map(([, rule]) => rule.from_port)).toEqual([6443]);
-      // The published kubeconfig and the certificate name the public address.
-      const publicDns = ref(json, "aws_lb", "LoadBalancing_PublicApiLoadBalancer", "dns_name");
-      expect(script(json, "Servers")).toContain(`KUBECONFIG_ENDPOINT="https://${publicDns}:6443"`);
-      expect(script(json, "Servers")).toContain(`  - "${publicDns}"`);
-      expect(json.output!.api_endpoint.value).toBe(`https://${publicDns}:6443`);
-    },
-  },
-  {
     value: "api.adminCidrs without api.publicAccess (no public load balancer)",
     input: { api: { adminCidrs: ["198.51.100.0/24"] } },
     expect: (json) => {
@@ -106,15 +193,6 @@ const rows: Row[] = [
       expect(resourcesOf(json, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.cidr_ipv4 === "198.51.100.0/24")).toEqual([]);
       const internalDns = ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name");
       expect(json.output!.api_endpoint.value).toBe(`https://${internalDns}:6443`);
-    },
-  },
-  {
-    value: "api.domain",
-    input: { api: { domain: "example.org", publicAccess: true, adminCidrs: ["198.51.100.0/24"] } },
-    expect: (json) => {
-      expect(script(json, "Servers")).toContain('  - "k3s.example.org"');
-      // No record for k3s.example.org is created here, so the kubeconfig names the public load balancer.
-      expect(json.output!.api_endpoint.value).toBe(`https://\${${ref(json, "aws_lb", "LoadBalancing_PublicApiLoadBalancer", "dns_name").slice(2, -1)}}:6443`);
     },
   },
   {
@@ -290,15 +368,6 @@ const rows: Row[] = [
     },
   },
   {
-    value: "backups.copyRegion",
-    input: { backups: { copyRegion: "us-east-1" } },
-    expect: (json) => {
-      const copy = json.provider!.aws.find((provider: any) => provider.alias === "backup_copy");
-      expect([copy.region, copy.default_tags]).toEqual(["us-east-1", json.provider!.aws[0].default_tags]);
-      expect(resourceNamed(json, "aws_backup_plan", "Backup_Plan").rule[0].copy_action[0].destination_vault_arn).toBe(ref(json, "aws_backup_vault", "Backup_CopyVault", "arn"));
-    },
-  },
-  {
     value: "monitoring.alarms",
     input: { monitoring: { alarms: false } },
     expect: (json) => expect(resourcesOf(json, "aws_cloudwatch_metric_alarm").filter(([id]) => id.startsWith("Monitoring_"))).toEqual([]),
@@ -340,33 +409,6 @@ const rows: Row[] = [
     expect: (json) => expect(resourceNamed(json, "aws_cloudwatch_metric_alarm", "Monitoring_AgentsAtMaxAlarm").evaluation_periods).toBe(60),
   },
   {
-    value: "edge.hostedZone and edge.fqdn (TLS at the ingress load balancer by default)",
-    input: { edge: { hostedZone: "Z0123456789ABCDEFGHIJ", fqdn: "apps.example.com" } },
-    expect: (json) => {
-      expect(resourceNamed(json, "aws_acm_certificate", "Domain_Certificate").domain_name).toBe("apps.example.com");
-      expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApplicationRecord")).toMatchObject({
-        zone_id: "Z0123456789ABCDEFGHIJ",
-        name: "apps.example.com",
-        alias: { name: ref(json, "aws_lb", "LoadBalancing_IngressLoadBalancer", "dns_name") },
-      });
-      const https = resourcesOf(json, "aws_lb_listener").find(([id, listener]) => id.startsWith("LoadBalancing_Ingress") && listener.port === 443)![1];
-      expect([https.protocol, https.certificate_arn]).toEqual(["TLS", ref(json, "aws_acm_certificate_validation", "Domain_Certificate_Validation", "certificate_arn")]);
-      // The API's name is in its certificate from first boot; the API stays private, so the kubeconfig keeps the
-      // internal load balancer's name, which resolves outside the VPC's private zone too.
-      expect(script(json, "Servers")).toContain('  - "k3s.apps.example.com"');
-      expect(json.output!.api_endpoint.value).toBe(`https://\${${ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name").slice(2, -1)}}:6443`);
-      expect(traefikValues(json).additionalArguments).toContain("--entryPoints.web.http.redirections.entryPoint.scheme=https");
-      expect(json.output!.application_url.value).toBe("https://apps.example.com");
-      expect(json.output!.api_hostname.value).toBe("k3s.apps.example.com");
-      expect(json.output!.certificate_arn.value).toBe(ref(json, "aws_acm_certificate_validation", "Domain_Certificate_Validation", "certificate_arn"));
-      // Only CloudFront creates the origin load balancer.
-      expect(resourcesOf(json, "aws_lb").map(([, lb]) => lb.name).sort()).toEqual(["k3s-api", "k3s-ingress"]);
-      // A private API: k3s.<fqdn> lives in a private zone aliasing the internal load balancer; no public record.
-      expect(resourceNamed(json, "aws_route53_record", "DnsRecords_PrivateApiRecord").alias.name).toBe(ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name"));
-      expect(resourcesOf(json, "aws_route53_record").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^DnsRecords_ApiRecord_/));
-    },
-  },
-  {
     value: "edge.hostedZone by domain name",
     input: { edge: { hostedZone: "example.com", fqdn: "apps.example.com" } },
     expect: (json) => expect(Object.values(json.data!.aws_route53_zone)).toEqual([{ name: "example.com", private_zone: false }]),
@@ -386,48 +428,6 @@ const rows: Row[] = [
     expect: (json) => {
       expect(script(json, "Servers")).toContain('KUBECONFIG_ENDPOINT="https://k3s.apps.example.com:6443"');
       expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApiRecord").alias.name).toBe(ref(json, "aws_lb", "LoadBalancing_PublicApiLoadBalancer", "dns_name"));
-    },
-  },
-  {
-    value: "edge.cloudFront.enabled and webAclArn (with api.adminCidrs on the origin)",
-    input: {
-      api: { adminCidrs: ["198.51.100.0/24"] },
-      edge: { hostedZone: "Z0123456789ABCDEFGHIJ", fqdn: "apps.example.com", cloudFront: { enabled: true, webAclArn: "arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/a1b2c3d4-5678-90ab-cdef-000000000000" } },
-    },
-    expect: (json) => {
-      const distribution = resourceNamed(json, "aws_cloudfront_distribution", "FrontDoor_Distribution");
-      // The default prod cluster runs monitoring, whose Grafana the distribution serves too.
-      expect(distribution.aliases).toEqual(["apps.example.com", "grafana.apps.example.com"]);
-      expect(distribution.web_acl_id).toBe("arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/a1b2c3d4-5678-90ab-cdef-000000000000");
-      const usEast1 = json.provider!.aws.find((provider: any) => provider.alias === "us_east_1");
-      expect([usEast1.region, usEast1.default_tags]).toEqual(["us-east-1", json.provider!.aws[0].default_tags]);
-      // No public ingress load balancer; the agents register only in the origin's target group.
-      expect(resourcesOf(json, "aws_lb").map(([, lb]) => lb.name).sort()).toEqual(["k3s-api", "k3s-cf-origin"]);
-      expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").target_group_arns).toEqual([ref(json, "aws_lb_target_group", "FrontDoor_TargetGroup", "arn")]);
-      const origin = ref(json, "aws_security_group", "Networking_SecurityGroups_CloudFrontOrigin", "id");
-      expect(resourcesOf(json, "aws_vpc_security_group_ingress_rule").filter(([, rule]) => rule.security_group_id === origin && rule.cidr_ipv4 === "198.51.100.0/24")).toHaveLength(2);
-      // adminCidrs without publicAccess open no public API listener.
-      expect(resourcesOf(json, "aws_lb").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^LoadBalancing_PublicApi/));
-      expect(traefikValues(json).additionalArguments).toEqual(["--entryPoints.websecure.http.middlewares=kube-system-remove-origin-header@kubernetescrd"]);
-      expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApplicationRecord").alias.name).toBe(ref(json, "aws_cloudfront_distribution", "FrontDoor_Distribution", "domain_name"));
-      expect(Object.fromEntries(["origin_load_balancer_dns_name", "origin_header_name", "origin_header_secret_arn", "cloudfront_distribution_id"].map((name) => [name, json.output![name]?.value]))).toEqual({
-        origin_load_balancer_dns_name: ref(json, "aws_lb", "FrontDoor_LoadBalancer", "dns_name"),
-        origin_header_name: "X-Origin-Verify",
-        origin_header_secret_arn: ref(json, "aws_secretsmanager_secret", "FrontDoor_OriginHeaderSecret", "arn"),
-        cloudfront_distribution_id: ref(json, "aws_cloudfront_distribution", "FrontDoor_Distribution", "id"),
-      });
-      expect(json.output!.existing_distribution_settings).toBeUndefined();
-    },
-  },
-  {
-    value: "edge.cloudFront.existingDistributionDomainName",
-    input: { edge: { hostedZone: "Z0123456789ABCDEFGHIJ", fqdn: "apps.example.com", cloudFront: { enabled: true, existingDistributionDomainName: "d111111abcdef8.cloudfront.net" } } },
-    expect: (json) => {
-      expect(resourcesOf(json, "aws_cloudfront_distribution")).toEqual([]);
-      expect(resourcesOf(json, "aws_acm_certificate").map(([, certificate]) => certificate.provider)).toEqual([undefined]);
-      expect(resourceNamed(json, "aws_route53_record", "DnsRecords_ApplicationRecord").alias.name).toBe("d111111abcdef8.cloudfront.net");
-      expect(json.output!.existing_distribution_settings.description).toContain("d111111abcdef8.cloudfront.net");
-      expect(json.output!.cloudfront_distribution_id).toBeUndefined();
     },
   },
   {
@@ -508,19 +508,15 @@ const rows: Row[] = [
   },
 ];
 
-test.each(rows)("$value reaches the resources that use it", ({ input, expect: check }) => {
-  check(synthCluster(input).json);
-});
-
-/** The settings an input sets: the paths of its leaves; a list or a map of tags is one setting. */
-function settingsOf(input: unknown, prefix = ""): string[] {
-  if (typeof input !== "object" || input === null || Array.isArray(input) || prefix === "tags") return [prefix];
-  return Object.entries(input).flatMap(([key, value]) => settingsOf(value, prefix ? `${prefix}.${key}` : key));
-}
-
-test("every setting the README documents is set by a row, so a setting main.ts drops fails a row", () => {
-  const set = new Set(rows.flatMap((row) => settingsOf(row.input)));
-  expect(configurationTable().map((row) => row.field).filter((field) => !set.has(field))).toEqual([]);
+// Ordered for `npm run mutate`, which stops testing a mutant at its first failing test: the tests that check the most
+// wiring (every output, both stacks, the backend, the drain timing) come first, then the rows, broadest first.
+test("a hook heartbeat too short for a drain attempt is refused", () => {
+  expect(() => drainTiming(300)).toThrow("drainHeartbeatSeconds: (300) leaves each drain attempt 42 s; use at least 420");
+  // The least it names is enough: a 60 s attempt, six of them hidden in the queue, one spare (420 = 60 x (6 + 1)).
+  expect(() => drainTiming(419)).toThrow("leaves each drain attempt 59 s; use at least 420");
+  expect(drainTiming(420)).toEqual({ functionTimeoutSeconds: 60, visibilityTimeoutSeconds: 360, heartbeatIntervalSeconds: 42 });
+  // Lambda's timeout stops at 15 minutes however long the hook waits.
+  expect(drainTiming(7200).functionTimeoutSeconds).toBe(900);
 });
 
 test("every output a user reads after apply says what it is", () => {
@@ -528,6 +524,88 @@ test("every output a user reads after apply says what it is", () => {
   const undescribed = Object.entries(json.output!).filter(([, output]: [string, any]) => typeof output.description !== "string" || output.description.length < 20).map(([name]) => name);
   expect(Object.keys(json.output!).length).toBeGreaterThan(10);
   expect(undescribed).toEqual([]);
+});
+
+test("the app holds the cluster stack and the state-backend stack, whose outputs fill the backend file", () => {
+  const config = resolveConfig({ clusterName: "blue" });
+  const outdir = mkdtempSync(join(tmpdir(), "wiring-app-"));
+  const app = buildApp(config, undefined, outdir);
+  app.synth();
+  // What `npm run synth` prints after the stacks: each stack's exemptions, the cluster's with their reasons.
+  const [clusterExemptions, backendExemptions] = policyExemptions(app);
+  expect(clusterExemptions).toMatch(/^Policy exemptions in stack "cluster" \(11\):\n/);
+  expect(clusterExemptions).toContain('      waives: statement "LoadBalancerServiceLinkedRole" grants iam:CreateServiceLinkedRole on "*"');
+  expect(backendExemptions).toBe('Policy exemptions in stack "state-backend": none');
+  const stack = (name: string) => JSON.parse(readFileSync(join(outdir, "stacks", name, "cdk.tf.json"), "utf8")) as TerraformJson;
+  expect(readdirSync(join(outdir, "stacks")).sort()).toEqual(["cluster", "state-backend"]);
+  const backendStack = stack("state-backend");
+  expect(backendStack.terraform.backend).toEqual({ local: { path: "../../../terraform.state-backend.tfstate" } });
+  expect(backendStack.provider!.aws[0].region).toBe("eu-west-1");
+  expect(backendStack.output).toEqual({
+    state_bucket: { value: ref(backendStack, "aws_s3_bucket", "StateBackend_StateBucket", "bucket"), description: expect.stringContaining("backend.tf.json") },
+    lock_table: { value: ref(backendStack, "aws_dynamodb_table", "StateBackend_LockTable", "name"), description: expect.stringContaining("backend.tf.json") },
+  });
+  expect(resourceNamed(backendStack, "aws_s3_bucket", "StateBackend_StateBucket").bucket).toMatch(/^blue-tfstate-\$\{data\.aws_caller_identity\.[A-Za-z0-9_]+\.account_id\}-eu-west-1$/);
+});
+
+test("state goes to the S3 backend the backend file names, with its lock, or stays local beside the project", () => {
+  const local = synthCluster().json.terraform.backend;
+  expect(local).toEqual({ local: { path: "../../../terraform.cluster.tfstate" } });
+  const settings = { bucket: "state-bucket", key: "k3s/cluster.tfstate", region: "eu-west-1", encrypt: true, dynamodb_table: "locks", use_lockfile: true, kms_key_id: "alias/state", workspace_key_prefix: "envs" };
+  const s3 = synthCluster({}, settings).json.terraform.backend.s3;
+  expect(s3).toEqual({ bucket: "state-bucket", key: "k3s/cluster.tfstate", region: "eu-west-1", encrypt: true, dynamodb_table: "locks", kms_key_id: "alias/state", workspace_key_prefix: "envs", use_lockfile: true });
+  const withoutLockfile = synthCluster({}, { ...settings, use_lockfile: undefined }).json.terraform.backend.s3;
+  expect(withoutLockfile).not.toHaveProperty("use_lockfile");
+});
+
+test("the drain function, its queue and its heartbeats fit inside the termination hook's heartbeat timeout", () => {
+  const { json } = synthCluster();
+  const hookSeconds = resourceNamed(json, "aws_autoscaling_lifecycle_hook", "Compute_AgentDrainHook").heartbeat_timeout;
+  const drainer = resourcesOf(json, "aws_lambda_function").find(([, fn]) => fn.function_name === "k3s-node-drainer")![1];
+  const visibility = resourceNamed(json, "aws_sqs_queue", "Automation_DrainQueue").visibility_timeout_seconds;
+  // Lambda docs (services-sqs-configure): visibility at least six times the function timeout. A retry after the
+  // visibility timeout, plus one more attempt, still lands before the hook gives up.
+  expect(visibility).toBeGreaterThanOrEqual(6 * drainer.timeout);
+  expect(visibility + drainer.timeout).toBeLessThanOrEqual(hookSeconds);
+  expect([drainer.timeout, visibility]).toEqual([85, 510]);
+  expect(Number(drainer.environment.variables.HEARTBEAT_INTERVAL_SECONDS)).toBeLessThan(hookSeconds / 2);
+});
+
+test("the outputs a user reads after apply name the resources they describe", () => {
+  const { json } = synthCluster({ region: "eu-central-1" });
+  const outputs = json.output!;
+  const kubeconfigSecret = ref(json, "aws_secretsmanager_secret", "Compute_KubeconfigSecret", "arn");
+  expect(Object.fromEntries(Object.entries(outputs).map(([name, output]) => [name, output.value]))).toEqual({
+    api_endpoint: `https://${ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name")}:6443`,
+    ingress_dns_name: ref(json, "aws_lb", "LoadBalancing_IngressLoadBalancer", "dns_name"),
+    kubeconfig_secret_arn: kubeconfigSecret,
+    kubeconfig_command: `aws secretsmanager get-secret-value --region eu-central-1 --secret-id ${kubeconfigSecret} --query SecretString --output text > ~/.kube/config && chmod 600 ~/.kube/config`,
+    k3s_token_secret_arn: ref(json, "aws_secretsmanager_secret", "Compute_TokenSecret", "arn"),
+    server_asg_name: ref(json, "aws_autoscaling_group", "Compute_Servers_Group", "name"),
+    agent_asg_name: ref(json, "aws_autoscaling_group", "Compute_Agents_Group", "name"),
+  });
+  // `terraform output` shows each description; an empty one tells a user nothing.
+  for (const output of Object.values(outputs)) expect(output.description.length).toBeGreaterThan(20);
+});
+
+test("the alarms and the dashboard watch this cluster's file system, database and autoscaler", () => {
+  const { json } = synthCluster({ clusterName: "blue" });
+  const fileSystemId = ref(json, "aws_efs_file_system", "Storage_FileSystem", "id");
+  // A General Purpose file system (the default) publishes PercentIOLimit (Amazon EFS user guide, CloudWatch metrics).
+  expect(resourceNamed(json, "aws_cloudwatch_metric_alarm", "Monitoring_FileSystemIoLimitAlarm").dimensions).toEqual({ FileSystemId: fileSystemId });
+  expect(resourceNamed(json, "aws_cloudwatch_metric_alarm", "Monitoring_DatabaseCpuAlarm").dimensions).toEqual({ DBInstanceIdentifier: ref(json, "aws_db_instance", "Database_Instance", "identifier") });
+  // The pod-driven autoscaler (the default scaling mode) publishes its metrics per cluster (lambdas/autoscaler/run.ts).
+  const widgets = JSON.parse(resourceNamed(json, "aws_cloudwatch_dashboard", "Monitoring_Dashboard").dashboard_body).widgets;
+  const autoscalerLines = widgets.flatMap((widget: any) => widget.properties.metrics).filter((line: any[]) => line[0] === "K3sAutoscaler");
+  expect(autoscalerLines.length).toBeGreaterThan(0);
+  for (const line of autoscalerLines) expect(line.slice(2, 4)).toEqual(["Cluster", "blue"]);
+  expect(JSON.stringify(widgets)).toContain(`"FileSystemId","${fileSystemId}"`);
+  // Grafana's autoscaler dashboard sends its readers to that CloudWatch dashboard.
+  expect(JSON.stringify(writtenManifests(script(json, "Servers"))["grafana-dashboards"])).toContain("dashboard `blue-cluster`");
+});
+
+test.each(rows)("$value reaches the resources that use it", ({ input, expect: check }) => {
+  check(synthCluster(input).json);
 });
 
 test("the automation functions reach the agents' group and the servers' access secret", () => {
@@ -571,45 +649,6 @@ test("each group registers with its own load balancer's target groups, and the s
   expect(templates).toEqual([[ref(json, "aws_security_group", "Networking_SecurityGroups_Server", "id")], [ref(json, "aws_security_group", "Networking_SecurityGroups_Agent", "id")]]);
 });
 
-test("the drain function, its queue and its heartbeats fit inside the termination hook's heartbeat timeout", () => {
-  const { json } = synthCluster();
-  const hookSeconds = resourceNamed(json, "aws_autoscaling_lifecycle_hook", "Compute_AgentDrainHook").heartbeat_timeout;
-  const drainer = resourcesOf(json, "aws_lambda_function").find(([, fn]) => fn.function_name === "k3s-node-drainer")![1];
-  const visibility = resourceNamed(json, "aws_sqs_queue", "Automation_DrainQueue").visibility_timeout_seconds;
-  // Lambda docs (services-sqs-configure): visibility at least six times the function timeout. A retry after the
-  // visibility timeout, plus one more attempt, still lands before the hook gives up.
-  expect(visibility).toBeGreaterThanOrEqual(6 * drainer.timeout);
-  expect(visibility + drainer.timeout).toBeLessThanOrEqual(hookSeconds);
-  expect([drainer.timeout, visibility]).toEqual([85, 510]);
-  expect(Number(drainer.environment.variables.HEARTBEAT_INTERVAL_SECONDS)).toBeLessThan(hookSeconds / 2);
-});
-
-test("a hook heartbeat too short for a drain attempt is refused", () => {
-  expect(() => drainTiming(300)).toThrow("drainHeartbeatSeconds: (300) leaves each drain attempt 42 s; use at least 420");
-  // The least it names is enough: a 60 s attempt, six of them hidden in the queue, one spare (420 = 60 x (6 + 1)).
-  expect(() => drainTiming(419)).toThrow("leaves each drain attempt 59 s; use at least 420");
-  expect(drainTiming(420)).toEqual({ functionTimeoutSeconds: 60, visibilityTimeoutSeconds: 360, heartbeatIntervalSeconds: 42 });
-  // Lambda's timeout stops at 15 minutes however long the hook waits.
-  expect(drainTiming(7200).functionTimeoutSeconds).toBe(900);
-});
-
-test("the outputs a user reads after apply name the resources they describe", () => {
-  const { json } = synthCluster({ region: "eu-central-1" });
-  const outputs = json.output!;
-  const kubeconfigSecret = ref(json, "aws_secretsmanager_secret", "Compute_KubeconfigSecret", "arn");
-  expect(Object.fromEntries(Object.entries(outputs).map(([name, output]) => [name, output.value]))).toEqual({
-    api_endpoint: `https://${ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name")}:6443`,
-    ingress_dns_name: ref(json, "aws_lb", "LoadBalancing_IngressLoadBalancer", "dns_name"),
-    kubeconfig_secret_arn: kubeconfigSecret,
-    kubeconfig_command: `aws secretsmanager get-secret-value --region eu-central-1 --secret-id ${kubeconfigSecret} --query SecretString --output text > ~/.kube/config && chmod 600 ~/.kube/config`,
-    k3s_token_secret_arn: ref(json, "aws_secretsmanager_secret", "Compute_TokenSecret", "arn"),
-    server_asg_name: ref(json, "aws_autoscaling_group", "Compute_Servers_Group", "name"),
-    agent_asg_name: ref(json, "aws_autoscaling_group", "Compute_Agents_Group", "name"),
-  });
-  // `terraform output` shows each description; an empty one tells a user nothing.
-  for (const output of Object.values(outputs)) expect(output.description.length).toBeGreaterThan(20);
-});
-
 test("every resource is tagged with its cluster, environment and the tool that manages it", () => {
   const { json } = synthCluster({ clusterName: "blue", environment: "staging" });
   expect(json.provider!.aws[0].default_tags[0].tags).toEqual({ Cluster: "blue", Environment: "staging", ManagedBy: "cdktf" });
@@ -627,38 +666,6 @@ test("the API certificate names only the addresses the API is reached by", () =>
   expect(sans).toEqual([`  - "${ref(json, "aws_lb", "LoadBalancing_ApiLoadBalancer", "dns_name")}"`]);
 });
 
-test("state goes to the S3 backend the backend file names, with its lock, or stays local beside the project", () => {
-  const local = synthCluster().json.terraform.backend;
-  expect(local).toEqual({ local: { path: "../../../terraform.cluster.tfstate" } });
-  const settings = { bucket: "state-bucket", key: "k3s/cluster.tfstate", region: "eu-west-1", encrypt: true, dynamodb_table: "locks", use_lockfile: true, kms_key_id: "alias/state", workspace_key_prefix: "envs" };
-  const s3 = synthCluster({}, settings).json.terraform.backend.s3;
-  expect(s3).toEqual({ bucket: "state-bucket", key: "k3s/cluster.tfstate", region: "eu-west-1", encrypt: true, dynamodb_table: "locks", kms_key_id: "alias/state", workspace_key_prefix: "envs", use_lockfile: true });
-  const withoutLockfile = synthCluster({}, { ...settings, use_lockfile: undefined }).json.terraform.backend.s3;
-  expect(withoutLockfile).not.toHaveProperty("use_lockfile");
-});
-
-test("the app holds the cluster stack and the state-backend stack, whose outputs fill the backend file", () => {
-  const config = resolveConfig({ clusterName: "blue" });
-  const outdir = mkdtempSync(join(tmpdir(), "wiring-app-"));
-  const app = buildApp(config, undefined, outdir);
-  app.synth();
-  // What `npm run synth` prints after the stacks: each stack's exemptions, the cluster's with their reasons.
-  const [clusterExemptions, backendExemptions] = policyExemptions(app);
-  expect(clusterExemptions).toMatch(/^Policy exemptions in stack "cluster" \(11\):\n/);
-  expect(clusterExemptions).toContain('      waives: statement "LoadBalancerServiceLinkedRole" grants iam:CreateServiceLinkedRole on "*"');
-  expect(backendExemptions).toBe('Policy exemptions in stack "state-backend": none');
-  const stack = (name: string) => JSON.parse(readFileSync(join(outdir, "stacks", name, "cdk.tf.json"), "utf8")) as TerraformJson;
-  expect(readdirSync(join(outdir, "stacks")).sort()).toEqual(["cluster", "state-backend"]);
-  const backendStack = stack("state-backend");
-  expect(backendStack.terraform.backend).toEqual({ local: { path: "../../../terraform.state-backend.tfstate" } });
-  expect(backendStack.provider!.aws[0].region).toBe("eu-west-1");
-  expect(backendStack.output).toEqual({
-    state_bucket: { value: ref(backendStack, "aws_s3_bucket", "StateBackend_StateBucket", "bucket"), description: expect.stringContaining("backend.tf.json") },
-    lock_table: { value: ref(backendStack, "aws_dynamodb_table", "StateBackend_LockTable", "name"), description: expect.stringContaining("backend.tf.json") },
-  });
-  expect(resourceNamed(backendStack, "aws_s3_bucket", "StateBackend_StateBucket").bucket).toMatch(/^blue-tfstate-\$\{data\.aws_caller_identity\.[A-Za-z0-9_]+\.account_id\}-eu-west-1$/);
-});
-
 test("the tag the cloud controller's policy is scoped by is the tag on the subnets, node security groups and instances", () => {
   const { json } = synthCluster({ clusterName: "blue" });
   const document = Object.entries(json.data!.aws_iam_policy_document).find(([id]) => id.startsWith("Compute_CloudControllerPolicy_"))![1];
@@ -672,4 +679,15 @@ test("the tag the cloud controller's policy is scoped by is the tag on the subne
   for (const kind of ["Servers", "Agents"]) {
     for (const specification of resourceNamed(json, "aws_launch_template", `Compute_${kind}_LaunchTemplate`).tag_specifications) expect(specification.tags[tag]).toBe("owned");
   }
+});
+
+/** The settings an input sets: the paths of its leaves; a list or a map of tags is one setting. */
+function settingsOf(input: unknown, prefix = ""): string[] {
+  if (typeof input !== "object" || input === null || Array.isArray(input) || prefix === "tags") return [prefix];
+  return Object.entries(input).flatMap(([key, value]) => settingsOf(value, prefix ? `${prefix}.${key}` : key));
+}
+
+test("every setting the README documents is set by a row, so a setting main.ts drops fails a row", () => {
+  const set = new Set(rows.flatMap((row) => settingsOf(row.input)));
+  expect(configurationTable().map((row) => row.field).filter((field) => !set.has(field))).toEqual([]);
 });

@@ -42,11 +42,23 @@ export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" 
    * first boot, and with edge.fqdn a Route 53 record. Undefined when neither is set.
    */
   readonly apiHostName?: string;
+  /**
+   * The DNS edge, present exactly when edge.hostedZone and edge.fqdn are both set (one without the other is refused):
+   * the zone, the applications' name and the API's name in it.
+   */
+  readonly site?: Site;
   readonly storage: ParsedConfig["storage"] & { readonly defaultStorageClass: "efs" | "gp3" };
   readonly backups: ParsedConfig["backups"] & { readonly enabled: boolean };
   /** databaseMaxConnections is the configured value or the one derived from database.instanceClass. */
   readonly monitoring: ParsedConfig["monitoring"];
   readonly addons: ParsedConfig["addons"] & { readonly monitoring: ParsedConfig["addons"]["monitoring"] & { readonly enabled: boolean } };
+}
+
+export interface Site {
+  readonly hostedZone: string;
+  readonly fqdn: string;
+  /** k3s.<fqdn>. */
+  readonly apiHostName: string;
 }
 
 const DEFAULT_ZONE_COUNT = 3;
@@ -106,7 +118,7 @@ export function resolveConfig(input: unknown): ClusterConfig {
     );
   }
   checkApi(config.api, report);
-  const apiHostName = checkEdge(config, partitionOf(config.region), subnets.publicSubnetCidrs, report);
+  const { apiHostName, site } = checkEdge(config, partitionOf(config.region), subnets.publicSubnetCidrs, report);
   // RDS storage autoscaling: "You must set the maximum storage threshold to at least 10% more than the current
   // allocated storage" (RDS User Guide, USER_PIOPS.Autoscaling). Whole GiB, so compared without floating point.
   if (config.database.maxAllocatedStorageGb * 10 < config.database.allocatedStorageGb * 11) {
@@ -179,6 +191,7 @@ export function resolveConfig(input: unknown): ClusterConfig {
     agents: { ...config.agents, k3sVersion: agentsK3sVersion },
     database: { ...config.database, multiAz: config.database.multiAz ?? config.environment === "prod" },
     ...(apiHostName ? { apiHostName } : {}),
+    ...(site ? { site } : {}),
     storage: { ...storage, defaultStorageClass: storage.defaultStorageClass ?? (storage.blockStorage.enabled ? "gp3" : "efs") },
     // Dev clusters are throwaway (no deletion protection either); every other environment keeps daily recovery points.
     backups: { ...config.backups, enabled: config.backups.enabled ?? config.environment !== "dev" },
@@ -420,9 +433,9 @@ export const CLOUDFRONT_PREFIX_LIST_WEIGHT = 55;
 
 /**
  * The edge settings: all or nothing of the DNS pair, CloudFront only with a name to serve, one owner of the API's
- * name. Returns that name, "k3s.<edge.fqdn>" or "k3s.<api.domain>".
+ * name. Returns that name, "k3s.<edge.fqdn>" or "k3s.<api.domain>", and the site when the DNS pair is set.
  */
-function checkEdge(config: ParsedConfig, partition: Partition, publicSubnetCidrs: string[], report: Report): string | undefined {
+function checkEdge(config: ParsedConfig, partition: Partition, publicSubnetCidrs: string[], report: Report): { apiHostName?: string; site?: Site } {
   const { hostedZone, fqdn, cloudFront } = config.edge;
   if (hostedZone !== undefined && fqdn === undefined) report("edge.fqdn", "is required with edge.hostedZone: the name the applications are served at");
   if (fqdn !== undefined && hostedZone === undefined) report("edge.hostedZone", "is required with edge.fqdn: the public Route 53 hosted zone its records go in");
@@ -475,8 +488,9 @@ function checkEdge(config: ParsedConfig, partition: Partition, publicSubnetCidrs
       `(${config.k3sVersion}) may ship a Traefik older than 2.10, which refuses the traefik.io Middleware that removes the CloudFront origin header, leaving every application unreachable; with edge.cloudFront.enabled use v1.30.0+k3s1 or later`,
     );
   }
-  if (fqdn !== undefined) return `k3s.${fqdn}`;
-  return domain === undefined ? undefined : `k3s.${domain}`;
+  if (hostedZone === undefined || fqdn === undefined) return { apiHostName: domain === undefined ? undefined : `k3s.${domain}` };
+  const apiHostName = `k3s.${fqdn}`;
+  return { apiHostName, site: { hostedZone, fqdn, apiHostName } };
 }
 
 /**

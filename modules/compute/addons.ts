@@ -9,16 +9,17 @@ import { NODE_EXPORTER_PORT } from "../ports";
 /** The instance-type label the cloud controller sets on every node (Kubernetes docs, "Well-Known Labels"). */
 export const INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type";
 
-/**
- * Prometheus's storage: a gp3 volume (storage.blockStorage) kept for `retentionDays` and cut at 80 % of its size, or
- * an emptyDir, lost whenever the pod moves, kept a day and cut at 4 GiB of its 5 GiB.
- */
-export type PrometheusStorage = { readonly kind: "gp3"; readonly retentionDays: number; readonly sizeGb: number } | { readonly kind: "ephemeral" };
-
 export interface MonitoringAddonProps {
-  readonly prometheusStorage: PrometheusStorage;
-  /** The CloudWatch dashboard the autoscaler dashboard points to for the Lambda's metrics. */
-  readonly cloudWatchDashboardName: string;
+  /**
+   * Prometheus's gp3 volume (storage.blockStorage), its data kept for `retentionDays` and cut at 80 % of its size.
+   * @default undefined (an emptyDir, lost whenever the pod moves, kept a day and cut at 4 GiB of its 5 GiB)
+   */
+  readonly prometheusVolume?: { readonly retentionDays: number; readonly sizeGb: number };
+  /**
+   * The CloudWatch dashboard the autoscaler dashboard points to for the Lambda's metrics.
+   * @default undefined (monitoring.dashboard is false)
+   */
+  readonly cloudWatchDashboardName?: string;
 }
 
 export interface ComputeAddonsProps {
@@ -55,7 +56,7 @@ const baseValues = (addon: AddonNames) => ({ RELEASE: addon.release, NAMESPACE: 
 
 /** The kube-prometheus-stack HelmChart. */
 export function monitoringManifest(props: MonitoringAddonProps, domain: string | undefined): string {
-  const storage = props.prometheusStorage;
+  const volume = props.prometheusVolume;
   const claim = (size: string) => ({ volumeClaimTemplate: { spec: { storageClassName: "gp3", accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } } } });
   const ingress = domain
     ? { enabled: true, ingressClassName: TRAEFIK_INGRESS_CLASS, annotations: WEBSECURE_ONLY, hosts: [addonHost(MONITORING, domain)], path: "/" }
@@ -65,11 +66,11 @@ export function monitoringManifest(props: MonitoringAddonProps, domain: string |
     {
       ...baseValues(MONITORING),
       // JSON is YAML's flow style.
-      RETENTION: storage.kind === "gp3" ? `${storage.retentionDays}d` : EPHEMERAL_PROMETHEUS.retention,
-      RETENTION_SIZE: storage.kind === "gp3" ? `${Math.floor(storage.sizeGb * 0.8)}GiB` : EPHEMERAL_PROMETHEUS.retentionSize,
-      PROMETHEUS_STORAGE: JSON.stringify(storage.kind === "gp3" ? claim(`${storage.sizeGb}Gi`) : { emptyDir: { sizeLimit: EPHEMERAL_PROMETHEUS.sizeLimit } }),
+      RETENTION: volume ? `${volume.retentionDays}d` : EPHEMERAL_PROMETHEUS.retention,
+      RETENTION_SIZE: volume ? `${Math.floor(volume.sizeGb * 0.8)}GiB` : EPHEMERAL_PROMETHEUS.retentionSize,
+      PROMETHEUS_STORAGE: JSON.stringify(volume ? claim(`${volume.sizeGb}Gi`) : { emptyDir: { sizeLimit: EPHEMERAL_PROMETHEUS.sizeLimit } }),
       // Silences and notification state: small, and worth keeping where a volume can be had.
-      ALERTMANAGER_STORAGE: JSON.stringify(storage.kind === "gp3" ? claim("1Gi") : {}),
+      ALERTMANAGER_STORAGE: JSON.stringify(volume ? claim("1Gi") : {}),
       ADMIN_SECRET: MONITORING.adminSecret,
       ADMIN_SECRET_USER_KEY: ADMIN_SECRET_KEYS.grafana.user,
       ADMIN_SECRET_PASSWORD_KEY: ADMIN_SECRET_KEYS.grafana.password,
@@ -124,7 +125,7 @@ export function priceVector(prices: PriceTable): string {
 const inJsonString = (text: string) => JSON.stringify(text).slice(1, -1);
 
 /** One dashboard's JSON, its placeholders filled (values that sit in JSON strings, escaped for them). */
-export function renderDashboard(name: (typeof DASHBOARDS)[number], cloudWatchDashboardName: string): string {
+export function renderDashboard(name: (typeof DASHBOARDS)[number], cloudWatchDashboardName: string | undefined): string {
   const prices = priceTable();
   const all: Record<string, string> = {
     CAPACITY_TYPE_METRIC_LABEL: metricLabelName(CAPACITY_TYPE_LABEL),
@@ -132,7 +133,7 @@ export function renderDashboard(name: (typeof DASHBOARDS)[number], cloudWatchDas
     AUTOSCALER_METRICS: AUTOSCALER_METRIC_NAMES.map((metric) => `\`${metric}\``).join(", "),
     AUTOSCALER_NAMESPACE: AUTOSCALER_METRIC_NAMESPACE,
     AUTOSCALER_DIMENSION: AUTOSCALER_METRIC_DIMENSION,
-    CLOUDWATCH_DASHBOARD: cloudWatchDashboardName,
+    CLOUDWATCH_DASHBOARD: cloudWatchDashboardName ?? "(none: monitoring.dashboard is false)",
     PRICE_VECTOR: priceVector(prices),
     PRICE_DATE: prices.date,
     PRICE_REGION: prices.region,
@@ -146,7 +147,7 @@ export function renderDashboard(name: (typeof DASHBOARDS)[number], cloudWatchDas
 }
 
 /** One ConfigMap per dashboard, labelled for Grafana's sidecar, as YAML documents (JSON, YAML's flow style). */
-export function dashboardsManifest(cloudWatchDashboardName: string): string {
+export function dashboardsManifest(cloudWatchDashboardName: string | undefined): string {
   return DASHBOARDS.map((name) =>
     JSON.stringify({
       apiVersion: "v1",

@@ -168,7 +168,7 @@ export class Compute extends Construct {
     if (props.defaultStorageClass === "gp3" && props.ebsCsiPolicyJson === undefined) {
       throw new Error('Compute: defaultStorageClass "gp3" needs ebsCsiPolicyJson, the EBS CSI driver that provisions it');
     }
-    if (props.ebsCsiPolicyJson === undefined && (props.addons.jenkins?.storageClass === "gp3" || props.addons.monitoring?.prometheusStorage.kind === "gp3")) {
+    if (props.ebsCsiPolicyJson === undefined && (props.addons.jenkins?.storageClass === "gp3" || props.addons.monitoring?.prometheusVolume !== undefined)) {
       throw new Error('Compute: addons on "gp3" (Jenkins\'s storageClass, Prometheus\'s storage) need ebsCsiPolicyJson, the EBS CSI driver that provisions it');
     }
     const blockStorage: Record<string, string> = props.ebsCsiPolicyJson !== undefined ? { "ebs-csi": props.ebsCsiPolicyJson } : {};

@@ -78,15 +78,14 @@ interface TcpForward {
 export class LoadBalancing extends Construct {
   /** DNS name of the internal API load balancer: the fixed registration address of every node. */
   public readonly apiDnsName: string;
-  /** DNS name of the internet-facing API load balancer, when there is one. */
-  public readonly publicApiDnsName?: string;
   /** Target groups the server auto scaling group registers in. */
   public readonly apiTargetGroupArns: string[];
   /** The public ingress load balancer's DNS name and Route 53 zone (for alias records), when there is one. */
   public readonly ingress?: { readonly dnsName: string; readonly zoneId: string };
   /** Route 53 zone of the API load balancers' DNS names, for alias records. */
   public readonly apiZoneId: string;
-  public readonly publicApiZoneId?: string;
+  /** The internet-facing API load balancer's DNS name and Route 53 zone, when there is one. */
+  public readonly publicApi?: { readonly dnsName: string; readonly zoneId: string };
   /** Target groups the agent auto scaling group registers in; none without the public ingress load balancer. */
   public readonly ingressTargetGroupArns: string[] = [];
   /** Metric dimensions of the API target groups (internal, then public when there is one), for alarms. */
@@ -105,8 +104,7 @@ export class LoadBalancing extends Construct {
     if (props.publicApiSecurityGroupId) {
       const publicApi = this.networkLoadBalancer("PublicApi", "api-public", { internal: false, subnetIds: props.publicSubnetIds, securityGroupId: props.publicApiSecurityGroupId });
       this.apiTargetGroupArns = [...apiTargets, ...this.forwards(publicApi, [{ id: "PublicApi", name: "pubapi", listenerPort: KUBE_API_PORT, targetPort: KUBE_API_PORT }], this.apiTargetMetrics)];
-      this.publicApiDnsName = publicApi.dnsName;
-      this.publicApiZoneId = publicApi.zoneId;
+      this.publicApi = { dnsName: publicApi.dnsName, zoneId: publicApi.zoneId };
     }
 
     if (!props.ingressSecurityGroupId) return;

@@ -26,8 +26,8 @@ export class Policy implements IAspect {
   }
 
   /** The policy applied to a stack, if any. */
-  static of(stack: TerraformStack): Policy | undefined {
-    return Aspects.of(stack).all.find((aspect): aspect is Policy => aspect instanceof Policy);
+  static of(scope: IConstruct): Policy | undefined {
+    return Aspects.of(scope).all.find((aspect): aspect is Policy => aspect instanceof Policy);
   }
 
   private lastReport?: PolicyReport;

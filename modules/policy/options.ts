@@ -2,8 +2,11 @@ import { IConstruct } from "constructs";
 
 /** What the rules need to know about the stack that its JSON does not say. */
 export interface PolicyOptions {
-  /** `dev` stacks may leave RDS deletion protection off (rule rds-deletion-protection). */
-  readonly environment: string;
+  /**
+   * `dev` stacks may leave RDS deletion protection off (rule rds-deletion-protection).
+   * @default undefined (a stack without a database: every rule applies in full)
+   */
+  readonly environment?: string;
   /**
    * The documented reach of the stack's security groups: world-open ingress and egress to addresses (CIDRs, prefix
    * lists) beyond it are violations (rules sg-public-ingress and sg-egress-reach).

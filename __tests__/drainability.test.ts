@@ -87,6 +87,13 @@ describe("drainability, rule by rule", () => {
     // rules/pdb
     ["rules/pdb: a budget allowing a disruption moves", pod("web-1"), { budgets: [budget("web", 1)] }, MOVABLE("web-1")],
     ["rules/pdb: a budget at zero blocks", pod("web-1"), { budgets: [budget("web", 0)] }, block("default/web-1 is covered by PodDisruptionBudget default/web, which allows no disruption")],
+    // client-node types metadata.name as optional; the message still says which namespace's budget blocks.
+    [
+      "rules/pdb: a budget the API listed without a name is reported as unnamed",
+      pod("web-1"),
+      { budgets: [{ namespace: "default", selector: { matchLabels: { app: "web" } }, disruptionsAllowed: 0 }] },
+      block("default/web-1 is covered by PodDisruptionBudget default/(unnamed), which allows no disruption"),
+    ],
     ["rules/pdb: a budget in another namespace does not cover", pod("web-1"), { budgets: [budget("web", 0, { matchLabels: { app: "web" } }, "other")] }, MOVABLE("web-1")],
     ["rules/pdb: an empty selector covers every pod of its namespace", pod("web-1"), { budgets: [budget("all", 0, {})] }, block("default/web-1 is covered by PodDisruptionBudget default/all, which allows no disruption")],
     ["rules/pdb: a null selector covers nothing", pod("web-1"), { budgets: [budget("none", 0, null)] }, MOVABLE("web-1")],

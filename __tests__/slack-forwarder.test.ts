@@ -116,6 +116,8 @@ describe("formatting", () => {
     const body: RunFailedNotification = { cluster: "k3s-prod", error: "pod <!here> & <@U123>" };
     expect(format(SUBJECTS.runFailed, body)).toBe(":x: *k3s-prod: autoscaler run failed*\n*Error:* pod &lt;!here&gt; &amp; &lt;@U123&gt;");
     expect(format("<!channel>", "<b>")).toBe(':grey_question: *k3s-prod: notification* "&lt;!channel&gt;" (not a kind this forwarder formats; as received):\n```&lt;b&gt;```');
+    // A backtick run inside would close Slack's code block early; a zero-width space after its first backtick keeps it in.
+    expect(format("edge", "a```b").split("\n")[1]).toBe("```a`\u200b``b```");
     expect(formatNotification({ subject: "x", message: "y" }, "a<b").text.startsWith(":grey_question: *a&lt;b: notification*")).toBe(true);
   });
 });
@@ -155,7 +157,8 @@ describe("forwarding an SNS event", () => {
 
   test("Slack refusing the message (4xx) is logged and thrown, so the event reaches the failure queue and its alarm; the cached URL is dropped", async () => {
     const { deps, logs, counts } = harness({ posted: false, status: 404, error: "no_service" });
-    await expect(forwardEvent(alarmEvent, deps)).rejects.toThrow("Slack refused the message: 404 no_service");
+    // Lambda records the error's name as the failure destination's errorType.
+    await expect(forwardEvent(alarmEvent, deps)).rejects.toMatchObject({ name: "SlackRefusedError", message: "Slack refused the message: 404 no_service", status: 404, slackError: "no_service" });
     expect(logs).toEqual([["error", "Slack refused the message", { messageId: "95df01b4-ee98-5cb9-9903-4c221d41eb5e", subject: "TestInvoke", status: 404, slackError: "no_service" }]]);
     expect(counts().forgotten).toBe(1);
   });
@@ -165,17 +168,30 @@ describe("forwarding an SNS event", () => {
     await expect(forwardEvent(alarmEvent, deps)).rejects.toThrow("Slack answered 503");
   });
 
+  const notAnEvent = "event skipped: not an SNS event (no Records list)";
+  const notANotification = "record skipped: not an SNS notification";
   test.each([
-    ["no Records list", { detail: {} }, "event skipped: not an SNS event (no Records list)"],
-    ["a record without Sns", { Records: [{ body: "{}" }] }, "record skipped: not an SNS notification"],
-    ["a message that is not text", { Records: [{ Sns: { Message: { a: 1 } } }] }, "record skipped: not an SNS notification"],
-    ["a subject that is not text", { Records: [{ Sns: { Message: "m", Subject: 5 } }] }, "record skipped: not an SNS notification"],
-  ])("%s is a logged skip: no secret read, no post, no throw", async (_name, event, message) => {
+    ["an EventBridge event (no Records list)", { detail: {} }, notAnEvent, { eventKeys: ["detail"] }],
+    ["a null event", null, notAnEvent, { eventKeys: "object" }],
+    ["a text event", "ping", notAnEvent, { eventKeys: "string" }],
+    ["a null record", { Records: [null] }, notANotification, { reason: "no Sns object" }],
+    ["an SQS record (no Sns)", { Records: [{ body: "{}" }] }, notANotification, { reason: "no Sns object" }],
+    ["a null Sns", { Records: [{ Sns: null }] }, notANotification, { reason: "no Sns object" }],
+    ["a message that is not text", { Records: [{ Sns: { Message: { a: 1 } } }] }, notANotification, { reason: "Sns.Message is not a string" }],
+    ["a subject that is not text", { Records: [{ Sns: { Message: "m", Subject: 5 } }] }, notANotification, { reason: "Sns.Subject is not a string" }],
+  ])("%s is a logged skip, with why: no secret read, no post, no throw", async (_name, event, message, fields) => {
     const { deps, posts, logs, counts } = harness({ posted: true });
     expect(await forwardEvent(event, deps)).toEqual(["skipped"]);
     expect(posts).toEqual([]);
     expect(counts().reads).toBe(0);
-    expect(logs.map(([level, text]) => [level, text])).toEqual([["warn", message]]);
+    expect(logs).toEqual([["warn", message, fields]]);
+  });
+
+  test("a message without a subject or with a MessageId that is not text is still forwarded", async () => {
+    const { deps, posts, logs } = harness({ posted: true });
+    expect(await forwardEvent({ Records: [{ Sns: { Message: "raw", MessageId: 7 } }] }, deps)).toEqual(["posted"]);
+    expect(posts).toHaveLength(1);
+    expect(logs).toEqual([["info", "posted to Slack", { messageId: undefined, subject: null }]]);
   });
 
   test("a null subject (a message published without one) is forwarded", async () => {

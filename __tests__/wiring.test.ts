@@ -96,6 +96,12 @@ const rows: Row[] = [
     },
   },
   {
+    value: "edge.fqdn with add-ons (each add-on with a UI, and only those, gets <host>.<fqdn>)",
+    // dev: monitoring is off unless asked for.
+    input: { environment: "dev", addons: { argoCd: { enabled: true }, jenkins: { enabled: true } }, edge: { hostedZone: "Z0123456789ABCDEFGHIJ", fqdn: "apps.example.com" } },
+    expect: (json) => expect(resourceNamed(json, "aws_acm_certificate", "Domain_Certificate").subject_alternative_names).toEqual(["argocd.apps.example.com", "jenkins.apps.example.com"]),
+  },
+  {
     value: "backups.copyRegion",
     input: { backups: { copyRegion: "us-east-1" } },
     expect: (json) => {

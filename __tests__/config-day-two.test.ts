@@ -45,6 +45,13 @@ describe("edge: the DNS pair, the API's one name, ACM's name length", () => {
     expect("apiHostName" in resolveConfig({})).toBe(false);
   });
 
+  test("the site (zone, applications' name, API's name) exists exactly when both edge.hostedZone and edge.fqdn are set", () => {
+    expect(resolveConfig({ edge: edge() }).site).toEqual({ hostedZone: "example.com", fqdn: "apps.example.com", apiHostName: "k3s.apps.example.com" });
+    // api.domain names the API in its certificate only: no zone, so no site.
+    expect("site" in resolveConfig({ api: { domain: "corp.example.net" } })).toBe(false);
+    expect("site" in resolveConfig({})).toBe(false);
+  });
+
   test("api.domain naming another name than edge.fqdn is refused: the API has one name", () => {
     expect(problemsOf({ edge: edge(), api: { domain: "corp.example.net" } })).toEqual([
       'api.domain: ("corp.example.net") contradicts edge.fqdn ("apps.example.com"): the API\'s name is k3s.<edge.fqdn> ("k3s.apps.example.com"), which this project creates; remove api.domain',
@@ -276,6 +283,8 @@ describe("a rule that reads a refused field stays silent when the default standi
   const privateSubnetCidrs = ["10.0.0.0/23", "10.0.2.0/23"];
   test.each<[string, unknown, string[]]>([
     ["monitoring.alarms, read for the connections alarm's max_connections", { database: { instanceClass: "db.r4.large" }, monitoring: { alarms: "no" } }, ["monitoring.alarms: Invalid input: expected boolean, received string"]],
+    ["addons.monitoring.enabled, read for Prometheus's volume settings", { addons: { monitoring: { enabled: "yes", retentionDays: 30 } } }, ["addons.monitoring.enabled: Invalid input: expected boolean, received string"]],
+    ["environment, read for Prometheus's volume settings (monitoring's default)", { environment: "qa", addons: { monitoring: { retentionDays: 30 } } }, ['environment: Invalid option: expected one of "dev"|"staging"|"prod"']],
     ["storage.blockStorage.enabled, read for a gp3 default", { storage: { defaultStorageClass: "gp3", blockStorage: { enabled: "yes" } } }, ["storage.blockStorage.enabled: Invalid input: expected boolean, received string"]],
     ["region, read against a copy in the same region", { region: "EU-WEST-1", backups: { copyRegion: "eu-west-1" } }, ['region: must be an AWS region such as "eu-west-1"']],
     ["region, read against a copy in another partition", { region: "EU-WEST-1", backups: { copyRegion: "cn-north-1" } }, ['region: must be an AWS region such as "eu-west-1"']],

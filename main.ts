@@ -334,7 +334,7 @@ function configureS3Backend(stack: TerraformStack, settings: S3BackendSettings) 
     workspaceKeyPrefix: settings.workspace_key_prefix,
   });
   // cdktf 0.21's S3Backend predates Terraform 1.11's S3-native locking, so the argument goes in as an override (one
-  // whose value is undefined is left out of the JSON).
+  // whose value is undefined is left out of the backend block; cdktf's "//" metadata, which Terraform ignores, names it).
   backend.addOverride("use_lockfile", settings.use_lockfile);
 }
 

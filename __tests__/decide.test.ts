@@ -14,6 +14,9 @@ describe("quantities", () => {
     ["1Gi", GiB],
     ["1G", 1e9],
     ["1e3", 1000],
+    // The exponent is a signed number of any length (apimachinery resource.Quantity's grammar).
+    ["12e10", 12e10],
+    ["1e-3", 0.001],
   ])("%s", (text, value) => expect(parseQuantity(text)).toBeCloseTo(value));
 
   test("CPU rounds up to whole millicores, absent requests count as zero, garbage is refused", () => {

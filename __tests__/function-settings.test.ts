@@ -49,6 +49,19 @@ test("autoscaler: a zero cooldown is allowed, a zero window or step is not", () 
   expect(() => parseAutoscalerSettings(autoscalerEnvironment({ ...AUTOSCALER, maxStepUp: 0 }))).toThrow(/^invalid environment: MAX_STEP_UP: /);
 });
 
+test("autoscaler and node drainer: the ARNs must be ARNs, the architecture one the autoscaler knows", () => {
+  const autoscaler = autoscalerEnvironment(AUTOSCALER);
+  for (const name of ["ACCESS_SECRET_ARN", "TOPIC_ARN"] as const) {
+    expect(() => parseAutoscalerSettings({ ...autoscaler, [name]: "prod-k3s" })).toThrow(new RegExp(`^invalid environment: ${name}: `));
+  }
+  // Graviton agents (nodeImage's arm64 AMI) are sized as arm64 nodes.
+  expect(parseAutoscalerSettings(autoscalerEnvironment({ ...AUTOSCALER, nodeArchitecture: "arm64" })).agentInstance.architecture).toBe("arm64");
+  const drainer = drainerEnvironment({ agentGroupName: "prod-k3s-agents", accessSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:access", topicArn: "arn:aws:sns:eu-west-1:123456789012:k3s", heartbeatIntervalSeconds: 90 });
+  for (const name of ["ACCESS_SECRET_ARN", "TOPIC_ARN"] as const) {
+    expect(() => parseDrainerSettings({ ...drainer, [name]: "access" })).toThrow(new RegExp(`^invalid environment: ${name}: `));
+  }
+});
+
 test("autoscaler: a missing variable is named", () => {
   const { TOPIC_ARN: _, ...environment } = autoscalerEnvironment(AUTOSCALER);
   expect(() => parseAutoscalerSettings(environment)).toThrow(/^invalid environment: TOPIC_ARN: /);

@@ -17,6 +17,10 @@ describe("event parsing", () => {
     ["not JSON", "{oops", "message body is not JSON"],
     ["no envelope", JSON.stringify({ hello: "world" }), "not an EventBridge event: source Invalid input: expected string, received undefined; detail-type Invalid input: expected string, received undefined; time Invalid input: expected string, received undefined; detail Invalid input: expected record, received undefined"],
     ["bad instance ID", spotEvent("not-an-instance"), "EC2 Spot Instance Interruption Warning: instance-id is not an EC2 instance ID"],
+    // An instance ID is i- and 8 or 17 hex digits, nothing before or after (EC2 API reference, Instance).
+    ["an instance ID with a trailing character", spotEvent("i-0123456789abcdef0x"), "EC2 Spot Instance Interruption Warning: instance-id is not an EC2 instance ID"],
+    ["an instance ID with a leading character", spotEvent("xi-0123456789abcdef0"), "EC2 Spot Instance Interruption Warning: instance-id is not an EC2 instance ID"],
+    ["an event time that is not a time", JSON.stringify({ ...JSON.parse(spotEvent()), time: "yesterday" }), "not an EventBridge event: time is not a timestamp"],
     ["unknown detail type", JSON.stringify({ source: "aws.ec2", "detail-type": "EC2 Instance State-change Notification", time: TIME, detail: {} }), "unsupported event aws.ec2 / EC2 Instance State-change Notification"],
     ["test notification", lifecycleEvent({ LifecycleTransition: "autoscaling:TEST_NOTIFICATION" }), "lifecycle transition autoscaling:TEST_NOTIFICATION is not a termination"],
     ["another group", lifecycleEvent({ AutoScalingGroupName: "someone-else" }), "auto scaling group someone-else is not this cluster's agents (k3s-agents)"],

@@ -74,6 +74,11 @@ describe("formatting", () => {
     ]);
   });
 
+  test("a CloudWatch alarm without enough data shows so (CloudWatch's third state, INSUFFICIENT_DATA)", () => {
+    const message = { ...JSON.parse(okNotification.Message), NewStateValue: "INSUFFICIENT_DATA", OldStateValue: "OK" };
+    expect(format(okNotification.Subject, JSON.stringify(message)).split("\n")[0]).toBe(":white_circle: *k3s-prod: INSUFFICIENT_DATA: alarm-test* (OK → INSUFFICIENT_DATA)");
+  });
+
   test("a CloudWatch alarm back to OK, without a description (a real OK notification)", () => {
     expect(format(okNotification.Subject, okNotification.Message).split("\n")).toEqual([
       ":large_green_circle: *k3s-prod: OK: alarm-test* (INSUFFICIENT_DATA → OK)",
@@ -107,6 +112,13 @@ describe("formatting", () => {
   test("an alarm without a previous state or a time leaves those parts out; a replacement without its instance is not guessed at", () => {
     const recovery = { cluster: "k3s-prod", done: [{ action: "replace", node: "agent-d", reason: "NotReady for 25 min" }], failed: [] };
     expect(format(SUBJECTS.recovery, recovery)).toContain("not a kind this forwarder formats");
+    // A failure without its error is not one the autoscaler publishes (RecoveryNotification), so it is shown as received.
+    for (const failure of [
+      { action: "replace", node: "agent-c", instanceId: "i-0ccccccccccccccc0", reason: "NotReady for 25 min" },
+      { action: "release", node: "agent-c", reason: "agent-c was marked for scale-down" },
+    ]) {
+      expect(format(SUBJECTS.recovery, { cluster: "k3s-prod", done: [], failed: [failure] })).toContain("not a kind this forwarder formats");
+    }
     const alarm = { AlarmName: "k3s-agents-at-max", NewStateValue: "ALARM", NewStateReason: "Threshold Crossed" };
     expect(format("ALARM: k3s-agents-at-max", alarm).split("\n")).toEqual([":red_circle: *k3s-prod: ALARM: k3s-agents-at-max*", "*Reason:* Threshold Crossed"]);
   });
@@ -212,5 +224,8 @@ describe("settings", () => {
       "invalid environment: SLACK_WEBHOOK_SECRET_ARN: is not a Secrets Manager secret ARN",
     );
     expect(() => parseSlackForwarderSettings({ SLACK_WEBHOOK_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x" })).toThrow("CLUSTER_NAME");
+    expect(() => parseSlackForwarderSettings({ CLUSTER_NAME: "k3s", SLACK_WEBHOOK_SECRET_ARN: "x-arn:aws:secretsmanager:eu-west-1:123456789012:secret:x" })).toThrow(
+      "invalid environment: SLACK_WEBHOOK_SECRET_ARN: is not a Secrets Manager secret ARN",
+    );
   });
 });

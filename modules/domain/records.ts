@@ -17,9 +17,8 @@ export interface DnsRecordsProps {
   readonly applications: AliasTarget;
   /**
    * Further names that point where the applications' name does: the add-ons' `<host>.<fqdn>`, routed by Traefik.
-   * @default []
    */
-  readonly extraNames?: string[];
+  readonly extraNames: string[];
   /** The Kubernetes API's name, k3s.<fqdn>. */
   readonly apiHostName: string;
   /**
@@ -44,7 +43,7 @@ export class DnsRecords extends Construct {
 
     alias("ApplicationRecord", props.zoneId, props.fqdn, props.applications);
     // One record per name, its ID from the name's first label ("grafana"), so adding an add-on never renames another's.
-    for (const name of props.extraNames ?? []) alias(`ApplicationRecord-${name.split(".")[0]}`, props.zoneId, name, props.applications);
+    for (const name of props.extraNames) alias(`ApplicationRecord-${name.split(".")[0]}`, props.zoneId, name, props.applications);
     if (props.publicApi) {
       alias("ApiRecord", props.zoneId, props.apiHostName, props.publicApi);
     } else {

@@ -57,9 +57,8 @@ export interface FrontDoorProps {
   /**
    * Further names the distribution serves (its aliases and certificate): the add-ons' `<host>.<fqdn>`. They reach the
    * origin with their own Host, which the regional certificate must cover too (Domain's extraNames).
-   * @default []
    */
-  readonly extraNames?: string[];
+  readonly extraNames: string[];
   /** Issued regional certificate for `fqdn`, on the origin's HTTPS listener. */
   readonly originCertificateArn: string;
   /** Public zone of `fqdn`. */
@@ -193,7 +192,7 @@ export class FrontDoor extends Construct {
       CachePolicyId: CACHING_DISABLED_POLICY_ID,
       ViewerProtocolPolicy: VIEWER_PROTOCOL_POLICY,
       Alias: props.fqdn,
-      ...(props.extraNames?.length ? { AdditionalAliases: props.extraNames } : {}),
+      ...(props.extraNames.length > 0 ? { AdditionalAliases: props.extraNames } : {}),
     };
 
     if (props.existingDistributionDomainName) {
@@ -215,7 +214,7 @@ export class FrontDoor extends Construct {
     const distribution = new CloudfrontDistribution(this, "Distribution", {
       enabled: true,
       comment: `${clusterName} ingress`,
-      aliases: [props.fqdn, ...(props.extraNames ?? [])],
+      aliases: [props.fqdn, ...props.extraNames],
       httpVersion: "http2and3",
       webAclId: props.webAclArn,
       origin: [

@@ -8,8 +8,6 @@ const base = require("./jest.config.js");
 module.exports = {
   ...base,
   testEnvironment: require("path").join(__dirname, "jest.mutant-bail-environment.js"),
-  // The unit suites use none of cdktf's matchers, so each mutant's test files skip loading cdktf.
-  setupFilesAfterEnv: [],
   // Every directory of mutated code is a root, so a test reaching a mutated file through another directory
   // (node-drainer.test.ts -> drainer.ts -> shared/drain.ts) is found as related.
   roots: ["<rootDir>/__tests__", "<rootDir>/config", "<rootDir>/lambdas"],

@@ -3,5 +3,6 @@
 // Traces captured on plain objects (cdktf's) skip the mapping; those of errors keep it. Imported before cdktf, which
 // creates tokens as it loads.
 const mapStackTrace = Error.prepareStackTrace;
-const plainStackTrace = (error: unknown, frames: NodeJS.CallSite[]) => `${error}\n    at ${frames.join("\n    at ")}`;
-Error.prepareStackTrace = (error, frames) => (error instanceof Error && mapStackTrace ? mapStackTrace(error, frames) : plainStackTrace(error, frames));
+// A fixed first line: the object may have no toString (a null prototype), and cdktf drops that line anyway.
+const plainStackTrace = (frames: NodeJS.CallSite[]) => `Trace\n    at ${frames.join("\n    at ")}`;
+Error.prepareStackTrace = (error, frames) => (error instanceof Error && mapStackTrace ? mapStackTrace(error, frames) : plainStackTrace(frames));

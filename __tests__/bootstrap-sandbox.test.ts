@@ -315,6 +315,25 @@ describeSandbox(title, () => {
     expect(levels).toEqual({ monitoring: "privileged", argocd: "baseline", jenkins: "baseline" });
   });
 
+  test("argocd-secret keeps its modification time while the hash is the same, so a server's boot signs no one out", () => {
+    const argoSecret = (password: string) =>
+      JSON.stringify({ apiVersion: "v1", kind: "Secret", data: { "admin.password": Buffer.from(password).toString("base64"), "admin.passwordMtime": Buffer.from("2026-01-02T03:04:05Z").toString("base64") } });
+    const appliedMtime = (run: ReturnType<typeof runServer>) => appliedObjects(run).find((object) => object.metadata.name === "argocd-secret").stringData["admin.passwordMtime"];
+    const same = runServer({ clusterSecrets: { "argocd/argocd-secret": argoSecret(ADDON_PASSWORD_BCRYPT) } }, serverWithEveryAddon);
+    expectSucceeded(same);
+    expect(appliedMtime(same)).toBe("2026-01-02T03:04:05Z");
+    // A rotated password: Argo CD rejects the sessions issued before the new time (operator-manual/argocd-secret-yaml).
+    const rotated = runServer({ clusterSecrets: { "argocd/argocd-secret": argoSecret("$2a$10$an.older.hash") } }, serverWithEveryAddon);
+    expectSucceeded(rotated);
+    expect(appliedMtime(rotated)).not.toBe("2026-01-02T03:04:05Z");
+    expect(new Date(appliedMtime(rotated)).getTime()).toBeGreaterThan(new Date("2026-01-02T03:04:05Z").getTime());
+    // A read that fails is retried, not taken for "no Secret yet".
+    const flaky = runServer({ faults: { "get-secret": 1 }, clusterSecrets: { "argocd/argocd-secret": argoSecret(ADDON_PASSWORD_BCRYPT) } }, serverWithEveryAddon);
+    expectSucceeded(flaky);
+    expect(appliedMtime(flaky)).toBe("2026-01-02T03:04:05Z");
+    expect(flaky.log).toContain("cannot read the current Secret argocd/argocd-secret: error: the server is currently unable to handle the request");
+  });
+
   test("an add-on secret that never appears fails the server, and the group replaces it", () => {
     const run = runServer({ faults: { "get-secret-value.Addons_GrafanaAdminSecret": 100 } });
     expectReplaced(run);

@@ -176,13 +176,20 @@ admin_secret() {
   local document
   document=$(secret_value "$1") || return
   python3 -c '
-import datetime, json, sys
+import base64, datetime, json, subprocess, sys
 namespace, level, name, kind = sys.argv[1:]
 spec = {{ ADMIN_SECRET_FORMATS }}[kind]
 document = json.load(sys.stdin)
 data = {key: document[field] for key, field in spec["data"]}
 if "modifiedAt" in spec:
-    data[spec["modifiedAt"]] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The time changes with the data only: a server that boots with the same hash keeps everyone signed in.
+    current = subprocess.run(["k3s", "kubectl", "-n", namespace, "get", "secret", name, "-o", "json", "--ignore-not-found"], capture_output=True, text=True)
+    if current.returncode != 0:
+        sys.exit("cannot read the current Secret %s/%s: %s" % (namespace, name, current.stderr.strip()))
+    existing = {key: base64.b64decode(value).decode() for key, value in (json.loads(current.stdout).get("data") or {}).items()} if current.stdout.strip() else {}
+    unchanged = all(existing.get(key) == value for key, value in data.items())
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    data[spec["modifiedAt"]] = existing.get(spec["modifiedAt"]) if unchanged and spec["modifiedAt"] in existing else now
 print(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {"pod-security.kubernetes.io/enforce": level}}},
     {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": name, "namespace": namespace, "labels": spec["labels"]}, "stringData": data},

@@ -31,6 +31,8 @@ export interface SandboxOptions {
   readonly installer?: string;
   /** The service-account token the server's k3s stub returns for the automation secret. */
   readonly automationToken?: string;
+  /** Secrets the cluster already holds, by "<namespace>/<name>", as `kubectl get secret -o json` prints them. */
+  readonly clusterSecrets?: Record<string, string>;
 }
 
 export interface SandboxRun {
@@ -92,6 +94,7 @@ export function runBootstrap(script: string, options: SandboxOptions): SandboxRu
   for (const [name, value] of Object.entries(options.secrets)) write(join(state, "secrets", name), value);
   for (const [path, value] of Object.entries(options.imds)) write(join(state, "imds", path), value);
   for (const [key, count] of Object.entries(options.faults ?? {})) write(join(state, "faults", key), String(count));
+  for (const [key, json] of Object.entries(options.clusterSecrets ?? {})) write(join(state, "cluster-secrets", `${key.replace("/", ".")}.json`), json);
   mkdirSync(join(state, "counts"), { recursive: true });
   write(join(state, "files", "install.sh"), options.installer ?? INSTALLER_STUB);
   write(join(state, "files", "rds-ca.pem"), "-----BEGIN CERTIFICATE-----\nsandbox RDS CA\n-----END CERTIFICATE-----\n");

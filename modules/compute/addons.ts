@@ -236,9 +236,9 @@ export const ADMIN_SECRET_FORMATS: Record<AdminSecretFormat, AdminSecretFormatSp
     ],
     labels: {},
   },
-  // Argo CD keeps only the bcrypt hash, and rejects sessions issued before admin.passwordMtime: a server's boot thus
-  // signs everyone out, which also ends sessions after a rotated password. Its labels are those of Argo CD's example
-  // argocd-secret (operator-manual/argocd-secret-yaml), which its settings informer selects on part-of.
+  // Argo CD keeps only the bcrypt hash, and rejects sessions issued before admin.passwordMtime: the servers keep the
+  // time while the hash is unchanged and set it anew with a rotated password (server.sh). Its labels are those of Argo
+  // CD's example argocd-secret (operator-manual/argocd-secret-yaml), which its settings informer selects on part-of.
   argocd: {
     data: [[ADMIN_SECRET_KEYS.argocd.passwordHash, "passwordBcrypt"]],
     modifiedAt: ADMIN_SECRET_KEYS.argocd.passwordMtime,

@@ -316,8 +316,14 @@ describeSandbox(title, () => {
   });
 
   test("argocd-secret keeps its modification time while the hash is the same, so a server's boot signs no one out", () => {
+    const base64 = (value: string | Buffer) => Buffer.from(value).toString("base64");
+    // argocd-server adds its own keys to the Secret; a TLS key or any other value may be bytes that are not text.
     const argoSecret = (password: string) =>
-      JSON.stringify({ apiVersion: "v1", kind: "Secret", data: { "admin.password": Buffer.from(password).toString("base64"), "admin.passwordMtime": Buffer.from("2026-01-02T03:04:05Z").toString("base64") } });
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Secret",
+        data: { "admin.password": base64(password), "admin.passwordMtime": base64("2026-01-02T03:04:05Z"), "server.secretkey": base64("c2lnbmF0dXJl"), "tls.key": base64(Buffer.from([0xff, 0xfe, 0x00])) },
+      });
     const appliedMtime = (run: ReturnType<typeof runServer>) => appliedObjects(run).find((object) => object.metadata.name === "argocd-secret").stringData["admin.passwordMtime"];
     const same = runServer({ clusterSecrets: { "argocd/argocd-secret": argoSecret(ADDON_PASSWORD_BCRYPT) } }, serverWithEveryAddon);
     expectSucceeded(same);
@@ -332,6 +338,10 @@ describeSandbox(title, () => {
     expectSucceeded(flaky);
     expect(appliedMtime(flaky)).toBe("2026-01-02T03:04:05Z");
     expect(flaky.log).toContain("cannot read the current Secret argocd/argocd-secret: error: the server is currently unable to handle the request");
+    // A Secret without data (created by hand, or emptied) gets a time of its own.
+    const empty = runServer({ clusterSecrets: { "argocd/argocd-secret": JSON.stringify({ apiVersion: "v1", kind: "Secret" }) } }, serverWithEveryAddon);
+    expectSucceeded(empty);
+    expect(new Date(appliedMtime(empty)).getTime()).toBeGreaterThan(new Date("2026-01-02T03:04:05Z").getTime());
   });
 
   test("an add-on secret that never appears fails the server, and the group replaces it", () => {

@@ -183,13 +183,15 @@ document = json.load(sys.stdin)
 data = {key: document[field] for key, field in spec["data"]}
 if "modifiedAt" in spec:
     # The time changes with the data only: a server that boots with the same hash keeps everyone signed in.
-    current = subprocess.run(["k3s", "kubectl", "-n", namespace, "get", "secret", name, "-o", "json", "--ignore-not-found"], capture_output=True, text=True)
+    current = subprocess.run(["k3s", "kubectl", "-n", namespace, "get", "secret", name, "-o", "json", "--ignore-not-found", "--request-timeout=30s"], capture_output=True, text=True)
     if current.returncode != 0:
         sys.exit("cannot read the current Secret %s/%s: %s" % (namespace, name, current.stderr.strip()))
-    existing = {key: base64.b64decode(value).decode() for key, value in (json.loads(current.stdout).get("data") or {}).items()} if current.stdout.strip() else {}
-    unchanged = all(existing.get(key) == value for key, value in data.items())
+    # Only the keys written here are compared and decoded; others (those argocd-server adds, TLS keys) may be any bytes.
+    existing = (json.loads(current.stdout).get("data") or {}) if current.stdout.strip() else {}
+    unchanged = all(base64.b64decode(existing.get(key, "")) == value.encode() for key, value in data.items())
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    data[spec["modifiedAt"]] = existing.get(spec["modifiedAt"]) if unchanged and spec["modifiedAt"] in existing else now
+    kept = base64.b64decode(existing[spec["modifiedAt"]]).decode() if unchanged and spec["modifiedAt"] in existing else None
+    data[spec["modifiedAt"]] = kept or now
 print(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {"pod-security.kubernetes.io/enforce": level}}},
     {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": name, "namespace": namespace, "labels": spec["labels"]}, "stringData": data},

@@ -122,8 +122,7 @@ describe("scale down", () => {
   const noScaleDown: [string, Observed, ScalerState, number, string][] = [
     ["not under the threshold long enough", observed([busy("n1"), idle], [], { desired: 2, min: 1, max: 10 }), idleSince(NOW - 9 * MINUTE), NOW, "no pod needs a new agent; no node below 50% of allocatable for 10 min"],
     ["at the group minimum", observed([busy("n1"), idle], [], { desired: 2, min: 2, max: 10 }), idleSince(NOW - 20 * MINUTE), NOW, "no pod needs a new agent; the group is at its minimum of 2"],
-    ["cooling down after a scale-up", observed([busy("n1"), idle], [], { desired: 2, min: 1, max: 10 }), { ...idleSince(NOW - 20 * MINUTE), lastScaleUpAt: NOW - 4 * MINUTE }, NOW, "no pod needs a new agent; cooling down for 360 s after the last scale action"],
-    ["cooling down after a scale-down", observed([busy("n1"), idle], [], { desired: 2, min: 1, max: 10 }), { ...idleSince(NOW - 20 * MINUTE), lastScaleDownAt: NOW - 9 * MINUTE }, NOW, "no pod needs a new agent; cooling down for 60 s after the last scale action"],
+    ["cooling down after a scale-up", observed([busy("n1"), idle], [], { desired: 2, min: 1, max: 10 }), { ...idleSince(NOW - 20 * MINUTE), lastScaleUpAt: NOW - 4 * MINUTE }, NOW, "no pod needs a new agent; cooling down for 360 s after the last scale-up"],
     [
       "a pod without a controller",
       observed([busy("n1"), node("idle", [pod("bare", 100, 1, { controllerKind: undefined })])], [], { desired: 2, min: 1, max: 10 }),
@@ -341,17 +340,23 @@ describe("boundaries of the scale-down rules", () => {
     );
   });
 
-  test("the cooldown ends exactly cooldownMs after the last action, and the remaining time is rounded up to a second", () => {
+  test("the cooldown ends exactly cooldownMs after the last scale-up, and the remaining time is rounded up to a second", () => {
     const idle = node("idle", [pod("small", 200, 1)]);
     const input = observed([busy("n1"), idle]);
     expect(decide(input, { ...idleSince(NOW - 20 * MINUTE), lastScaleUpAt: NOW - 10 * MINUTE }, CONFIG, NOW).decision.action).toBe("scale-down");
     expect(decide(input, { ...idleSince(NOW - 20 * MINUTE), lastScaleUpAt: NOW - 10 * MINUTE + 1 }, CONFIG, NOW).decision.reason).toBe(
-      "no pod needs a new agent; cooling down for 1 s after the last scale action",
+      "no pod needs a new agent; cooling down for 1 s after the last scale-up",
     );
-    // The later of the two actions counts.
-    expect(decide(input, { ...idleSince(NOW - 20 * MINUTE), lastScaleUpAt: NOW - 9 * MINUTE, lastScaleDownAt: NOW - 30 * MINUTE }, CONFIG, NOW).decision.reason).toBe(
-      "no pod needs a new agent; cooling down for 60 s after the last scale action",
-    );
+  });
+
+  test("idle agents go one a run: a scale-down holds back no other (cluster-autoscaler main.go: --scale-down-delay-after-delete defaults to the scan interval)", () => {
+    const idleA = node("idle-a", [pod("a", 200, 1)]);
+    const idleB = node("idle-b", []);
+    const first = decide(observed([busy("n1"), idleA, idleB], [], { desired: 3, min: 1, max: 10 }), { underutilizedSince: { "idle-a": NOW - 20 * MINUTE, "idle-b": NOW - 20 * MINUTE } }, CONFIG, NOW);
+    expect(first.decision).toMatchObject({ action: "scale-down", node: "idle-b", desired: 2 });
+    // The next run, a minute later, with idle-b gone: idle-a follows at once.
+    const next = decide(observed([busy("n1"), idleA], [], { desired: 2, min: 1, max: 10 }), { underutilizedSince: { "idle-a": NOW - 20 * MINUTE } }, CONFIG, NOW + MINUTE);
+    expect(next.decision).toMatchObject({ action: "scale-down", node: "idle-a", desired: 1 });
   });
 
   test("a pod at exactly the expendable cut-off must move; one below it is deleted with its node", () => {

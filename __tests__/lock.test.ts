@@ -38,9 +38,9 @@ describe("DynamoDB lock (against dynalite)", () => {
 
   test("state round-trips, and an empty table gives a fresh state", async () => {
     const store = new StateStore(dynamo.client, dynamo.table);
-    expect(await store.load()).toEqual({ lastScaleUpAt: undefined, lastScaleDownAt: undefined, underutilizedSince: {} });
+    expect(await store.load()).toEqual({ lastScaleUpAt: undefined, underutilizedSince: {} });
     await store.save({ lastScaleUpAt: NOW, underutilizedSince: { "ip-10-0-1-10": NOW - 60_000 } });
-    expect(await store.load()).toEqual({ lastScaleUpAt: NOW, lastScaleDownAt: undefined, underutilizedSince: { "ip-10-0-1-10": NOW - 60_000 } });
+    expect(await store.load()).toEqual({ lastScaleUpAt: NOW, underutilizedSince: { "ip-10-0-1-10": NOW - 60_000 } });
   });
 });
 

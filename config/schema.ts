@@ -254,7 +254,7 @@ const AutomationSchema = z.strictObject({
   scaleDownUtilizationPercent: z.number().int().min(1, "must be between 1 and 100").max(100, "must be between 1 and 100").default(50),
   /** How long an agent must stay underutilized before it is removed. */
   scaleDownWindowMinutes: z.number().int().min(1).max(1440).default(10),
-  /** Quiet time after any scale action before a scale-down. */
+  /** Quiet time after a scale-up before any scale-down (cluster-autoscaler's --scale-down-delay-after-add). */
   cooldownMinutes: z.number().int().min(0).max(1440).default(10),
   /**
    * How long an agent may stay NotReady before the autoscaler replaces it; cluster-autoscaler's

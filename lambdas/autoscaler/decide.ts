@@ -29,7 +29,6 @@ export interface Observed {
 
 export interface ScalerState {
   readonly lastScaleUpAt?: number;
-  readonly lastScaleDownAt?: number;
   /** Epoch milliseconds since which each node's requests have stayed below the threshold. */
   readonly underutilizedSince: Readonly<Record<string, number>>;
 }
@@ -45,7 +44,12 @@ export interface ScalerConfig {
   readonly scaleDownThreshold: number;
   /** How long a node must stay underutilized before it is removed. */
   readonly scaleDownWindowMs: number;
-  /** Quiet time after any scale action before a scale-down. */
+  /**
+   * Quiet time after a scale-up before any scale-down (cluster-autoscaler's --scale-down-delay-after-add). A
+   * scale-down holds back none: the next node may go at the next run, as --scale-down-delay-after-delete defaults to
+   * the scan interval (cluster-autoscaler main.go: "How long after node deletion that scale down evaluation resumes,
+   * defaults to scanInterval"). Waiting after each removal would take an hour to shed six idle agents.
+   */
   readonly cooldownMs: number;
 }
 
@@ -174,9 +178,9 @@ function decideScaleDown(observed: Observed, state: ScalerState, config: ScalerC
 function decideNodeRemoval(observed: Observed, state: ScalerState, config: ScalerConfig, now: number, underutilizedSince: Record<string, number>): Decision {
   const { group } = observed;
   if (group.desired <= group.min) return { action: "none", reason: `no pod needs a new agent; the group is at its minimum of ${group.min}` };
-  const lastAction = Math.max(state.lastScaleUpAt ?? -Infinity, state.lastScaleDownAt ?? -Infinity);
-  if (now - lastAction < config.cooldownMs) {
-    return { action: "none", reason: `no pod needs a new agent; cooling down for ${Math.ceil((config.cooldownMs - (now - lastAction)) / 1000)} s after the last scale action` };
+  const sinceScaleUp = now - (state.lastScaleUpAt ?? -Infinity);
+  if (sinceScaleUp < config.cooldownMs) {
+    return { action: "none", reason: `no pod needs a new agent; cooling down for ${Math.ceil((config.cooldownMs - sinceScaleUp) / 1000)} s after the last scale-up` };
   }
   const candidates = observed.nodes
     .filter((node) => underutilizedSince[node.name] !== undefined && now - underutilizedSince[node.name] >= config.scaleDownWindowMs)

@@ -115,7 +115,6 @@ export async function runAutoscaler(deps: RunDeps): Promise<Decision | undefined
 
     await deps.store.save({
       lastScaleUpAt: decision.action === "scale-up" ? now : state.lastScaleUpAt,
-      lastScaleDownAt: decision.action === "scale-down" ? now : state.lastScaleDownAt,
       underutilizedSince,
     });
     await deps.store.recordDecision(decision, now, deps.invocationId);

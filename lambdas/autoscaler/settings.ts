@@ -16,7 +16,7 @@ export interface AutoscalerTuning {
   readonly scaleDownThresholdPercent: number;
   /** How long a node must stay underutilized before it is removed. */
   readonly scaleDownWindowMinutes: number;
-  /** Quiet time after any scale action before a scale-down. */
+  /** Quiet time after a scale-up before any scale-down (cluster-autoscaler's --scale-down-delay-after-add). */
   readonly cooldownMinutes: number;
   /** How long an agent may stay NotReady before it is terminated and the group launches a replacement. */
   readonly notReadyReplaceMinutes: number;

@@ -76,13 +76,12 @@ export class StateStore implements ScalerStateStore {
     } catch {
       // A damaged record only restarts the underutilization windows.
     }
-    return { lastScaleUpAt: number(Item?.lastScaleUpAt), lastScaleDownAt: number(Item?.lastScaleDownAt), underutilizedSince };
+    return { lastScaleUpAt: number(Item?.lastScaleUpAt), underutilizedSince };
   }
 
   async save(state: ScalerState): Promise<void> {
     const item: Record<string, { S: string } | { N: string }> = { [PK]: { S: STATE_KEY }, underutilizedSince: { S: JSON.stringify(state.underutilizedSince) } };
     if (state.lastScaleUpAt !== undefined) item.lastScaleUpAt = { N: String(state.lastScaleUpAt) };
-    if (state.lastScaleDownAt !== undefined) item.lastScaleDownAt = { N: String(state.lastScaleDownAt) };
     await this.client.send(new PutItemCommand({ TableName: this.table, Item: item }));
   }
 

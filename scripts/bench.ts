@@ -4,7 +4,8 @@
  *   floor), each in a fresh process as `cdktf synth` runs the app, and their ratio;
  * - `terraform validate` of every stack (init is done once beforehand and not counted);
  * - per Lambda: bundled and zipped size, and cold load time (a fresh Node process requiring the bundle, as Lambda's
- *   init does).
+ *   init does);
+ * - the simulator: `npm run simulate`'s wall time for every shipped trace and policy on one seed, and for the seed sweep.
  * Prints numbers only; nothing here passes or fails.
  */
 import { spawnSync } from "child_process";
@@ -92,6 +93,24 @@ function reportLambdas(): void {
   }
 }
 
+function simulatorWallMs(seeds: number): number {
+  const times = Array.from({ length: RUNS }, () => {
+    const start = process.hrtime.bigint();
+    const result = spawnSync(TSX, [join(__dirname, "simulate.ts"), "--seeds", String(seeds), "--out", mkdtempSync(join(tmpdir(), "bench-simulate-"))], { cwd: ROOT, encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`npm run simulate failed: ${result.stderr.trim()}`);
+    return elapsedMs(start);
+  });
+  return median(times);
+}
+
+function reportSimulator(): void {
+  console.log(`
+npm run simulate, fresh process (median of ${RUNS})      wall ms`);
+  console.log(`every trace and policy, one seed (--seeds 0)        ${simulatorWallMs(0).toFixed(0).padStart(8)}`);
+  console.log(`and the target checks on seeds 1-10 (the default)   ${simulatorWallMs(10).toFixed(0).padStart(8)}`);
+}
+
 reportSynthesis();
 reportValidation();
 reportLambdas();
+reportSimulator();

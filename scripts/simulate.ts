@@ -3,6 +3,7 @@
  *   --trace <file.json>   a trace (repeatable); default: every file in simulator/traces
  *   --csv <file.csv>      a trace converted from CSV (repeatable; format in README "Autoscaler simulator")
  *   --seed <n>            seed of every random draw (default 1)
+ *   --seeds <n>           also check the target on seeds 1..n and print how many met each check (default 10; 0: skip)
  *   --period-seconds <n>  the autoscaler's schedule period (default: the config's automation.scheduleExpression)
  *   --spot-rate <r>       spot interruptions per spot instance-hour (default: simulator/data/assumptions.json)
  *   --out <dir>           where the charts go (default docs/simulation)
@@ -10,12 +11,12 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { basename, join } from "path";
 import { chartSvg } from "../simulator/chart";
-import { compareTrace, formatTable, targetChecks, TraceComparison } from "../simulator/compare";
+import { compareTrace, formatSeedSweep, formatTable, seedSweep, targetChecks, TraceComparison } from "../simulator/compare";
 import { loadPrices } from "../simulator/engine";
 import { csvToTrace, loadTrace, Trace, TraceError } from "../simulator/trace";
 
 function parseArgs(argv: string[]) {
-  const options = { traces: [] as string[], csvs: [] as string[], seed: 1, periodSeconds: undefined as number | undefined, spotRate: undefined as number | undefined, out: "docs/simulation" };
+  const options = { traces: [] as string[], csvs: [] as string[], seed: 1, seeds: 10, periodSeconds: undefined as number | undefined, spotRate: undefined as number | undefined, out: "docs/simulation" };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       const next = argv[++i];
@@ -32,6 +33,7 @@ function parseArgs(argv: string[]) {
       case "--trace": options.traces.push(value()); break;
       case "--csv": options.csvs.push(value()); break;
       case "--seed": options.seed = numeric(); break;
+      case "--seeds": options.seeds = Math.floor(numeric()); break;
       case "--period-seconds": options.periodSeconds = numeric(); break;
       case "--spot-rate": options.spotRate = numeric(); break;
       case "--out": options.out = value(); break;
@@ -65,6 +67,13 @@ async function main() {
     console.log(`${comparison.trace.name}: target ${checks.every((check) => check.met) ? "met" : "NOT met"} (${checks.map((check) => `${check.met ? "ok" : "FAILED"}: ${check.check}`).join("; ")})`);
   }
   console.log(`\nseed ${args.seed}; charts in ${args.out}/; ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (args.seeds > 0) {
+    const sweepStarted = Date.now();
+    const sweep = await seedSweep(traces, args.seeds, { prices, autoscalerPeriodMs: args.periodSeconds === undefined ? undefined : args.periodSeconds * 1000, spotRatePerInstanceHour: args.spotRate });
+    console.log(`\nTarget checks met, seeds 1 to ${args.seeds}:\n`);
+    console.log(formatSeedSweep(sweep));
+    console.log(`\n${((Date.now() - sweepStarted) / 1000).toFixed(1)} s`);
+  }
 }
 
 main().catch((error) => {

@@ -35,8 +35,14 @@ export interface Instance {
 
 /** What happens to a pod besides its spec: how much CPU it uses and how long it runs. */
 export interface PodLife {
-  /** Share of its CPU request it uses while running. */
+  /** Share of its CPU request it uses while running (with every replica of its service running, when it has one). */
   readonly cpuUsage: number;
+  /**
+   * The load-balanced Service whose requests the pod serves. A Service sends requests to ready endpoints only
+   * (kubernetes.io/docs/concepts/services-networking/service), so the load of replicas that wait for a node falls on
+   * those that run: the service's load is spread over its running pods in proportion to their requests.
+   */
+  readonly service?: string;
   /** How long it runs once started; absent: until the end. A pod evicted before it finishes starts over. */
   readonly runMs?: number;
   /** Whether an empty agent would take it; pods no agent can run are reported apart. */
@@ -254,12 +260,30 @@ export class SimulatedCluster implements Cluster, AgentGroup {
     return state;
   }
 
-  /** CPU in use on a node as a share of its allocatable: running pods' requests times their usage, at most 1. */
+  /**
+   * CPU in use on a node as a share of its allocatable, at most 1: each running pod's request times its usage, or for
+   * a pod of a service its share of the service's load (every replica's request times usage, running or not).
+   */
   cpuUtilization(nodeName: string): number {
     const node = this.nodes.get(nodeName);
     if (!node || node.info.allocatable.cpuMillis <= 0) return 0;
+    const services = new Map<string, { load: number; runningRequests: number }>();
+    for (const pod of this.pods) {
+      const life = this.lives.get(keyOf(pod));
+      if (!life?.service) continue;
+      const service = services.get(life.service) ?? { load: 0, runningRequests: 0 };
+      service.load += pod.requests.cpuMillis * life.cpuUsage;
+      if (pod.nodeName) service.runningRequests += pod.requests.cpuMillis;
+      services.set(life.service, service);
+    }
     let used = 0;
-    for (const pod of this.pods) if (pod.nodeName === nodeName) used += pod.requests.cpuMillis * (this.lives.get(keyOf(pod))?.cpuUsage ?? 0);
+    for (const pod of this.pods) {
+      if (pod.nodeName !== nodeName) continue;
+      const life = this.lives.get(keyOf(pod));
+      if (!life) continue;
+      const service = life.service ? services.get(life.service) : undefined;
+      used += service ? (pod.requests.cpuMillis / service.runningRequests) * service.load : pod.requests.cpuMillis * life.cpuUsage;
+    }
     return Math.min(1, used / node.info.allocatable.cpuMillis);
   }
 

@@ -37,6 +37,31 @@ export function targetChecks(comparison: TraceComparison): { readonly check: str
   ];
 }
 
+export interface SeedSweep {
+  readonly trace: string;
+  /** Per seed, the target checks. */
+  readonly checks: { readonly check: string; readonly met: boolean }[][];
+}
+
+/** The target checks of every trace on seeds 1 to `seeds`: boot times and spot luck move the close comparisons. */
+export async function seedSweep(traces: Trace[], seeds: number, options: Omit<SimulationOptions, "seed">): Promise<SeedSweep[]> {
+  const sweep: SeedSweep[] = [];
+  for (const trace of traces) {
+    const checks = [];
+    for (let seed = 1; seed <= seeds; seed++) checks.push(targetChecks(await compareTrace(trace, { ...options, seed })));
+    sweep.push({ trace: trace.name, checks });
+  }
+  return sweep;
+}
+
+/** How many of the seeds met each target check, per trace: a Markdown table ("met on k of n seeds"). */
+export function formatSeedSweep(sweep: SeedSweep[]): string {
+  const checks = sweep[0]?.checks[0]?.map((entry) => entry.check) ?? [];
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  const rows = sweep.map(({ trace, checks: perSeed }) => [trace, ...checks.map((_, index) => `${perSeed.filter((seed) => seed[index].met).length}/${perSeed.length}`)]);
+  return [line(["trace", ...checks]), line(["---", ...checks.map(() => "---")]), ...rows.map(line)].join("\n");
+}
+
 const fixed = (value: number, digits: number) => value.toFixed(digits);
 
 /** A Markdown table, one row per trace and policy. */

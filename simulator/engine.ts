@@ -189,7 +189,7 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
     cluster.processDue();
     while (nextArrival < arrivals.length && arrivals[nextArrival].at <= next) {
       const { pod, group } = arrivals[nextArrival++];
-      cluster.addPod(pod, { cpuUsage: group.cpuUsage, runMs: group.runMinutes === undefined ? undefined : group.runMinutes * MINUTE, placeable: schedulingFailure(pod, template) === undefined });
+      cluster.addPod(pod, { cpuUsage: group.cpuUsage, service: group.service, runMs: group.runMinutes === undefined ? undefined : group.runMinutes * MINUTE, placeable: schedulingFailure(pod, template) === undefined });
     }
     cluster.schedule();
     if (next >= nextEvaluation) {

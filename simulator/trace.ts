@@ -18,6 +18,11 @@ export interface PodGroup {
   /** Minutes each pod runs once started; absent: until the trace ends (a Deployment's replica). */
   readonly runMinutes?: number;
   readonly nodeSelector?: Readonly<Record<string, string>>;
+  /**
+   * The load-balanced Service the pods serve (an HPA's replicas, say): groups naming the same service share its load,
+   * so pods waiting for a node put theirs on the running ones. Absent: each pod's load is its own (a job, a worker).
+   */
+  readonly service?: string;
 }
 
 export interface Trace {
@@ -51,6 +56,7 @@ export function parseTrace(input: unknown, source: string): Trace {
     if (typeof group.name !== "string" || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(group.name)) throw new TraceError(`${where}.name: must be a DNS label such as "web"`);
     const selector = group.nodeSelector;
     if (selector !== undefined && (!isRecord(selector) || Object.values(selector).some((value) => typeof value !== "string"))) throw new TraceError(`${where}.nodeSelector: must map label keys to string values`);
+    if (group.service !== undefined && (typeof group.service !== "string" || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(group.service))) throw new TraceError(`${where}.service: must be a DNS label such as "web"`);
     return {
       name: group.name,
       atMinute: number(group.atMinute, `${where}.atMinute`, (n) => n >= 0 && n < durationMinutes, `a minute within the trace (0 to ${durationMinutes})`),
@@ -60,6 +66,7 @@ export function parseTrace(input: unknown, source: string): Trace {
       cpuUsage: number(group.cpuUsage ?? 1, `${where}.cpuUsage`, (n) => n >= 0 && n <= 10, "a share of the CPU request between 0 and 10"),
       runMinutes: group.runMinutes === undefined || group.runMinutes === null ? undefined : number(group.runMinutes, `${where}.runMinutes`, (n) => n > 0, "a positive number of minutes"),
       nodeSelector: selector as Record<string, string> | undefined,
+      service: group.service as string | undefined,
     };
   });
   return { name, description: typeof input.description === "string" ? input.description : "", durationMinutes, initialNodes, pods };
@@ -76,12 +83,12 @@ export function loadTrace(path: string): Trace {
 }
 
 /** The CSV columns, in this order; the first four are required on every line. */
-export const CSV_COLUMNS = ["at_minute", "count", "cpu_millis", "memory_mib", "run_minutes", "cpu_usage", "node_selector", "name"] as const;
+export const CSV_COLUMNS = ["at_minute", "count", "cpu_millis", "memory_mib", "run_minutes", "cpu_usage", "node_selector", "name", "service"] as const;
 
 /**
  * A trace from CSV: a header line naming the columns (any order, CSV_COLUMNS), then one pod group per line. `run_minutes`
  * empty means the pods run to the end; `cpu_usage` defaults to 1; `node_selector` is `key=value` pairs joined by `;`;
- * `name` defaults to `pods-<line>`. Blank lines and lines starting with `#` are skipped. The trace lasts until the
+ * `name` defaults to `pods-<line>`; `service`, when set, names the Service whose load the pods share (PodGroup.service). Blank lines and lines starting with `#` are skipped. The trace lasts until the
  * last pod finishes, or `durationMinutes` when given. Throws a TraceError naming the line.
  */
 export function csvToTrace(text: string, options: { name: string; durationMinutes?: number }): Trace {
@@ -133,6 +140,7 @@ export function csvToTrace(text: string, options: { name: string; durationMinute
       runMinutes: numeric("run_minutes", false),
       cpuUsage: numeric("cpu_usage", false),
       nodeSelector,
+      service: cell("service") || undefined,
     });
   }
   if (groups.length === 0) throw new TraceError(`${options.name}: no pod lines after the header`);

@@ -8,6 +8,7 @@ import { hostedZoneReference } from "./config/schema";
 import { ClusterConfig, ConfigError } from "./config/resolve";
 import { Automation } from "./modules/automation";
 import { BlockStorage } from "./modules/block-storage";
+import { WorkloadIdentity } from "./modules/workload-identity";
 import { Backup } from "./modules/backup";
 import { autoscalerProps } from "./modules/automation/tuning";
 import { AGENT_DRAIN_HEARTBEAT_SECONDS, Compute } from "./modules/compute";
@@ -112,8 +113,12 @@ export class ClusterStack extends TerraformStack {
           extraNames: addonsWithUi.map((addon) => addonHost(addon, site.fqdn)),
         })
       : undefined;
-    const blockStorage = config.storage.blockStorage.enabled
-      ? new BlockStorage(this, "BlockStorage", { clusterName: config.clusterName, region: config.region, partition: config.partition })
+    // Pods assume IAM roles only where a chart cannot use the host network to reach instance metadata: the EBS CSI controller.
+    const workloadIdentity = config.storage.blockStorage.enabled
+      ? new WorkloadIdentity(this, "WorkloadIdentity", { clusterName: config.clusterName, region: config.region, partition: config.partition })
+      : undefined;
+    const blockStorage = workloadIdentity
+      ? new BlockStorage(this, "BlockStorage", { clusterName: config.clusterName, region: config.region, partition: config.partition, workloadIdentity })
       : undefined;
     const { backups } = config;
     if (backups.enabled) {
@@ -213,7 +218,8 @@ export class ClusterStack extends TerraformStack {
       datastoreReadPolicyJson: database.readSecretPolicyJson,
       efsFileSystemId: storage.fileSystemId,
       efsCsiPolicyJson: storage.csiDriverPolicyJson,
-      ebsCsiPolicyJson: blockStorage?.csiDriverPolicyJson,
+      ebsCsiControllerRoleArn: blockStorage?.controllerRoleArn,
+      serviceAccountIssuer: workloadIdentity && { url: workloadIdentity.issuerUrl, bucketName: workloadIdentity.bucketName, publishStatements: workloadIdentity.publishStatements },
       defaultStorageClass: config.storage.defaultStorageClass,
       instanceTags: defaultTags(config),
       // Redirect where clients come through the ingress load balancer that ends TLS; behind CloudFront, websecure is

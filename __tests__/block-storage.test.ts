@@ -1,6 +1,6 @@
 import { load } from "js-yaml";
 import { resolveConfig } from "../config/resolve";
-import { defaultStorageClasses, documentOf, localNamed, resourceNamed, resourcesOf, synthCluster, TerraformJson, writtenManifests } from "./helpers";
+import { defaultStorageClasses, documentOf, documentStatements, localNamed, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson, tf, writtenConfig, writtenManifests } from "./helpers";
 
 // The AWS EBS CSI driver (storage.blockStorage.enabled): its pinned chart, the gp3 StorageClass and the node roles'
 // permissions. Expectations from kubernetes-sigs/aws-ebs-csi-driver at helm-chart-aws-ebs-csi-driver-2.64.0:
@@ -22,15 +22,31 @@ function inlineStatements(json: TerraformJson, group: "Servers" | "Agents", name
   return json.data!.aws_iam_policy_document[document[1]].statement;
 }
 
+/** The statements of the EBS CSI controller role's inline policy. */
+function controllerStatements(json: TerraformJson): any[] {
+  const [, policy] = resourcesOf(json, "aws_iam_role_policy").find(([id]) => id.startsWith("WorkloadIdentity_EbsCsiControllerRolePolicy")) ?? [];
+  if (!policy) return [];
+  return documentStatements(json, policy.policy);
+}
+
+/** Every statement of the node roles' inline policies. */
+function nodeRoleStatements(json: TerraformJson): any[] {
+  return resourcesOf(json, "aws_iam_role_policy")
+    .filter(([id]) => id.startsWith("Compute_"))
+    .flatMap(([, body]) => (body.policy.startsWith("${data.aws_iam_policy_document.") ? documentStatements(json, body.policy) : JSON.parse(body.policy).Statement.map((statement: any) => ({ actions: [statement.Action].flat(), resources: [statement.Resource].flat() }))));
+}
+
 describe("off by default", () => {
   const { json } = synthCluster({});
   const defaults = writtenManifests(localNamed(json, "Compute_Servers_UserData"));
 
   test("no chart, no StorageClass, no permissions; EFS stays the default class", () => {
     expect(defaults["aws-ebs-csi-driver"]).toEqual([]);
-    expect(inlineStatements(json, "Servers", "ebs-csi")).toEqual([]);
-    expect(inlineStatements(json, "Agents", "ebs-csi")).toEqual([]);
+    expect(controllerStatements(json)).toEqual([]);
     expect(defaultStorageClasses(defaults)).toEqual(["efs"]);
+    // Nor a service-account issuer: the servers keep k3s's own, and nothing is published.
+    expect(resourcesOf(json, "aws_iam_openid_connect_provider")).toEqual([]);
+    expect(JSON.stringify(writtenConfig(localNamed(json, "Compute_Servers_UserData"))["kube-apiserver-arg"])).not.toContain("service-account");
   });
 });
 
@@ -53,7 +69,18 @@ describe("the driver", () => {
       // controller.region: "If not specified then the region will be looked up via the AWS EC2 metadata service".
       // controller.k8sTagClusterId: "ID of the Kubernetes cluster used for tagging provisioned EBS volumes".
       // controller.extraVolumeTags: "Extra volume tags to attach to each dynamically provisioned volume".
-      controller: { region: "eu-west-1", k8sTagClusterId: "shop", extraVolumeTags: { Cluster: "shop", Environment: "prod", ManagedBy: "cdktf", CostCenter: "platform" } },
+      // controller.serviceAccount.name, controller.env, controller.volumes and controller.volumeMounts: the token and
+      // role the controller's AWS SDK assumes (templates/controller.yaml adds env and volumeMounts to the ebs-plugin
+      // container, volumes to the pod); checked against the role's trust below.
+      controller: {
+        region: "eu-west-1",
+        k8sTagClusterId: "shop",
+        extraVolumeTags: { Cluster: "shop", Environment: "prod", ManagedBy: "cdktf", CostCenter: "platform" },
+        serviceAccount: { name: expect.any(String) },
+        env: expect.any(Array),
+        volumes: expect.any(Array),
+        volumeMounts: expect.any(Array),
+      },
       // node.metadataSources: "Valid sources include 'imds', 'kubernetes'".
       node: { metadataSources: "kubernetes" },
     });
@@ -65,11 +92,93 @@ describe("the driver", () => {
   });
 
   test("tags volumes with the cluster ID its IAM conditions name", () => {
-    for (const group of ["Servers", "Agents"] as const) {
-      const conditions = inlineStatements(enabled.json, group, "ebs-csi").flatMap((statement) => statement.condition ?? []);
-      const clusterNames = conditions.filter((condition: any) => condition.variable.endsWith(`/${CLUSTER_NAME_TAG}`)).flatMap((condition: any) => condition.values);
-      expect(new Set(clusterNames)).toEqual(new Set([values.controller.k8sTagClusterId]));
-    }
+    const conditions = controllerStatements(enabled.json).flatMap((statement) => statement.condition ?? []);
+    const clusterNames = conditions.filter((condition: any) => condition.variable.endsWith(`/${CLUSTER_NAME_TAG}`)).flatMap((condition: any) => condition.values);
+    expect(new Set(clusterNames)).toEqual(new Set([values.controller.k8sTagClusterId]));
+  });
+});
+
+describe("credentials: the controller's own role, through the cluster's service-account issuer", () => {
+  // Pods cannot reach instance metadata (one hop) and chart 2.64.0 has no host network for the controller, so it
+  // trades a projected service-account token for its role: AssumeRoleWithWebIdentity, as EKS's IRSA does
+  // (aws/amazon-eks-pod-identity-webhook README: AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE and a serviceAccountToken
+  // volume of audience sts.amazonaws.com; IAM User Guide, "Available keys for AWS web identity federation").
+  const chart = documentOf(manifests["aws-ebs-csi-driver"], "HelmChart");
+  const { controller } = load(chart.spec.valuesContent) as any;
+  const json = enabled.json;
+  const role = resourceNamed(json, "aws_iam_role", "WorkloadIdentity_EbsCsiControllerRole");
+  const trust = documentStatements(json, role.assume_role_policy);
+  const provider = resourceNamed(json, "aws_iam_openid_connect_provider", "WorkloadIdentity_IssuerProvider");
+  const distributionDomain = ref(json, "aws_cloudfront_distribution", "WorkloadIdentity_IssuerDistribution", "domain_name");
+  const env = Object.fromEntries(controller.env.map((variable: { name: string; value: string }) => [variable.name, variable.value]));
+
+  test("the controller's AWS SDK assumes the controller role with the token mounted from its service account", () => {
+    expect(env.AWS_ROLE_ARN).toBe(tf(json, "aws_iam_role", "WorkloadIdentity_EbsCsiControllerRole", "arn"));
+    const [volume] = controller.volumes;
+    const [mount] = controller.volumeMounts;
+    expect(mount).toEqual({ name: volume.name, mountPath: expect.stringMatching(/^\//), readOnly: true });
+    const [source] = volume.projected.sources;
+    expect(env.AWS_WEB_IDENTITY_TOKEN_FILE).toBe(`${mount.mountPath}/${source.serviceAccountToken.path}`);
+    // The kubelet refuses a projected token valid for less than 10 minutes, and rotates it at 80 % of its life.
+    expect(source.serviceAccountToken.expirationSeconds).toBeGreaterThanOrEqual(600);
+  });
+
+  test("only that service account's pods, with a token for STS from this cluster's issuer, may assume the role", () => {
+    expect(trust).toEqual([
+      {
+        sid: "ServiceAccountWebIdentity",
+        effect: undefined,
+        actions: ["sts:AssumeRoleWithWebIdentity"],
+        principals: [{ type: "Federated", identifiers: [ref(json, "aws_iam_openid_connect_provider", "WorkloadIdentity_IssuerProvider", "arn")] }],
+        condition: [
+          { test: "StringEquals", variable: `${distributionDomain}:sub`, values: [`system:serviceaccount:${chart.spec.targetNamespace}:${controller.serviceAccount.name}`] },
+          { test: "StringEquals", variable: `${distributionDomain}:aud`, values: [controller.volumes[0].projected.sources[0].serviceAccountToken.audience] },
+        ],
+      },
+    ].map(({ effect: _effect, ...statement }) => expect.objectContaining(statement)));
+    // The provider trusts that issuer, for that audience.
+    expect(provider.url).toBe(`https://${distributionDomain}`);
+    expect(provider.client_id_list).toEqual(["sts.amazonaws.com"]);
+    expect(controller.volumes[0].projected.sources[0].serviceAccountToken.audience).toBe("sts.amazonaws.com");
+  });
+
+  test("the servers sign tokens as that issuer, keeping k3s's own accepted, and name the key set they publish", () => {
+    const args: string[] = writtenConfig(localNamed(json, "Compute_Servers_UserData"))["kube-apiserver-arg"];
+    const issuer = `https://tf:${distributionDomain.slice(2, -1)}`;
+    // "key-=value" prepends to k3s's default (k3s pkg/util/args.go GetArgs): the first issuer signs, all are accepted.
+    expect(args).toContain(`service-account-issuer-=${issuer}`);
+    expect(args).toContain(`service-account-jwks-uri=${issuer}/openid/v1/jwks`);
+    expect(args.filter((arg) => arg.startsWith("service-account-issuer"))).toHaveLength(1);
+  });
+
+  test("the issuer's documents: a private bucket read by CloudFront for this distribution only, over HTTPS", () => {
+    const bucketId = ref(json, "aws_s3_bucket", "WorkloadIdentity_IssuerBucket", "id");
+    const block = resourcesOf(json, "aws_s3_bucket_public_access_block").find(([, body]) => body.bucket === bucketId)![1];
+    expect(block).toMatchObject({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true });
+    const distribution = resourceNamed(json, "aws_cloudfront_distribution", "WorkloadIdentity_IssuerDistribution");
+    expect(distribution.origin).toEqual([
+      expect.objectContaining({
+        domain_name: ref(json, "aws_s3_bucket", "WorkloadIdentity_IssuerBucket", "bucket_regional_domain_name"),
+        origin_access_control_id: ref(json, "aws_cloudfront_origin_access_control", "WorkloadIdentity_IssuerAccessControl", "id"),
+      }),
+    ]);
+    expect(distribution.default_cache_behavior).toMatchObject({ viewer_protocol_policy: "https-only", allowed_methods: ["GET", "HEAD"] });
+    expect(resourceNamed(json, "aws_cloudfront_origin_access_control", "WorkloadIdentity_IssuerAccessControl")).toMatchObject({ origin_access_control_origin_type: "s3", signing_behavior: "always", signing_protocol: "sigv4" });
+    const policy = resourcesOf(json, "aws_s3_bucket_policy").find(([, body]) => body.bucket === bucketId)![1];
+    const read = documentStatements(json, policy.policy).find((statement) => statement.sid === "CloudFrontReadsIssuerDocuments");
+    expect(read).toMatchObject({
+      actions: ["s3:GetObject"],
+      principals: [{ type: "Service", identifiers: ["cloudfront.amazonaws.com"] }],
+      condition: [{ test: "StringEquals", variable: "AWS:SourceArn", values: [ref(json, "aws_cloudfront_distribution", "WorkloadIdentity_IssuerDistribution", "arn")] }],
+    });
+  });
+
+  test("the servers may write the two documents and nothing else to the bucket; the agents nothing", () => {
+    const bucketArn = ref(json, "aws_s3_bucket", "WorkloadIdentity_IssuerBucket", "arn");
+    expect(inlineStatements(json, "Servers", "service-account-issuer")).toEqual([
+      expect.objectContaining({ actions: ["s3:PutObject"], resources: [`${bucketArn}/.well-known/openid-configuration`, `${bucketArn}/openid/v1/jwks`] }),
+    ]);
+    expect(inlineStatements(json, "Agents", "service-account-issuer")).toEqual([]);
   });
 });
 
@@ -110,12 +219,19 @@ describe("the gp3 StorageClass", () => {
 });
 
 describe("IAM: the cluster's volumes only", () => {
-  const statements = inlineStatements(enabled.json, "Agents", "ebs-csi");
+  const statements = controllerStatements(enabled.json);
   const bySid = (sid: string) => statements.find((statement) => statement.sid === sid);
   const clusterCondition = (key: string) => ({ test: "StringEquals", variable: `${key}/${CLUSTER_NAME_TAG}`, values: ["shop"] });
 
-  test("both node roles carry the same policy: the controller may run on any node", () => {
-    expect(inlineStatements(enabled.json, "Servers", "ebs-csi")).toEqual(statements);
+  test("only the controller's role may touch volumes: no node role holds a volume action, nor tags on volumes", () => {
+    const volumeActions = statements.flatMap((statement) => statement.actions).filter((action: string) => !action.startsWith("ec2:Describe"));
+    expect(volumeActions).toEqual(expect.arrayContaining(["ec2:CreateVolume", "ec2:AttachVolume", "ec2:DeleteVolume", "ec2:CreateTags"]));
+    const nodeStatements = nodeRoleStatements(enabled.json);
+    expect(nodeStatements.length).toBeGreaterThan(0);
+    expect(nodeStatements.flatMap((statement) => statement.actions).filter((action: string) => volumeActions.includes(action) && action !== "ec2:CreateTags")).toEqual([]);
+    // The cloud controller tags its security groups (CreateTags on security-group/*); nothing tags a volume or "*".
+    const tagging = nodeStatements.filter((statement) => statement.actions.includes("ec2:CreateTags"));
+    expect(tagging.flatMap((statement) => statement.resources).filter((resource: string) => resource === "*" || resource.includes(":volume/"))).toEqual([]);
   });
 
   test('"*" only for describe calls, which take no resource', () => {

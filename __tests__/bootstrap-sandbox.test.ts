@@ -43,6 +43,7 @@ describeSandbox(title, () => {
   let serverLaunchHoldSeconds = 0;
   let everyAddon: TerraformJson;
   let serverWithEveryAddon = "";
+  let serverWithBlockStorage = "";
 
   beforeAll(async () => {
     if (!support.available) throw new Error(`the sandbox needs unshare with overlay mounts: ${support.reason}`);
@@ -63,6 +64,8 @@ describeSandbox(title, () => {
     server = withStubInstaller(serverWithPinnedInstaller);
     agent = withStubInstaller(deliveredForSandbox(localNamed(json, "Compute_Agents_UserData"), REGION));
     serverWithEveryAddon = withStubInstaller(deliveredForSandbox(localNamed(everyAddon, "Compute_Servers_UserData"), REGION));
+    const blockStorage = synthCluster({ storage: { blockStorage: { enabled: true } } }).json;
+    serverWithBlockStorage = withStubInstaller(deliveredForSandbox(localNamed(blockStorage, "Compute_Servers_UserData"), REGION));
     // A port that accepts connections (the kernel completes the handshake while jest waits on the script) and one
     // that refuses them.
     datastore = await listen();
@@ -348,6 +351,53 @@ describeSandbox(title, () => {
     const run = runServer({ faults: { "get-secret-value.Addons_GrafanaAdminSecret": 100 } });
     expectReplaced(run);
     expect(run.applied).toEqual([]);
+  });
+
+  describe("the service-account issuer (block storage on)", () => {
+    // The sandbox's k3s serves the discovery document as kube-apiserver does: the issuer and key-set URL the server's
+    // config.yaml gave it (support/sandbox/bin/k3s). STS fetches <issuer>/.well-known/openid-configuration (OpenID
+    // Connect Discovery 1.0, section 4) and then the jwks_uri it names; CloudFront serves the bucket's keys as paths.
+    const issuerObjects = (run: SandboxRun) => Object.entries(run.objects);
+
+    test("a server publishes the discovery document and key set at the paths the issuer's URL makes of them", () => {
+      const run = runServer({}, serverWithBlockStorage);
+      expectSucceeded(run);
+      const issuerArg: string = config(run)["kube-apiserver-arg"].find((arg: string) => arg.startsWith("service-account-issuer-="));
+      const issuer = issuerArg.slice("service-account-issuer-=".length);
+      const objects = Object.fromEntries(issuerObjects(run));
+      const bucket = Object.keys(objects)[0].split("/")[0];
+      const urlOf = (key: string) => `${issuer}/${key.slice(bucket.length + 1)}`;
+      const discovery = Object.entries(objects).find(([key]) => urlOf(key) === `${issuer}/.well-known/openid-configuration`);
+      expect(discovery).toBeDefined();
+      const document = JSON.parse(discovery![1].body);
+      expect(document.issuer).toBe(issuer);
+      const keys = Object.entries(objects).find(([key]) => urlOf(key) === document.jwks_uri);
+      expect(keys).toBeDefined();
+      expect(JSON.parse(keys![1].body).keys).toHaveLength(1);
+      expect(Object.keys(objects)).toHaveLength(2);
+      for (const object of Object.values(objects)) expect(object.contentType).toBe("application/json");
+      for (const call of run.callsOf("aws").filter((args) => args[1] === "put-object")) expect(option(call, "--region")).toBe(REGION);
+    });
+
+    test("failed reads and writes are retried", () => {
+      const run = runServer({ faults: { "raw-document": 2, "put-object": 2 } }, serverWithBlockStorage);
+      expectSucceeded(run);
+      expect(issuerObjects(run)).toHaveLength(2);
+    });
+
+    test("an API server that signs as another issuer, or serves no keys, fails the server before it is in service", () => {
+      for (const fault of ["foreign-issuer", "no-keys"]) {
+        const run = runServer({ faults: { [fault]: 1000 } }, serverWithBlockStorage);
+        expectReplaced(run);
+        expect(run.log).toMatch(fault === "foreign-issuer" ? /names the issuer 'https:\/\/kubernetes\.default\.svc\.cluster\.local'/ : /serves no signing keys/);
+      }
+    });
+
+    test("without block storage nothing is published", () => {
+      const run = runServer();
+      expectSucceeded(run);
+      expect(run.callsOf("aws").filter((args) => args[0] === "s3api")).toEqual([]);
+    });
   });
 
   test("the automation access a server publishes is what the Lambdas' reader parses (lambdas/shared/access.ts)", () => {

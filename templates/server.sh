@@ -15,6 +15,7 @@ KUBECONFIG_ENDPOINT="{{ KUBECONFIG_ENDPOINT }}"
 ADMISSION_CONFIG_FILE="{{ ADMISSION_CONFIG_FILE }}"
 AUDIT_POLICY_FILE="{{ AUDIT_POLICY_FILE }}"
 AUDIT_LOG_DIRECTORY="{{ AUDIT_LOG_DIRECTORY }}"
+SERVICE_ACCOUNT_ISSUER_URL="{{ SERVICE_ACCOUNT_ISSUER_URL }}"
 
 {{ LIB }}
 
@@ -143,6 +144,33 @@ sed "s#https://127.0.0.1:{{ KUBE_API_PORT }}#$KUBECONFIG_ENDPOINT#" /etc/rancher
 retry 5 aws secretsmanager put-secret-value --region "$REGION" --secret-id "$KUBECONFIG_SECRET_ARN" \
   --secret-string "file://$KUBECONFIG_EXTERNAL" >/dev/null
 rm -f "$KUBECONFIG_EXTERNAL"
+
+log "== publish the service-account issuer's documents"
+# Empty unless pods assume IAM roles (modules/workload-identity). STS reads these through CloudFront to check the
+# tokens the API server signs as that issuer; every server publishes the same documents, so any one's will do.
+SERVICE_ACCOUNT_ISSUER_BUCKET="{{ SERVICE_ACCOUNT_ISSUER_BUCKET }}"
+# publish_issuer_document PATH: the API server's document at /PATH, to the key PATH of the bucket. The discovery
+# document must name the issuer this server was configured with, or STS would refuse every token.
+publish_issuer_document() {
+  local document status=0
+  document=$(mktemp)
+  k3s kubectl get --raw "/$1" --request-timeout=30s >"$document" &&
+    python3 -c '
+import json, sys
+document = json.load(open(sys.argv[1]))
+if sys.argv[2] == "{{ ISSUER_DISCOVERY_PATH }}" and document.get("issuer") != sys.argv[3]:
+    sys.exit("the API server names the issuer %r, not %s" % (document.get("issuer"), sys.argv[3]))
+if sys.argv[2] == "{{ ISSUER_KEYS_PATH }}" and not document.get("keys"):
+    sys.exit("the API server serves no signing keys")' "$document" "$1" "$SERVICE_ACCOUNT_ISSUER_URL" &&
+    aws s3api put-object --region "$REGION" --bucket "$SERVICE_ACCOUNT_ISSUER_BUCKET" --key "$1" --body "$document" \
+      --content-type application/json >/dev/null || status=$?
+  rm -f "$document"
+  return "$status"
+}
+if [ -n "$SERVICE_ACCOUNT_ISSUER_BUCKET" ]; then
+  retry 10 publish_issuer_document "{{ ISSUER_DISCOVERY_PATH }}"
+  retry 10 publish_issuer_document "{{ ISSUER_KEYS_PATH }}"
+fi
 
 log "== publish automation credentials"
 token_ready() { [ -n "$(k3s kubectl -n {{ AUTOMATION_TOKEN_SECRET_NAMESPACE }} get secret {{ AUTOMATION_TOKEN_SECRET_NAME }} -o jsonpath='{.data.token}' 2>/dev/null)" ]; }

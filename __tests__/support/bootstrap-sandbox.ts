@@ -45,6 +45,8 @@ export interface SandboxRun {
   readonly calls: string[][];
   /** Secret values the script published, by secret name. */
   readonly published: Record<string, string>;
+  /** Objects the script put to S3, by "bucket/key", with their content type. */
+  readonly objects: Record<string, { readonly body: string; readonly contentType: string }>;
   /** What the script piped into `k3s kubectl apply -f -`, in order. */
   readonly applied: string[];
   /** A file the script wrote under /etc, /var/lib or /var/log, or undefined. */
@@ -122,6 +124,12 @@ export function runBootstrap(script: string, options: SandboxOptions): SandboxRu
     .map((line) => line.split("\t").map(unescapeField));
   const publishedDir = join(state, "published");
   const published = Object.fromEntries((existsSync(publishedDir) ? readdirSync(publishedDir) : []).map((name) => [name, readFileSync(join(publishedDir, name), "utf8")]));
+  const objectsDir = join(state, "objects");
+  const objects = Object.fromEntries(
+    (existsSync(objectsDir) ? (readdirSync(objectsDir, { recursive: true }) as string[]) : [])
+      .filter((path) => !path.endsWith(".content-type") && existsSync(join(objectsDir, `${path}.content-type`)))
+      .map((path) => [path, { body: readFileSync(join(objectsDir, path), "utf8"), contentType: readFileSync(join(objectsDir, `${path}.content-type`), "utf8").trim() }]),
+  );
   const appliedDir = join(state, "applied");
   const applied = (existsSync(appliedDir) ? readdirSync(appliedDir).sort() : []).map((name) => readFileSync(join(appliedDir, name), "utf8"));
   rmSync(root, { recursive: true, force: true });
@@ -131,6 +139,7 @@ export function runBootstrap(script: string, options: SandboxOptions): SandboxRu
     log: files.get("var/log/k3s-bootstrap.log")?.content ?? "",
     calls,
     published,
+    objects,
     applied,
     file: (path) => files.get(path.replace(/^\//, ""))?.content,
     mode: (path) => {

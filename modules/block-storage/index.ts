@@ -2,6 +2,7 @@ import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-i
 import { DataAwsIamPolicyDocument, DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { Construct } from "constructs";
 import { clusterTagKey } from "../cluster-tag";
+import type { WorkloadIdentity } from "../workload-identity";
 
 /**
  * The tag the EBS CSI driver puts on every volume it creates when its controller runs with
@@ -11,6 +12,13 @@ import { clusterTagKey } from "../cluster-tag";
  */
 export const EBS_CSI_CLUSTER_NAME_TAG = "ebs.csi.aws.com/cluster-name";
 
+/**
+ * The controller's service account: the chart installs into kube-system (the HelmChart's targetNamespace) and names it
+ * ebs-csi-controller-sa by default (values.yaml of chart 2.64.0, controller.serviceAccount.name); the manifest sets the
+ * name from here, so the role's trust and the pods agree.
+ */
+export const EBS_CSI_CONTROLLER_SERVICE_ACCOUNT = { namespace: "kube-system", name: "ebs-csi-controller-sa" } as const;
+
 export interface BlockStorageProps {
   /** The cluster the driver tags its volumes with, and whose instances it may attach them to. */
   readonly clusterName: string;
@@ -18,6 +26,8 @@ export interface BlockStorageProps {
   readonly region: string;
   /** AWS partition, for the ARNs. */
   readonly partition: string;
+  /** The cluster's service-account issuer, through which the controller gets its role. */
+  readonly workloadIdentity: WorkloadIdentity;
 }
 
 /**
@@ -68,14 +78,19 @@ export function ebsCsiDriverStatements(props: BlockStorageProps & { readonly acc
   ];
 }
 
-/** IAM for the AWS EBS CSI driver, which provisions the cluster's ReadWriteOnce (gp3) volumes. */
+/**
+ * IAM for the AWS EBS CSI driver, which provisions the cluster's ReadWriteOnce (gp3) volumes: a role for its controller
+ * alone, the only part that calls EC2 (the node plugin mounts what the controller attached, and reads its instance's
+ * details from the Node object), so no node role can create or delete volumes.
+ */
 export class BlockStorage extends Construct {
-  /** IAM policy (JSON) the driver needs on the nodes: create, attach, resize and delete the cluster's volumes. */
-  public readonly csiDriverPolicyJson: string;
+  /** The role the controller assumes (ebs-csi-controller-sa in kube-system). */
+  public readonly controllerRoleArn: string;
 
   constructor(scope: Construct, id: string, props: BlockStorageProps) {
     super(scope, id);
     const accountId = new DataAwsCallerIdentity(this, "Account").accountId;
-    this.csiDriverPolicyJson = new DataAwsIamPolicyDocument(this, "CsiDriverPolicy", { statement: ebsCsiDriverStatements({ ...props, accountId }) }).json;
+    const policy = new DataAwsIamPolicyDocument(this, "CsiDriverPolicy", { statement: ebsCsiDriverStatements({ ...props, accountId }) });
+    this.controllerRoleArn = props.workloadIdentity.roleFor("EbsCsiControllerRole", { name: "ebs-csi-controller", serviceAccount: EBS_CSI_CONTROLLER_SERVICE_ACCOUNT, policyJson: policy.json }).arn;
   }
 }

@@ -1,3 +1,4 @@
+import { serviceAccountIssuerArgs } from "./service-account-issuer";
 import { readTemplate } from "./user-data";
 
 /** Pod Security Standards levels (Kubernetes docs, "Pod Security Standards"). */
@@ -47,9 +48,10 @@ export const CLUSTER_POLICY_PATHS = {
  * Admission is on in every Kubernetes release k3s ships, and its defaults are this file), the audit flags when the
  * audit log is on. Flag names from the k3s CIS Hardening Guide and kube-apiserver's reference.
  */
-export function kubeApiserverArgsYaml(policy: ClusterPolicyProps): string {
+export function kubeApiserverArgsYaml(policy: ClusterPolicyProps, serviceAccountIssuerUrl?: string): string {
   const { auditLog } = policy;
   const args = [
+    ...(serviceAccountIssuerUrl ? serviceAccountIssuerArgs(serviceAccountIssuerUrl) : []),
     `admission-control-config-file=${CLUSTER_POLICY_PATHS.admissionConfigFile}`,
     ...(auditLog.enabled
       ? [
@@ -74,7 +76,7 @@ export function clusterPolicyIncludes(): Record<string, string> {
 }
 
 /** Placeholder values for the server script and the files it includes. */
-export function clusterPolicyValues(policy: ClusterPolicyProps): Record<string, string> {
+export function clusterPolicyValues(policy: ClusterPolicyProps, serviceAccountIssuerUrl?: string): Record<string, string> {
   const { podSecurity } = policy;
   return {
     POD_SECURITY_ENFORCE: podSecurity.enforce,
@@ -85,6 +87,6 @@ export function clusterPolicyValues(policy: ClusterPolicyProps): Record<string, 
     ADMISSION_CONFIG_FILE: CLUSTER_POLICY_PATHS.admissionConfigFile,
     AUDIT_POLICY_FILE: CLUSTER_POLICY_PATHS.auditPolicyFile,
     AUDIT_LOG_DIRECTORY: CLUSTER_POLICY_PATHS.auditLogDirectory,
-    KUBE_APISERVER_ARGS: kubeApiserverArgsYaml(policy),
+    KUBE_APISERVER_ARGS: kubeApiserverArgsYaml(policy, serviceAccountIssuerUrl),
   };
 }

@@ -21,6 +21,7 @@ import { originHeaderMiddlewareManifest, traefikManifest, WebEntryPoint } from "
 import { kubernetesMinorImageTag, readTemplate, secretDocumentKeys, SERVER_TAINT, serverTaintsYaml } from "./user-data";
 import { AGENT_CPU_TARGET_PERCENT } from "./cpu-target";
 import { ClusterPolicyProps, clusterPolicyIncludes, clusterPolicyValues } from "./cluster-policy";
+import { ServiceAccountIssuer, serviceAccountIssuerValues } from "./service-account-issuer";
 import { ebsCsiManifest } from "./ebs-csi";
 import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
 import { AddonNames } from "../contracts/addons";
@@ -78,12 +79,18 @@ export interface ComputeProps {
   /** EFS CSI driver permissions; attached to both roles since its controller may run on any node. */
   readonly efsCsiPolicyJson: string;
   /**
-   * EBS CSI driver permissions, when block storage is on: the driver and its gp3 StorageClass are deployed, and the
-   * permissions attached to both roles since its controller may run on any node.
+   * The role of the EBS CSI controller, when block storage is on: the driver and its gp3 StorageClass are deployed,
+   * and the controller assumes this role through the service-account issuer (needs serviceAccountIssuer).
    * @default undefined (no block storage)
    */
-  readonly ebsCsiPolicyJson?: string;
-  /** The StorageClass of claims that name none: "efs" (ReadWriteMany, NFS) or "gp3" (needs ebsCsiPolicyJson). */
+  readonly ebsCsiControllerRoleArn?: string;
+  /**
+   * The issuer the servers sign service-account tokens as, when pods assume IAM roles (modules/workload-identity),
+   * and the bucket and permissions with which they publish its discovery documents.
+   * @default undefined (the k3s default issuer only)
+   */
+  readonly serviceAccountIssuer?: ServiceAccountIssuer;
+  /** The StorageClass of claims that name none: "efs" (ReadWriteMany, NFS) or "gp3" (needs ebsCsiControllerRoleArn). */
   readonly defaultStorageClass: "efs" | "gp3";
   /**
    * Tags every instance carries (ASG launches do not get the provider's default tags). They go on the groups, not the
@@ -165,13 +172,16 @@ export class Compute extends Construct {
 
     const clusterAutoscaler = props.agents.scalingMode === "cluster-autoscaler";
     const addonSecretArns = props.addonAdminSecrets.map((secret) => secret.secretArn);
-    if (props.defaultStorageClass === "gp3" && props.ebsCsiPolicyJson === undefined) {
-      throw new Error('Compute: defaultStorageClass "gp3" needs ebsCsiPolicyJson, the EBS CSI driver that provisions it');
+    if (props.defaultStorageClass === "gp3" && props.ebsCsiControllerRoleArn === undefined) {
+      throw new Error('Compute: defaultStorageClass "gp3" needs ebsCsiControllerRoleArn, the EBS CSI driver that provisions it');
     }
-    if (props.ebsCsiPolicyJson === undefined && (props.addons.jenkins?.storageClass === "gp3" || props.addons.monitoring?.prometheusVolume !== undefined)) {
-      throw new Error('Compute: addons on "gp3" (Jenkins\'s storageClass, Prometheus\'s storage) need ebsCsiPolicyJson, the EBS CSI driver that provisions it');
+    if (props.ebsCsiControllerRoleArn === undefined && (props.addons.jenkins?.storageClass === "gp3" || props.addons.monitoring?.prometheusVolume !== undefined)) {
+      throw new Error('Compute: addons on "gp3" (Jenkins\'s storageClass, Prometheus\'s storage) need ebsCsiControllerRoleArn, the EBS CSI driver that provisions it');
     }
-    const blockStorage: Record<string, string> = props.ebsCsiPolicyJson !== undefined ? { "ebs-csi": props.ebsCsiPolicyJson } : {};
+    if (props.ebsCsiControllerRoleArn !== undefined && props.serviceAccountIssuer === undefined) {
+      throw new Error("Compute: ebsCsiControllerRoleArn needs serviceAccountIssuer: the controller assumes its role with a service-account token");
+    }
+    const issuer = props.serviceAccountIssuer;
     // The agents' disk holds the kubelet's directory: cluster-autoscaler's node template states it as ephemeral storage.
     const agentRootVolumeGb = 50;
     const policy = (policyId: string, statements: DataAwsIamPolicyDocumentStatement[]) => new DataAwsIamPolicyDocument(this, policyId, { statement: statements }).json;
@@ -229,7 +239,7 @@ export class Compute extends Construct {
         ]),
         datastore: props.datastoreReadPolicyJson,
         "efs-csi": props.efsCsiPolicyJson,
-        ...blockStorage,
+        ...(issuer ? { "service-account-issuer": policy("ServiceAccountIssuerPolicy", issuer.publishStatements) } : {}),
         // cluster-autoscaler runs on the servers with host networking, so it acts with this role.
         ...(clusterAutoscaler
           ? {
@@ -248,7 +258,10 @@ export class Compute extends Construct {
           MANIFEST_TRAEFIK_ORIGIN_HEADER: originHeaderMiddlewareManifest(props.ingressWebEntryPoint),
           MANIFEST_AUTOMATION_RBAC: readTemplate("manifests/cluster-automation-rbac.yaml").trimEnd(),
           MANIFEST_CLUSTER_AUTOSCALER: clusterAutoscaler ? clusterAutoscalerManifest(clusterName, props.region, props.k3sVersion) : "",
-          MANIFEST_EBS_CSI: props.ebsCsiPolicyJson !== undefined ? ebsCsiManifest(clusterName, props.region, props.instanceTags, props.defaultStorageClass === "gp3") : "",
+          MANIFEST_EBS_CSI:
+            props.ebsCsiControllerRoleArn !== undefined
+              ? ebsCsiManifest({ clusterName, region: props.region, clusterTags: props.instanceTags, isDefaultClass: props.defaultStorageClass === "gp3" })
+              : "",
           ...clusterPolicyIncludes(),
           ...addonIncludes(props.addons),
         },
@@ -274,7 +287,9 @@ export class Compute extends Construct {
           KUBE_API_PORT: String(KUBE_API_PORT),
           AUTOMATION_TOKEN_SECRET_NAME: AUTOMATION_TOKEN_SECRET.name,
           AUTOMATION_TOKEN_SECRET_NAMESPACE: AUTOMATION_TOKEN_SECRET.namespace,
-          ...clusterPolicyValues(props.clusterPolicy),
+          ...clusterPolicyValues(props.clusterPolicy, issuer?.url),
+          ...serviceAccountIssuerValues(issuer),
+          ...(props.ebsCsiControllerRoleArn !== undefined ? { EBS_CSI_CONTROLLER_ROLE_ARN: props.ebsCsiControllerRoleArn } : {}),
           ADDON_ADMIN_SECRETS: adminSecretTable(props.addonAdminSecrets),
           // A Python dict literal: JSON of strings and objects only.
           ADMIN_SECRET_FORMATS: JSON.stringify(ADMIN_SECRET_FORMATS),
@@ -304,7 +319,6 @@ export class Compute extends Construct {
         "cloud-node": policy("CloudNodePolicy", [{ sid: "CloudProviderNode", actions: CLOUD_NODE_ACTIONS, resources: ["*"] }]),
         "cluster-secrets": policy("AgentSecretsPolicy", [readSecrets(agentTokenSecret.arn)]),
         "efs-csi": props.efsCsiPolicyJson,
-        ...blockStorage,
       },
       bootstrap: { includes: {}, values: { ...sharedBootstrapValues, K3S_VERSION: props.agentK3sVersion, CAPACITY_TYPE_LABEL } },
       // Agents join through the servers: launched before them, they would spend their bootstrap time waiting.

@@ -18,7 +18,7 @@ describe("the cluster's alarms (default production cluster)", () => {
   const topic = ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn");
 
   test("these alarms exist, besides automation's errors, throttles and dead letters", () => {
-    expect(Object.keys(alarms).sort()).toEqual(["AgentsAtMax", "ApiHealthyHosts", "DatabaseConnections", "DatabaseCpu", "DatabaseFreeStorage", "FileSystemIoLimit"]);
+    expect(Object.keys(alarms).sort()).toEqual(["AgentsAtMax", "ApiHealthyHosts", "DatabaseConnections", "DatabaseCpu", "DatabaseFreeStorage", "FileSystemIoLimit", "FileSystemThroughput"]);
     const all = resourcesOf(json, "aws_cloudwatch_metric_alarm").map(([, alarm]) => `${alarm.namespace} ${alarm.metric_name}`);
     // The autoscaler's and drainer's Errors and Throttles and the drain DLQ depth already existed (modules/automation).
     expect(all.filter((metric) => metric.startsWith("AWS/Lambda") || metric.startsWith("AWS/SQS")).sort()).toEqual([
@@ -39,7 +39,7 @@ describe("the cluster's alarms (default production cluster)", () => {
 
   test("the topic and its key admit CloudWatch for exactly the cluster's alarms, the new ones included", () => {
     const allAlarms = resourcesOf(json, "aws_cloudwatch_metric_alarm").map(([id]) => `\${aws_cloudwatch_metric_alarm.${id}.arn}`).sort();
-    expect(allAlarms).toHaveLength(11);
+    expect(allAlarms).toHaveLength(12);
     for (const prefix of ["Automation_NotificationTopicPolicyDocument", "Automation_NotificationKeyPolicyDocument"]) {
       const document = Object.entries(json.data!.aws_iam_policy_document).find(([id]) => id.startsWith(`${prefix}_`))![1];
       const cloudWatch = document.statement.find((statement: any) => statement.principals?.[0].identifiers.includes("cloudwatch.amazonaws.com"));
@@ -117,6 +117,30 @@ describe("the cluster's alarms (default production cluster)", () => {
       treat_missing_data: "notBreaching",
     });
     expect(alarms.FileSystemBurstCredits).toBeUndefined();
+  });
+
+  test("the file system's throughput against its permitted throughput, in elastic mode too (EFS user guide, metric math)", () => {
+    const alarm = alarms.FileSystemThroughput;
+    expect(alarm).toMatchObject({ comparison_operator: "GreaterThanOrEqualToThreshold", threshold: 80, evaluation_periods: 15, treat_missing_data: "notBreaching" });
+    expect(alarm.metric_name).toBeUndefined();
+    const queries: any[] = alarm.metric_query;
+    const fileSystemId = ref(json, "aws_efs_file_system", "Storage_FileSystem", "id");
+    const metrics = queries.filter((query) => query.metric);
+    expect(metrics.map(({ metric }) => [metric.metric_name, metric.stat, metric.period, metric.dimensions])).toEqual([
+      ["MeteredIOBytes", "Sum", 60, { FileSystemId: fileSystemId }],
+      ["PermittedThroughput", "Sum", 60, { FileSystemId: fileSystemId }],
+    ]);
+    // The one returned series, evaluated: a minute of 90 MiB metered at 1.5 MiB/s permitted is 100 %; 48 MiB is 53.3 %.
+    const [expression] = queries.filter((query) => query.return_data);
+    expect(queries.filter((query) => query.return_data)).toHaveLength(1);
+    const evaluate = (meteredBytes: number, permittedBytesPerSecond: number) => {
+      const [metered, permitted] = metrics.map((query) => query.id);
+      const code = expression.expression.replace(new RegExp(`PERIOD\\(${metered}\\)`, "g"), "60").replace(new RegExp(`\\b${metered}\\b`, "g"), String(meteredBytes)).replace(new RegExp(`\\b${permitted}\\b`, "g"), String(permittedBytesPerSecond));
+      expect(code).toMatch(/^[0-9.()+*/\s-]+$/);
+      return Function(`return ${code}`)() as number;
+    };
+    expect(evaluate(90 * 1048576, 1.5 * 1048576)).toBeCloseTo(100);
+    expect(evaluate(48 * 1048576, 1.5 * 1048576)).toBeCloseTo(53.33, 1);
   });
 
   test("agents in service at the group's maximum of 10 for 30 one-minute periods, from metrics the group publishes", () => {

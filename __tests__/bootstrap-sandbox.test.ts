@@ -292,7 +292,7 @@ describeSandbox(title, () => {
       },
     ]);
     // Server-side apply: no kubectl.kubernetes.io/last-applied-configuration annotation copying the password.
-    expect(run.callsOf("k3s").filter((args) => args[1] === "apply")).toEqual([["kubectl", "apply", "--server-side", "--force-conflicts", "--field-manager=k3s-bootstrap", "-f", "-"]]);
+    expect(run.callsOf("k3s").filter((args) => args[1] === "apply")).toEqual([["kubectl", "apply", "--server-side", "--force-conflicts", "--field-manager=k3s-bootstrap", "--request-timeout=30s", "-f", "-"]]);
   });
 
   test("Argo CD's argocd-secret gets the bcrypt hash and a modification time; Jenkins's Secret the keys its chart names", () => {

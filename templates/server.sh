@@ -223,7 +223,7 @@ if "modifiedAt" in spec:
 print(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {"pod-security.kubernetes.io/enforce": level}}},
     {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": name, "namespace": namespace, "labels": spec["labels"]}, "stringData": data},
-]}))' "$2" "$3" "$4" "$5" <<<"$document" | k3s kubectl apply --server-side --force-conflicts --field-manager=k3s-bootstrap -f - >/dev/null
+]}))' "$2" "$3" "$4" "$5" <<<"$document" | k3s kubectl apply --server-side --force-conflicts --field-manager=k3s-bootstrap --request-timeout=30s -f - >/dev/null
 }
 while read -r arn namespace level name format; do
   if [ -z "$arn" ]; then continue; fi

@@ -16,6 +16,12 @@ export const EFS_LOW_BURST_CREDIT_BYTES = 100 * 1024 ** 2 * 1800;
 /** PercentIOLimit (General Purpose file systems) at or above which the file system is near its I/O limit. */
 export const EFS_IO_LIMIT_PERCENT = 90;
 
+/**
+ * Share of PermittedThroughput in use at or above which the file system is near its throughput ceiling: the elastic
+ * limits, the provisioned (or storage-based) amount, or the bursting baseline once credits run out.
+ */
+export const EFS_THROUGHPUT_UTILIZATION_PERCENT = 80;
+
 /** Minutes a target group may have fewer healthy servers than the group's size before the alarm fires. */
 export const API_UNHEALTHY_MINUTES = 15;
 
@@ -73,7 +79,8 @@ interface AlarmSpec {
   readonly id: string;
   readonly name: string;
   readonly description: string;
-  readonly metric: Pick<CloudwatchMetricAlarmConfig, "namespace" | "metricName" | "dimensions" | "statistic" | "period" | "evaluationPeriods">;
+  /** One metric, or metric math (metricQuery) with its evaluation periods. */
+  readonly metric: Pick<CloudwatchMetricAlarmConfig, "namespace" | "metricName" | "dimensions" | "statistic" | "period" | "evaluationPeriods" | "metricQuery">;
   readonly comparisonOperator: "GreaterThanThreshold" | "GreaterThanOrEqualToThreshold" | "LessThanThreshold";
   readonly threshold: number;
   readonly treatMissingData: "missing" | "breaching" | "notBreaching";
@@ -185,6 +192,31 @@ export class Monitoring extends Construct {
         treatMissingData: "notBreaching",
       });
     }
+
+    // In every throughput mode: PermittedThroughput is the ceiling of each (Amazon EFS user guide, "Amazon CloudWatch
+    // metrics for Amazon EFS"), and throughput is metered against it (MeteredIOBytes). The expression is the guide's
+    // "percentage of permitted throughput utilization" ("Using metric math with Amazon EFS"), on one-minute sums.
+    const efsMinute = (id: string, metricName: string) => ({
+      id,
+      metric: { namespace: "AWS/EFS", metricName, dimensions: { FileSystemId: fileSystem.id }, stat: "Sum", period: 60 },
+    });
+    this.alarm({
+      id: "FileSystemThroughput",
+      name: `${clusterName}-shared-throughput`,
+      description: `Shared file system at ${EFS_THROUGHPUT_UTILIZATION_PERCENT} % or more of its permitted throughput (${fileSystem.throughputMode} mode) for 15 minutes`,
+      metric: {
+        evaluationPeriods: 15,
+        metricQuery: [
+          efsMinute("metered", "MeteredIOBytes"),
+          efsMinute("permitted", "PermittedThroughput"),
+          { id: "utilization", expression: "((metered/1048576)/PERIOD(metered))*100/(permitted/1048576)", label: "Percent of permitted throughput", returnData: true },
+        ],
+      },
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      threshold: EFS_THROUGHPUT_UTILIZATION_PERCENT,
+      // MeteredIOBytes is reported only while there is I/O; none is no throughput.
+      treatMissingData: "notBreaching",
+    });
 
     // A group whose maximum is 0 is at its maximum by design.
     if (this.props.agentsMaxSize > 0) {

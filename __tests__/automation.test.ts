@@ -190,8 +190,8 @@ describe("confused-deputy conditions on service principals", () => {
     expect(policy.key_id).toBe(ref(json, "aws_kms_key", "Automation_NotificationKey", "id"));
     // One policy owner: a policy on the key itself would fight the separate resource.
     expect(resourceNamed(json, "aws_kms_key", "Automation_NotificationKey").policy).toBeUndefined();
-    // Automation's five and the six of modules/monitoring, admitted through admitAlarms.
-    expect(alarmArns).toHaveLength(11);
+    // Automation's five and the seven of modules/monitoring, admitted through admitAlarms.
+    expect(alarmArns).toHaveLength(12);
     expect(documentStatements(json, policy.policy).map(sortedConditions)).toEqual([
       // KMS developer guide, "Default key policy": the account principal with kms:* lets IAM policies grant use of
       // the key; without it nobody, the account root included, could manage the key again.

@@ -26,8 +26,10 @@ class RecordingGroup implements AgentGroup {
     this.calls.push(`setDesired ${desired}`);
     this.view = { ...this.view, desired };
   }
+  /** TerminateInstanceInAutoScalingGroup with ShouldDecrementDesiredCapacity: the instance leaves, desired drops. */
   async terminate(instanceId: string) {
     this.calls.push(`terminate ${instanceId}`);
+    this.view = { ...this.view, desired: this.view.desired - 1, instanceIds: this.view.instanceIds.filter((id) => id !== instanceId) };
   }
   /** As Auto Scaling does: the instance leaves for Terminating, and one launches in its place. */
   async replace(instanceId: string) {
@@ -151,6 +153,52 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     expect(group.calls).toEqual(["terminate i-0bbbbbbbbbbbbbbbb"]);
     expect(api.nodes.get("server-1")?.spec.unschedulable).toBeUndefined();
     expect(slackText(notifications[notifications.length - 1])).toMatch(/^:arrow_down: \*k3s: scaled down\* the agents from 2 to 1, removing agent-b \(i-0bbbbbbbbbbbbbbbb\)\n/);
+  });
+
+  describe("one removal after another (cluster-autoscaler: --scale-down-delay-after-delete is the scan interval)", () => {
+    beforeEach(() => {
+      api.addNode("agent-c", "i-0dddddddddddddddd");
+      group.view = { desired: 3, min: 1, max: 5, instanceIds: ["i-0aaaaaaaaaaaaaaaa", "i-0bbbbbbbbbbbbbbbb", "i-0dddddddddddddddd"] };
+      api.addPod("default", "busy-a", "agent-a", { cpu: "1500m", owner: "ReplicaSet" });
+    });
+
+    test("empty agents go one a run: a removal holds back no other", async () => {
+      await runAutoscaler(deps("run-1"));
+      now += 11 * MINUTE;
+      expect(await runAutoscaler(deps("run-2"))).toMatchObject({ action: "scale-down", node: "agent-b" });
+      now += MINUTE;
+      expect(await runAutoscaler(deps("run-3"))).toMatchObject({ action: "scale-down", node: "agent-c" });
+      expect(group.calls).toEqual(["terminate i-0bbbbbbbbbbbbbbbb", "terminate i-0dddddddddddddddd"]);
+    });
+
+    test("a removal that moved pods restarts every other window: its pods may have landed on the next candidate", async () => {
+      api.addPod("default", "small-b", "agent-b", { cpu: "100m", owner: "ReplicaSet" });
+      api.addPod("default", "small-c", "agent-c", { cpu: "200m", owner: "ReplicaSet" });
+      await runAutoscaler(deps("run-1"));
+      now += 11 * MINUTE;
+      expect(await runAutoscaler(deps("run-2"))).toMatchObject({ action: "scale-down", node: "agent-b" });
+      now += MINUTE;
+      expect(await runAutoscaler(deps("run-3"))).toMatchObject({ action: "none", reason: expect.stringContaining("no node below 50% of allocatable for 10 min") });
+      now += 10 * MINUTE;
+      expect(await runAutoscaler(deps("run-4"))).toMatchObject({ action: "scale-down", node: "agent-c" });
+    });
+
+    test("a failed scale-down holds every other one for 3 minutes (--scale-down-delay-after-failure) and restarts the windows", async () => {
+      api.addPod("default", "small-b", "agent-b", { cpu: "100m", owner: "ReplicaSet" });
+      api.addPod("default", "small-c", "agent-c", { cpu: "200m", owner: "ReplicaSet" });
+      api.refusals.set("default/small-b", 1000);
+      await runAutoscaler(deps("run-1"));
+      now += 11 * MINUTE;
+      expect(await runAutoscaler(deps("run-2"))).toMatchObject({ action: "none", reason: expect.stringContaining("scale-down of agent-b abandoned") });
+      // The run's clock moved on while the drain retried; the failure is recorded at the run's start.
+      const failedAt = (await new StateStore(dynamo.client, dynamo.table).load()).lastScaleDownFailureAt!;
+      expect(failedAt).toBeGreaterThan(0);
+      now = failedAt + MINUTE;
+      expect(await runAutoscaler(deps("run-3"))).toMatchObject({ action: "none", reason: expect.stringMatching(/holding scale-down for 1\d\d s after a failed one/) });
+      // The evictions that did happen may have moved pods onto agent-c, so its window restarted at the attempt too.
+      now = failedAt + 3 * MINUTE;
+      expect(await runAutoscaler(deps("run-4"))).toMatchObject({ action: "none", reason: expect.stringContaining("no node below 50% of allocatable for 10 min") });
+    });
   });
 
   test("a drain that cannot finish uncordons the node and terminates nothing", async () => {

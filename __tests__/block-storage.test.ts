@@ -66,6 +66,10 @@ describe("the driver", () => {
 
   test("sets only values chart 2.64.0 has: the region, the cluster ID that tags volumes, extra tags and the node metadata source", () => {
     expect(values).toEqual({
+      // awsAccessSecret defaults to {name: aws-secret, keyId: key_id, accessKey: access_key} in values.yaml, and the
+      // controller's template turns it into AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from that optional Secret, which
+      // the SDK would prefer to the role; null deletes the default (Helm's values merge).
+      awsAccessSecret: null,
       // controller.region: "If not specified then the region will be looked up via the AWS EC2 metadata service".
       // controller.k8sTagClusterId: "ID of the Kubernetes cluster used for tagging provisioned EBS volumes".
       // controller.extraVolumeTags: "Extra volume tags to attach to each dynamically provisioned volume".
@@ -86,8 +90,9 @@ describe("the driver", () => {
     });
   });
 
-  test("holds no credentials: no static keys in values (awsAccessSecret) or anywhere in the manifest", () => {
-    expect(values.awsAccessSecret).toBeUndefined();
+  test("holds no credentials: no static keys in values (awsAccessSecret deleted) or anywhere in the manifest", () => {
+    expect(Object.keys(values)).toContain("awsAccessSecret");
+    expect(values.awsAccessSecret).toBeNull();
     expect(JSON.stringify(manifests["aws-ebs-csi-driver"])).not.toMatch(/AKIA|aws_secret_access_key|secret_string|random_password/i);
   });
 
@@ -119,8 +124,10 @@ describe("credentials: the controller's own role, through the cluster's service-
     expect(mount).toEqual({ name: volume.name, mountPath: expect.stringMatching(/^\//), readOnly: true });
     const [source] = volume.projected.sources;
     expect(env.AWS_WEB_IDENTITY_TOKEN_FILE).toBe(`${mount.mountPath}/${source.serviceAccountToken.path}`);
-    // The kubelet refuses a projected token valid for less than 10 minutes, and rotates it at 80 % of its life.
+    // The kubelet refuses a projected token valid for less than 10 minutes, and replaces it at 80 % of its life
+    // (pkg/kubelet/token/token_manager.go): a token a server signed before it had the issuer (a roll) lives under an hour.
     expect(source.serviceAccountToken.expirationSeconds).toBeGreaterThanOrEqual(600);
+    expect(source.serviceAccountToken.expirationSeconds * 0.8).toBeLessThanOrEqual(3600);
   });
 
   test("only that service account's pods, with a token for STS from this cluster's issuer, may assume the role", () => {
@@ -171,6 +178,20 @@ describe("credentials: the controller's own role, through the cluster's service-
       principals: [{ type: "Service", identifiers: ["cloudfront.amazonaws.com"] }],
       condition: [{ test: "StringEquals", variable: "AWS:SourceArn", values: [ref(json, "aws_cloudfront_distribution", "WorkloadIdentity_IssuerDistribution", "arn")] }],
     });
+  });
+
+  test("the bucket keeps old document versions a month; the access control's account-wide name holds the region", () => {
+    const bucketId = ref(json, "aws_s3_bucket", "WorkloadIdentity_IssuerBucket", "id");
+    const lifecycle = resourcesOf(json, "aws_s3_bucket_lifecycle_configuration").find(([, body]) => body.bucket === bucketId)![1];
+    expect(lifecycle.rule).toEqual([expect.objectContaining({ status: "Enabled", noncurrent_version_expiration: [{ noncurrent_days: 30 }] })]);
+    expect(resourceNamed(json, "aws_cloudfront_origin_access_control", "WorkloadIdentity_IssuerAccessControl").name).toBe("shop-eu-west-1-oidc");
+  });
+
+  test("only where CloudFront's default domain serves: the config refuses block storage in aws-us-gov and aws-cn", () => {
+    for (const region of ["us-gov-west-1", "cn-north-1"]) {
+      expect(() => resolveConfig({ region, storage: { blockStorage: { enabled: true } } })).toThrow(/storage\.blockStorage\.enabled: needs CloudFront's default domain/);
+      expect(() => resolveConfig({ region })).not.toThrow();
+    }
   });
 
   test("the servers may write the two documents and nothing else to the bucket; the agents nothing", () => {

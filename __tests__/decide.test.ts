@@ -349,14 +349,22 @@ describe("boundaries of the scale-down rules", () => {
     );
   });
 
-  test("idle agents go one a run: a scale-down holds back no other (cluster-autoscaler main.go: --scale-down-delay-after-delete defaults to the scan interval)", () => {
-    const idleA = node("idle-a", [pod("a", 200, 1)]);
-    const idleB = node("idle-b", []);
-    const first = decide(observed([busy("n1"), idleA, idleB], [], { desired: 3, min: 1, max: 10 }), { underutilizedSince: { "idle-a": NOW - 20 * MINUTE, "idle-b": NOW - 20 * MINUTE } }, CONFIG, NOW);
-    expect(first.decision).toMatchObject({ action: "scale-down", node: "idle-b", desired: 2 });
-    // The next run, a minute later, with idle-b gone: idle-a follows at once.
-    const next = decide(observed([busy("n1"), idleA], [], { desired: 2, min: 1, max: 10 }), { underutilizedSince: { "idle-a": NOW - 20 * MINUTE } }, CONFIG, NOW + MINUTE);
-    expect(next.decision).toMatchObject({ action: "scale-down", node: "idle-a", desired: 1 });
+  test("a removal that moves pods restarts every window; an empty node's removal restarts none", () => {
+    const state = { underutilizedSince: { "idle-a": NOW - 20 * MINUTE, "idle-b": NOW - 20 * MINUTE } };
+    const withPod = decide(observed([busy("n1"), node("idle-a", [pod("a", 200, 1)]), node("idle-b", [pod("b", 300, 1)])], [], { desired: 3, min: 1, max: 10 }), state, CONFIG, NOW);
+    expect(withPod.decision).toMatchObject({ action: "scale-down", node: "idle-a" });
+    expect(withPod.underutilizedSince).toEqual({});
+    const empty = decide(observed([busy("n1"), node("idle-a", []), node("idle-b", [pod("b", 300, 1)])], [], { desired: 3, min: 1, max: 10 }), state, CONFIG, NOW);
+    expect(empty.decision).toMatchObject({ action: "scale-down", node: "idle-a" });
+    expect(empty.underutilizedSince).toEqual(state.underutilizedSince);
+  });
+
+  test("no scale-down within 3 minutes of a failed one, to the second", () => {
+    const input = observed([busy("n1"), node("idle", [pod("small", 200, 1)])]);
+    expect(decide(input, { ...idleSince(NOW - 20 * MINUTE), lastScaleDownFailureAt: NOW - 3 * MINUTE + 1000 }, CONFIG, NOW).decision.reason).toBe(
+      "no pod needs a new agent; holding scale-down for 1 s after a failed one",
+    );
+    expect(decide(input, { ...idleSince(NOW - 20 * MINUTE), lastScaleDownFailureAt: NOW - 3 * MINUTE }, CONFIG, NOW).decision.action).toBe("scale-down");
   });
 
   test("a pod at exactly the expendable cut-off must move; one below it is deleted with its node", () => {

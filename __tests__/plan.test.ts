@@ -250,7 +250,7 @@ const DEFAULT_CLUSTER: Record<string, [number, string]> = {
   aws_sqs_queue_policy: [1, "the drain queue's"],
   aws_cloudwatch_event_rule: [5, "spot interruption, rebalance recommendation, agent termination, autoscaler schedule, backup failures"],
   aws_cloudwatch_event_target: [5, "three rules to the drain queue, the schedule to the autoscaler, backup failures to the topic"],
-  aws_cloudwatch_metric_alarm: [11, "errors and throttles of each Lambda, drain dead letters; API healthy hosts, datastore CPU, storage and connections, EFS I/O limit, agents at max"],
+  aws_cloudwatch_metric_alarm: [12, "errors and throttles of each Lambda, drain dead letters; API healthy hosts, datastore CPU, storage and connections, EFS I/O limit and throughput, agents at max"],
   aws_cloudwatch_dashboard: [1, "the cluster dashboard"],
   aws_backup_vault: [1, "the cluster's vault"],
   aws_backup_plan: [1, "daily"],
@@ -287,6 +287,8 @@ const VARIANT: ConfigInput = {
   edge: { hostedZone: "Z0123456789ABCDEFGHIJ", fqdn: "apps.example.com", cloudFront: { enabled: true } },
   // Off by default in dev; on here with a copy region, so the plan covers the aliased provider too.
   backups: { enabled: true, copyRegion: "ap-southeast-4" },
+  // The EBS CSI driver and the service-account issuer its controller's role trusts (bucket, CloudFront, OIDC provider).
+  storage: { blockStorage: { enabled: true } },
 };
 
 /** The variant's counts that differ from the default cluster's, with why. */
@@ -307,7 +309,7 @@ const VARIANT_CHANGES: Record<string, [number, string]> = {
   aws_acm_certificate: [2, "the regional certificate, CloudFront's in us-east-1"],
   aws_acm_certificate_validation: [2, "one per certificate"],
   aws_route53_record: [3, "one validation record (shared by both certificates), <fqdn>, k3s.<fqdn>"],
-  aws_cloudfront_distribution: [1, "the front door"],
+  aws_cloudfront_distribution: [2, "the front door, the service-account issuer's"],
   random_password: [4, "+ the origin header's value"],
   aws_secretsmanager_secret: [6, "+ the origin header"],
   aws_secretsmanager_secret_version: [4, "+ the origin header"],
@@ -316,9 +318,18 @@ const VARIANT_CHANGES: Record<string, [number, string]> = {
   aws_autoscaling_policy: [1, "cpu: target tracking"],
   aws_lambda_function: [1, "cpu: no autoscaler Lambda"],
   aws_cloudwatch_log_group: [4, "- the autoscaler's logs"],
-  aws_iam_role: [5, "- the autoscaler's role"],
-  aws_iam_role_policy: [11, "- the autoscaler's policy"],
-  aws_cloudwatch_metric_alarm: [10, "- the autoscaler's errors and throttles, + the public API's healthy hosts"],
+  aws_iam_role: [6, "- the autoscaler's role, + the EBS CSI controller's"],
+  aws_iam_role_policy: [13, "- the autoscaler's policy, + the EBS CSI controller's, + the servers' issuer publishing"],
+  aws_s3_bucket: [1, "the issuer's documents"],
+  aws_s3_bucket_versioning: [1, "the issuer bucket's"],
+  aws_s3_bucket_server_side_encryption_configuration: [1, "the issuer bucket's"],
+  aws_s3_bucket_public_access_block: [1, "the issuer bucket's"],
+  aws_s3_bucket_ownership_controls: [1, "the issuer bucket's"],
+  aws_s3_bucket_policy: [1, "the issuer bucket's: TLS only, CloudFront reads"],
+  aws_s3_bucket_lifecycle_configuration: [1, "the issuer bucket's: old versions expire"],
+  aws_cloudfront_origin_access_control: [1, "CloudFront's access to the issuer bucket"],
+  aws_iam_openid_connect_provider: [1, "the service-account issuer"],
+  aws_cloudwatch_metric_alarm: [11, "- the autoscaler's errors and throttles, + the public API's healthy hosts"],
   aws_kms_key: [3, "+ the copy region's vault key"],
   aws_backup_vault: [2, "+ the copy region's vault"],
   aws_dynamodb_table: [0, "- the autoscaler's table"],
@@ -503,13 +514,15 @@ if (haveTerraform || terraformRequired) {
         "sts:GetCallerIdentity",
       ]);
       expect(callNames(stateBackend)).toEqual(["sts:GetCallerIdentity"]);
-      // cpu scaling has no autoscaler, so no instance type is read; CloudFront's origin reads its prefix list and entries.
+      // cpu scaling has no autoscaler, so no instance type is read; CloudFront's origin reads its prefix list and entries;
+      // the service-account issuer reads the account (block storage).
       expect(callNames(variant)).toEqual([
         "ec2:DescribeAvailabilityZones",
         "ec2:DescribeImages",
         "ec2:DescribeManagedPrefixLists",
         "ec2:GetInstanceUefiData",
         "ec2:GetManagedPrefixListEntries",
+        "sts:GetCallerIdentity",
         "sts:GetCallerIdentity",
         "sts:GetCallerIdentity",
         "sts:GetCallerIdentity",

@@ -3,7 +3,7 @@ import { join } from "path";
 import { resolveConfig } from "../config/resolve";
 import { chartSvg } from "../simulator/chart";
 import { simPod, SimulatedCluster } from "../simulator/cluster";
-import { compareTrace, formatSeedSweep, formatTable, seedSweep, targetChecks } from "../simulator/compare";
+import { compareTrace, formatSeedRanges, formatSeedSweep, formatTable, seedSweep, targetChecks } from "../simulator/compare";
 import { loadPrices, simulate, SIMULATION_START } from "../simulator/engine";
 import { percentile, summarize } from "../simulator/metrics";
 import { MemoryLock, TargetTrackingPolicy, ThresholdPolicy } from "../simulator/policies";
@@ -100,6 +100,17 @@ describe("CPU in use", () => {
     ).toBeCloseTo(0.95);
     // More load than the node has: capped at 100 %.
     expect(oneAgent([{ name: "web", count: 20, bound: 1, service: "web", usage: 0.8 }])).toBe(1);
+  });
+
+  test("a service's load is split evenly over its running replicas, whatever each requests (kube-proxy picks endpoints at random)", () => {
+    const cluster = new SimulatedCluster({ min: 1, max: 10, desired: 2 }, AGENT, { start: 0 });
+    const [first, second] = cluster.nodeNames();
+    // 250m and 1000m at 0.4: a load of 500m, 250m on each node, 12.5 % of 2000m (by request it would be 100m and 400m).
+    cluster.addPod(simPod("small", { cpuMillis: 250, memoryBytes: GIB }), { cpuUsage: 0.4, service: "web", placeable: true });
+    cluster.addPod(simPod("large", { cpuMillis: 1000, memoryBytes: GIB }), { cpuUsage: 0.4, service: "web", placeable: true });
+    cluster.pods = cluster.pods.map((pod) => ({ ...pod, nodeName: pod.name === "small" ? first : second, phase: "Running" }));
+    expect(cluster.cpuUtilization(first)).toBeCloseTo(0.125);
+    expect(cluster.cpuUtilization(second)).toBeCloseTo(0.125);
   });
 });
 
@@ -264,9 +275,18 @@ describe("metrics", () => {
 
 test("the seed sweep's table counts, per trace and check, the seeds that met it", () => {
   const checks = (a: boolean, b: boolean) => [{ check: "first", met: a }, { check: "second", met: b }];
-  expect(formatSeedSweep([{ trace: "t1", checks: [checks(true, false), checks(true, true), checks(false, false)] }, { trace: "t2", checks: [checks(false, true), checks(false, true), checks(false, true)] }])).toBe(
+  expect(formatSeedSweep([{ trace: "t1", checks: [checks(true, false), checks(true, true), checks(false, false)], summaries: [] }, { trace: "t2", checks: [checks(false, true), checks(false, true), checks(false, true)], summaries: [] }])).toBe(
     ["| trace | first | second |", "| --- | --- | --- |", "| t1 | 2/3 | 1/3 |", "| t2 | 0/3 | 3/3 |"].join("\n"),
   );
+});
+
+test("the seed ranges: lowest to highest differences and ratios of (c) against (a) and (b), a dash where a ratio has no base", () => {
+  const summary = (nodeHours: number, pendingPodMinutes: number, evictions: number) => ({ nodeHours, pendingPodMinutes, evictions }) as any;
+  const seed = (a: any, b: any, c: any) => ({ "target-tracking": a, threshold: b, project: c });
+  const table = formatSeedRanges([
+    { trace: "t", checks: [], summaries: [seed(summary(10, 100, 3), summary(12, 0, 0), summary(9, 5, 0)), seed(summary(8, 50, 5), summary(12, 0, 0), summary(9, 10, 1))] },
+  ]);
+  expect(table.split("\n")[2]).toBe("| t | -1.00 to +1.00 | -3.00 | 0.05x to 0.20x | - | 3 to 5 | 0 to 1 |");
 });
 
 describe("the CSV converter", () => {
@@ -408,7 +428,9 @@ describe("end to end on the shipped traces", () => {
     const comparisons = [];
     for (const trace of traces) comparisons.push(await compareTrace(trace, { seed: 1, prices }));
     expect(block("simulate-table")).toBe(formatTable(comparisons, prices.date));
-    expect(block("simulate-seeds")).toBe(formatSeedSweep(await seedSweep(traces, 10, { prices })));
+    const sweep = await seedSweep(traces, 10, { prices });
+    expect(block("simulate-seeds")).toBe(formatSeedSweep(sweep));
+    expect(block("simulate-ranges")).toBe(formatSeedRanges(sweep));
   }, 30_000);
 
   test("every shipped trace loads", () => {

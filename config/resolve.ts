@@ -151,7 +151,15 @@ export function resolveConfig(input: unknown): ClusterConfig {
   if (storage.defaultStorageClass === "gp3" && !storage.blockStorage.enabled) {
     report("storage.defaultStorageClass", '"gp3" needs storage.blockStorage.enabled, which deploys the EBS CSI driver and the gp3 StorageClass', ["storage.blockStorage.enabled"]);
   }
-  if (storage.blockStorage.enabled) checkVolumeTags(config.tags, report);
+  if (storage.blockStorage.enabled) {
+    checkVolumeTags(config.tags, report);
+    // The EBS CSI controller's role is assumed through an issuer served by CloudFront's own domain
+    // (modules/workload-identity): CloudFront is not offered in GovCloud, and in China its default domain serves nothing.
+    const partition = partitionOf(config.region);
+    if (partition !== "aws") {
+      report("storage.blockStorage.enabled", `needs CloudFront's default domain for the service-account issuer the EBS CSI controller's role trusts, which the ${partition} partition (region ${config.region}) does not offer`);
+    }
+  }
   // Without block storage Prometheus keeps a fixed day on an emptyDir; a retention or size set for its volume would be
   // silently ignored.
   const monitoringInput = (input as { addons?: { monitoring?: Record<string, unknown> } }).addons?.monitoring;

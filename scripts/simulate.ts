@@ -11,7 +11,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { basename, join } from "path";
 import { chartSvg } from "../simulator/chart";
-import { compareTrace, formatSeedSweep, formatTable, seedSweep, targetChecks, TraceComparison } from "../simulator/compare";
+import { compareTrace, formatSeedRanges, formatSeedSweep, formatTable, seedSweep, targetChecks, TraceComparison } from "../simulator/compare";
 import { loadPrices } from "../simulator/engine";
 import { csvToTrace, loadTrace, Trace, TraceError } from "../simulator/trace";
 
@@ -72,6 +72,8 @@ async function main() {
     const sweep = await seedSweep(traces, args.seeds, { prices, autoscalerPeriodMs: args.periodSeconds === undefined ? undefined : args.periodSeconds * 1000, spotRatePerInstanceHour: args.spotRate });
     console.log(`\nTarget checks met, seeds 1 to ${args.seeds}:\n`);
     console.log(formatSeedSweep(sweep));
+    console.log(`\nHow (c) compares, lowest to highest over seeds 1 to ${args.seeds}:\n`);
+    console.log(formatSeedRanges(sweep));
     console.log(`\n${((Date.now() - sweepStarted) / 1000).toFixed(1)} s`);
   }
 }

@@ -40,7 +40,8 @@ export interface PodLife {
   /**
    * The load-balanced Service whose requests the pod serves. A Service sends requests to ready endpoints only
    * (kubernetes.io/docs/concepts/services-networking/service), so the load of replicas that wait for a node falls on
-   * those that run: the service's load is spread over its running pods in proportion to their requests.
+   * those that run: the service's load is spread evenly over its running pods, as kube-proxy picks an endpoint at
+   * random ("Virtual IPs and Service Proxies"). A pod counts as ready once bound (no readiness delay is modelled).
    */
   readonly service?: string;
   /** How long it runs once started; absent: until the end. A pod evicted before it finishes starts over. */
@@ -262,18 +263,18 @@ export class SimulatedCluster implements Cluster, AgentGroup {
 
   /**
    * CPU in use on a node as a share of its allocatable, at most 1: each running pod's request times its usage, or for
-   * a pod of a service its share of the service's load (every replica's request times usage, running or not).
+   * a pod of a service an even share of the service's load (every replica's request times usage, running or not).
    */
   cpuUtilization(nodeName: string): number {
     const node = this.nodes.get(nodeName);
     if (!node || node.info.allocatable.cpuMillis <= 0) return 0;
-    const services = new Map<string, { load: number; runningRequests: number }>();
+    const services = new Map<string, { load: number; running: number }>();
     for (const pod of this.pods) {
       const life = this.lives.get(keyOf(pod));
       if (!life?.service) continue;
-      const service = services.get(life.service) ?? { load: 0, runningRequests: 0 };
+      const service = services.get(life.service) ?? { load: 0, running: 0 };
       service.load += pod.requests.cpuMillis * life.cpuUsage;
-      if (pod.nodeName) service.runningRequests += pod.requests.cpuMillis;
+      if (pod.nodeName) service.running += 1;
       services.set(life.service, service);
     }
     let used = 0;
@@ -282,7 +283,7 @@ export class SimulatedCluster implements Cluster, AgentGroup {
       const life = this.lives.get(keyOf(pod));
       if (!life) continue;
       const service = life.service ? services.get(life.service) : undefined;
-      used += service ? (pod.requests.cpuMillis / service.runningRequests) * service.load : pod.requests.cpuMillis * life.cpuUsage;
+      used += service ? service.load / service.running : pod.requests.cpuMillis * life.cpuUsage;
     }
     return Math.min(1, used / node.info.allocatable.cpuMillis);
   }

@@ -41,6 +41,8 @@ export interface SeedSweep {
   readonly trace: string;
   /** Per seed, the target checks. */
   readonly checks: { readonly check: string; readonly met: boolean }[][];
+  /** Per seed, each policy's summary, by policy kind. */
+  readonly summaries: Record<string, Summary>[];
 }
 
 /** The target checks of every trace on seeds 1 to `seeds`: boot times and spot luck move the close comparisons. */
@@ -48,8 +50,13 @@ export async function seedSweep(traces: Trace[], seeds: number, options: Omit<Si
   const sweep: SeedSweep[] = [];
   for (const trace of traces) {
     const checks = [];
-    for (let seed = 1; seed <= seeds; seed++) checks.push(targetChecks(await compareTrace(trace, { ...options, seed })));
-    sweep.push({ trace: trace.name, checks });
+    const summaries = [];
+    for (let seed = 1; seed <= seeds; seed++) {
+      const comparison = await compareTrace(trace, { ...options, seed });
+      checks.push(targetChecks(comparison));
+      summaries.push(Object.fromEntries(comparison.runs.map((run) => [run.policy, run.summary])));
+    }
+    sweep.push({ trace: trace.name, checks, summaries });
   }
   return sweep;
 }
@@ -60,6 +67,37 @@ export function formatSeedSweep(sweep: SeedSweep[]): string {
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
   const rows = sweep.map(({ trace, checks: perSeed }) => [trace, ...checks.map((_, index) => `${perSeed.filter((seed) => seed[index].met).length}/${perSeed.length}`)]);
   return [line(["trace", ...checks]), line(["---", ...checks.map(() => "---")]), ...rows.map(line)].join("\n");
+}
+
+/**
+ * How (c) compares with (a) and (b) over the seeds, per trace: the lowest and highest node-hours difference and
+ * pending-pod-minutes ratio, so prose about the sweep can cite ranges the command prints.
+ */
+export function formatSeedRanges(sweep: SeedSweep[]): string {
+  const range = (values: number[], format: (value: number) => string) => {
+    const finite = values.filter(Number.isFinite);
+    if (finite.length === 0) return "-";
+    const [low, high] = [format(Math.min(...finite)), format(Math.max(...finite))];
+    return low === high ? low : `${low} to ${high}`;
+  };
+  const signed = (value: number) => `${value > 0 ? "+" : ""}${value.toFixed(2)}`;
+  const ratio = (value: number) => `${value.toFixed(2)}x`;
+  const header = ["trace", "node-hours (c) minus (a)", "node-hours (c) minus (b)", "pending pod-min (c) / (a)", "pending pod-min (c) / (b)", "evictions (a)", "evictions (c)"];
+  const rows = sweep.map(({ trace, summaries }) => {
+    const of = (kind: string, pick: (summary: Summary) => number) => summaries.map((byPolicy) => pick(byPolicy[kind]));
+    const ratios = (other: string) => summaries.map((byPolicy) => (byPolicy[other].pendingPodMinutes > 0 ? byPolicy.project.pendingPodMinutes / byPolicy[other].pendingPodMinutes : NaN));
+    return [
+      trace,
+      range(summaries.map((byPolicy) => byPolicy.project.nodeHours - byPolicy["target-tracking"].nodeHours), signed),
+      range(summaries.map((byPolicy) => byPolicy.project.nodeHours - byPolicy.threshold.nodeHours), signed),
+      range(ratios("target-tracking"), ratio),
+      range(ratios("threshold"), ratio),
+      range(of("target-tracking", (summary) => summary.evictions), String),
+      range(of("project", (summary) => summary.evictions), String),
+    ];
+  });
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
 const fixed = (value: number, digits: number) => value.toFixed(digits);

@@ -29,6 +29,8 @@ export interface Observed {
 
 export interface ScalerState {
   readonly lastScaleUpAt?: number;
+  /** When a scale-down last failed (a drain that did not finish, or an error). */
+  readonly lastScaleDownFailureAt?: number;
   /** Epoch milliseconds since which each node's requests have stayed below the threshold. */
   readonly underutilizedSince: Readonly<Record<string, number>>;
 }
@@ -85,8 +87,19 @@ export function decide(observed: Observed, state: ScalerState, config: ScalerCon
   // Only pods a new agent would run block scale-down, as in cluster-autoscaler; the others wait for something no
   // node count can change.
   const decision = pending.schedulable.length > 0 ? decideScaleUp(observed, config, pending, now) : decideScaleDown(observed, state, config, now, underutilizedSince, pending);
-  return { decision, underutilizedSince, unplaceable: pending.unplaceable, ignored: pending.ignored };
+  // A removed node's pods may land on any other node (kube-scheduler prefers the least allocated, which is the next
+  // candidate), so every window restarts, as cluster-autoscaler restarts those of the nodes its simulation moved them
+  // to (simulator/tracker.go, RemoveNodeFromTracker): no pod is evicted twice in two runs. An empty node moves nothing.
+  const removed = decision.action === "scale-down" ? observed.nodes.find((node) => node.name === decision.node) : undefined;
+  const movesPods = removed !== undefined && removed.pods.some((pod) => drainDecision(pod, { budgets: observed.budgets, now }).outcome === "move");
+  return { decision, underutilizedSince: movesPods ? {} : underutilizedSince, unplaceable: pending.unplaceable, ignored: pending.ignored };
 }
+
+/**
+ * How long scale-down waits after one failed: cluster-autoscaler's --scale-down-delay-after-failure default (main.go,
+ * 3 minutes). The failed node's own window restarts too (run.ts), so it is not the next one tried.
+ */
+export const SCALE_DOWN_DELAY_AFTER_FAILURE_MS = 3 * 60_000;
 
 const SHOWN = 3;
 function listed(verdicts: PodVerdict[]): string {
@@ -178,6 +191,10 @@ function decideScaleDown(observed: Observed, state: ScalerState, config: ScalerC
 function decideNodeRemoval(observed: Observed, state: ScalerState, config: ScalerConfig, now: number, underutilizedSince: Record<string, number>): Decision {
   const { group } = observed;
   if (group.desired <= group.min) return { action: "none", reason: `no pod needs a new agent; the group is at its minimum of ${group.min}` };
+  const sinceFailure = now - (state.lastScaleDownFailureAt ?? -Infinity);
+  if (sinceFailure < SCALE_DOWN_DELAY_AFTER_FAILURE_MS) {
+    return { action: "none", reason: `no pod needs a new agent; holding scale-down for ${Math.ceil((SCALE_DOWN_DELAY_AFTER_FAILURE_MS - sinceFailure) / 1000)} s after a failed one` };
+  }
   const sinceScaleUp = now - (state.lastScaleUpAt ?? -Infinity);
   if (sinceScaleUp < config.cooldownMs) {
     return { action: "none", reason: `no pod needs a new agent; cooling down for ${Math.ceil((config.cooldownMs - sinceScaleUp) / 1000)} s after the last scale-up` };

@@ -101,20 +101,22 @@ export async function runAutoscaler(deps: RunDeps): Promise<Decision | undefined
       await deps.group.setDesired(decision.desired);
     } else if (decision.action === "scale-down") {
       // Removed or not, the node leaves the tracking: a drain that did not finish restarts the node's window, so it
-      // is tried again after another full window, not every minute (cluster-autoscaler backs off a failed scale-down
-      // too: --scale-down-delay-after-failure, and the node stays unremovable until rechecked).
+      // is tried again after another full window, not every minute, and no node is tried for the next few minutes
+      // (decide.ts SCALE_DOWN_DELAY_AFTER_FAILURE_MS, cluster-autoscaler's --scale-down-delay-after-failure).
       const { [decision.node]: _attempted, ...rest } = underutilizedSince;
       underutilizedSince = rest;
       try {
         decision = await removeNode(cluster, decision, deps, now);
       } catch (error) {
-        await deps.store.save({ ...state, underutilizedSince }).catch((saveError) => log("error", "state not saved after a failed drain", { error: errorMessage(saveError) }));
+        await deps.store.save({ ...state, lastScaleDownFailureAt: now, underutilizedSince }).catch((saveError) => log("error", "state not saved after a failed drain", { error: errorMessage(saveError) }));
         throw error;
       }
     }
 
+    const scaleDownFailed = outcome.decision.action === "scale-down" && decision.action !== "scale-down";
     await deps.store.save({
       lastScaleUpAt: decision.action === "scale-up" ? now : state.lastScaleUpAt,
+      lastScaleDownFailureAt: scaleDownFailed ? now : state.lastScaleDownFailureAt,
       underutilizedSince,
     });
     await deps.store.recordDecision(decision, now, deps.invocationId);

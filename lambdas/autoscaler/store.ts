@@ -76,12 +76,13 @@ export class StateStore implements ScalerStateStore {
     } catch {
       // A damaged record only restarts the underutilization windows.
     }
-    return { lastScaleUpAt: number(Item?.lastScaleUpAt), underutilizedSince };
+    return { lastScaleUpAt: number(Item?.lastScaleUpAt), lastScaleDownFailureAt: number(Item?.lastScaleDownFailureAt), underutilizedSince };
   }
 
   async save(state: ScalerState): Promise<void> {
     const item: Record<string, { S: string } | { N: string }> = { [PK]: { S: STATE_KEY }, underutilizedSince: { S: JSON.stringify(state.underutilizedSince) } };
     if (state.lastScaleUpAt !== undefined) item.lastScaleUpAt = { N: String(state.lastScaleUpAt) };
+    if (state.lastScaleDownFailureAt !== undefined) item.lastScaleDownFailureAt = { N: String(state.lastScaleDownFailureAt) };
     await this.client.send(new PutItemCommand({ TableName: this.table, Item: item }));
   }
 

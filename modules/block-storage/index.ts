@@ -1,4 +1,3 @@
-import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { DataAwsIamPolicyDocument, DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { Construct } from "constructs";
 import { clusterTagKey } from "../cluster-tag";
@@ -89,7 +88,7 @@ export class BlockStorage extends Construct {
 
   constructor(scope: Construct, id: string, props: BlockStorageProps) {
     super(scope, id);
-    const accountId = new DataAwsCallerIdentity(this, "Account").accountId;
+    const accountId = props.workloadIdentity.accountId;
     const policy = new DataAwsIamPolicyDocument(this, "CsiDriverPolicy", { statement: ebsCsiDriverStatements({ ...props, accountId }) });
     this.controllerRoleArn = props.workloadIdentity.roleFor("EbsCsiControllerRole", { name: "ebs-csi-controller", serviceAccount: EBS_CSI_CONTROLLER_SERVICE_ACCOUNT, policyJson: policy.json }).arn;
   }

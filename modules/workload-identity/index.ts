@@ -6,6 +6,7 @@ import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-con
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
@@ -25,9 +26,11 @@ export const STS_AUDIENCE = "sts.amazonaws.com";
 /**
  * Where a pod's web identity token is mounted, and the environment that makes the AWS SDKs use it: AWS_ROLE_ARN and
  * AWS_WEB_IDENTITY_TOKEN_FILE are the "assume role with web identity" settings of every AWS SDK (AWS SDKs and Tools
- * Reference Guide, "Assume role credential provider"), the same the pod identity webhook injects on EKS.
+ * Reference Guide, "Assume role credential provider"), the same the pod identity webhook injects on EKS. An hour's
+ * token: the kubelet replaces a projected token at 80 % of its life (pkg/kubelet/token/token_manager.go), so one a
+ * server signed before it knew the issuer (a rolling change) is gone within 48 minutes, not a day.
  */
-export const WEB_IDENTITY_TOKEN = { directory: "/var/run/secrets/sts.amazonaws.com/serviceaccount", file: "token", expirationSeconds: 86400 } as const;
+export const WEB_IDENTITY_TOKEN = { directory: "/var/run/secrets/sts.amazonaws.com/serviceaccount", file: "token", expirationSeconds: 3600 } as const;
 
 /**
  * Paths of the service-account issuer's discovery documents under the issuer URL: the OpenID discovery document
@@ -60,6 +63,8 @@ export class WorkloadIdentity extends Construct {
   public readonly issuerUrl: string;
   /** Bucket the servers write the discovery documents to. */
   public readonly bucketName: string;
+  /** The account the provider and roles live in. */
+  public readonly accountId: string;
   /** What a server needs to publish the documents: write the two objects, nothing else. */
   public readonly publishStatements: DataAwsIamPolicyDocumentStatement[];
   private readonly provider: IamOpenidConnectProvider;
@@ -70,16 +75,23 @@ export class WorkloadIdentity extends Construct {
     super(scope, id);
     this.props = props;
     const account = new DataAwsCallerIdentity(this, "Account");
+    this.accountId = account.accountId;
     const bucket = new S3Bucket(this, "IssuerBucket", { bucket: `${props.clusterName}-oidc-${account.accountId}-${props.region}`, forceDestroy: true });
     new S3BucketVersioningA(this, "IssuerBucketVersioning", { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } });
     // SSE-S3: CloudFront's origin access control reads it without a KMS grant.
     new S3BucketServerSideEncryptionConfigurationA(this, "IssuerBucketEncryption", { bucket: bucket.id, rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] });
     new S3BucketPublicAccessBlock(this, "IssuerBucketPublicAccessBlock", { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
     new S3BucketOwnershipControls(this, "IssuerBucketOwnership", { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } });
+    // Every server boot writes both documents again: old versions go after a month.
+    new S3BucketLifecycleConfiguration(this, "IssuerBucketLifecycle", {
+      bucket: bucket.id,
+      rule: [{ id: "expire-old-versions", status: "Enabled", filter: [{ prefix: "" }], noncurrentVersionExpiration: [{ noncurrentDays: 30 }] }],
+    });
     this.bucketName = bucket.bucket;
 
     const accessControl = new CloudfrontOriginAccessControl(this, "IssuerAccessControl", {
-      name: `${props.clusterName}-oidc`,
+      // Names are unique per account: the region keeps one cluster name usable in several regions.
+      name: `${props.clusterName}-${props.region}-oidc`,
       description: `${props.clusterName} service-account issuer documents`,
       originAccessControlOriginType: "s3",
       signingBehavior: "always",

@@ -1,3 +1,4 @@
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { App, LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
@@ -6,7 +7,7 @@ import { join } from "path";
 import { loadConfigAndBackend, S3BackendSettings } from "./config/backend";
 import { hostedZoneReference } from "./config/schema";
 import { ClusterConfig, ConfigError } from "./config/resolve";
-import { Automation } from "./modules/automation";
+import { Automation, notificationTopicName } from "./modules/automation";
 import { BlockStorage } from "./modules/block-storage";
 import { WorkloadIdentity } from "./modules/workload-identity";
 import { Backup } from "./modules/backup";
@@ -18,7 +19,7 @@ import { FrontDoor, ORIGIN_HEADER_NAME } from "./modules/front-door";
 import { LoadBalancing } from "./modules/load-balancing";
 import { clusterDashboardName, Monitoring } from "./modules/monitoring";
 import { Addons } from "./modules/addons";
-import { addonHost, ARGO_CD, JENKINS, MONITORING } from "./modules/contracts/addons";
+import { addonHost, ALERTMANAGER_SERVICE_ACCOUNT, ARGO_CD, JENKINS, MONITORING } from "./modules/contracts/addons";
 import { Networking } from "./modules/networking";
 import { clusterNetworkReach, formatExemptions, Policy, PolicyViolationError } from "./modules/policy";
 import { StateBackend } from "./modules/state-backend";
@@ -46,6 +47,9 @@ function usEast1Provider(scope: Construct, config: ClusterConfig) {
 function backupCopyProvider(scope: Construct, config: ClusterConfig, region: string) {
   return new AwsProvider(scope, "aws_backup_copy", { alias: "backup_copy", region, defaultTags: [{ tags: defaultTags(config) }] });
 }
+
+/** The IAM role Alertmanager publishes to the automation topic with (`<cluster>-<region>-alertmanager`). */
+const ALERTMANAGER_ROLE_NAME = "alertmanager";
 
 /** The k3s cluster: wires the modules together and declares the outputs a user needs after apply. */
 export class ClusterStack extends TerraformStack {
@@ -113,11 +117,14 @@ export class ClusterStack extends TerraformStack {
           extraNames: addonsWithUi.map((addon) => addonHost(addon, site.fqdn)),
         })
       : undefined;
-    // Pods assume IAM roles only where a chart cannot use the host network to reach instance metadata: the EBS CSI controller.
-    const workloadIdentity = config.storage.blockStorage.enabled
+    // Pods assume IAM roles where a chart cannot use the host network to reach instance metadata: the EBS CSI controller,
+    // and Alertmanager publishing to the automation topic. The issuer is served by CloudFront's own domain, which only
+    // the aws partition offers; elsewhere monitoring runs without the topic (block storage is refused there).
+    const alertsToTopic = config.addons.monitoring.enabled && config.partition === "aws";
+    const workloadIdentity = config.storage.blockStorage.enabled || alertsToTopic
       ? new WorkloadIdentity(this, "WorkloadIdentity", { clusterName: config.clusterName, region: config.region, partition: config.partition })
       : undefined;
-    const blockStorage = workloadIdentity
+    const blockStorage = workloadIdentity && config.storage.blockStorage.enabled
       ? new BlockStorage(this, "BlockStorage", { clusterName: config.clusterName, region: config.region, partition: config.partition, workloadIdentity })
       : undefined;
     const { backups } = config;
@@ -241,6 +248,15 @@ export class ClusterStack extends TerraformStack {
               // Prometheus never on NFS: gp3 with block storage, else an emptyDir.
               prometheusVolume: blockStorageOn ? { retentionDays: addons.monitoring.retentionDays, sizeGb: addons.monitoring.storageGb } : undefined,
               cloudWatchDashboardName: config.monitoring.dashboard ? clusterDashboardName(config.clusterName) : undefined,
+              alerts:
+                workloadIdentity && alertsToTopic
+                  ? {
+                      region: config.region,
+                      // Built from names: the topic comes with the automation below, which needs this group first.
+                      topicArn: `arn:${config.partition}:sns:${config.region}:${workloadIdentity.accountId}:${notificationTopicName(config.clusterName)}`,
+                      roleArn: workloadIdentity.roleArn(ALERTMANAGER_ROLE_NAME),
+                    }
+                  : undefined,
             }
           : undefined,
         argoCd: addons.argoCd.enabled,
@@ -267,6 +283,10 @@ export class ClusterStack extends TerraformStack {
       logRetentionDays: automation.logRetentionDays,
       notifyBackupFailures: config.backups.enabled,
     });
+    if (workloadIdentity && alertsToTopic) {
+      const publish = new DataAwsIamPolicyDocument(this, "AlertmanagerPublishPolicy", { statement: automationFunctions.publishStatements });
+      workloadIdentity.roleFor("AlertmanagerRole", { name: ALERTMANAGER_ROLE_NAME, serviceAccount: ALERTMANAGER_SERVICE_ACCOUNT, policyJson: publish.json });
+    }
 
     const clusterMonitoring = new Monitoring(this, "Monitoring", {
       clusterName: config.clusterName,

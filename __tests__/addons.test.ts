@@ -2,7 +2,7 @@ import { gzipSync } from "zlib";
 import { load } from "js-yaml";
 import { resolveConfig } from "../config/resolve";
 import { ConfigInput } from "../config/schema";
-import { asDelivered, documentOf, localNamed, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson, writtenConfig, writtenManifests } from "./helpers";
+import { asDelivered, documentOf, documentStatements, localNamed, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson, writtenConfig, writtenManifests } from "./helpers";
 
 // The add-ons the servers deploy (README "Add-ons"). Expectations come from the pinned charts' values.yaml:
 // kube-prometheus-stack 88.5.3 (prometheus-community/helm-charts ea930bae) with grafana 12.11.1
@@ -161,6 +161,67 @@ describe("monitoring: kube-prometheus-stack", () => {
       const manifests = writtenManifests(server(synthCluster(input).json));
       expect([manifests["kube-prometheus-stack"], manifests["grafana-dashboards"]]).toEqual([[], []]);
     }
+  });
+});
+
+describe("alerts: Alertmanager to the automation topic", () => {
+  // Alertmanager's sns_config (prometheus/alertmanager docs/configuration.md: topic_arn, sigv4 region; send_resolved
+  // defaults to true); kube-prometheus-stack 88.5.3 values.yaml: alertmanager.serviceAccount.name, alertmanager.config
+  // (merged into the chart's map: global, grouping and inhibit rules stay), alertmanagerSpec.containers (merged by
+  // name into the operator's own container), volumes, volumeMounts.
+  const json = synthCluster({}).json;
+  const { values } = chart(json, "kube-prometheus-stack");
+  const alertmanager = values.alertmanager;
+  const roleArn = (name: string) => resourceNamed(json, "aws_iam_role", name);
+  const role = roleArn("WorkloadIdentity_AlertmanagerRole");
+  // As the servers' values carry it: the account the issuer's construct reads.
+  const account = `tf:data.aws_caller_identity.${Object.keys(json.data!.aws_caller_identity).find((id) => id.startsWith("WorkloadIdentity_Account_"))}.account_id`;
+
+  test("warning and critical alerts go to the topic; Watchdog, InfoInhibitor and info alerts stay on the null receiver", () => {
+    const topic = resourceNamed(json, "aws_sns_topic", "Automation_NotificationTopic");
+    // The ARN built from names is the topic's: sns:<region>:<account>:<name> (SNS ARN format).
+    const topicArn = `arn:aws:sns:eu-west-1:${account}:${topic.name}`;
+    expect(alertmanager.config).toEqual({
+      route: { receiver: "null", routes: [{ receiver: "automation-topic", matchers: ['severity =~ "critical|warning"'] }] },
+      receivers: [{ name: "null" }, { name: "automation-topic", sns_configs: [{ topic_arn: topicArn, sigv4: { region: "eu-west-1" } }] }],
+    });
+    // The chart's rules: Watchdog has severity "none", InfoInhibitor "none", the rest critical, warning or info.
+    const matcher = new RegExp(`^(${/"(.*)"/.exec(alertmanager.config.route.routes[0].matchers[0])![1]})$`);
+    expect(["critical", "warning"].every((severity) => matcher.test(severity))).toBe(true);
+    expect(["info", "none", "criticalish"].some((severity) => matcher.test(severity))).toBe(false);
+  });
+
+  test("Alertmanager's container assumes the role with its service account's token, and only that account may", () => {
+    const env = Object.fromEntries(alertmanager.alertmanagerSpec.containers.find((container: any) => container.name === "alertmanager").env.map((variable: any) => [variable.name, variable.value]));
+    // Built from the role's name, as the role is created after the servers' values.
+    expect(env.AWS_ROLE_ARN).toBe(`arn:aws:iam::${account}:role/${role.name}`);
+    const [volume] = alertmanager.alertmanagerSpec.volumes;
+    const [mount] = alertmanager.alertmanagerSpec.volumeMounts;
+    expect(mount).toEqual({ name: volume.name, mountPath: expect.any(String), readOnly: true });
+    const [{ serviceAccountToken }] = volume.projected.sources;
+    expect(env.AWS_WEB_IDENTITY_TOKEN_FILE).toBe(`${mount.mountPath}/${serviceAccountToken.path}`);
+    const trust = documentStatements(json, role.assume_role_policy)[0];
+    const [sub, aud] = trust.condition;
+    expect(sub.values).toEqual([`system:serviceaccount:monitoring:${alertmanager.serviceAccount.name}`]);
+    expect(aud.values).toEqual([serviceAccountToken.audience]);
+  });
+
+  test("the role may publish to the topic and use its key, nothing else", () => {
+    const policy = resourcesOf(json, "aws_iam_role_policy").find(([id]) => id.startsWith("WorkloadIdentity_AlertmanagerRolePolicy"))![1];
+    expect(policy.role).toBe(ref(json, "aws_iam_role", "WorkloadIdentity_AlertmanagerRole", "id"));
+    const statements = documentStatements(json, policy.policy);
+    expect(statements.map((statement) => [statement.actions, statement.resources])).toEqual([
+      [["sns:Publish"], [ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn")]],
+      [["kms:GenerateDataKey", "kms:Decrypt"], [ref(json, "aws_kms_key", "Automation_NotificationKey", "arn")]],
+    ]);
+  });
+
+  test("without the aws partition's CloudFront there is no issuer: monitoring runs with the chart's null receiver", () => {
+    const china = synthCluster({ region: "cn-north-1" }).json;
+    const { values: chinaValues } = chart(china, "kube-prometheus-stack");
+    expect(chinaValues.alertmanager.config).toEqual({});
+    expect(chinaValues.alertmanager.alertmanagerSpec.containers).toEqual([]);
+    expect(resourcesOf(china, "aws_iam_openid_connect_provider")).toEqual([]);
   });
 });
 

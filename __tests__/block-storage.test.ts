@@ -43,10 +43,13 @@ describe("off by default", () => {
   test("no chart, no StorageClass, no permissions; EFS stays the default class", () => {
     expect(defaults["aws-ebs-csi-driver"]).toEqual([]);
     expect(controllerStatements(json)).toEqual([]);
+    expect(resourcesOf(json, "aws_iam_role").filter(([id]) => id.includes("EbsCsi"))).toEqual([]);
     expect(defaultStorageClasses(defaults)).toEqual(["efs"]);
-    // Nor a service-account issuer: the servers keep k3s's own, and nothing is published.
-    expect(resourcesOf(json, "aws_iam_openid_connect_provider")).toEqual([]);
-    expect(JSON.stringify(writtenConfig(localNamed(json, "Compute_Servers_UserData"))["kube-apiserver-arg"])).not.toContain("service-account");
+    // Monitoring's alerts use the service-account issuer by default; with neither, there is none: the servers keep
+    // k3s's own, and nothing is published.
+    const neither = synthCluster({ addons: { monitoring: { enabled: false } } }).json;
+    expect(resourcesOf(neither, "aws_iam_openid_connect_provider")).toEqual([]);
+    expect(JSON.stringify(writtenConfig(localNamed(neither, "Compute_Servers_UserData"))["kube-apiserver-arg"])).not.toContain("service-account");
   });
 });
 

@@ -44,6 +44,7 @@ describeSandbox(title, () => {
   let everyAddon: TerraformJson;
   let serverWithEveryAddon = "";
   let serverWithBlockStorage = "";
+  let serverWithoutIssuer = "";
 
   beforeAll(async () => {
     if (!support.available) throw new Error(`the sandbox needs unshare with overlay mounts: ${support.reason}`);
@@ -66,6 +67,8 @@ describeSandbox(title, () => {
     serverWithEveryAddon = withStubInstaller(deliveredForSandbox(localNamed(everyAddon, "Compute_Servers_UserData"), REGION));
     const blockStorage = synthCluster({ storage: { blockStorage: { enabled: true } } }).json;
     serverWithBlockStorage = withStubInstaller(deliveredForSandbox(localNamed(blockStorage, "Compute_Servers_UserData"), REGION));
+    const noMonitoring = synthCluster({ addons: { monitoring: { enabled: false } } }).json;
+    serverWithoutIssuer = withStubInstaller(deliveredForSandbox(localNamed(noMonitoring, "Compute_Servers_UserData"), REGION));
     // A port that accepts connections (the kernel completes the handshake while jest waits on the script) and one
     // that refuses them.
     datastore = await listen();
@@ -199,8 +202,11 @@ describeSandbox(title, () => {
       // What an external cloud provider needs from the kubelet (cloud-provider-aws docs/getting_started.md).
       "kubelet-arg": ["cloud-provider=external", `provider-id=aws:///eu-west-1b/${INSTANCE_ID}`],
       "write-kubeconfig-mode": "0600",
-      // The files the next test finds in place; paths and flags of the k3s CIS Hardening Guide.
+      // The service-account issuer monitoring's alerts need (its documents: the "service-account issuer" tests); the
+      // files the next test finds in place, paths and flags of the k3s CIS Hardening Guide.
       "kube-apiserver-arg": [
+        "service-account-issuer-=https://example-domain_name",
+        "service-account-jwks-uri=https://example-domain_name/openid/v1/jwks",
         "admission-control-config-file=/var/lib/rancher/k3s/server/psa.yaml",
         "audit-policy-file=/var/lib/rancher/k3s/server/audit.yaml",
         "audit-log-path=/var/lib/rancher/k3s/server/logs/audit.log",
@@ -393,8 +399,8 @@ describeSandbox(title, () => {
       }
     });
 
-    test("without block storage nothing is published", () => {
-      const run = runServer();
+    test("without block storage and monitoring nothing is published", () => {
+      const run = runServer({}, serverWithoutIssuer);
       expectSucceeded(run);
       expect(run.callsOf("aws").filter((args) => args[0] === "s3api")).toEqual([]);
     });

@@ -52,9 +52,11 @@ describe("off by default", () => {
   const { json } = synthCluster({});
 
   test("the default config creates no certificate, record, zone, distribution, origin load balancer or second provider", () => {
-    for (const type of ["aws_acm_certificate", "aws_acm_certificate_validation", "aws_route53_record", "aws_route53_zone", "aws_cloudfront_distribution", "aws_lb_listener_rule"]) {
+    for (const type of ["aws_acm_certificate", "aws_acm_certificate_validation", "aws_route53_record", "aws_route53_zone", "aws_lb_listener_rule"]) {
       expect(typesOf(json)).not.toContain(type);
     }
+    // The one distribution serves the service-account issuer's documents (modules/workload-identity), not the edge.
+    expect(resourcesOf(json, "aws_cloudfront_distribution").map(([id]) => id)).toEqual([expect.stringMatching(/^WorkloadIdentity_IssuerDistribution_/)]);
     expect(Object.keys(json.data ?? {})).not.toContain("aws_ec2_managed_prefix_list");
     expect(Object.keys(json.data ?? {})).not.toContain("aws_route53_zone");
     expect(usersOfProvider(json, "aws.us_east_1")).toEqual([]);
@@ -443,7 +445,7 @@ describe("an existing distribution", () => {
   const { json } = synthCluster({ ...CLOUDFRONT, edge: { ...CLOUDFRONT.edge, cloudFront: { enabled: true, existingDistributionDomainName: "d111111abcdef8.cloudfront.net" } } });
 
   test("no distribution and no viewer certificate are created; the origin and its header secret are, and are output", () => {
-    expect(typesOf(json)).not.toContain("aws_cloudfront_distribution");
+    expect(resourcesOf(json, "aws_cloudfront_distribution").filter(([id]) => id.startsWith("FrontDoor_"))).toEqual([]);
     expect(resourcesOf(json, "aws_acm_certificate").map(([id]) => id)).toEqual([expect.stringMatching(/^Domain_Certificate_/)]);
     expect(usersOfProvider(json, "aws.us_east_1")).toEqual([]);
     expect(resourceNamed(json, "aws_lb", "FrontDoor_LoadBalancer")).toBeDefined();

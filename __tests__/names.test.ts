@@ -51,6 +51,8 @@ const LIMITS: Record<string, Record<string, NameRule>> = {
   aws_lb_target_group: { name: { max: 32, pattern: LB_NAME } },
   // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html: RoleName 1-64, [\w+=,.@-]+ (no ":").
   aws_iam_role: { name: { max: 64, pattern: IAM_NAME }, name_prefix: { max: 64, pattern: IAM_NAME } },
+  // https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_OriginAccessControlConfig.html: Name, up to 64 characters.
+  aws_cloudfront_origin_access_control: { name: { max: 64, pattern: /^[\x20-\x7e]+$/ } },
   // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateInstanceProfile.html: 1-128, [\w+=,.@-]+.
   aws_iam_instance_profile: { name: { max: 128, pattern: IAM_NAME }, name_prefix: { max: 128, pattern: IAM_NAME } },
   // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicy.html: PolicyName 1-128, [\w+=,.@-]+.

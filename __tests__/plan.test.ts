@@ -235,9 +235,19 @@ const DEFAULT_CLUSTER: Record<string, [number, string]> = {
   aws_lb: [2, "internal API and internet-facing ingress"],
   aws_lb_target_group: [3, "API 6443, ingress 80 and 443"],
   aws_lb_listener: [3, "one per target group"],
-  aws_iam_role: [6, "server, agent, flow logs, autoscaler, node drainer, AWS Backup"],
+  aws_iam_role: [7, "server, agent, flow logs, autoscaler, node drainer, AWS Backup, Alertmanager (monitoring, on in prod)"],
   aws_iam_instance_profile: [2, "server and agent"],
-  aws_iam_role_policy: [12, "server 5 (cloud controller, cluster secrets, node health, datastore, EFS CSI), agent 4 (cloud node, cluster secrets, node health, EFS CSI), flow logs, one per Lambda"],
+  aws_iam_role_policy: [14, "server 6 (cloud controller, cluster secrets, node health, datastore, EFS CSI, issuer publishing), agent 4 (cloud node, cluster secrets, node health, EFS CSI), flow logs, one per Lambda, Alertmanager's"],
+  aws_s3_bucket: [1, "the service-account issuer's documents (Alertmanager's role)"],
+  aws_s3_bucket_versioning: [1, "the issuer bucket's"],
+  aws_s3_bucket_server_side_encryption_configuration: [1, "the issuer bucket's"],
+  aws_s3_bucket_public_access_block: [1, "the issuer bucket's"],
+  aws_s3_bucket_ownership_controls: [1, "the issuer bucket's"],
+  aws_s3_bucket_policy: [1, "the issuer bucket's: TLS only, CloudFront reads"],
+  aws_s3_bucket_lifecycle_configuration: [1, "the issuer bucket's: old versions expire"],
+  aws_cloudfront_distribution: [1, "serves the issuer's documents"],
+  aws_cloudfront_origin_access_control: [1, "CloudFront's access to the issuer bucket"],
+  aws_iam_openid_connect_provider: [1, "the service-account issuer"],
   aws_iam_role_policy_attachment: [4, "AmazonSSMManagedInstanceCore on both node roles (Session Manager); AWS Backup's backup and restore policies"],
   aws_launch_template: [2, "server and agent"],
   aws_autoscaling_group: [2, "servers and agents"],
@@ -318,17 +328,8 @@ const VARIANT_CHANGES: Record<string, [number, string]> = {
   aws_autoscaling_policy: [1, "cpu: target tracking"],
   aws_lambda_function: [1, "cpu: no autoscaler Lambda"],
   aws_cloudwatch_log_group: [4, "- the autoscaler's logs"],
-  aws_iam_role: [6, "- the autoscaler's role, + the EBS CSI controller's"],
-  aws_iam_role_policy: [13, "- the autoscaler's policy, + the EBS CSI controller's, + the servers' issuer publishing"],
-  aws_s3_bucket: [1, "the issuer's documents"],
-  aws_s3_bucket_versioning: [1, "the issuer bucket's"],
-  aws_s3_bucket_server_side_encryption_configuration: [1, "the issuer bucket's"],
-  aws_s3_bucket_public_access_block: [1, "the issuer bucket's"],
-  aws_s3_bucket_ownership_controls: [1, "the issuer bucket's"],
-  aws_s3_bucket_policy: [1, "the issuer bucket's: TLS only, CloudFront reads"],
-  aws_s3_bucket_lifecycle_configuration: [1, "the issuer bucket's: old versions expire"],
-  aws_cloudfront_origin_access_control: [1, "CloudFront's access to the issuer bucket"],
-  aws_iam_openid_connect_provider: [1, "the service-account issuer"],
+  aws_iam_role: [6, "- the autoscaler's and Alertmanager's roles (dev: no monitoring), + the EBS CSI controller's"],
+  aws_iam_role_policy: [13, "- the autoscaler's and Alertmanager's policies, + the EBS CSI controller's"],
   aws_cloudwatch_metric_alarm: [11, "- the autoscaler's errors and throttles, + the public API's healthy hosts"],
   aws_kms_key: [3, "+ the copy region's vault key"],
   aws_backup_vault: [2, "+ the copy region's vault"],
@@ -500,7 +501,8 @@ if (haveTerraform || terraformRequired) {
     });
 
     test("the calls a plan makes on an empty state are the data sources' reads", () => {
-      // One GetCallerIdentity per aws_caller_identity (networking, storage, compute, automation); the zones with a zone
+      // One GetCallerIdentity per aws_caller_identity (networking, storage, compute, automation, the service-account
+      // issuer for Alertmanager's role); the zones with a zone
       // count; the node image and, as the provider's aws_ami always does, its UEFI data (refused by EC2 as malformed);
       // the agents' first instance type for the autoscaler's node template.
       expect(callNames(cluster)).toEqual([
@@ -508,6 +510,7 @@ if (haveTerraform || terraformRequired) {
         "ec2:DescribeImages",
         "ec2:DescribeInstanceTypes",
         "ec2:GetInstanceUefiData",
+        "sts:GetCallerIdentity",
         "sts:GetCallerIdentity",
         "sts:GetCallerIdentity",
         "sts:GetCallerIdentity",

@@ -114,9 +114,16 @@ interface AlarmOptions {
  * The cluster's automation: the pod-driven autoscaler on a schedule and the node drainer on spot, rebalance and
  * termination events, with their queue, state table, notifications and alarms.
  */
+/** The automation topic's name: its ARN is known before the topic exists (the servers' Alertmanager values name it). */
+export function notificationTopicName(clusterName: string): string {
+  return `${clusterName}-automation`;
+}
+
 export class Automation extends Construct {
   /** SNS topic of every scale action, failure and alarm; alarms elsewhere publish here once admitted (`admitAlarms`). */
   public readonly topicArn: string;
+  /** What a publisher in this account needs: publish to the topic and use its key (SNS encrypts with it). */
+  public readonly publishStatements: DataAwsIamPolicyDocumentStatement[];
   private readonly partition: string;
   private readonly account: string;
   /** Every alarm publishing to the topic: the only sources CloudWatch may publish and encrypt for. */
@@ -131,12 +138,15 @@ export class Automation extends Construct {
     // Alarms publish through CloudWatch, which needs a customer-managed key (an AWS-managed one is not usable by it).
     // Its policy is a separate resource: it names the alarms, which name the topic, which names the key.
     const key = new KmsKey(this, "NotificationKey", { description: `${clusterName} automation notifications`, enableKeyRotation: true, deletionWindowInDays: 30 });
-    const topic = new SnsTopic(this, "NotificationTopic", { name: `${clusterName}-automation`, kmsMasterKeyId: key.arn });
+    const topic = new SnsTopic(this, "NotificationTopic", { name: notificationTopicName(clusterName), kmsMasterKeyId: key.arn });
     if (props.notificationEmail) new SnsTopicSubscription(this, "NotificationEmail", { topicArn: topic.arn, protocol: "email", endpoint: props.notificationEmail });
     this.topicArn = topic.arn;
-    const publish: DataAwsIamPolicyDocumentStatement[] = [
+    this.publishStatements = [
       { sid: "Notify", actions: ["sns:Publish"], resources: [topic.arn] },
       { sid: "EncryptNotifications", actions: ["kms:GenerateDataKey", "kms:Decrypt"], resources: [key.arn] },
+    ];
+    const publish: DataAwsIamPolicyDocumentStatement[] = [
+      ...this.publishStatements,
       { sid: "ReadClusterAccess", actions: ["secretsmanager:GetSecretValue"], resources: [props.accessSecretArn] },
     ];
 

@@ -88,8 +88,7 @@ export class BlockStorage extends Construct {
 
   constructor(scope: Construct, id: string, props: BlockStorageProps) {
     super(scope, id);
-    const accountId = props.workloadIdentity.accountId;
-    const policy = new DataAwsIamPolicyDocument(this, "CsiDriverPolicy", { statement: ebsCsiDriverStatements({ ...props, accountId }) });
+    const policy = new DataAwsIamPolicyDocument(this, "CsiDriverPolicy", { statement: ebsCsiDriverStatements({ ...props, accountId: props.workloadIdentity.accountId }) });
     this.controllerRoleArn = props.workloadIdentity.roleFor("EbsCsiControllerRole", { name: "ebs-csi-controller", serviceAccount: EBS_CSI_CONTROLLER_SERVICE_ACCOUNT, policyJson: policy.json }).arn;
   }
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from "fs";
 import { join } from "path";
-import { addonHost, ADMIN_SECRET_KEYS, AddonAdminKey, AddonNames, AdminSecretFormat, ARGO_CD, GRAFANA_DASHBOARD_LABEL, GRAFANA_DATASOURCE_UIDS, JENKINS, MONITORING } from "../contracts/addons";
+import { addonHost, ADMIN_SECRET_KEYS, AddonAdminKey, AddonNames, AdminSecretFormat, ALERTMANAGER_SERVICE_ACCOUNT, ARGO_CD, GRAFANA_DASHBOARD_LABEL, GRAFANA_DATASOURCE_UIDS, JENKINS, MONITORING } from "../contracts/addons";
+import { webIdentityPodParts } from "../workload-identity";
 import { AUTOSCALER_METRIC_DIMENSION, AUTOSCALER_METRIC_NAMES, AUTOSCALER_METRIC_NAMESPACE } from "../../lambdas/autoscaler/metrics";
 import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
 import { fillPlaceholders, readTemplate, SERVER_TAINT } from "./user-data";
@@ -20,7 +21,20 @@ export interface MonitoringAddonProps {
    * @default undefined (monitoring.dashboard is false)
    */
   readonly cloudWatchDashboardName?: string;
+  /**
+   * Alerts to the automation topic, in its region, published with the role Alertmanager assumes (needs the compute's
+   * serviceAccountIssuer). The ARNs are Terraform values: the manifest names them by placeholder, the server script's
+   * values fill them in (addonValues).
+   * @default undefined (no receiver: alerts stay in Alertmanager's and Grafana's UIs)
+   */
+  readonly alerts?: { readonly region: string; readonly topicArn: string; readonly roleArn: string };
 }
+
+/** Alertmanager's receiver for the automation topic (Alertmanager docs, configuration: route, receiver, sns_config). */
+export const ALERTS_RECEIVER = "automation-topic";
+
+/** The alert severities that reach the topic; kube-prometheus-stack's rules use critical, warning, info and none. */
+export const NOTIFIED_SEVERITIES = ["critical", "warning"] as const;
 
 export interface ComputeAddonsProps {
   /** kube-prometheus-stack with its dashboards; undefined writes its manifests empty. */
@@ -79,6 +93,7 @@ export function monitoringManifest(props: MonitoringAddonProps, domain: string |
       PROMETHEUS_DATASOURCE_UID: GRAFANA_DATASOURCE_UIDS.prometheus,
       ALERTMANAGER_DATASOURCE_UID: GRAFANA_DATASOURCE_UIDS.alertmanager,
       GRAFANA_INGRESS: JSON.stringify(ingress),
+      ...alertmanagerValues(props.alerts),
       GRAFANA_INI: JSON.stringify(domain ? { server: { root_url: `https://${addonHost(MONITORING, domain)}` } } : {}),
       CAPACITY_TYPE_LABEL,
       INSTANCE_TYPE_LABEL,
@@ -87,6 +102,33 @@ export function monitoringManifest(props: MonitoringAddonProps, domain: string |
     },
     "manifests/kube-prometheus-stack.yaml",
   );
+}
+
+/**
+ * Alertmanager's values with and without the topic. The default route stays on the chart's "null" receiver; warning
+ * and critical alerts go to the topic (send_resolved defaults to true for SNS), signed with sigv4 in the topic's region
+ * by whatever credentials the SDK's default chain finds: the role, through the token mounted here.
+ */
+function alertmanagerValues(alerts: MonitoringAddonProps["alerts"]): Record<string, string> {
+  if (!alerts) {
+    return { ALERTMANAGER_SERVICE_ACCOUNT: "{}", ALERTMANAGER_CONFIG: "{}", ALERTMANAGER_CONTAINERS: "[]", ALERTMANAGER_VOLUMES: "[]", ALERTMANAGER_VOLUME_MOUNTS: "[]" };
+  }
+  const identity = webIdentityPodParts("{{ ALERTMANAGER_ROLE_ARN }}");
+  const config = {
+    route: {
+      receiver: "null",
+      routes: [{ receiver: ALERTS_RECEIVER, matchers: [`severity =~ "${NOTIFIED_SEVERITIES.join("|")}"`] }],
+    },
+    receivers: [{ name: "null" }, { name: ALERTS_RECEIVER, sns_configs: [{ topic_arn: "{{ ALERTMANAGER_TOPIC_ARN }}", sigv4: { region: alerts.region } }] }],
+  };
+  return {
+    ALERTMANAGER_SERVICE_ACCOUNT: JSON.stringify({ name: ALERTMANAGER_SERVICE_ACCOUNT.name }),
+    ALERTMANAGER_CONFIG: JSON.stringify(config),
+    // "alertmanager" is the operator's name for Alertmanager's own container.
+    ALERTMANAGER_CONTAINERS: JSON.stringify([{ name: "alertmanager", env: identity.env }]),
+    ALERTMANAGER_VOLUMES: JSON.stringify([identity.volume]),
+    ALERTMANAGER_VOLUME_MOUNTS: JSON.stringify([identity.volumeMount]),
+  };
 }
 
 /** The dashboards shipped with the cluster: templates/dashboards/<name>.json. */
@@ -188,6 +230,12 @@ export function jenkinsManifest(storageClass: "gp3" | "efs", domain: string | un
     },
     "manifests/jenkins.yaml",
   );
+}
+
+/** The server script's values the add-on manifests name: Terraform references, which an included file may not hold. */
+export function addonValues(props: ComputeAddonsProps): Record<string, string> {
+  const alerts = props.monitoring?.alerts;
+  return alerts ? { ALERTMANAGER_TOPIC_ARN: alerts.topicArn, ALERTMANAGER_ROLE_ARN: alerts.roleArn } : {};
 }
 
 /** The server script's manifests, each empty when its add-on is off so k3s uninstalls what it held. */

@@ -25,7 +25,7 @@ import { ServiceAccountIssuer, serviceAccountIssuerValues } from "./service-acco
 import { ebsCsiManifest } from "./ebs-csi";
 import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
 import { AddonNames } from "../contracts/addons";
-import { ADMIN_SECRET_FORMATS, addonIncludes, adminSecretTable, ComputeAddonsProps } from "./addons";
+import { ADMIN_SECRET_FORMATS, addonIncludes, addonValues, adminSecretTable, ComputeAddonsProps } from "./addons";
 
 export type Architecture = "arm64" | "x86_64";
 
@@ -178,6 +178,9 @@ export class Compute extends Construct {
     if (props.ebsCsiControllerRoleArn === undefined && (props.addons.jenkins?.storageClass === "gp3" || props.addons.monitoring?.prometheusVolume !== undefined)) {
       throw new Error('Compute: addons on "gp3" (Jenkins\'s storageClass, Prometheus\'s storage) need ebsCsiControllerRoleArn, the EBS CSI driver that provisions it');
     }
+    if (props.addons.monitoring?.alerts !== undefined && props.serviceAccountIssuer === undefined) {
+      throw new Error("Compute: monitoring alerts need serviceAccountIssuer: Alertmanager publishes with a role it assumes with a service-account token");
+    }
     if (props.ebsCsiControllerRoleArn !== undefined && props.serviceAccountIssuer === undefined) {
       throw new Error("Compute: ebsCsiControllerRoleArn needs serviceAccountIssuer: the controller assumes its role with a service-account token");
     }
@@ -290,6 +293,7 @@ export class Compute extends Construct {
           ...clusterPolicyValues(props.clusterPolicy, issuer?.url),
           ...serviceAccountIssuerValues(issuer),
           ...(props.ebsCsiControllerRoleArn !== undefined ? { EBS_CSI_CONTROLLER_ROLE_ARN: props.ebsCsiControllerRoleArn } : {}),
+          ...addonValues(props.addons),
           ADDON_ADMIN_SECRETS: adminSecretTable(props.addonAdminSecrets),
           // A Python dict literal: JSON of strings and objects only.
           ADMIN_SECRET_FORMATS: JSON.stringify(ADMIN_SECRET_FORMATS),

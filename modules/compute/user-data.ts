@@ -40,11 +40,25 @@ export function fillPlaceholders(template: string, values: Record<string, string
 }
 
 /**
+ * An included file (a manifest, a policy file: YAML, or minified JSON) without its whole-line comments. They explain
+ * the templates to their maintainers; on an instance they only take room in user data, which EC2 caps at 16 KB
+ * (compressed). Every block scalar in the manifests is a chart's values, which are YAML too, so a line starting with
+ * "#" is a comment wherever it stands.
+ */
+export function withoutCommentLines(text: string): string {
+  return text
+    .split("\n")
+    .filter((line) => !/^\s*#/.test(line))
+    .join("\n");
+}
+
+/**
  * A bootstrap script: `templates/<role>.sh` with the shared helpers and the given files (literal text, which may hold
  * placeholders of their own) included, escaped for Terraform, then filled with values that may be Terraform references.
  */
 export function renderUserData(role: "server" | "agent", includes: Record<string, string>, values: Record<string, string>): string {
-  const withIncludes = fillPlaceholders(readTemplate(`${role}.sh`), { LIB: readTemplate("lib.sh").trimEnd(), ...includes }, `${role}.sh`, { partial: true });
+  const delivered = Object.fromEntries(Object.entries(includes).map(([name, text]) => [name, withoutCommentLines(text)]));
+  const withIncludes = fillPlaceholders(readTemplate(`${role}.sh`), { LIB: readTemplate("lib.sh").trimEnd(), ...delivered }, `${role}.sh`, { partial: true });
   return fillPlaceholders(escapeTerraformTemplate(`${withIncludes.trimEnd()}\n`), values, `${role}.sh`);
 }
 

@@ -44,6 +44,12 @@ export const MONITORING: AddonNames = {
   secretSuffix: "grafana-admin",
 };
 
+/**
+ * Alertmanager's service account, named in kube-prometheus-stack's values (alertmanager.serviceAccount.name; the
+ * chart's default is derived from the release) and in the trust of the role it publishes alerts with.
+ */
+export const ALERTMANAGER_SERVICE_ACCOUNT = { namespace: MONITORING.namespace, name: "alertmanager" } as const;
+
 export const ARGO_CD: AddonNames = {
   release: "argo-cd",
   namespace: "argocd",

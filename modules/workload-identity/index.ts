@@ -33,6 +33,24 @@ export const STS_AUDIENCE = "sts.amazonaws.com";
 export const WEB_IDENTITY_TOKEN = { directory: "/var/run/secrets/sts.amazonaws.com/serviceaccount", file: "token", expirationSeconds: 3600 } as const;
 
 /**
+ * What a pod's container needs to act as `roleArn`: the environment the SDKs read and the projected token they read it
+ * from (the same the EBS CSI manifest writes from these constants). Kubernetes objects, for chart values.
+ */
+export function webIdentityPodParts(roleArn: string, volumeName = "aws-iam-token") {
+  return {
+    env: [
+      { name: "AWS_ROLE_ARN", value: roleArn },
+      { name: "AWS_WEB_IDENTITY_TOKEN_FILE", value: `${WEB_IDENTITY_TOKEN.directory}/${WEB_IDENTITY_TOKEN.file}` },
+    ],
+    volume: {
+      name: volumeName,
+      projected: { sources: [{ serviceAccountToken: { audience: STS_AUDIENCE, expirationSeconds: WEB_IDENTITY_TOKEN.expirationSeconds, path: WEB_IDENTITY_TOKEN.file } }] },
+    },
+    volumeMount: { name: volumeName, mountPath: WEB_IDENTITY_TOKEN.directory, readOnly: true },
+  };
+}
+
+/**
  * Paths of the service-account issuer's discovery documents under the issuer URL: the OpenID discovery document
  * (OpenID Connect Discovery 1.0, section 4) and the key set kube-apiserver serves and names in it (Kubernetes docs,
  * "Service account issuer discovery": /.well-known/openid-configuration and /openid/v1/jwks).
@@ -147,6 +165,15 @@ export class WorkloadIdentity extends Construct {
     ];
   }
 
+  /** The ARN of the role `roleFor` creates under this name, for values written before the role exists. */
+  roleArn(name: string): string {
+    return `arn:${this.props.partition}:iam::${this.accountId}:role/${this.roleName(name)}`;
+  }
+
+  private roleName(name: string): string {
+    return `${this.props.clusterName}-${this.props.region}-${name}`;
+  }
+
   /**
    * A role only pods running as `serviceAccount` can assume, with a token of the STS audience from this cluster's
    * issuer (IAM User Guide, "Available keys for AWS web identity federation": `<issuer>:sub` and `<issuer>:aud`).
@@ -168,7 +195,7 @@ export class WorkloadIdentity extends Construct {
       ],
     });
     const iamRole = new IamRole(this, id, {
-      name: `${this.props.clusterName}-${this.props.region}-${role.name}`,
+      name: this.roleName(role.name),
       description: `k3s cluster ${this.props.clusterName}: pods of ${namespace}/${name}`,
       assumeRolePolicy: trust.json,
     });

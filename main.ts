@@ -17,9 +17,9 @@ import { Database, rdsCaBundleUrl } from "./modules/database";
 import { DnsRecords, Domain } from "./modules/domain";
 import { FrontDoor, ORIGIN_HEADER_NAME } from "./modules/front-door";
 import { LoadBalancing } from "./modules/load-balancing";
-import { clusterDashboardName, Monitoring } from "./modules/monitoring";
+import { clusterDashboardName, grafanaCloudWatchPolicy, Monitoring } from "./modules/monitoring";
 import { Addons } from "./modules/addons";
-import { addonHost, ALERTMANAGER_SERVICE_ACCOUNT, ARGO_CD, JENKINS, MONITORING } from "./modules/contracts/addons";
+import { addonHost, ALERTMANAGER_SERVICE_ACCOUNT, ARGO_CD, GRAFANA_SERVICE_ACCOUNT, JENKINS, MONITORING } from "./modules/contracts/addons";
 import { Networking } from "./modules/networking";
 import { clusterNetworkReach, formatExemptions, Policy, PolicyViolationError } from "./modules/policy";
 import { StateBackend } from "./modules/state-backend";
@@ -48,8 +48,8 @@ function backupCopyProvider(scope: Construct, config: ClusterConfig, region: str
   return new AwsProvider(scope, "aws_backup_copy", { alias: "backup_copy", region, defaultTags: [{ tags: defaultTags(config) }] });
 }
 
-/** The IAM role Alertmanager publishes to the automation topic with (`<cluster>-<region>-alertmanager`). */
-const ALERTMANAGER_ROLE_NAME = "alertmanager";
+/** The IAM roles monitoring's pods assume (`<cluster>-<region>-<name>`). */
+const MONITORING_ROLES = { alertmanager: "alertmanager", grafana: "grafana" } as const;
 
 /** The k3s cluster: wires the modules together and declares the outputs a user needs after apply. */
 export class ClusterStack extends TerraformStack {
@@ -118,10 +118,10 @@ export class ClusterStack extends TerraformStack {
         })
       : undefined;
     // Pods assume IAM roles where a chart cannot use the host network to reach instance metadata: the EBS CSI controller,
-    // and Alertmanager publishing to the automation topic. The issuer is served by CloudFront's own domain, which only
+    // Alertmanager publishing to the automation topic and Grafana reading CloudWatch. The issuer is served by CloudFront's own domain, which only
     // the aws partition offers; elsewhere monitoring runs without the topic (block storage is refused there).
-    const alertsToTopic = config.addons.monitoring.enabled && config.partition === "aws";
-    const workloadIdentity = config.storage.blockStorage.enabled || alertsToTopic
+    const monitoringOnAws = config.addons.monitoring.enabled && config.partition === "aws";
+    const workloadIdentity = config.storage.blockStorage.enabled || monitoringOnAws
       ? new WorkloadIdentity(this, "WorkloadIdentity", { clusterName: config.clusterName, region: config.region, partition: config.partition })
       : undefined;
     const blockStorage = workloadIdentity && config.storage.blockStorage.enabled
@@ -248,13 +248,15 @@ export class ClusterStack extends TerraformStack {
               // Prometheus never on NFS: gp3 with block storage, else an emptyDir.
               prometheusVolume: blockStorageOn ? { retentionDays: addons.monitoring.retentionDays, sizeGb: addons.monitoring.storageGb } : undefined,
               cloudWatchDashboardName: config.monitoring.dashboard ? clusterDashboardName(config.clusterName) : undefined,
-              alerts:
-                workloadIdentity && alertsToTopic
+              aws:
+                workloadIdentity && monitoringOnAws
                   ? {
                       region: config.region,
-                      // Built from names: the topic comes with the automation below, which needs this group first.
+                      clusterName: config.clusterName,
+                      // Built from names: the topic and roles come after the automation below, which needs this group first.
                       topicArn: `arn:${config.partition}:sns:${config.region}:${workloadIdentity.accountId}:${notificationTopicName(config.clusterName)}`,
-                      roleArn: workloadIdentity.roleArn(ALERTMANAGER_ROLE_NAME),
+                      alertmanagerRoleArn: workloadIdentity.roleArn(MONITORING_ROLES.alertmanager),
+                      grafanaRoleArn: workloadIdentity.roleArn(MONITORING_ROLES.grafana),
                     }
                   : undefined,
             }
@@ -283,9 +285,10 @@ export class ClusterStack extends TerraformStack {
       logRetentionDays: automation.logRetentionDays,
       notifyBackupFailures: config.backups.enabled,
     });
-    if (workloadIdentity && alertsToTopic) {
+    if (workloadIdentity && monitoringOnAws) {
       const publish = new DataAwsIamPolicyDocument(this, "AlertmanagerPublishPolicy", { statement: automationFunctions.publishStatements });
-      workloadIdentity.roleFor("AlertmanagerRole", { name: ALERTMANAGER_ROLE_NAME, serviceAccount: ALERTMANAGER_SERVICE_ACCOUNT, policyJson: publish.json });
+      workloadIdentity.roleFor("AlertmanagerRole", { name: MONITORING_ROLES.alertmanager, serviceAccount: ALERTMANAGER_SERVICE_ACCOUNT, policyJson: publish.json });
+      workloadIdentity.roleFor("GrafanaRole", { name: MONITORING_ROLES.grafana, serviceAccount: GRAFANA_SERVICE_ACCOUNT, policyJson: grafanaCloudWatchPolicy(this).json });
     }
 
     const clusterMonitoring = new Monitoring(this, "Monitoring", {

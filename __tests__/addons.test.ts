@@ -164,7 +164,7 @@ describe("monitoring: kube-prometheus-stack", () => {
   });
 });
 
-describe("alerts: Alertmanager to the automation topic", () => {
+describe("monitoring's AWS access: Alertmanager to the automation topic, Grafana from CloudWatch", () => {
   // Alertmanager's sns_config (prometheus/alertmanager docs/configuration.md: topic_arn, sigv4 region; send_resolved
   // defaults to true); kube-prometheus-stack 88.5.3 values.yaml: alertmanager.serviceAccount.name, alertmanager.config
   // (merged into the chart's map: global, grouping and inhibit rules stay), alertmanagerSpec.containers (merged by
@@ -183,12 +183,31 @@ describe("alerts: Alertmanager to the automation topic", () => {
     const topicArn = `arn:aws:sns:eu-west-1:${account}:${topic.name}`;
     expect(alertmanager.config).toEqual({
       route: { receiver: "null", routes: [{ receiver: "automation-topic", matchers: ['severity =~ "critical|warning"'] }] },
-      receivers: [{ name: "null" }, { name: "automation-topic", sns_configs: [{ topic_arn: topicArn, sigv4: { region: "eu-west-1" } }] }],
+      receivers: [{ name: "null" }, { name: "automation-topic", sns_configs: [{ topic_arn: topicArn, sigv4: { region: "eu-west-1" }, subject: expect.any(String) }] }],
     });
     // The chart's rules: Watchdog has severity "none", InfoInhibitor "none", the rest critical, warning or info.
     const matcher = new RegExp(`^(${/"(.*)"/.exec(alertmanager.config.route.routes[0].matchers[0])![1]})$`);
     expect(["critical", "warning"].every((severity) => matcher.test(severity))).toBe(true);
     expect(["info", "none", "criticalish"].some((severity) => matcher.test(severity))).toBe(false);
+  });
+
+  test("the subject stays under SNS's 100 characters whatever the labels hold (Publish API; prometheus/alertmanager#2781)", () => {
+    const subject: string = alertmanager.config.receivers[1].sns_configs[0].subject;
+    // The longest text each Go template action can print: the status upper-cased (FIRING or RESOLVED), the count of
+    // firing alerts (4 digits, a group of thousands), a printf with a precision; anything else is unbounded.
+    const longest = (action: string): number => {
+      if (/^if |^end$|^else$/.test(action)) return 0;
+      if (action === ".Status | toUpper") return "RESOLVED".length;
+      if (action === ".Alerts.Firing | len") return 4;
+      const printf = /^printf "%\.(\d+)s" \.[A-Za-z.]+$/.exec(action);
+      if (printf) return Number(printf[1]);
+      throw new Error(`unbounded template action in the subject: {{ ${action} }}`);
+    };
+    const actions = [...subject.matchAll(/\{\{\s*(.*?)\s*\}\}/g)].map((match) => match[1]);
+    const literal = subject.replace(/\{\{.*?\}\}/g, "");
+    expect(literal.length + actions.reduce((sum, action) => sum + longest(action), 0)).toBeLessThan(100);
+    // It names the alert and its namespace.
+    expect(actions).toEqual(expect.arrayContaining(['printf "%.40s" .CommonLabels.alertname', 'printf "%.40s" .GroupLabels.namespace']));
   });
 
   test("Alertmanager's container assumes the role with its service account's token, and only that account may", () => {
@@ -216,11 +235,24 @@ describe("alerts: Alertmanager to the automation topic", () => {
     ]);
   });
 
+  test("Grafana reads CloudWatch with a role only its service account may assume, limited to reading metrics", () => {
+    const grafana = values.grafana;
+    const grafanaRole = resourceNamed(json, "aws_iam_role", "WorkloadIdentity_GrafanaRole");
+    expect(grafana.env.AWS_ROLE_ARN).toBe(`arn:aws:iam::${account}:role/${grafanaRole.name}`);
+    const [sub, aud] = documentStatements(json, grafanaRole.assume_role_policy)[0].condition;
+    expect(sub.values).toEqual([`system:serviceaccount:monitoring:${grafana.serviceAccount.name}`]);
+    expect(aud.values).toEqual([grafana.extraSecretMounts[0].projected.sources[0].serviceAccountToken.audience]);
+    const policy = resourcesOf(json, "aws_iam_role_policy").find(([id]) => id.startsWith("WorkloadIdentity_GrafanaRolePolicy"))![1];
+    expect(documentStatements(json, policy.policy).map((statement) => [statement.actions, statement.resources])).toEqual([[["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"], ["*"]]]);
+  });
+
   test("without the aws partition's CloudFront there is no issuer: monitoring runs with the chart's null receiver", () => {
     const china = synthCluster({ region: "cn-north-1" }).json;
     const { values: chinaValues } = chart(china, "kube-prometheus-stack");
     expect(chinaValues.alertmanager.config).toEqual({});
     expect(chinaValues.alertmanager.alertmanagerSpec.containers).toEqual([]);
+    expect(chinaValues.grafana.additionalDataSources).toEqual([]);
+    expect(chinaValues.grafana.env).toEqual({});
     expect(resourcesOf(china, "aws_iam_openid_connect_provider")).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import { kubeConfigFor, kubernetesCluster } from "../lambdas/shared/cluster";
 import { formatNotification } from "../lambdas/slack-forwarder/format";
 import { FakeKubeApi } from "./support/fake-kube-api";
 import { LocalDynamo, startDynamo } from "./support/dynalite";
-import { resourceNamed, synthCluster } from "./helpers";
+import { localNamed, resourceNamed, synthCluster, writtenManifests } from "./helpers";
 
 const MINUTE = 60_000;
 
@@ -126,6 +126,12 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     const graphed = dashboard.widgets.find((widget: any) => widget.properties.title === "Autoscaler").properties.metrics.map((metric: string[]) => `${metric[0]} ${metric[1]} ${metric[2]}=${metric[3]}`);
     expect(graphed).toEqual(published);
     expect(published).toHaveLength(6);
+    // And Grafana's autoscaler dashboard, through its CloudWatch datasource (monitoring, with the service-account issuer).
+    const grafana = JSON.parse(
+      writtenManifests(localNamed(synthCluster().json, "Compute_Servers_UserData"))["grafana-dashboards"].find((configMap: any) => configMap.data["autoscaler.json"]).data["autoscaler.json"],
+    );
+    const targets = grafana.panels.filter((panel: any) => panel.datasource?.type === "cloudwatch").flatMap((panel: any) => panel.targets);
+    expect(targets.map((target: any) => `${target.namespace} ${target.metricName} ${Object.entries(target.dimensions).map(([key, value]) => `${key}=${value}`).join()}`)).toEqual(published);
   });
 
   test("a pod no new agent could take is reported in the reason and the UnplaceablePods metric, and moves nothing", async () => {

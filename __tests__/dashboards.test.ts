@@ -43,8 +43,8 @@ describe("dashboards", () => {
   });
 
   test("every panel that queries names a datasource the chart provisions, by UID; text panels query nothing", () => {
-    const provisioned = [values.grafana.sidecar.datasources.uid, values.grafana.sidecar.datasources.alertmanager.uid];
-    expect(provisioned).toEqual(["prometheus", "alertmanager"]);
+    const provisioned = [values.grafana.sidecar.datasources.uid, values.grafana.sidecar.datasources.alertmanager.uid, ...values.grafana.additionalDataSources.map((source: any) => source.uid)];
+    expect(provisioned).toEqual(["prometheus", "alertmanager", "cloudwatch"]);
     for (const [file, dashboard] of Object.entries(dashboards)) {
       for (const panel of panelsOf(dashboard)) {
         if (panel.type === "text") {
@@ -53,7 +53,11 @@ describe("dashboards", () => {
         }
         expect({ file, panel: panel.title, provisioned: provisioned.includes(panel.datasource?.uid) }).toEqual({ file, panel: panel.title, provisioned: true });
         expect(panel.targets.length).toBeGreaterThan(0);
-        for (const target of panel.targets) expect(target.expr).toEqual(expect.any(String));
+        for (const target of panel.targets) {
+          // PromQL for Prometheus; Grafana's CloudWatch query model otherwise (namespace, metric, dimensions, statistic).
+          if (panel.datasource.type === "prometheus") expect(target.expr).toEqual(expect.any(String));
+          else expect(target).toMatchObject({ queryMode: "Metrics", namespace: expect.any(String), metricName: expect.any(String), statistic: expect.any(String), datasource: panel.datasource });
+        }
       }
     }
   });
@@ -66,17 +70,31 @@ describe("dashboards", () => {
 describe("the autoscaler dashboard", () => {
   const dashboard = dashboards["autoscaler.json"];
 
-  test("reads pending and unschedulable pods and the agents from kube-state-metrics, nothing from CloudWatch", () => {
+  test("reads pending and unschedulable pods and the agents from kube-state-metrics", () => {
     // kube-state-metrics docs/metrics/workload/pod-metrics.md: kube_pod_status_phase, kube_pod_status_unschedulable;
     // node-metrics.md: kube_node_labels, kube_node_spec_unschedulable.
     const all = expressions(dashboard).join("\n");
     for (const metric of ["kube_pod_status_phase", "kube_pod_status_unschedulable", "kube_node_labels", "kube_node_spec_unschedulable"]) expect(all).toContain(metric);
-    // Grafana has no AWS credentials to query CloudWatch with (README, "Add-ons"): no panel pretends otherwise.
-    expect(new Set(panelsOf(dashboard).filter((panel) => panel.type !== "text").map((panel) => panel.datasource.type))).toEqual(new Set(["prometheus"]));
   });
 
-  test("names the autoscaler Lambda's published metrics, namespace and dimension, and where they are graphed", () => {
-    const text = panelsOf(dashboard).find((panel) => panel.type === "text").options.content as string;
+  test("graphs the Lambda's CloudWatch metrics through the CloudWatch datasource, whose role may read them", () => {
+    const datasource = values.grafana.additionalDataSources[0];
+    // Grafana docs, CloudWatch data source provisioning: type cloudwatch, jsonData.authType "default" (the AWS SDK's
+    // chain, which reads AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE), defaultRegion.
+    expect(datasource).toMatchObject({ type: "cloudwatch", uid: "cloudwatch", jsonData: { authType: "default", defaultRegion: "eu-west-1" } });
+    expect(Object.keys(values.grafana.env).sort()).toEqual(["AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"]);
+    const [mount] = values.grafana.extraSecretMounts;
+    expect(values.grafana.env.AWS_WEB_IDENTITY_TOKEN_FILE).toBe(`${mount.mountPath}/${mount.projected.sources[0].serviceAccountToken.path}`);
+    const cloudWatchPanels = panelsOf(dashboard).filter((panel) => panel.datasource?.type === "cloudwatch");
+    expect(cloudWatchPanels).toHaveLength(1);
+    expect(cloudWatchPanels[0].targets.map((target: any) => target.dimensions)).toEqual(Array(6).fill({ Cluster: "k3s" }));
+  });
+
+  test("without AWS access (no issuer outside the aws partition) it names the metrics and where they are graphed instead", () => {
+    const china = writtenManifests(localNamed(synthCluster({ region: "cn-north-1" }).json, "Compute_Servers_UserData"));
+    const chinaDashboard = JSON.parse(china["grafana-dashboards"].find((configMap: any) => configMap.data["autoscaler.json"]).data["autoscaler.json"]);
+    expect(panelsOf(chinaDashboard).filter((panel) => panel.datasource?.type === "cloudwatch")).toEqual([]);
+    const text = panelsOf(chinaDashboard).find((panel) => panel.type === "text").options.content as string;
     const named = [...text.matchAll(/`([^`]+)`/g)].map((match) => match[1]);
     // Written out: the metrics lambdas/autoscaler/run.ts publishes in its embedded-metric log lines, their namespace and
     // dimension, and the cluster's CloudWatch dashboard (<cluster>-cluster).

@@ -1,3 +1,4 @@
+import { ALERT_SUBJECT_TEMPLATE } from "../modules/compute/addons";
 import { Testing } from "cdktf";
 import { load, loadAll } from "js-yaml";
 import { S3BackendSettings } from "../config/backend";
@@ -180,4 +181,12 @@ export function writtenFiles(script: string): Record<string, any[]> {
     files[assignments[0][1]] = loadAll(body) as any[];
   }
   return files;
+}
+
+/**
+ * A script with the Go templates it legitimately carries taken out (Alertmanager's notification subject, in the
+ * monitoring chart's values as JSON), so what is left can be checked for unfilled "{{ NAME }}" placeholders.
+ */
+export function withoutGoTemplates(script: string): string {
+  return script.split(JSON.stringify(ALERT_SUBJECT_TEMPLATE).slice(1, -1)).join("");
 }

@@ -1,7 +1,10 @@
 import { spawnSync } from "child_process";
 import { load } from "js-yaml";
-import { escapeTerraformTemplate, fillPlaceholders, kubernetesMinorImageTag, serverTaintsYaml } from "../modules/compute/user-data";
-import { asDelivered, documentOf, localNamed, referencedId, resourceNamed, resourcesOf, synthCluster, tf, writtenConfig, writtenManifests } from "./helpers";
+import { readdirSync, readFileSync } from "fs";
+import { join } from "path";
+import { loadAll } from "js-yaml";
+import { escapeTerraformTemplate, fillPlaceholders, kubernetesMinorImageTag, serverTaintsYaml, withoutCommentLines } from "../modules/compute/user-data";
+import { asDelivered, documentOf, localNamed, referencedId, resourceNamed, resourcesOf, synthCluster, tf, writtenConfig, withoutGoTemplates, writtenManifests } from "./helpers";
 
 
 describe("rendering", () => {
@@ -33,6 +36,23 @@ test("mid-upgrade, servers install their release and agents theirs, and the cont
   expect((load(controller.spec.valuesContent) as any).image.tag).toBe("v1.34.0");
 });
 
+test("the included files mean the same without their comment lines: every document, and every chart's values", () => {
+  // A line starting with "#" would be data in a block scalar that is not YAML (a script, a CSV); the charts' values are
+  // YAML, parsed again here, so a comment dropped from them must change nothing either.
+  const dirs = ["manifests", "cluster-policy"].map((dir) => join(__dirname, "..", "templates", dir));
+  const files = dirs.flatMap((dir) => readdirSync(dir).filter((file) => file.endsWith(".yaml")).map((file) => join(dir, file)));
+  expect(files.length).toBeGreaterThan(10);
+  const parsed = (text: string) =>
+    (loadAll(text.replace(/\{\{ [A-Z0-9_]+ \}\}/g, "placeholder")) as any[]).map((document) =>
+      typeof document?.spec?.valuesContent === "string" ? { ...document, spec: { ...document.spec, valuesContent: load(document.spec.valuesContent) } } : document,
+    );
+  for (const file of files) {
+    const text = readFileSync(file, "utf8");
+    expect({ file, documents: parsed(withoutCommentLines(text)) }).toEqual({ file, documents: parsed(text) });
+    expect(withoutCommentLines(text)).not.toMatch(/^\s*#/m);
+  }
+});
+
 describe("bootstrap scripts", () => {
   const { json } = synthCluster({ api: { publicAccess: true, adminCidrs: ["203.0.113.0/24"], domain: "example.com" } });
   const server = localNamed(json, "Compute_Servers_UserData");
@@ -43,7 +63,7 @@ describe("bootstrap scripts", () => {
   test("no placeholder is left unfilled", () => {
     // An opening "{{", or a name closed by " }}" (PLACEHOLDER in user-data.ts). A bare "}}" is not a placeholder: it ends nested JSON (the flow-style
     // values and the dashboards' ConfigMaps).
-    for (const script of [server, agent]) expect(script).not.toMatch(/\{\{|[A-Z0-9_] \}\}/);
+    for (const script of [server, agent]) expect(withoutGoTemplates(script)).not.toMatch(/\{\{|[A-Z0-9_] \}\}/);
   });
 
   test("server pins k3s and builds the datastore URL from the secret's fields", () => {

@@ -540,7 +540,7 @@ test("the app holds the cluster stack and the state-backend stack, whose outputs
   app.synth();
   // What `npm run synth` prints after the stacks: each stack's exemptions, the cluster's with their reasons.
   const [clusterExemptions, backendExemptions] = policyExemptions(app);
-  expect(clusterExemptions).toMatch(/^Policy exemptions in stack "cluster" \(11\):\n/);
+  expect(clusterExemptions).toMatch(/^Policy exemptions in stack "cluster" \(12\):\n/);
   expect(clusterExemptions).toContain('      waives: statement "LoadBalancerServiceLinkedRole" grants iam:CreateServiceLinkedRole on "*"');
   expect(backendExemptions).toBe('Policy exemptions in stack "state-backend": none');
   const stack = (name: string) => JSON.parse(readFileSync(join(outdir, "stacks", name, "cdk.tf.json"), "utf8")) as TerraformJson;
@@ -607,8 +607,11 @@ test("the alarms and the dashboard watch this cluster's file system, database an
   expect(autoscalerLines.length).toBeGreaterThan(0);
   for (const line of autoscalerLines) expect(line.slice(2, 4)).toEqual(["Cluster", "blue"]);
   expect(JSON.stringify(widgets)).toContain(`"FileSystemId","${fileSystemId}"`);
-  // Grafana's autoscaler dashboard sends its readers to that CloudWatch dashboard.
-  expect(JSON.stringify(writtenManifests(script(json, "Servers"))["grafana-dashboards"])).toContain("dashboard `blue-cluster`");
+  // Grafana's autoscaler dashboard reads the same metrics of this cluster through its CloudWatch datasource.
+  const grafana = writtenManifests(script(json, "Servers"))["grafana-dashboards"].find((configMap: any) => configMap.data["autoscaler.json"]).data["autoscaler.json"];
+  const targets = JSON.parse(grafana).panels.filter((panel: any) => panel.datasource?.type === "cloudwatch").flatMap((panel: any) => panel.targets);
+  expect(targets.length).toBe(autoscalerLines.length);
+  for (const target of targets) expect(target.dimensions).toEqual({ Cluster: "blue" });
 });
 
 test.each(rows)("$value reaches the resources that use it", ({ input, expect: check }) => {

@@ -1,6 +1,6 @@
 import { readFileSync } from "fs";
 import { join } from "path";
-import { addonHost, ADMIN_SECRET_KEYS, AddonAdminKey, AddonNames, AdminSecretFormat, ALERTMANAGER_SERVICE_ACCOUNT, ARGO_CD, GRAFANA_DASHBOARD_LABEL, GRAFANA_DATASOURCE_UIDS, JENKINS, MONITORING } from "../contracts/addons";
+import { addonHost, ADMIN_SECRET_KEYS, AddonAdminKey, AddonNames, AdminSecretFormat, ALERTMANAGER_SERVICE_ACCOUNT, ARGO_CD, GRAFANA_DASHBOARD_LABEL, GRAFANA_DATASOURCE_UIDS, GRAFANA_SERVICE_ACCOUNT, JENKINS, MONITORING } from "../contracts/addons";
 import { webIdentityPodParts } from "../workload-identity";
 import { AUTOSCALER_METRIC_DIMENSION, AUTOSCALER_METRIC_NAMES, AUTOSCALER_METRIC_NAMESPACE } from "../../lambdas/autoscaler/metrics";
 import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
@@ -22,19 +22,37 @@ export interface MonitoringAddonProps {
    */
   readonly cloudWatchDashboardName?: string;
   /**
-   * Alerts to the automation topic, in its region, published with the role Alertmanager assumes (needs the compute's
-   * serviceAccountIssuer). The ARNs are Terraform values: the manifest names them by placeholder, the server script's
-   * values fill them in (addonValues).
-   * @default undefined (no receiver: alerts stay in Alertmanager's and Grafana's UIs)
+   * AWS for monitoring, through roles its pods assume (needs the compute's serviceAccountIssuer): Alertmanager publishes
+   * alerts to the automation topic, Grafana reads the autoscaler's CloudWatch metrics. The ARNs are Terraform values:
+   * the manifest names them by placeholder, the server script's values fill them in (addonValues).
+   * @default undefined (no receiver: alerts stay in Alertmanager's and Grafana's UIs; no CloudWatch datasource)
    */
-  readonly alerts?: { readonly region: string; readonly topicArn: string; readonly roleArn: string };
+  readonly aws?: MonitoringAws;
 }
 
 /** Alertmanager's receiver for the automation topic (Alertmanager docs, configuration: route, receiver, sns_config). */
 export const ALERTS_RECEIVER = "automation-topic";
 
+/**
+ * The notification's subject. Alertmanager's default (sns.default.subject: the status and every common label value)
+ * passes through untruncated (notify/sns/sns.go), and SNS refuses a subject of 100 characters or more (Publish API,
+ * Subject), so most groups would never be sent (prometheus/alertmanager#2781). This one is the status, the firing
+ * count, and the alert name and namespace cut to 40 characters each: at most 94.
+ */
+export const ALERT_SUBJECT_TEMPLATE =
+  '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ printf "%.40s" .CommonLabels.alertname }} {{ printf "%.40s" .GroupLabels.namespace }}';
+
 /** The alert severities that reach the topic; kube-prometheus-stack's rules use critical, warning, info and none. */
 export const NOTIFIED_SEVERITIES = ["critical", "warning"] as const;
+
+export interface MonitoringAws {
+  readonly region: string;
+  readonly topicArn: string;
+  readonly alertmanagerRoleArn: string;
+  readonly grafanaRoleArn: string;
+  /** The autoscaler's metrics carry it as their Cluster dimension. */
+  readonly clusterName: string;
+}
 
 export interface ComputeAddonsProps {
   /** kube-prometheus-stack with its dashboards; undefined writes its manifests empty. */
@@ -93,7 +111,8 @@ export function monitoringManifest(props: MonitoringAddonProps, domain: string |
       PROMETHEUS_DATASOURCE_UID: GRAFANA_DATASOURCE_UIDS.prometheus,
       ALERTMANAGER_DATASOURCE_UID: GRAFANA_DATASOURCE_UIDS.alertmanager,
       GRAFANA_INGRESS: JSON.stringify(ingress),
-      ...alertmanagerValues(props.alerts),
+      ...alertmanagerValues(props.aws),
+      ...grafanaAwsValues(props.aws),
       GRAFANA_INI: JSON.stringify(domain ? { server: { root_url: `https://${addonHost(MONITORING, domain)}` } } : {}),
       CAPACITY_TYPE_LABEL,
       INSTANCE_TYPE_LABEL,
@@ -109,8 +128,8 @@ export function monitoringManifest(props: MonitoringAddonProps, domain: string |
  * and critical alerts go to the topic (send_resolved defaults to true for SNS), signed with sigv4 in the topic's region
  * by whatever credentials the SDK's default chain finds: the role, through the token mounted here.
  */
-function alertmanagerValues(alerts: MonitoringAddonProps["alerts"]): Record<string, string> {
-  if (!alerts) {
+function alertmanagerValues(aws: MonitoringAws | undefined): Record<string, string> {
+  if (!aws) {
     return { ALERTMANAGER_SERVICE_ACCOUNT: "{}", ALERTMANAGER_CONFIG: "{}", ALERTMANAGER_CONTAINERS: "[]", ALERTMANAGER_VOLUMES: "[]", ALERTMANAGER_VOLUME_MOUNTS: "[]" };
   }
   const identity = webIdentityPodParts("{{ ALERTMANAGER_ROLE_ARN }}");
@@ -119,7 +138,7 @@ function alertmanagerValues(alerts: MonitoringAddonProps["alerts"]): Record<stri
       receiver: "null",
       routes: [{ receiver: ALERTS_RECEIVER, matchers: [`severity =~ "${NOTIFIED_SEVERITIES.join("|")}"`] }],
     },
-    receivers: [{ name: "null" }, { name: ALERTS_RECEIVER, sns_configs: [{ topic_arn: "{{ ALERTMANAGER_TOPIC_ARN }}", sigv4: { region: alerts.region } }] }],
+    receivers: [{ name: "null" }, { name: ALERTS_RECEIVER, sns_configs: [{ topic_arn: "{{ ALERTMANAGER_TOPIC_ARN }}", sigv4: { region: aws.region }, subject: ALERT_SUBJECT_TEMPLATE }] }],
   };
   return {
     ALERTMANAGER_SERVICE_ACCOUNT: JSON.stringify({ name: ALERTMANAGER_SERVICE_ACCOUNT.name }),
@@ -128,6 +147,25 @@ function alertmanagerValues(alerts: MonitoringAddonProps["alerts"]): Record<stri
     ALERTMANAGER_CONTAINERS: JSON.stringify([{ name: "alertmanager", env: identity.env }]),
     ALERTMANAGER_VOLUMES: JSON.stringify([identity.volume]),
     ALERTMANAGER_VOLUME_MOUNTS: JSON.stringify([identity.volumeMount]),
+  };
+}
+
+/**
+ * Grafana's values with and without AWS: its service account, the role's environment and token (as the grafana chart
+ * documents for CloudWatch), and a CloudWatch datasource with the SDK's default credential chain in the cluster's region.
+ */
+function grafanaAwsValues(aws: MonitoringAws | undefined): Record<string, string> {
+  if (!aws) return { GRAFANA_SERVICE_ACCOUNT: "{}", GRAFANA_ENV: "{}", GRAFANA_SECRET_MOUNTS: "[]", GRAFANA_ADDITIONAL_DATASOURCES: "[]" };
+  const identity = webIdentityPodParts("{{ GRAFANA_ROLE_ARN }}");
+  return {
+    GRAFANA_SERVICE_ACCOUNT: JSON.stringify({ name: GRAFANA_SERVICE_ACCOUNT.name }),
+    // The chart's env is a map of names to values.
+    GRAFANA_ENV: JSON.stringify(Object.fromEntries(identity.env.map(({ name, value }) => [name, value]))),
+    // extraSecretMounts is the chart's only extra mount that renders a projected volume (templates/_pod.tpl).
+    GRAFANA_SECRET_MOUNTS: JSON.stringify([{ ...identity.volumeMount, projected: identity.volume.projected }]),
+    GRAFANA_ADDITIONAL_DATASOURCES: JSON.stringify([
+      { name: "CloudWatch", type: "cloudwatch", uid: GRAFANA_DATASOURCE_UIDS.cloudWatch, access: "proxy", editable: false, jsonData: { authType: "default", defaultRegion: aws.region } },
+    ]),
   };
 }
 
@@ -166,8 +204,38 @@ export function priceVector(prices: PriceTable): string {
 /** A string as it sits inside a JSON string literal. */
 const inJsonString = (text: string) => JSON.stringify(text).slice(1, -1);
 
+/**
+ * The autoscaler Lambda's metrics as Grafana's CloudWatch query model has them (Grafana docs, CloudWatch query editor:
+ * namespace, metric name, dimensions, statistic, period; "Match exact" so only the cluster's series): one series per
+ * metric, summed per minute, as the Lambda publishes one value a run.
+ */
+function autoscalerCloudWatchPanel(aws: MonitoringAws): Record<string, unknown> {
+  return {
+    id: 7,
+    type: "timeseries",
+    title: "The autoscaler's decisions (its CloudWatch metrics, per minute)",
+    gridPos: { x: 12, y: 16, w: 12, h: 8 },
+    datasource: { type: "cloudwatch", uid: GRAFANA_DATASOURCE_UIDS.cloudWatch },
+    targets: AUTOSCALER_METRIC_NAMES.map((metricName, index) => ({
+      refId: String.fromCharCode(65 + index),
+      datasource: { type: "cloudwatch", uid: GRAFANA_DATASOURCE_UIDS.cloudWatch },
+      queryMode: "Metrics",
+      metricQueryType: 0,
+      metricEditorMode: 0,
+      region: aws.region,
+      namespace: AUTOSCALER_METRIC_NAMESPACE,
+      metricName,
+      dimensions: { [AUTOSCALER_METRIC_DIMENSION]: aws.clusterName },
+      matchExact: true,
+      statistic: "Sum",
+      period: "60",
+      label: metricName,
+    })),
+  };
+}
+
 /** One dashboard's JSON, its placeholders filled (values that sit in JSON strings, escaped for them). */
-export function renderDashboard(name: (typeof DASHBOARDS)[number], cloudWatchDashboardName: string | undefined): string {
+export function renderDashboard(name: (typeof DASHBOARDS)[number], props: MonitoringAddonProps): string {
   const prices = priceTable();
   const all: Record<string, string> = {
     CAPACITY_TYPE_METRIC_LABEL: metricLabelName(CAPACITY_TYPE_LABEL),
@@ -175,7 +243,7 @@ export function renderDashboard(name: (typeof DASHBOARDS)[number], cloudWatchDas
     AUTOSCALER_METRICS: AUTOSCALER_METRIC_NAMES.map((metric) => `\`${metric}\``).join(", "),
     AUTOSCALER_NAMESPACE: AUTOSCALER_METRIC_NAMESPACE,
     AUTOSCALER_DIMENSION: AUTOSCALER_METRIC_DIMENSION,
-    CLOUDWATCH_DASHBOARD: cloudWatchDashboardName ?? "(none: monitoring.dashboard is false)",
+    CLOUDWATCH_DASHBOARD: props.cloudWatchDashboardName ?? "(none: monitoring.dashboard is false)",
     PRICE_VECTOR: priceVector(prices),
     PRICE_DATE: prices.date,
     PRICE_REGION: prices.region,
@@ -184,18 +252,23 @@ export function renderDashboard(name: (typeof DASHBOARDS)[number], cloudWatchDas
   };
   const template = readTemplate(`dashboards/${name}.json`);
   const used = Object.fromEntries(Object.entries(all).filter(([key]) => template.includes(`{{ ${key} }}`)).map(([key, value]) => [key, inJsonString(value)]));
+  const dashboard = JSON.parse(fillPlaceholders(template, used, `dashboards/${name}.json`));
+  // With AWS access Grafana graphs the Lambda's metrics where the dashboard otherwise says where to find them.
+  if (name === "autoscaler" && props.aws) {
+    dashboard.panels = [...dashboard.panels.filter((panel: { type: string }) => panel.type !== "text"), autoscalerCloudWatchPanel(props.aws)];
+  }
   // Minified: the dashboards travel in the servers' user data.
-  return JSON.stringify(JSON.parse(fillPlaceholders(template, used, `dashboards/${name}.json`)));
+  return JSON.stringify(dashboard);
 }
 
 /** One ConfigMap per dashboard, labelled for Grafana's sidecar, as YAML documents (JSON, YAML's flow style). */
-export function dashboardsManifest(cloudWatchDashboardName: string | undefined): string {
+export function dashboardsManifest(props: MonitoringAddonProps): string {
   return DASHBOARDS.map((name) =>
     JSON.stringify({
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name: `dashboard-${name}`, namespace: MONITORING.namespace, labels: { [GRAFANA_DASHBOARD_LABEL.key]: GRAFANA_DASHBOARD_LABEL.value } },
-      data: { [`${name}.json`]: renderDashboard(name, cloudWatchDashboardName) },
+      data: { [`${name}.json`]: renderDashboard(name, props) },
     }),
   ).join("\n---\n");
 }
@@ -234,15 +307,15 @@ export function jenkinsManifest(storageClass: "gp3" | "efs", domain: string | un
 
 /** The server script's values the add-on manifests name: Terraform references, which an included file may not hold. */
 export function addonValues(props: ComputeAddonsProps): Record<string, string> {
-  const alerts = props.monitoring?.alerts;
-  return alerts ? { ALERTMANAGER_TOPIC_ARN: alerts.topicArn, ALERTMANAGER_ROLE_ARN: alerts.roleArn } : {};
+  const aws = props.monitoring?.aws;
+  return aws ? { ALERTMANAGER_TOPIC_ARN: aws.topicArn, ALERTMANAGER_ROLE_ARN: aws.alertmanagerRoleArn, GRAFANA_ROLE_ARN: aws.grafanaRoleArn } : {};
 }
 
 /** The server script's manifests, each empty when its add-on is off so k3s uninstalls what it held. */
 export function addonIncludes(props: ComputeAddonsProps): Record<string, string> {
   return {
     MANIFEST_MONITORING: props.monitoring ? monitoringManifest(props.monitoring, props.domain) : "",
-    MANIFEST_DASHBOARDS: props.monitoring ? dashboardsManifest(props.monitoring.cloudWatchDashboardName) : "",
+    MANIFEST_DASHBOARDS: props.monitoring ? dashboardsManifest(props.monitoring) : "",
     MANIFEST_ARGO_CD: props.argoCd ? argoCdManifest(props.domain) : "",
     MANIFEST_JENKINS: props.jenkins ? jenkinsManifest(props.jenkins.storageClass, props.domain) : "",
   };

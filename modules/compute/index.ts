@@ -178,8 +178,8 @@ export class Compute extends Construct {
     if (props.ebsCsiControllerRoleArn === undefined && (props.addons.jenkins?.storageClass === "gp3" || props.addons.monitoring?.prometheusVolume !== undefined)) {
       throw new Error('Compute: addons on "gp3" (Jenkins\'s storageClass, Prometheus\'s storage) need ebsCsiControllerRoleArn, the EBS CSI driver that provisions it');
     }
-    if (props.addons.monitoring?.alerts !== undefined && props.serviceAccountIssuer === undefined) {
-      throw new Error("Compute: monitoring alerts need serviceAccountIssuer: Alertmanager publishes with a role it assumes with a service-account token");
+    if (props.addons.monitoring?.aws !== undefined && props.serviceAccountIssuer === undefined) {
+      throw new Error("Compute: monitoring's AWS access needs serviceAccountIssuer: Alertmanager and Grafana use roles they assume with service-account tokens");
     }
     if (props.ebsCsiControllerRoleArn !== undefined && props.serviceAccountIssuer === undefined) {
       throw new Error("Compute: ebsCsiControllerRoleArn needs serviceAccountIssuer: the controller assumes its role with a service-account token");

@@ -50,6 +50,9 @@ export const MONITORING: AddonNames = {
  */
 export const ALERTMANAGER_SERVICE_ACCOUNT = { namespace: MONITORING.namespace, name: "alertmanager" } as const;
 
+/** Grafana's service account (grafana.serviceAccount.name), which the role its CloudWatch datasource reads with trusts. */
+export const GRAFANA_SERVICE_ACCOUNT = { namespace: MONITORING.namespace, name: "grafana" } as const;
+
 export const ARGO_CD: AddonNames = {
   release: "argo-cd",
   namespace: "argocd",
@@ -97,7 +100,7 @@ export const GRAFANA_DASHBOARD_LABEL = { key: "grafana_dashboard", value: "1" } 
  * Datasource UIDs kube-prometheus-stack 88.5.3 provisions (values.yaml `grafana.sidecar.datasources.uid` and
  * `.alertmanager.uid`, defaults set explicitly from here); every dashboard panel names one of them.
  */
-export const GRAFANA_DATASOURCE_UIDS = { prometheus: "prometheus", alertmanager: "alertmanager" } as const;
+export const GRAFANA_DATASOURCE_UIDS = { prometheus: "prometheus", alertmanager: "alertmanager", cloudWatch: "cloudwatch" } as const;
 
 /** An add-on's name under the applications' domain (`edge.fqdn`): its Ingress host, DNS record and certificate name. */
 export function addonHost(addon: AddonNames, domain: string): string {

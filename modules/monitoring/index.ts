@@ -1,6 +1,8 @@
 import { CloudwatchDashboard } from "@cdktf/provider-aws/lib/cloudwatch-dashboard";
 import { CloudwatchMetricAlarm, CloudwatchMetricAlarmConfig } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { Construct } from "constructs";
+import { PolicyExemption } from "../policy";
 import { AUTOSCALER_METRIC_DIMENSION, AUTOSCALER_METRIC_NAMES, AUTOSCALER_METRIC_NAMESPACE } from "../../lambdas/autoscaler/metrics";
 import type { TargetGroupMetricDimensions } from "../load-balancing";
 import type { EfsThroughputMode } from "../storage";
@@ -312,6 +314,23 @@ export class Monitoring extends Construct {
 }
 
 /** Name of the cluster's CloudWatch dashboard, which Grafana's autoscaler dashboard points to. */
+/**
+ * What Grafana's CloudWatch datasource needs to graph metrics: GetMetricData for the panels' queries and ListMetrics for
+ * the query editor (Grafana docs, "Configure the CloudWatch data source": the metrics part of its IAM policy; the alarm,
+ * Logs, EC2 and tag actions there serve features the dashboards do not use).
+ */
+export function grafanaCloudWatchPolicy(scope: Construct): DataAwsIamPolicyDocument {
+  const document = new DataAwsIamPolicyDocument(scope, "GrafanaCloudWatchPolicy", {
+    statement: [{ sid: "ReadMetrics", actions: ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"], resources: ["*"] }],
+  });
+  PolicyExemption.of(document).exempt(
+    "iam-wildcard-resource",
+    'GetMetricData and ListMetrics name no resource type (Service Authorization Reference, Amazon CloudWatch: their Resource types column is empty), so "*" is their only resource; they read metrics and change nothing.',
+    { statements: ["ReadMetrics"] },
+  );
+  return document;
+}
+
 export function clusterDashboardName(clusterName: string): string {
   return `${clusterName}-cluster`;
 }

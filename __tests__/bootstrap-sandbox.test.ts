@@ -293,7 +293,8 @@ describeSandbox(title, () => {
         apiVersion: "v1",
         kind: "Secret",
         type: "Opaque",
-        metadata: { name: grafana.existingSecret, namespace, labels: {} },
+        // The label by which a server removes it once monitoring is off (the next-but-one test).
+        metadata: { name: grafana.existingSecret, namespace, labels: { "k3s-aws.bootstrap/admin-secret": "grafana" } },
         stringData: { [grafana.userKey]: "admin", [grafana.passwordKey]: ADDON_PASSWORD },
       },
     ]);
@@ -309,7 +310,11 @@ describeSandbox(title, () => {
     const secrets = Object.fromEntries(appliedObjects(run).filter((object) => object.kind === "Secret").map((secret) => [secret.metadata.namespace, secret]));
     const argo = secrets[targetNamespace(serverWithEveryAddon, "argo-cd")];
     // Argo CD docs, operator-manual/argocd-secret-yaml: admin.password is a bcrypt hash, admin.passwordMtime its time.
-    expect(argo.metadata).toEqual({ name: "argocd-secret", namespace: "argocd", labels: { "app.kubernetes.io/name": "argocd-secret", "app.kubernetes.io/part-of": "argocd" } });
+    expect(argo.metadata).toEqual({
+      name: "argocd-secret",
+      namespace: "argocd",
+      labels: { "app.kubernetes.io/name": "argocd-secret", "app.kubernetes.io/part-of": "argocd", "k3s-aws.bootstrap/admin-secret": "argocd" },
+    });
     expect(Object.keys(argo.stringData).sort()).toEqual(["admin.password", "admin.passwordMtime"]);
     expect(argo.stringData["admin.password"]).toBe(ADDON_PASSWORD_BCRYPT);
     expect(argo.stringData["admin.passwordMtime"]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
@@ -351,6 +356,30 @@ describeSandbox(title, () => {
     const empty = runServer({ clusterSecrets: { "argocd/argocd-secret": JSON.stringify({ apiVersion: "v1", kind: "Secret" }) } }, serverWithEveryAddon);
     expectSucceeded(empty);
     expect(new Date(appliedMtime(empty)).getTime()).toBeGreaterThan(new Date("2026-01-02T03:04:05Z").getTime());
+  });
+
+  test("a server removes the admin Secrets it wrote for add-ons that are off, by the label it puts on every one, and only those", () => {
+    const deletions = (run: SandboxRun) => run.callsOf("k3s").filter((args) => args[3] === "delete").map((args) => [args[2], args[6]]);
+    // Default: monitoring on, Argo CD and Jenkins off.
+    const run = runServer({ faults: { "delete-secret": 1 } });
+    expectSucceeded(run);
+    const selectors = deletions(run);
+    expect(new Set(selectors.map(([namespace]) => namespace))).toEqual(new Set(["argocd", "jenkins"]));
+    // The Secret a server applies for an add-on that is on carries the label its removal selects on.
+    const applied = run.applied.map((document) => JSON.parse(document).items.find((item: any) => item.kind === "Secret"));
+    const grafana = applied.find((secret) => secret.metadata.namespace === "monitoring");
+    const [key, value] = selectors[0][1].split("=");
+    expect(Object.keys(grafana.metadata.labels)).toContain(key);
+    expect(value).not.toBe(grafana.metadata.labels[key]);
+    // With every add-on on nothing is removed, and Argo CD's and Jenkins's Secrets carry the values the selectors name.
+    const every = runServer({}, serverWithEveryAddon);
+    expectSucceeded(every);
+    expect(deletions(every)).toEqual([]);
+    const everySecrets = every.applied.map((document) => JSON.parse(document).items.find((item: any) => item.kind === "Secret"));
+    for (const [namespace, selector] of selectors) {
+      const [labelKey, labelValue] = selector.split("=");
+      expect(everySecrets.find((secret) => secret.metadata.namespace === namespace).metadata.labels[labelKey]).toBe(labelValue);
+    }
   });
 
   test("an add-on secret that never appears fails the server, and the group replaces it", () => {

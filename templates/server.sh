@@ -231,6 +231,15 @@ while read -r arn namespace level name format; do
   retry 10 admin_secret "$arn" "$namespace" "$level" "$name" "$format"
 done <<<"$ADDON_ADMIN_SECRETS"
 
+log "== admin secrets of add-ons turned off"
+# One line per add-on that is off: "<namespace> <label selector>". Only Secrets a server wrote carry the label, so a
+# Secret of the same name that someone else keeps is left alone; the namespace stays (it may hold their data).
+REMOVED_ADMIN_SECRETS="{{ REMOVED_ADMIN_SECRETS }}"
+while read -r namespace selector; do
+  if [ -z "$namespace" ]; then continue; fi
+  retry 10 k3s kubectl -n "$namespace" delete secret -l "$selector" --ignore-not-found --request-timeout=30s >/dev/null
+done <<<"$REMOVED_ADMIN_SECRETS"
+
 log "== in service"
 retry 10 complete_bootstrap CONTINUE
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "fs";
 import { join } from "path";
-import { addonHost, ADMIN_SECRET_KEYS, AddonAdminKey, AddonNames, AdminSecretFormat, ALERTMANAGER_SERVICE_ACCOUNT, ARGO_CD, GRAFANA_DASHBOARD_LABEL, GRAFANA_DATASOURCE_UIDS, GRAFANA_SERVICE_ACCOUNT, JENKINS, MONITORING } from "../contracts/addons";
+import { addonHost, ADMIN_SECRET_KEYS, ADMIN_SECRET_LABEL, AddonAdminKey, AddonNames, AdminSecretFormat, ALERTMANAGER_SERVICE_ACCOUNT, ARGO_CD, GRAFANA_DASHBOARD_LABEL, GRAFANA_DATASOURCE_UIDS, GRAFANA_SERVICE_ACCOUNT, JENKINS, MONITORING } from "../contracts/addons";
 import { webIdentityPodParts } from "../workload-identity";
 import { AUTOSCALER_METRIC_DIMENSION, AUTOSCALER_METRIC_NAMES, AUTOSCALER_METRIC_NAMESPACE } from "../../lambdas/autoscaler/metrics";
 import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
@@ -330,6 +330,17 @@ export function adminSecretTable(secrets: { readonly addon: AddonNames; readonly
   return secrets.map(({ addon, secretArn }) => [secretArn, addon.namespace, addon.podSecurity, addon.adminSecret, addon.adminSecretFormat].join(" ")).join("\n");
 }
 
+/**
+ * The add-ons that are off, one line each: "<namespace> <label selector>" of the admin Secret a server wrote while it
+ * was on (ADMIN_SECRET_LABEL). Its password is gone from Secrets Manager with the add-on; the copy goes too.
+ */
+export function removedAdminSecretTable(enabled: readonly AddonNames[]): string {
+  return [MONITORING, ARGO_CD, JENKINS]
+    .filter((addon) => !enabled.includes(addon))
+    .map((addon) => `${addon.namespace} ${ADMIN_SECRET_LABEL}=${addon.adminSecretFormat}`)
+    .join("\n");
+}
+
 /** How the server script builds each format's Secret: its keys from the document's fields, its labels. */
 export interface AdminSecretFormatSpec {
   /**
@@ -348,14 +359,14 @@ export const ADMIN_SECRET_FORMATS: Record<AdminSecretFormat, AdminSecretFormatSp
       [ADMIN_SECRET_KEYS.grafana.user, "username"],
       [ADMIN_SECRET_KEYS.grafana.password, "password"],
     ],
-    labels: {},
+    labels: { [ADMIN_SECRET_LABEL]: "grafana" },
   },
   jenkins: {
     data: [
       [ADMIN_SECRET_KEYS.jenkins.user, "username"],
       [ADMIN_SECRET_KEYS.jenkins.password, "password"],
     ],
-    labels: {},
+    labels: { [ADMIN_SECRET_LABEL]: "jenkins" },
   },
   // Argo CD keeps only the bcrypt hash, and rejects sessions issued before admin.passwordMtime: the servers keep the
   // time while the hash is unchanged and set it anew with a rotated password (server.sh). Its labels are those of Argo
@@ -363,6 +374,6 @@ export const ADMIN_SECRET_FORMATS: Record<AdminSecretFormat, AdminSecretFormatSp
   argocd: {
     data: [[ADMIN_SECRET_KEYS.argocd.passwordHash, "passwordBcrypt"]],
     modifiedAt: ADMIN_SECRET_KEYS.argocd.passwordMtime,
-    labels: { "app.kubernetes.io/name": "argocd-secret", "app.kubernetes.io/part-of": "argocd" },
+    labels: { "app.kubernetes.io/name": "argocd-secret", "app.kubernetes.io/part-of": "argocd", [ADMIN_SECRET_LABEL]: "argocd" },
   },
 };

@@ -25,7 +25,7 @@ import { ServiceAccountIssuer, serviceAccountIssuerValues } from "./service-acco
 import { ebsCsiManifest } from "./ebs-csi";
 import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
 import { AddonNames } from "../contracts/addons";
-import { ADMIN_SECRET_FORMATS, addonIncludes, addonValues, adminSecretTable, ComputeAddonsProps } from "./addons";
+import { ADMIN_SECRET_FORMATS, addonIncludes, addonValues, adminSecretTable, ComputeAddonsProps, removedAdminSecretTable } from "./addons";
 
 export type Architecture = "arm64" | "x86_64";
 
@@ -295,6 +295,7 @@ export class Compute extends Construct {
           ...(props.ebsCsiControllerRoleArn !== undefined ? { EBS_CSI_CONTROLLER_ROLE_ARN: props.ebsCsiControllerRoleArn } : {}),
           ...addonValues(props.addons),
           ADDON_ADMIN_SECRETS: adminSecretTable(props.addonAdminSecrets),
+          REMOVED_ADMIN_SECRETS: removedAdminSecretTable(props.addonAdminSecrets.map((secret) => secret.addon)),
           // A Python dict literal: JSON of strings and objects only.
           ADMIN_SECRET_FORMATS: JSON.stringify(ADMIN_SECRET_FORMATS),
         },

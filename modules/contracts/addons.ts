@@ -76,6 +76,12 @@ export const JENKINS: AddonNames = {
 };
 
 /**
+ * The label the servers put on every admin Secret they write, valued with its format: a server removes the Secrets of
+ * add-ons turned off by it, and so never touches a Secret it did not write.
+ */
+export const ADMIN_SECRET_LABEL = "k3s-aws.bootstrap/admin-secret";
+
+/**
  * Keys of the Kubernetes Secrets, by format. Grafana's and Jenkins's are the charts' defaults (grafana 12.11.1
  * `admin.userKey`/`admin.passwordKey`, jenkins 5.9.53 `controller.admin.userKey`/`passwordKey`), set explicitly in the
  * values from here; Argo CD's are fixed by Argo CD (argocd-secret: `admin.password`, a bcrypt hash, and

@@ -1,4 +1,4 @@
-import { ALERT_SUBJECT_TEMPLATE } from "../modules/compute/addons";
+import { ALERT_SUBJECT_TEMPLATE } from "../lambdas/shared/notifications";
 import { Testing } from "cdktf";
 import { load, loadAll } from "js-yaml";
 import { S3BackendSettings } from "../config/backend";

@@ -3,6 +3,7 @@ import { join } from "path";
 import type { SNSEvent } from "aws-lambda";
 import { DrainFailedNotification, RecoveryNotification, RunFailedNotification, ScaleNotification, SUBJECTS } from "../lambdas/shared/notifications";
 import { escapeMrkdwn, formatNotification, VERBATIM_LIMIT } from "../lambdas/slack-forwarder/format";
+import { ALERT_SUBJECT_TEMPLATE } from "../lambdas/shared/notifications";
 import { forwardEvent, ForwarderDeps } from "../lambdas/slack-forwarder/forward";
 import { parseSlackForwarderSettings, slackForwarderEnvironment } from "../lambdas/slack-forwarder/settings";
 import type { PostOutcome } from "../lambdas/slack-forwarder/webhook";
@@ -85,6 +86,24 @@ describe("formatting", () => {
       "*Reason:* Threshold Crossed: 1 datapoint (1.0) was not greater than or equal to the threshold (2.0).",
       "At 2012-03-23T00:01:43.726+0000",
     ]);
+  });
+
+  test("Alertmanager's alerts: the subject its template renders as a headline, the message in a code block", () => {
+    // The template's actions evaluated as Go's text/template would for one group (modules/compute/addons.ts).
+    const render = (status: "firing" | "resolved", firing: number, alertname: string, namespace: string) =>
+      ALERT_SUBJECT_TEMPLATE.replace('{{ .Status | toUpper }}', status.toUpperCase())
+        .replace('{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}', status === "firing" ? `:${firing}` : "")
+        .replace('{{ printf "%.40s" .CommonLabels.alertname }}', alertname.slice(0, 40))
+        .replace('{{ printf "%.40s" .GroupLabels.namespace }}', namespace.slice(0, 40));
+    // Alertmanager's default SNS message (template/default.tmpl, sns.default.message): annotations, then the alerts.
+    const message = "Pod default/web-1 is crash looping.\nAlerts Firing:\nLabels:\n - alertname = KubePodCrashLooping\n - namespace = default\n - severity = warning";
+    const firing = format(render("firing", 2, "KubePodCrashLooping", "default"), message).split("\n");
+    expect(firing[0]).toBe(":rotating_light: *k3s-prod: 2 alerts firing:* KubePodCrashLooping default");
+    expect(firing.slice(1).join("\n")).toBe("```" + message + "```");
+    expect(format(render("firing", 1, "KubePodCrashLooping", "default"), message).split("\n")[0]).toBe(":rotating_light: *k3s-prod: 1 alert firing:* KubePodCrashLooping default");
+    expect(format(render("resolved", 0, "KubePodCrashLooping", "default"), message).split("\n")[0]).toBe(":white_check_mark: *k3s-prod: resolved:* KubePodCrashLooping default");
+    // Anything an alert carries is escaped like every other text.
+    expect(format(render("firing", 1, "Disk<full>", "a&b"), "x").split("\n")[0]).toBe(":rotating_light: *k3s-prod: 1 alert firing:* Disk&lt;full&gt; a&amp;b");
   });
 
   test("an unknown message is posted as received in a code block, with a note, never dropped", () => {

@@ -14,6 +14,21 @@ export const SUBJECTS = {
   drainFailed: "node drain failed",
 } as const;
 
+/**
+ * The notification's subject. Alertmanager's default (sns.default.subject: the status and every common label value)
+ * passes through untruncated (notify/sns/sns.go), and SNS refuses a subject of 100 characters or more (Publish API,
+ * Subject), so most groups would never be sent (prometheus/alertmanager#2781). This one is the status, the firing
+ * count, and the alert name and namespace cut to 40 characters each: at most 94.
+ */
+export const ALERT_SUBJECT_TEMPLATE =
+  '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ printf "%.40s" .CommonLabels.alertname }} {{ printf "%.40s" .GroupLabels.namespace }}';
+
+/**
+ * The subject of the alerts Alertmanager publishes to the topic, as ALERT_SUBJECT_TEMPLATE renders it:
+ * "[FIRING:<count>] <alert name> <namespace>" or "[RESOLVED] <alert name> <namespace>".
+ */
+export const ALERT_SUBJECT_PATTERN = /^\[(FIRING|RESOLVED)(?::(\d+))?\] (.*)$/;
+
 /** A scale action the autoscaler carried out, with the agents' desired capacity before and after it. */
 export type ScaleNotification =
   | { readonly cluster: string; readonly action: "scale-up"; readonly by: number; readonly previousDesired: number; readonly desired: number; readonly reason: string }

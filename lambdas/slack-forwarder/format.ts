@@ -6,7 +6,7 @@
  * with a note: a notification is never dropped for its shape.
  */
 import * as z from "zod/mini";
-import { SUBJECTS } from "../shared/notifications";
+import { ALERT_SUBJECT_PATTERN, SUBJECTS } from "../shared/notifications";
 
 /** The body of an incoming-webhook POST: `text` is rendered as mrkdwn. */
 export interface SlackMessage {
@@ -58,8 +58,18 @@ const STATE_ICON: Record<z.infer<typeof Alarm>["NewStateValue"], string> = { ALA
 /** The Slack message for one notification of `clusterName`'s topic. */
 export function formatNotification(notification: TopicNotification, clusterName: string): SlackMessage {
   const cluster = escapeMrkdwn(clusterName);
-  const lines = recognised(notification.subject ?? undefined, parseJson(notification.message), cluster);
+  const lines = alertLines(notification, cluster) ?? recognised(notification.subject ?? undefined, parseJson(notification.message), cluster);
   return { text: (lines ?? verbatim(notification, cluster)).join("\n") };
+}
+
+/** Alertmanager's alerts: the subject as a headline, its message (text, its default SNS template) in a code block. */
+function alertLines(notification: TopicNotification, cluster: string): string[] | undefined {
+  const alert = ALERT_SUBJECT_PATTERN.exec(notification.subject ?? "");
+  if (!alert) return undefined;
+  const [, status, count, about] = alert;
+  const headline =
+    status === "FIRING" ? `:rotating_light: *${cluster}: ${count ?? "an"} alert${count === "1" || count === undefined ? "" : "s"} firing:* ${escapeMrkdwn(about)}` : `:white_check_mark: *${cluster}: resolved:* ${escapeMrkdwn(about)}`;
+  return [headline, ...codeBlock(notification.message)];
 }
 
 function recognised(subject: string | undefined, body: unknown, cluster: string): string[] | undefined {
@@ -115,13 +125,18 @@ function recognised(subject: string | undefined, body: unknown, cluster: string)
 /** Anything not recognised, posted as received in a code block. */
 function verbatim(notification: TopicNotification, cluster: string): string[] {
   const { message, subject } = notification;
-  const cut = message.length > VERBATIM_LIMIT ? `${message.slice(0, VERBATIM_LIMIT)}…` : message;
   const note = message.length > VERBATIM_LIMIT ? `, first ${VERBATIM_LIMIT} of ${message.length} characters` : "";
   return [
     `:grey_question: *${cluster}: notification* ${subject ? `"${escapeMrkdwn(subject)}"` : "without a subject"} (not a kind this forwarder formats; as received${note}):`,
-    // A backtick run in the message would end the code block early; a zero-width space keeps it in.
-    "```" + escapeMrkdwn(cut).replace(/```/g, "`\u200b``") + "```",
+    ...codeBlock(message),
   ];
+}
+
+/** Text in a code block, cut at VERBATIM_LIMIT characters. */
+function codeBlock(message: string): string[] {
+  const cut = message.length > VERBATIM_LIMIT ? `${message.slice(0, VERBATIM_LIMIT)}…` : message;
+  // A backtick run in the message would end the code block early; a zero-width space keeps it in.
+  return ["```" + escapeMrkdwn(cut).replace(/```/g, "`\u200b``") + "```"];
 }
 
 /** The message as JSON, or undefined when it is not JSON (then no kind matches, and it is posted verbatim). */

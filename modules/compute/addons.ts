@@ -2,6 +2,7 @@ import { readFileSync } from "fs";
 import { join } from "path";
 import { addonHost, ADMIN_SECRET_KEYS, ADMIN_SECRET_LABEL, AddonAdminKey, AddonNames, AdminSecretFormat, ALERTMANAGER_SERVICE_ACCOUNT, ARGO_CD, GRAFANA_DASHBOARD_LABEL, GRAFANA_DATASOURCE_UIDS, GRAFANA_SERVICE_ACCOUNT, JENKINS, MONITORING } from "../contracts/addons";
 import { webIdentityPodParts } from "../workload-identity";
+import { ALERT_SUBJECT_TEMPLATE } from "../../lambdas/shared/notifications";
 import { AUTOSCALER_METRIC_DIMENSION, AUTOSCALER_METRIC_NAMES, AUTOSCALER_METRIC_NAMESPACE } from "../../lambdas/autoscaler/metrics";
 import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
 import { fillPlaceholders, readTemplate, SERVER_TAINT } from "./user-data";
@@ -32,15 +33,6 @@ export interface MonitoringAddonProps {
 
 /** Alertmanager's receiver for the automation topic (Alertmanager docs, configuration: route, receiver, sns_config). */
 export const ALERTS_RECEIVER = "automation-topic";
-
-/**
- * The notification's subject. Alertmanager's default (sns.default.subject: the status and every common label value)
- * passes through untruncated (notify/sns/sns.go), and SNS refuses a subject of 100 characters or more (Publish API,
- * Subject), so most groups would never be sent (prometheus/alertmanager#2781). This one is the status, the firing
- * count, and the alert name and namespace cut to 40 characters each: at most 94.
- */
-export const ALERT_SUBJECT_TEMPLATE =
-  '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ printf "%.40s" .CommonLabels.alertname }} {{ printf "%.40s" .GroupLabels.namespace }}';
 
 /** The alert severities that reach the topic; kube-prometheus-stack's rules use critical, warning, info and none. */
 export const NOTIFIED_SEVERITIES = ["critical", "warning"] as const;

@@ -357,13 +357,19 @@ describe("boundaries of the scale-down rules", () => {
     const empty = decide(observed([busy("n1"), node("idle-a", []), node("idle-b", [pod("b", 300, 1)])], [], { desired: 3, min: 1, max: 10 }), state, CONFIG, NOW);
     expect(empty.decision).toMatchObject({ action: "scale-down", node: "idle-a" });
     expect(empty.underutilizedSince).toEqual(state.underutilizedSince);
+    // DaemonSet and mirror pods go with their node; nothing moves.
+    const daemons = node("idle-a", [pod("logs", 50, 0.1, { controllerKind: "DaemonSet" }), pod("static", 50, 0.1, { mirror: true, controllerKind: undefined })]);
+    const onlyDaemons = decide(observed([busy("n1"), daemons, node("idle-b", [pod("b", 300, 1)])], [], { desired: 3, min: 1, max: 10 }), state, CONFIG, NOW);
+    expect(onlyDaemons.decision).toMatchObject({ action: "scale-down", node: "idle-a" });
+    expect(onlyDaemons.underutilizedSince).toEqual(state.underutilizedSince);
   });
 
   test("no scale-down within 3 minutes of a failed one, to the second", () => {
     const input = observed([busy("n1"), node("idle", [pod("small", 200, 1)])]);
-    expect(decide(input, { ...idleSince(NOW - 20 * MINUTE), lastScaleDownFailureAt: NOW - 3 * MINUTE + 1000 }, CONFIG, NOW).decision.reason).toBe(
-      "no pod needs a new agent; holding scale-down for 1 s after a failed one",
-    );
+    expect(decide(input, { ...idleSince(NOW - 20 * MINUTE), lastScaleDownFailureAt: NOW - 3 * MINUTE + 1000 }, CONFIG, NOW).decision).toEqual({
+      action: "none",
+      reason: "no pod needs a new agent; holding scale-down for 1 s after a failed one",
+    });
     expect(decide(input, { ...idleSince(NOW - 20 * MINUTE), lastScaleDownFailureAt: NOW - 3 * MINUTE }, CONFIG, NOW).decision.action).toBe("scale-down");
   });
 

@@ -102,6 +102,8 @@ describe("formatting", () => {
     expect(firing.slice(1).join("\n")).toBe("```" + message + "```");
     expect(format(render("firing", 1, "KubePodCrashLooping", "default"), message).split("\n")[0]).toBe(":rotating_light: *k3s-prod: 1 alert firing:* KubePodCrashLooping default");
     expect(format(render("resolved", 0, "KubePodCrashLooping", "default"), message).split("\n")[0]).toBe(":white_check_mark: *k3s-prod: resolved:* KubePodCrashLooping default");
+    // A subject without the count (another template) still reads.
+    expect(format("[FIRING] KubePodCrashLooping default", message).split("\n")[0]).toBe(":rotating_light: *k3s-prod: an alert firing:* KubePodCrashLooping default");
     // Anything an alert carries is escaped like every other text.
     expect(format(render("firing", 1, "Disk<full>", "a&b"), "x").split("\n")[0]).toBe(":rotating_light: *k3s-prod: 1 alert firing:* Disk&lt;full&gt; a&amp;b");
   });

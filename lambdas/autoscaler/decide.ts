@@ -90,9 +90,14 @@ export function decide(observed: Observed, state: ScalerState, config: ScalerCon
   // A removed node's pods may land on any other node (kube-scheduler prefers the least allocated, which is the next
   // candidate), so every window restarts, as cluster-autoscaler restarts those of the nodes its simulation moved them
   // to (simulator/tracker.go, RemoveNodeFromTracker): no pod is evicted twice in two runs. An empty node moves nothing.
-  const removed = decision.action === "scale-down" ? observed.nodes.find((node) => node.name === decision.node) : undefined;
-  const movesPods = removed !== undefined && removed.pods.some((pod) => drainDecision(pod, { budgets: observed.budgets, now }).outcome === "move");
-  return { decision, underutilizedSince: movesPods ? {} : underutilizedSince, unplaceable: pending.unplaceable, ignored: pending.ignored };
+  return { decision, underutilizedSince: movesPods(decision, observed, now) ? {} : underutilizedSince, unplaceable: pending.unplaceable, ignored: pending.ignored };
+}
+
+/** Whether the decision removes a node with pods that their controllers recreate elsewhere. */
+function movesPods(decision: Decision, observed: Observed, now: number): boolean {
+  if (decision.action !== "scale-down") return false;
+  const removed = observed.nodes.find((node) => node.name === decision.node)!;
+  return removed.pods.some((pod) => drainDecision(pod, { budgets: observed.budgets, now }).outcome === "move");
 }
 
 /**

@@ -34,7 +34,7 @@ describe("Pod Security Admission", () => {
     expect(Object.keys(writtenFiles(server))).toContain(PSA_FILE);
   });
 
-  test("by default baseline is enforced and restricted warned and audited, for the latest standards, kube-system exempt", () => {
+  test("by default baseline is enforced and restricted warned and audited, for the latest standards, kube-system (and monitoring's namespace) exempt", () => {
     expect(onlyDocument(server, PSA_FILE)).toEqual({
       apiVersion: "apiserver.config.k8s.io/v1",
       kind: "AdmissionConfiguration",
@@ -53,7 +53,8 @@ describe("Pod Security Admission", () => {
               warn: "restricted",
               "warn-version": "latest",
             },
-            exemptions: { usernames: [], runtimeClasses: [], namespaces: ["kube-system"] },
+            // Monitoring is on by default (prod), and its namespace needs privileged (the next tests).
+            exemptions: { usernames: [], runtimeClasses: [], namespaces: ["kube-system", "monitoring"] },
           },
         },
       ],
@@ -79,6 +80,10 @@ describe("Pod Security Admission", () => {
     const labelled = [...everything.matchAll(/^\S+ ([a-z0-9-]+) (privileged|baseline|restricted) \S+ \S+$/gm)].map((line) => line[1]);
     expect(labelled).toEqual(["monitoring", "argocd", "jenkins"]);
     const exempt = [...onlyDocument(everything, PSA_FILE).plugins[0].configuration.exemptions.namespaces, ...labelled];
+    // The one add-on that needs privileged is exempt from the first pod on, before the server can label its namespace.
+    expect(onlyDocument(everything, PSA_FILE).plugins[0].configuration.exemptions.namespaces).toEqual(["kube-system", "monitoring"]);
+    const withoutMonitoring = serverScript({ addons: { monitoring: { enabled: false }, argoCd: { enabled: true } } });
+    expect(onlyDocument(withoutMonitoring, PSA_FILE).plugins[0].configuration.exemptions.namespaces).toEqual(["kube-system"]);
     const namespaces = Object.values(writtenManifests(everything))
       .flat()
       .flatMap((document) => [document?.metadata?.namespace, document?.spec?.targetNamespace])

@@ -443,7 +443,7 @@ const rows: Row[] = [
       const [admission] = writtenFiles(script(json, "Servers"))["/var/lib/rancher/k3s/server/psa.yaml"];
       const podSecurity = admission.plugins.find((plugin: any) => plugin.name === "PodSecurity").configuration;
       expect(podSecurity.defaults).toEqual({ enforce: "restricted", "enforce-version": "latest", audit: "baseline", "audit-version": "latest", warn: "privileged", "warn-version": "latest" });
-      expect(podSecurity.exemptions.namespaces).toEqual(["kube-system", "ci"]);
+      expect(podSecurity.exemptions.namespaces).toEqual(["kube-system", "ci", "monitoring"]);
     },
   },
   {

@@ -1,4 +1,5 @@
 import { serviceAccountIssuerArgs } from "./service-account-issuer";
+import type { AddonNames } from "../contracts/addons";
 import { readTemplate } from "./user-data";
 
 /** Pod Security Standards levels (Kubernetes docs, "Pod Security Standards"). */
@@ -73,6 +74,18 @@ export function clusterPolicyIncludes(): Record<string, string> {
     POD_SECURITY_ADMISSION_CONFIG: readTemplate("cluster-policy/pod-security-admission.yaml").trimEnd(),
     AUDIT_POLICY: readTemplate("cluster-policy/audit-policy.yaml").trimEnd(),
   };
+}
+
+/**
+ * The policy with the namespaces of enabled add-ons that need `privileged` exempt from the start. The servers label
+ * such a namespace privileged, but only once the API answers, after k3s has started the charts; until then baseline
+ * would refuse their pods (node exporter's host namespaces), and a DaemonSet retries a refused pod with a growing
+ * back-off. An exemption is the same level, in force before the first pod.
+ */
+export function withPrivilegedAddonsExempt(policy: ClusterPolicyProps, addons: readonly Pick<AddonNames, "namespace" | "podSecurity">[]): ClusterPolicyProps {
+  const privileged = addons.filter((addon) => addon.podSecurity === "privileged").map((addon) => addon.namespace);
+  const exemptNamespaces = [...policy.podSecurity.exemptNamespaces, ...privileged.filter((namespace) => !policy.podSecurity.exemptNamespaces.includes(namespace))];
+  return { ...policy, podSecurity: { ...policy.podSecurity, exemptNamespaces } };
 }
 
 /** Placeholder values for the server script and the files it includes. */

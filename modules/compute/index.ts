@@ -20,7 +20,7 @@ import { clusterAutoscalerDiscoveryTags, clusterAutoscalerManifest, clusterAutos
 import { originHeaderMiddlewareManifest, traefikManifest, WebEntryPoint } from "./traefik";
 import { kubernetesMinorImageTag, readTemplate, secretDocumentKeys, SERVER_TAINT, serverTaintsYaml } from "./user-data";
 import { AGENT_CPU_TARGET_PERCENT } from "./cpu-target";
-import { ClusterPolicyProps, clusterPolicyIncludes, clusterPolicyValues } from "./cluster-policy";
+import { ClusterPolicyProps, clusterPolicyIncludes, clusterPolicyValues, withPrivilegedAddonsExempt } from "./cluster-policy";
 import { ServiceAccountIssuer, serviceAccountIssuerValues } from "./service-account-issuer";
 import { ebsCsiManifest } from "./ebs-csi";
 import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
@@ -290,7 +290,7 @@ export class Compute extends Construct {
           KUBE_API_PORT: String(KUBE_API_PORT),
           AUTOMATION_TOKEN_SECRET_NAME: AUTOMATION_TOKEN_SECRET.name,
           AUTOMATION_TOKEN_SECRET_NAMESPACE: AUTOMATION_TOKEN_SECRET.namespace,
-          ...clusterPolicyValues(props.clusterPolicy, issuer?.url),
+          ...clusterPolicyValues(withPrivilegedAddonsExempt(props.clusterPolicy, props.addonAdminSecrets.map((secret) => secret.addon)), issuer?.url),
           ...serviceAccountIssuerValues(issuer),
           ...(props.ebsCsiControllerRoleArn !== undefined ? { EBS_CSI_CONTROLLER_ROLE_ARN: props.ebsCsiControllerRoleArn } : {}),
           ...addonValues(props.addons),

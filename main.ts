@@ -253,6 +253,7 @@ export class ClusterStack extends TerraformStack {
                   ? {
                       region: config.region,
                       clusterName: config.clusterName,
+                      autoscalerPublishes: config.agents.scalingMode === "pods",
                       // Built from names: the topic and roles come after the automation below, which needs this group first.
                       topicArn: `arn:${config.partition}:sns:${config.region}:${workloadIdentity.accountId}:${notificationTopicName(config.clusterName)}`,
                       alertmanagerRoleArn: workloadIdentity.roleArn(MONITORING_ROLES.alertmanager),
@@ -288,7 +289,7 @@ export class ClusterStack extends TerraformStack {
     if (workloadIdentity && monitoringOnAws) {
       const publish = new DataAwsIamPolicyDocument(this, "AlertmanagerPublishPolicy", { statement: automationFunctions.publishStatements });
       workloadIdentity.roleFor("AlertmanagerRole", { name: MONITORING_ROLES.alertmanager, serviceAccount: ALERTMANAGER_SERVICE_ACCOUNT, policyJson: publish.json });
-      workloadIdentity.roleFor("GrafanaRole", { name: MONITORING_ROLES.grafana, serviceAccount: GRAFANA_SERVICE_ACCOUNT, policyJson: grafanaCloudWatchPolicy(this).json });
+      workloadIdentity.roleFor("GrafanaRole", { name: MONITORING_ROLES.grafana, serviceAccount: GRAFANA_SERVICE_ACCOUNT, policyJson: grafanaCloudWatchPolicy(this, config.region).json });
     }
 
     const clusterMonitoring = new Monitoring(this, "Monitoring", {

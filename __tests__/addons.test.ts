@@ -182,7 +182,8 @@ describe("monitoring's AWS access: Alertmanager to the automation topic, Grafana
     // The ARN built from names is the topic's: sns:<region>:<account>:<name> (SNS ARN format).
     const topicArn = `arn:aws:sns:eu-west-1:${account}:${topic.name}`;
     expect(alertmanager.config).toEqual({
-      route: { receiver: "null", routes: [{ receiver: "automation-topic", matchers: ['severity =~ "critical|warning"'] }] },
+      // Grouped by alert name as well as namespace (the chart's grouping), so a group has the common alertname the subject names.
+      route: { receiver: "null", routes: [{ receiver: "automation-topic", matchers: ['severity =~ "critical|warning"'], group_by: ["namespace", "alertname"] }] },
       receivers: [{ name: "null" }, { name: "automation-topic", sns_configs: [{ topic_arn: topicArn, sigv4: { region: "eu-west-1" }, subject: expect.any(String) }] }],
     });
     // The chart's rules: Watchdog has severity "none", InfoInhibitor "none", the rest critical, warning or info.
@@ -243,7 +244,9 @@ describe("monitoring's AWS access: Alertmanager to the automation topic, Grafana
     expect(sub.values).toEqual([`system:serviceaccount:monitoring:${grafana.serviceAccount.name}`]);
     expect(aud.values).toEqual([grafana.extraSecretMounts[0].projected.sources[0].serviceAccountToken.audience]);
     const policy = resourcesOf(json, "aws_iam_role_policy").find(([id]) => id.startsWith("WorkloadIdentity_GrafanaRolePolicy"))![1];
-    expect(documentStatements(json, policy.policy).map((statement) => [statement.actions, statement.resources])).toEqual([[["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"], ["*"]]]);
+    expect(documentStatements(json, policy.policy).map((statement) => [statement.actions, statement.resources, statement.condition])).toEqual([
+      [["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"], ["*"], [{ test: "StringEquals", variable: "aws:RequestedRegion", values: ["eu-west-1"] }]],
+    ]);
   });
 
   test("without the aws partition's CloudFront there is no issuer: monitoring runs with the chart's null receiver", () => {

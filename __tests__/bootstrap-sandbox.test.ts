@@ -371,6 +371,10 @@ describeSandbox(title, () => {
     const [key, value] = selectors[0][1].split("=");
     expect(Object.keys(grafana.metadata.labels)).toContain(key);
     expect(value).not.toBe(grafana.metadata.labels[key]);
+    // A removal that keeps failing is logged and left; the server still joins.
+    const failing = runServer({ faults: { "delete-secret": 1000 } });
+    expectSucceeded(failing);
+    expect(failing.log).toMatch(/WARNING: could not remove the admin Secret \(k3s-aws\.bootstrap\/admin-secret=argocd\) of a turned-off add-on in argocd/);
     // With every add-on on nothing is removed, and Argo CD's and Jenkins's Secrets carry the values the selectors name.
     const every = runServer({}, serverWithEveryAddon);
     expectSucceeded(every);

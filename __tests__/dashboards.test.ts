@@ -56,7 +56,20 @@ describe("dashboards", () => {
         for (const target of panel.targets) {
           // PromQL for Prometheus; Grafana's CloudWatch query model otherwise (namespace, metric, dimensions, statistic).
           if (panel.datasource.type === "prometheus") expect(target.expr).toEqual(expect.any(String));
-          else expect(target).toMatchObject({ queryMode: "Metrics", namespace: expect.any(String), metricName: expect.any(String), statistic: expect.any(String), datasource: panel.datasource });
+          // Grafana's CloudWatch query model (pkg/tsdb/cloudwatch, models/cloudwatch_query.go): a metric-stat query in
+          // the builder (metricQueryType 0, metricEditorMode 0), one statistic, the period as a string of seconds.
+          else
+            expect(target).toMatchObject({
+              queryMode: "Metrics",
+              metricQueryType: 0,
+              metricEditorMode: 0,
+              namespace: expect.any(String),
+              metricName: expect.any(String),
+              statistic: "Sum",
+              period: "60",
+              matchExact: true,
+              datasource: panel.datasource,
+            });
         }
       }
     }
@@ -81,13 +94,20 @@ describe("the autoscaler dashboard", () => {
     const datasource = values.grafana.additionalDataSources[0];
     // Grafana docs, CloudWatch data source provisioning: type cloudwatch, jsonData.authType "default" (the AWS SDK's
     // chain, which reads AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE), defaultRegion.
-    expect(datasource).toMatchObject({ type: "cloudwatch", uid: "cloudwatch", jsonData: { authType: "default", defaultRegion: "eu-west-1" } });
+    expect(datasource).toMatchObject({ type: "cloudwatch", uid: "cloudwatch", jsonData: { authType: "default", defaultRegion: "eu-west-1", customMetricsNamespaces: "K3sAutoscaler" } });
     expect(Object.keys(values.grafana.env).sort()).toEqual(["AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"]);
     const [mount] = values.grafana.extraSecretMounts;
     expect(values.grafana.env.AWS_WEB_IDENTITY_TOKEN_FILE).toBe(`${mount.mountPath}/${mount.projected.sources[0].serviceAccountToken.path}`);
     const cloudWatchPanels = panelsOf(dashboard).filter((panel) => panel.datasource?.type === "cloudwatch");
     expect(cloudWatchPanels).toHaveLength(1);
     expect(cloudWatchPanels[0].targets.map((target: any) => target.dimensions)).toEqual(Array(6).fill({ Cluster: "k3s" }));
+  });
+
+  test("in scaling modes without the autoscaler Lambda there is nothing to graph: the note stays", () => {
+    const cpu = writtenManifests(localNamed(synthCluster({ agents: { scalingMode: "cpu" } }).json, "Compute_Servers_UserData"));
+    const cpuDashboard = JSON.parse(cpu["grafana-dashboards"].find((configMap: any) => configMap.data["autoscaler.json"]).data["autoscaler.json"]);
+    expect(panelsOf(cpuDashboard).filter((panel) => panel.datasource?.type === "cloudwatch")).toEqual([]);
+    expect(panelsOf(cpuDashboard).filter((panel) => panel.type === "text")).toHaveLength(1);
   });
 
   test("without AWS access (no issuer outside the aws partition) it names the metrics and where they are graphed instead", () => {

@@ -18,7 +18,7 @@ export const SUBJECTS = {
  * The notification's subject. Alertmanager's default (sns.default.subject: the status and every common label value)
  * passes through untruncated (notify/sns/sns.go), and SNS refuses a subject of 100 characters or more (Publish API,
  * Subject), so most groups would never be sent (prometheus/alertmanager#2781). This one is the status, the firing
- * count, and the alert name and namespace cut to 40 characters each: at most 94.
+ * count, and the alert name and namespace cut to 40 characters each: at most 95 with a four-digit count.
  */
 export const ALERT_SUBJECT_TEMPLATE =
   '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ printf "%.40s" .CommonLabels.alertname }} {{ printf "%.40s" .GroupLabels.namespace }}';

@@ -44,6 +44,8 @@ export interface MonitoringAws {
   readonly grafanaRoleArn: string;
   /** The autoscaler's metrics carry it as their Cluster dimension. */
   readonly clusterName: string;
+  /** Whether the autoscaler Lambda runs (scaling mode "pods") and so publishes the metrics the dashboard graphs. */
+  readonly autoscalerPublishes: boolean;
 }
 
 export interface ComputeAddonsProps {
@@ -128,7 +130,9 @@ function alertmanagerValues(aws: MonitoringAws | undefined): Record<string, stri
   const config = {
     route: {
       receiver: "null",
-      routes: [{ receiver: ALERTS_RECEIVER, matchers: [`severity =~ "${NOTIFIED_SEVERITIES.join("|")}"`] }],
+      // Grouped by alert name too: the chart groups by namespace only, and a group of several alert names has no
+      // common alertname, which the subject names.
+      routes: [{ receiver: ALERTS_RECEIVER, matchers: [`severity =~ "${NOTIFIED_SEVERITIES.join("|")}"`], group_by: ["namespace", "alertname"] }],
     },
     receivers: [{ name: "null" }, { name: ALERTS_RECEIVER, sns_configs: [{ topic_arn: "{{ ALERTMANAGER_TOPIC_ARN }}", sigv4: { region: aws.region }, subject: ALERT_SUBJECT_TEMPLATE }] }],
   };
@@ -156,7 +160,15 @@ function grafanaAwsValues(aws: MonitoringAws | undefined): Record<string, string
     // extraSecretMounts is the chart's only extra mount that renders a projected volume (templates/_pod.tpl).
     GRAFANA_SECRET_MOUNTS: JSON.stringify([{ ...identity.volumeMount, projected: identity.volume.projected }]),
     GRAFANA_ADDITIONAL_DATASOURCES: JSON.stringify([
-      { name: "CloudWatch", type: "cloudwatch", uid: GRAFANA_DATASOURCE_UIDS.cloudWatch, access: "proxy", editable: false, jsonData: { authType: "default", defaultRegion: aws.region } },
+      {
+        name: "CloudWatch",
+        type: "cloudwatch",
+        uid: GRAFANA_DATASOURCE_UIDS.cloudWatch,
+        access: "proxy",
+        editable: false,
+        // The query editor lists a custom namespace only when named here (Grafana docs, CloudWatch data source).
+        jsonData: { authType: "default", defaultRegion: aws.region, customMetricsNamespaces: AUTOSCALER_METRIC_NAMESPACE },
+      },
     ]),
   };
 }
@@ -246,7 +258,7 @@ export function renderDashboard(name: (typeof DASHBOARDS)[number], props: Monito
   const used = Object.fromEntries(Object.entries(all).filter(([key]) => template.includes(`{{ ${key} }}`)).map(([key, value]) => [key, inJsonString(value)]));
   const dashboard = JSON.parse(fillPlaceholders(template, used, `dashboards/${name}.json`));
   // With AWS access Grafana graphs the Lambda's metrics where the dashboard otherwise says where to find them.
-  if (name === "autoscaler" && props.aws) {
+  if (name === "autoscaler" && props.aws?.autoscalerPublishes) {
     dashboard.panels = [...dashboard.panels.filter((panel: { type: string }) => panel.type !== "text"), autoscalerCloudWatchPanel(props.aws)];
   }
   // Minified: the dashboards travel in the servers' user data.

@@ -313,15 +313,22 @@ export class Monitoring extends Construct {
   }
 }
 
-/** Name of the cluster's CloudWatch dashboard, which Grafana's autoscaler dashboard points to. */
 /**
  * What Grafana's CloudWatch datasource needs to graph metrics: GetMetricData for the panels' queries and ListMetrics for
  * the query editor (Grafana docs, "Configure the CloudWatch data source": the metrics part of its IAM policy; the alarm,
  * Logs, EC2 and tag actions there serve features the dashboards do not use).
  */
-export function grafanaCloudWatchPolicy(scope: Construct): DataAwsIamPolicyDocument {
+export function grafanaCloudWatchPolicy(scope: Construct, region: string): DataAwsIamPolicyDocument {
   const document = new DataAwsIamPolicyDocument(scope, "GrafanaCloudWatchPolicy", {
-    statement: [{ sid: "ReadMetrics", actions: ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"], resources: ["*"] }],
+    statement: [
+      {
+        sid: "ReadMetrics",
+        actions: ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"],
+        resources: ["*"],
+        // Every Grafana user may query the datasource in any region; the cluster's region is the one it needs.
+        condition: [{ test: "StringEquals", variable: "aws:RequestedRegion", values: [region] }],
+      },
+    ],
   });
   PolicyExemption.of(document).exempt(
     "iam-wildcard-resource",
@@ -331,6 +338,7 @@ export function grafanaCloudWatchPolicy(scope: Construct): DataAwsIamPolicyDocum
   return document;
 }
 
+/** Name of the cluster's CloudWatch dashboard, which Grafana's autoscaler dashboard points to. */
 export function clusterDashboardName(clusterName: string): string {
   return `${clusterName}-cluster`;
 }

@@ -107,6 +107,17 @@ describe("edge.cloudFront", () => {
     ]);
   });
 
+  // Block storage's controller role trusts an issuer served from CloudFront's own domain (modules/workload-identity).
+  test.each([
+    ["cn-north-1", "aws-cn"],
+    ["us-gov-west-1", "aws-us-gov"],
+  ])("in %s (%s) block storage is refused; in the aws partition it is not", (region, partition) => {
+    expect(problemsOf({ region, storage: { blockStorage: { enabled: true } } })).toEqual([
+      `storage.blockStorage.enabled: needs CloudFront's default domain for the service-account issuer the EBS CSI controller's role trusts, which the ${partition} partition (region ${region}) does not offer`,
+    ]);
+    expect(resolveConfig({ region: "eu-west-1", storage: { blockStorage: { enabled: true } } }).storage.blockStorage.enabled).toBe(true);
+  });
+
   // ELB: an Application Load Balancer's subnets need "at least a /27 bitmask". A /20 VPC derives /28 public subnets
   // (the top eighth of the VPC, split 32 ways), a /19 VPC /27 ones.
   test("the origin load balancer needs /27 public subnets: a /19 VPC gives them, a /20 does not", () => {

@@ -167,6 +167,11 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
       group.view = { desired: 3, min: 1, max: 5, instanceIds: ["i-0aaaaaaaaaaaaaaaa", "i-0bbbbbbbbbbbbbbbb", "i-0dddddddddddddddd"] };
       api.addPod("default", "busy-a", "agent-a", { cpu: "1500m", owner: "ReplicaSet" });
     });
+    /** agent-b below agent-c, both under the threshold: agent-b is the first candidate. */
+    const smallPodsOnBAndC = () => {
+      api.addPod("default", "small-b", "agent-b", { cpu: "100m", owner: "ReplicaSet" });
+      api.addPod("default", "small-c", "agent-c", { cpu: "200m", owner: "ReplicaSet" });
+    };
 
     test("empty agents go one a run: a removal holds back no other", async () => {
       await runAutoscaler(deps("run-1"));
@@ -178,8 +183,7 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     });
 
     test("a removal that moved pods restarts every other window: its pods may have landed on the next candidate", async () => {
-      api.addPod("default", "small-b", "agent-b", { cpu: "100m", owner: "ReplicaSet" });
-      api.addPod("default", "small-c", "agent-c", { cpu: "200m", owner: "ReplicaSet" });
+      smallPodsOnBAndC();
       await runAutoscaler(deps("run-1"));
       now += 11 * MINUTE;
       expect(await runAutoscaler(deps("run-2"))).toMatchObject({ action: "scale-down", node: "agent-b" });
@@ -190,8 +194,7 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     });
 
     test("a failed scale-down holds every other one for 3 minutes (--scale-down-delay-after-failure) and restarts the windows", async () => {
-      api.addPod("default", "small-b", "agent-b", { cpu: "100m", owner: "ReplicaSet" });
-      api.addPod("default", "small-c", "agent-c", { cpu: "200m", owner: "ReplicaSet" });
+      smallPodsOnBAndC();
       api.refusals.set("default/small-b", 1000);
       await runAutoscaler(deps("run-1"));
       now += 11 * MINUTE;

@@ -118,7 +118,8 @@ export function resolveConfig(input: unknown): ClusterConfig {
     );
   }
   checkApi(config.api, report);
-  const { apiHostName, site } = checkEdge(config, partitionOf(config.region), subnets.publicSubnetCidrs, report);
+  const partition = partitionOf(config.region);
+  const { apiHostName, site } = checkEdge(config, partition, subnets.publicSubnetCidrs, report);
   // RDS storage autoscaling: "You must set the maximum storage threshold to at least 10% more than the current
   // allocated storage" (RDS User Guide, USER_PIOPS.Autoscaling). Whole GiB, so compared without floating point.
   if (config.database.maxAllocatedStorageGb * 10 < config.database.allocatedStorageGb * 11) {
@@ -155,7 +156,6 @@ export function resolveConfig(input: unknown): ClusterConfig {
     checkVolumeTags(config.tags, report);
     // The EBS CSI controller's role is assumed through an issuer served by CloudFront's own domain
     // (modules/workload-identity): CloudFront is not offered in GovCloud, and in China its default domain serves nothing.
-    const partition = partitionOf(config.region);
     if (partition !== "aws") {
       report("storage.blockStorage.enabled", `needs CloudFront's default domain for the service-account issuer the EBS CSI controller's role trusts, which the ${partition} partition (region ${config.region}) does not offer`);
     }
@@ -187,7 +187,7 @@ export function resolveConfig(input: unknown): ClusterConfig {
     highAvailability,
     protectData: config.environment !== "dev",
     architecture,
-    partition: partitionOf(config.region),
+    partition,
     network: {
       ...network,
       availabilityZones,

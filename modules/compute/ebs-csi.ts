@@ -1,5 +1,5 @@
 import { EBS_CSI_CONTROLLER_SERVICE_ACCOUNT } from "../block-storage";
-import { STS_AUDIENCE, WEB_IDENTITY_TOKEN } from "../workload-identity";
+import { webIdentityPodParts } from "../workload-identity";
 import { fillPlaceholders, readTemplate } from "./user-data";
 
 export interface EbsCsiManifestProps {
@@ -16,6 +16,7 @@ export interface EbsCsiManifestProps {
  * for the server script's values (an included file is escaped for Terraform, its values are not).
  */
 export function ebsCsiManifest(props: EbsCsiManifestProps): string {
+  const identity = webIdentityPodParts("{{ EBS_CSI_CONTROLLER_ROLE_ARN }}");
   return fillPlaceholders(
     readTemplate("manifests/aws-ebs-csi-driver.yaml").trimEnd(),
     {
@@ -25,12 +26,11 @@ export function ebsCsiManifest(props: EbsCsiManifestProps): string {
       EXTRA_VOLUME_TAGS: JSON.stringify(props.clusterTags),
       GP3_IS_DEFAULT_CLASS: String(props.isDefaultClass),
       SERVICE_ACCOUNT: EBS_CSI_CONTROLLER_SERVICE_ACCOUNT.name,
-      TOKEN_DIRECTORY: WEB_IDENTITY_TOKEN.directory,
-      TOKEN_FILE: WEB_IDENTITY_TOKEN.file,
-      TOKEN_AUDIENCE: STS_AUDIENCE,
-      TOKEN_EXPIRATION_SECONDS: String(WEB_IDENTITY_TOKEN.expirationSeconds),
+      // JSON is YAML's flow style; the role stays a placeholder for the server script's values.
+      CONTROLLER_ENV: JSON.stringify(identity.env),
+      CONTROLLER_VOLUMES: JSON.stringify([identity.volume]),
+      CONTROLLER_VOLUME_MOUNTS: JSON.stringify([identity.volumeMount]),
     },
     "manifests/aws-ebs-csi-driver.yaml",
-    { partial: true },
   );
 }

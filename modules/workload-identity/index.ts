@@ -34,7 +34,7 @@ export const WEB_IDENTITY_TOKEN = { directory: "/var/run/secrets/sts.amazonaws.c
 
 /**
  * What a pod's container needs to act as `roleArn`: the environment the SDKs read and the projected token they read it
- * from (the same the EBS CSI manifest writes from these constants). Kubernetes objects, for chart values.
+ * from. Kubernetes objects, for chart values (the EBS CSI controller's, Alertmanager's, Grafana's).
  */
 export function webIdentityPodParts(roleArn: string, volumeName = "aws-iam-token") {
   return {

@@ -1,7 +1,7 @@
 import { createHash } from "crypto";
 import { buildSync, BuildOptions, version as esbuildVersion } from "esbuild";
 import { zipSync } from "fflate";
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "fs";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "fs";
 import { join, resolve } from "path";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -92,7 +92,7 @@ export function bundleLambda(name: LambdaName, outdir = join(ROOT, ".build", "la
   };
   const inputNames = Object.keys(result.metafile.inputs).sort();
   // Stat before hashing: a file changed in between then fails the stat check next time, and is hashed again.
-  const stats = Object.fromEntries(inputNames.map((input) => [input, statKey(join(ROOT, input))]));
+  const stats = Object.fromEntries(inputNames.map((input) => [input, statKey(join(ROOT, input)) ?? ""]));
   const inputs = Object.fromEntries(inputNames.map((input) => [input, sha256(readFileSync(join(ROOT, input)))]));
   const record: BuildRecord = { fingerprint: fingerprintOf(name, outdir), inputs, stats, bundle };
   // Several processes (test workers, a synth beside a validate) may build at once: publish each file atomically, the
@@ -103,11 +103,17 @@ export function bundleLambda(name: LambdaName, outdir = join(ROOT, ".build", "la
   return bundle;
 }
 
-/** Size and modification time (nanoseconds) of a file. */
-function statKey(path: string): string {
-  const stat = statSync(path, { bigint: true });
-  return `${stat.size}:${stat.mtimeNs}`;
+/** Size and modification time (nanoseconds) of a file, or undefined when it is gone. */
+function statKey(path: string): string | undefined {
+  const stat = statSync(path, { bigint: true, throwIfNoEntry: false });
+  return stat && `${stat.size}:${stat.mtimeNs}`;
 }
+
+/**
+ * Inputs that already matched their record in this process. The functions share most of theirs (the AWS SDK, the
+ * Kubernetes client: about 2,000 files each), so each is checked once a synthesis rather than once a function.
+ */
+const unchangedInputs = new Set<string>();
 
 function recordPath(name: LambdaName, outdir: string): string {
   return join(outdir, `${name}.build.json`);
@@ -129,9 +135,13 @@ function unchangedBuild(name: LambdaName, outdir: string): LambdaBundle | undefi
     const record = JSON.parse(readFileSync(recordPath(name, outdir), "utf8")) as BuildRecord;
     if (record.fingerprint !== fingerprintOf(name, outdir)) return undefined;
     for (const [input, hash] of Object.entries(record.inputs)) {
+      const checked = `${input}:${record.stats[input]}:${hash}`;
+      if (unchangedInputs.has(checked)) continue;
       const path = join(ROOT, input);
-      if (!existsSync(path)) return undefined;
-      if (statKey(path) !== record.stats[input] && sha256(readFileSync(path)) !== hash) return undefined;
+      const stat = statKey(path);
+      if (stat === undefined) return undefined;
+      if (stat !== record.stats[input] && sha256(readFileSync(path)) !== hash) return undefined;
+      unchangedInputs.add(checked);
     }
     if (sha256(readFileSync(record.bundle.zipPath), "base64") !== record.bundle.sourceCodeHash) return undefined;
     return record.bundle;

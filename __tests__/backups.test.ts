@@ -1,3 +1,6 @@
+import { readFileSync } from "fs";
+import { join } from "path";
+import { matchesEventPattern } from "./support/event-pattern";
 import { documentStatements, ref, resourceNamed, resourcesOf, synthCluster } from "./helpers";
 
 const BACKUP_TYPES = ["aws_backup_vault", "aws_backup_plan", "aws_backup_selection"];
@@ -76,6 +79,13 @@ describe("failed backups are notified", () => {
       detail: { state: ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"] },
     });
     expect(resourceNamed(json, "aws_cloudwatch_event_target", "Automation_BackupFailureTarget")).toMatchObject({ rule: ref(json, "aws_cloudwatch_event_rule", "Automation_BackupFailureRule", "name"), arn: topicArn });
+  });
+
+  test("the rule takes the developer guide's example events of failed, aborted and failed-copy jobs, and not a completed or running job or a failed restore", () => {
+    const example = (file: string) => JSON.parse(readFileSync(join(__dirname, "support", "aws-events", "backup", file), "utf8"));
+    const pattern = JSON.parse(rule.event_pattern);
+    for (const file of ["backup-job-failed.json", "backup-job-aborted.json", "copy-job-failed.json"]) expect([file, matchesEventPattern(pattern, example(file))]).toEqual([file, true]);
+    for (const file of ["backup-job-completed.json", "copy-job-running.json", "restore-job-failed.json"]) expect([file, matchesEventPattern(pattern, example(file))]).toEqual([file, false]);
   });
 
   test("the topic and its key admit EventBridge for that rule only", () => {

@@ -18,6 +18,10 @@ const EVENTS = join(__dirname, "support", "aws-events", "sns");
 const alarmEvent = JSON.parse(readFileSync(join(EVENTS, "aws-lambda-go-cloudwatch-alarm-sns-single-metric.json"), "utf8")) as SNSEvent;
 const okNotification = JSON.parse(readFileSync(join(EVENTS, "sns-cloudwatch-alarm-ok-notification.json"), "utf8")) as { Subject: string; Message: string };
 
+const BACKUP_EVENTS = join(__dirname, "support", "aws-events", "backup");
+/** What SNS delivers for an EventBridge rule's event: the whole event as the message, no subject. */
+const backupEvent = (file: string) => readFileSync(join(BACKUP_EVENTS, file), "utf8");
+
 const format = (subject: string | null | undefined, body: unknown) => formatNotification({ subject, message: typeof body === "string" ? body : JSON.stringify(body, null, 2) }, "k3s-prod").text;
 
 describe("formatting", () => {
@@ -106,6 +110,42 @@ describe("formatting", () => {
     expect(format("[FIRING] KubePodCrashLooping default", message).split("\n")[0]).toBe(":rotating_light: *k3s-prod: an alert firing:* KubePodCrashLooping default");
     // Anything an alert carries is escaped like every other text.
     expect(format(render("firing", 1, "Disk<full>", "a&b"), "x").split("\n")[0]).toBe(":rotating_light: *k3s-prod: 1 alert firing:* Disk&lt;full&gt; a&amp;b");
+  });
+
+  test("AWS Backup's failed, aborted and partial jobs (the developer guide's example events) name the job, the resource and AWS Backup's reason", () => {
+    expect(format(undefined, backupEvent("backup-job-failed.json")).split("\n")).toEqual([
+      ":x: *k3s-prod: AWS Backup backup job FAILED* for type arn:aws:service:us-west-2:1112233445566:resource-type/resource-id",
+      '*Reason:* "Backup job failed because backup vault arn:aws:backup:us-west-2:1112233445566:backup-vault:9ab3e749-82c6-4342-9320-5edbf4918b86 does not exist."',
+      "Backup job 34176239-e96d-4e1d-9fad-529dbb3c3556 in vault 9ab3e749-82c6-4342-9320-5edbf4918b86, at 2020-07-29T20:15:26Z",
+    ]);
+    expect(format(null, backupEvent("copy-job-failed.json")).split("\n")).toEqual([
+      ":x: *k3s-prod: AWS Backup copy job FAILED* for EC2 arn:aws:ec2:us-west-2:1112233445566:instance/i-0515aee7de03f58e1",
+      "*Reason:* Access denied exception while trying to list tags",
+      "Copy job 47C8EF56-74D8-059D-1301-C5BE1D5C926E to arn:aws:backup:us-west-2:1112233445566:backup-vault:55aa945e-c46a-421b-aa27-f94b074e31b7, at 2020-07-15T20:37:34Z",
+    ]);
+    expect(format(undefined, backupEvent("backup-job-aborted.json")).split("\n")[1]).toBe('*Reason:* "Backup job was stopped by user."');
+    // PARTIAL (the API's BackupJobState) is a warning, not a failure; a job without a message or resource leaves those out.
+    const partial = JSON.parse(backupEvent("backup-job-completed.json"));
+    partial.detail = { ...partial.detail, state: "PARTIAL", resourceType: undefined, resourceArn: undefined };
+    expect(format(undefined, partial).split("\n")).toEqual([
+      ":warning: *k3s-prod: AWS Backup backup job PARTIAL*",
+      "Backup job a827233a-d405-4a86-a440-759fa94f34dd in vault 9732c1b4-1091-472a-9d9f-52e0565ee39a, at 2020-07-15T21:41:17Z",
+    ]);
+  });
+
+  test("an AWS Backup job event missing its id, vault, time or resource type says so rather than printing blanks", () => {
+    const bare = JSON.parse(backupEvent("copy-job-failed.json"));
+    delete bare.time;
+    bare.detail = { state: "FAILED", resourceType: "", resourceArn: "arn:aws:elasticfilesystem:us-west-2:1112233445566:file-system/fs-1" };
+    expect(format(undefined, bare).split("\n")).toEqual([
+      ":x: *k3s-prod: AWS Backup copy job FAILED* for arn:aws:elasticfilesystem:us-west-2:1112233445566:file-system/fs-1",
+      "Copy job (no id)",
+    ]);
+    expect(format(undefined, { ...bare, "detail-type": "Backup Job State Change" }).split("\n")[1]).toBe("Backup job (no id)");
+  });
+
+  test("an AWS Backup event of another kind (a restore job reports `status`, not `state`) is posted as received", () => {
+    expect(format(undefined, backupEvent("restore-job-failed.json"))).toContain("not a kind this forwarder formats");
   });
 
   test("an unknown message is posted as received in a code block, with a note, never dropped", () => {

@@ -2,8 +2,10 @@
  * Pure: one SNS notification of the automation topic -> one Slack message. The project's own notifications are read
  * with the publishers' subjects and body types (lambdas/shared/notifications.ts); CloudWatch alarm notifications with
  * the fields CloudWatch sends (AlarmName, NewStateValue, OldStateValue, NewStateReason, ...: the sample in aws/aws-lambda-go
- * events/testdata/cloudwatch-alarm-sns-payload-single-metric.json). Anything else is posted as received, truncated,
- * with a note: a notification is never dropped for its shape.
+ * events/testdata/cloudwatch-alarm-sns-payload-single-metric.json); AWS Backup's job events, which EventBridge publishes
+ * as the whole event without a subject (the fields of the AWS Backup developer guide's examples, "Monitoring AWS Backup
+ * events using Amazon EventBridge"). Anything else is posted as received, truncated, with a note: a notification is
+ * never dropped for its shape.
  */
 import * as z from "zod/mini";
 import { ALERT_SUBJECT_PATTERN, SUBJECTS } from "../shared/notifications";
@@ -51,6 +53,23 @@ const Alarm = z.object({
   NewStateReason: text,
   StateChangeTime: z.optional(text),
   Region: z.optional(text),
+});
+// A backup or copy job's event as EventBridge delivers it. A failed copy's destinationRecoveryPointArn is an empty
+// object, so it is not read.
+const BackupJobEvent = z.object({
+  source: z.literal("aws.backup"),
+  "detail-type": z.enum(["Backup Job State Change", "Copy Job State Change"]),
+  time: z.optional(text),
+  detail: z.object({
+    state: text,
+    statusMessage: z.optional(text),
+    resourceType: z.optional(text),
+    resourceArn: z.optional(text),
+    backupJobId: z.optional(text),
+    backupVaultName: z.optional(text),
+    copyJobId: z.optional(text),
+    destinationBackupVaultArn: z.optional(text),
+  }),
 });
 
 const STATE_ICON: Record<z.infer<typeof Alarm>["NewStateValue"], string> = { ALARM: ":red_circle:", OK: ":large_green_circle:", INSUFFICIENT_DATA: ":white_circle:" };
@@ -110,6 +129,8 @@ function recognised(subject: string | undefined, body: unknown, cluster: string)
       return [`:warning: *${cluster}: node drain failed* for ${e(instanceId)} on a ${e(kind)} event; the drainer retries it`, `*Error:* ${e(error)}`, `Message ${e(messageId)}`];
     }
   }
+  const backupJob = BackupJobEvent.safeParse(body);
+  if (backupJob.success) return backupJobLines(backupJob.data, cluster);
   const alarm = Alarm.safeParse(body);
   if (!alarm.success) return undefined;
   const { AlarmName, AlarmDescription, NewStateValue, OldStateValue, NewStateReason, StateChangeTime } = alarm.data;
@@ -119,6 +140,22 @@ function recognised(subject: string | undefined, body: unknown, cluster: string)
     ...(AlarmDescription ? [e(AlarmDescription)] : []),
     `*Reason:* ${e(NewStateReason)}`,
     ...(StateChangeTime ? [`At ${e(StateChangeTime)}`] : []),
+  ];
+}
+
+/** What went wrong with which resource, AWS Backup's reason, and the job to look up. */
+function backupJobLines(event: z.infer<typeof BackupJobEvent>, cluster: string): string[] {
+  const e = escapeMrkdwn;
+  const { state, statusMessage, resourceType, resourceArn, backupJobId, backupVaultName, copyJobId, destinationBackupVaultArn } = event.detail;
+  const copy = event["detail-type"] === "Copy Job State Change";
+  const resource = [resourceType, resourceArn].filter((part) => part !== undefined && part !== "").join(" ");
+  const job = copy
+    ? [`Copy job ${e(copyJobId ?? "(no id)")}`, ...(destinationBackupVaultArn ? [`to ${e(destinationBackupVaultArn)}`] : [])]
+    : [`Backup job ${e(backupJobId ?? "(no id)")}`, ...(backupVaultName ? [`in vault ${e(backupVaultName)}`] : [])];
+  return [
+    `${state === "PARTIAL" ? ":warning:" : ":x:"} *${cluster}: AWS Backup ${copy ? "copy" : "backup"} job ${e(state)}*${resource ? ` for ${e(resource)}` : ""}`,
+    ...(statusMessage ? [`*Reason:* ${e(statusMessage)}`] : []),
+    `${job.join(" ")}${event.time ? `, at ${e(event.time)}` : ""}`,
   ];
 }
 

@@ -129,16 +129,16 @@ export class ClusterStack extends TerraformStack {
       ? new BlockStorage(this, "BlockStorage", { clusterName: config.clusterName, region: config.region, partition: config.partition, workloadIdentity })
       : undefined;
     const { backups } = config;
-    if (backups.enabled) {
-      new Backup(this, "Backup", {
-        clusterName: config.clusterName,
-        region: config.region,
-        resourceArns: [database.instanceArn, storage.fileSystemArn],
-        retentionDays: backups.retentionDays,
-        copy: backups.copyRegion ? { provider: backupCopyProvider(this, config, backups.copyRegion) } : undefined,
-        protectData,
-      });
-    }
+    const backup = backups.enabled
+      ? new Backup(this, "Backup", {
+          clusterName: config.clusterName,
+          region: config.region,
+          resourceArns: [database.instanceArn, storage.fileSystemArn],
+          retentionDays: backups.retentionDays,
+          copy: backups.copyRegion ? { provider: backupCopyProvider(this, config, backups.copyRegion) } : undefined,
+          protectData,
+        })
+      : undefined;
 
     const ingressCertificateArn = domain && edge.applicationTls === "load-balancer" ? domain.certificate.certificateArn : undefined;
     const loadBalancing = new LoadBalancing(this, "LoadBalancing", {
@@ -285,7 +285,7 @@ export class ClusterStack extends TerraformStack {
       notificationEmail: automation.notificationEmail,
       slackWebhookSecretArn: automation.slackWebhookSecretArn,
       logRetentionDays: automation.logRetentionDays,
-      notifyBackupFailures: config.backups.enabled,
+      backupVault: backup && { name: backup.vaultName, arn: backup.vaultArn },
     });
     if (workloadIdentity && monitoringOnAws) {
       const publish = new DataAwsIamPolicyDocument(this, "AlertmanagerPublishPolicy", { statement: automationFunctions.publishStatements });

@@ -96,6 +96,21 @@ describe("the drain queue's rules deliver exactly the real samples the parser ac
     expect(matchesEventPattern({ source: ["aws.ec2", "aws.fargate"] }, { source: "aws.fargate" })).toBe(true);
     expect(matchesEventPattern({ resources: ["arn:b", "arn:x"] }, { resources: ["arn:a", "arn:b"] })).toBe(true);
     expect(matchesEventPattern({ resources: ["arn:x"] }, { resources: ["arn:a", "arn:b"] })).toBe(false);
-    expect(() => matchesEventPattern({ source: [{ prefix: "aws." }] }, event)).toThrow("comparison operators are not modelled: source: {\"prefix\":\"aws.\"}");
+    expect(() => matchesEventPattern({ source: [{ prefix: "aws." }] }, event)).toThrow('comparison operators other than anything-but of strings are not modelled: source: {"prefix":"aws."}');
+    expect(() => matchesEventPattern({ source: ["aws.ec2", { prefix: "aws." }] }, event)).toThrow("not modelled");
+  });
+
+  test("the matcher follows EventBridge's content filtering: anything-but needs the field and none of its values; $or needs one alternative", () => {
+    // EventBridge User Guide, "Content filtering in Amazon EventBridge event patterns": anything-but matching and $or matching.
+    const notEmpty = { detail: { statusMessage: [{ "anything-but": [""] }] } };
+    expect(matchesEventPattern(notEmpty, { detail: { statusMessage: "Completed with a warning" } })).toBe(true);
+    expect(matchesEventPattern(notEmpty, { detail: { statusMessage: "" } })).toBe(false);
+    expect(matchesEventPattern(notEmpty, { detail: {} })).toBe(false);
+    const either = { source: ["aws.backup"], $or: [{ detail: { state: ["FAILED"] } }, { "detail-type": ["Copy Job State Change"] }] };
+    expect(matchesEventPattern(either, { source: "aws.backup", "detail-type": "Backup Job State Change", detail: { state: "FAILED" } })).toBe(true);
+    expect(matchesEventPattern(either, { source: "aws.backup", "detail-type": "Copy Job State Change", detail: { state: "RUNNING" } })).toBe(true);
+    expect(matchesEventPattern(either, { source: "aws.backup", "detail-type": "Backup Job State Change", detail: { state: "RUNNING" } })).toBe(false);
+    expect(matchesEventPattern(either, { source: "aws.ec2", "detail-type": "Copy Job State Change", detail: { state: "FAILED" } })).toBe(false);
+    expect(() => matchesEventPattern({ $or: [{ source: ["aws.backup"] }] }, {})).toThrow("two or more patterns");
   });
 });

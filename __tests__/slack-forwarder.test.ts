@@ -133,6 +133,18 @@ describe("formatting", () => {
     ]);
   });
 
+  test("a backup job COMPLETED with a status message (AWS Backup's \"Completed with issues\") is a warning with the message", () => {
+    const withIssues = JSON.parse(backupEvent("backup-job-completed.json"));
+    withIssues.detail.statusMessage = "Windows VSS backup attempt failed because the instance lacks the required role";
+    expect(format(undefined, withIssues).split("\n").slice(0, 2)).toEqual([
+      ":warning: *k3s-prod: AWS Backup backup job COMPLETED with issues* for type arn:aws:service:us-west-2:1112233445566:resource-type/resource-id",
+      "*Reason:* Windows VSS backup attempt failed because the instance lacks the required role",
+    ]);
+    expect(format(undefined, backupEvent("backup-job-expired.json")).split("\n")[0]).toBe(
+      ":x: *k3s-prod: AWS Backup backup job EXPIRED* for type arn:aws:service:us-west-2:1112233445566:resource-type/resource-id",
+    );
+  });
+
   test("an AWS Backup job event missing its id, vault, time or resource type says so rather than printing blanks", () => {
     const bare = JSON.parse(backupEvent("copy-job-failed.json"));
     delete bare.time;

@@ -1,27 +1,41 @@
 /**
- * EventBridge's matching of an event against a rule's event pattern, for the subset this project's rules use: exact
- * values in arrays, on top-level and nested fields. From the EventBridge User Guide, "Event pattern syntax"
- * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern.html): the event must contain every
- * field the pattern names, with the same nesting; a field's value to match is a JSON array, and the field matches when
- * it equals any of its values, exactly and case-sensitively; fields the pattern leaves out are ignored. And
- * "Matching on multiple field values" (eb-event-patterns-arrays.html): when the event's value is itself an array, the
- * field matches when the two arrays share a value. Comparison operators (prefix, anything-but, exists, numeric, ...)
- * are objects inside the array; this matcher refuses them rather than guess.
+ * EventBridge's matching of an event against a rule's event pattern, for the subset this project's rules use. From the
+ * EventBridge User Guide, "Event pattern syntax" (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern.html):
+ * the event must contain every field the pattern names, with the same nesting; a field's value to match is a JSON
+ * array, and the field matches when it equals any of its values, exactly and case-sensitively; fields the pattern leaves
+ * out are ignored. "Matching on multiple field values" (eb-event-patterns-arrays.html): when the event's value is itself
+ * an array, the field matches when the two arrays share a value. "Content filtering" (eb-event-patterns-content-based-filtering.html):
+ * `{"anything-but": [values]}` matches a field that is present with none of those values, and `"$or": [patterns]` at a
+ * level matches when any one of the patterns does, together with the level's other fields. Other operators (prefix,
+ * exists, numeric, ...) are refused rather than guessed.
  */
 export function matchesEventPattern(pattern: unknown, event: unknown): boolean {
   if (!isObject(pattern)) throw new Error(`an event pattern is a JSON object: ${JSON.stringify(pattern)}`);
   if (!isObject(event)) return false;
   return Object.entries(pattern).every(([field, expected]) => {
+    if (field === "$or") {
+      if (!Array.isArray(expected) || expected.length < 2) throw new Error(`$or holds two or more patterns: ${JSON.stringify(expected)}`);
+      return expected.some((alternative) => matchesEventPattern(alternative, event));
+    }
     if (!(field in event)) return false;
     const actual = event[field];
     if (Array.isArray(expected)) {
-      const operator = expected.find((value) => typeof value === "object" && value !== null);
-      if (operator !== undefined) throw new Error(`comparison operators are not modelled: ${field}: ${JSON.stringify(operator)}`);
-      return (Array.isArray(actual) ? actual : [actual]).some((value) => expected.includes(value));
+      const conditions = expected.map((condition) => valueCondition(field, condition));
+      return (Array.isArray(actual) ? actual : [actual]).some((value) => conditions.some((matches) => matches(value)));
     }
     if (isObject(expected)) return matchesEventPattern(expected, actual);
     throw new Error(`a pattern field holds an array of values or a nested pattern: ${field}: ${JSON.stringify(expected)}`);
   });
+}
+
+/** One entry of a field's array as a test of the event's value; an operator this matcher does not model throws. */
+function valueCondition(field: string, condition: unknown): (value: unknown) => boolean {
+  if (!isObject(condition)) return (value) => condition === value;
+  const [operator, operand] = Object.entries(condition)[0] ?? [];
+  if (Object.keys(condition).length === 1 && operator === "anything-but" && Array.isArray(operand) && operand.every((item) => typeof item === "string")) {
+    return (value) => typeof value === "string" && !operand.includes(value);
+  }
+  throw new Error(`comparison operators other than anything-but of strings are not modelled: ${field}: ${JSON.stringify(condition)}`);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

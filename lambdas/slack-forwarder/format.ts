@@ -152,8 +152,11 @@ function backupJobLines(event: z.infer<typeof BackupJobEvent>, cluster: string):
   const job = copy
     ? [`Copy job ${e(copyJobId ?? "(no id)")}`, ...(destinationBackupVaultArn ? [`to ${e(destinationBackupVaultArn)}`] : [])]
     : [`Backup job ${e(backupJobId ?? "(no id)")}`, ...(backupVaultName ? [`in vault ${e(backupVaultName)}`] : [])];
+  // A COMPLETED job with a status message is what AWS Backup's console calls "Completed with issues".
+  const outcome = state === "COMPLETED" && statusMessage ? "COMPLETED with issues" : state;
+  const partly = state === "PARTIAL" || state === "COMPLETED";
   return [
-    `${state === "PARTIAL" ? ":warning:" : ":x:"} *${cluster}: AWS Backup ${copy ? "copy" : "backup"} job ${e(state)}*${resource ? ` for ${e(resource)}` : ""}`,
+    `${partly ? ":warning:" : ":x:"} *${cluster}: AWS Backup ${copy ? "copy" : "backup"} job ${e(outcome)}*${resource ? ` for ${e(resource)}` : ""}`,
     ...(statusMessage ? [`*Reason:* ${e(statusMessage)}`] : []),
     `${job.join(" ")}${event.time ? `, at ${e(event.time)}` : ""}`,
   ];

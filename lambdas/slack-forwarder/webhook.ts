@@ -30,9 +30,9 @@ export interface PostOptions {
 const ERROR_BODY_LIMIT = 200;
 
 /**
- * POSTs one message. Resolves on 2xx, and on any other answer a retry cannot fix (4xx but 429: the same payload to the
- * same URL fails the same way, and a throw would only loop it through Lambda's retries). Throws SlackUnavailableError
- * on 429, 5xx, a network error or the timeout.
+ * POSTs one message. Resolves on 2xx, and with Slack's refusal on any other answer a retry cannot fix (4xx but 429: the
+ * same payload to the same URL fails the same way), leaving the caller to decide what a refusal means (forward.ts sends
+ * the record on to the failure queue). Throws SlackUnavailableError on 429, 5xx, a network error or the timeout.
  */
 export function postToSlack(url: string, message: object, options: PostOptions): Promise<PostOutcome> {
   const body = JSON.stringify(message);

@@ -73,21 +73,40 @@ export interface AutomationProps {
   readonly slackWebhookSecretArn?: string;
   /** Retention of the functions' log groups, in days. */
   readonly logRetentionDays: number;
-  /** Publish AWS Backup's failed, aborted, expired and partial backup and copy jobs to the topic (backups.enabled). */
-  readonly notifyBackupFailures: boolean;
+  /**
+   * The cluster's backup vault (backups.enabled): its failed, aborted, expired, partial and "completed with issues"
+   * backup jobs, and the failed copies of its recovery points, are published to the topic.
+   * @default undefined (no backups, no rule)
+   */
+  readonly backupVault?: BackupVaultReference;
 }
 
+export interface BackupVaultReference {
+  readonly name: string;
+  readonly arn: string;
+}
+
+/** BackupJobState and CopyJobState values (AWS Backup API reference) that end a job short of success. */
+const UNSUCCESSFUL_JOB_STATES = ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"];
+
 /**
- * AWS Backup's job events that need someone's attention (AWS Backup developer guide, "Monitoring AWS Backup events using
- * Amazon EventBridge": detail types "Backup Job State Change" and "Copy Job State Change", whose detail carries the
- * job's `state`; the states are the API's BackupJobState and CopyJobState values other than the ones on the way to
- * success). AWS Backup emits them best effort, every 5 minutes.
+ * AWS Backup's job events about `vault` that need someone's attention (AWS Backup developer guide, "Monitoring AWS Backup
+ * events using Amazon EventBridge": detail types "Backup Job State Change", whose detail names the job's vault, and
+ * "Copy Job State Change", whose detail names the vault copied from; the job's `state`; "Completed with issues" is a
+ * COMPLETED backup job with a status message). Jobs of other vaults in the account (another cluster's, an
+ * organisation's plan, EFS automatic backups) are not this cluster's and are left out. AWS Backup emits the events best
+ * effort, every 5 minutes.
  */
-export const BACKUP_FAILURE_PATTERN = {
-  source: ["aws.backup"],
-  "detail-type": ["Backup Job State Change", "Copy Job State Change"],
-  detail: { state: ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"] },
-};
+export function backupFailurePattern(vault: BackupVaultReference) {
+  return {
+    source: ["aws.backup"],
+    $or: [
+      { "detail-type": ["Backup Job State Change"], detail: { backupVaultName: [vault.name], state: UNSUCCESSFUL_JOB_STATES } },
+      { "detail-type": ["Backup Job State Change"], detail: { backupVaultName: [vault.name], state: ["COMPLETED"], statusMessage: [{ "anything-but": [""] }] } },
+      { "detail-type": ["Copy Job State Change"], detail: { sourceBackupVaultArn: [vault.arn], state: UNSUCCESSFUL_JOB_STATES } },
+    ],
+  };
+}
 
 interface FunctionOptions {
   /** Construct ID prefix of the function's resources. */
@@ -233,11 +252,11 @@ export class Automation extends Construct {
     if (props.slackWebhookSecretArn) this.createSlackForwarder(topic, props.slackWebhookSecretArn);
 
     // A failed daily backup is otherwise seen only when a restore is needed.
-    const backupFailures = props.notifyBackupFailures
+    const backupFailures = props.backupVault
       ? new CloudwatchEventRule(this, "BackupFailureRule", {
           name: `${clusterName}-backup-failures`,
-          description: "AWS Backup jobs and copy jobs that failed, were aborted, expired or only partly completed",
-          eventPattern: JSON.stringify(BACKUP_FAILURE_PATTERN),
+          description: "The cluster vault's backup jobs that failed, were aborted, expired or completed partly or with issues, and its failed copies",
+          eventPattern: JSON.stringify(backupFailurePattern(props.backupVault)),
         })
       : undefined;
     if (backupFailures) new CloudwatchEventTarget(this, "BackupFailureTarget", { rule: backupFailures.name, arn: topic.arn });

@@ -46,6 +46,7 @@ export interface BackupProps {
 /** AWS Backup for the cluster's data: a daily plan into a KMS-encrypted vault, optionally copied to a second region. */
 export class Backup extends Construct {
   public readonly vaultArn: string;
+  public readonly vaultName: string;
   /** ARN of the vault in the copy region, when there is one. */
   public readonly copyVaultArn?: string;
   /** ARN of the role AWS Backup takes backups and restores with; a restore job names it too (README, Restoring). */
@@ -58,6 +59,7 @@ export class Backup extends Construct {
 
     const vault = this.vault("", `${clusterName}-backups`, undefined, protectData);
     this.vaultArn = vault.arn;
+    this.vaultName = vault.name;
     // A copy is a separate recovery point in the other region's vault, kept as long as the original.
     const copyVault = props.copy ? this.vault("Copy", `${clusterName}-backups`, props.copy.provider, protectData) : undefined;
     this.copyVaultArn = copyVault?.arn;

@@ -9,7 +9,7 @@ import { loadConfigAndBackend, S3BackendSettings } from "./config/backend";
 import { hostedZoneReference } from "./config/schema";
 import { ClusterConfig, ConfigError } from "./config/resolve";
 import { Automation, notificationTopicName } from "./modules/automation";
-import { BlockStorage } from "./modules/block-storage";
+import { BlockStorage, EBS_CSI_CLUSTER_NAME_TAG } from "./modules/block-storage";
 import { WorkloadIdentity } from "./modules/workload-identity";
 import { Backup } from "./modules/backup";
 import { autoscalerProps } from "./modules/automation/tuning";
@@ -134,6 +134,7 @@ export class ClusterStack extends TerraformStack {
           clusterName: config.clusterName,
           region: config.region,
           resourceArns: [database.instanceArn, storage.fileSystemArn],
+          clusterVolumeTagKey: blockStorage ? EBS_CSI_CLUSTER_NAME_TAG : undefined,
           retentionDays: backups.retentionDays,
           copy: backups.copyRegion ? { provider: backupCopyProvider(this, config, backups.copyRegion) } : undefined,
           protectData,

@@ -99,6 +99,19 @@ describe("the driver", () => {
     expect(JSON.stringify(manifests["aws-ebs-csi-driver"])).not.toMatch(/AKIA|aws_secret_access_key|secret_string|random_password/i);
   });
 
+  test("the volumes it creates are in the daily backup: EBS volumes carrying the cluster ID it tags them with", () => {
+    const selection = resourceNamed(enabled.json, "aws_backup_selection", "Backup_VolumeSelection");
+    expect(selection).toMatchObject({
+      name: "shop-volumes",
+      plan_id: ref(enabled.json, "aws_backup_plan", "Backup_Plan", "id"),
+      iam_role_arn: ref(enabled.json, "aws_iam_role", "Backup_Role", "arn"),
+      resources: [expect.stringMatching(/^arn:\$\{data\.aws_partition\.[A-Za-z0-9_]+\.partition\}:ec2:\*:\*:volume\/\*$/)],
+      condition: [{ string_equals: [{ key: `aws:ResourceTag/${CLUSTER_NAME_TAG}`, value: values.controller.k8sTagClusterId }] }],
+    });
+    const withoutBlockStorage = synthCluster({ clusterName: "shop" }).json;
+    expect(resourcesOf(withoutBlockStorage, "aws_backup_selection").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/VolumeSelection/));
+  });
+
   test("tags volumes with the cluster ID its IAM conditions name", () => {
     const conditions = controllerStatements(enabled.json).flatMap((statement) => statement.condition ?? []);
     const clusterNames = conditions.filter((condition: any) => condition.variable.endsWith(`/${CLUSTER_NAME_TAG}`)).flatMap((condition: any) => condition.values);

@@ -333,6 +333,7 @@ const VARIANT_CHANGES: Record<string, [number, string]> = {
   aws_cloudwatch_metric_alarm: [11, "- the autoscaler's errors and throttles, + the public API's healthy hosts"],
   aws_kms_key: [3, "+ the copy region's vault key"],
   aws_backup_vault: [2, "+ the copy region's vault"],
+  aws_backup_selection: [2, "+ the EBS CSI driver's volumes (block storage)"],
   aws_dynamodb_table: [0, "- the autoscaler's table"],
   aws_cloudwatch_event_rule: [4, "- the autoscaler's schedule"],
   aws_cloudwatch_event_target: [4, "- the schedule's target"],

@@ -140,6 +140,10 @@ describe("formatting", () => {
       ":warning: *k3s-prod: AWS Backup backup job COMPLETED with issues* for type arn:aws:service:us-west-2:1112233445566:resource-type/resource-id",
       "*Reason:* Windows VSS backup attempt failed because the instance lacks the required role",
     ]);
+    // The rule sends no COMPLETED job without a message, but one published to the topic reads as the success it is.
+    expect(format(undefined, backupEvent("backup-job-completed.json")).split("\n")[0]).toBe(
+      ":white_check_mark: *k3s-prod: AWS Backup backup job COMPLETED* for type arn:aws:service:us-west-2:1112233445566:resource-type/resource-id",
+    );
     expect(format(undefined, backupEvent("backup-job-expired.json")).split("\n")[0]).toBe(
       ":x: *k3s-prod: AWS Backup backup job EXPIRED* for type arn:aws:service:us-west-2:1112233445566:resource-type/resource-id",
     );

@@ -1,8 +1,11 @@
 /**
  * One synthesis in a fresh process, for `npm run bench`: `full` synthesises the default cluster app, `floor` a stack
  * holding one resource of the same provider, the least any cdktf app pays. Prints the time from before the first
- * import to the written JSON, and the process's peak resident memory, as JSON.
+ * import (but the one that turns source maps off) to the written JSON, and the process's peak resident memory, as JSON.
  */
+// Both stacks run as the app does under `cdktf synth`: without Node's source maps (main.ts imports this first).
+import "../stack-traces";
+
 const started = process.hrtime.bigint();
 
 async function synthesise(kind: string, outdir: string): Promise<void> {

@@ -33,7 +33,8 @@ function valueCondition(field: string, condition: unknown): (value: unknown) => 
   if (!isObject(condition)) return (value) => condition === value;
   const [operator, operand] = Object.entries(condition)[0] ?? [];
   if (Object.keys(condition).length === 1 && operator === "anything-but" && Array.isArray(operand) && operand.every((item) => typeof item === "string")) {
-    return (value) => typeof value === "string" && !operand.includes(value);
+    // Any value that is present, null and numbers too (aws/event-ruler matches them so), other than those listed.
+    return (value) => value !== undefined && !operand.includes(value as string);
   }
   throw new Error(`comparison operators other than anything-but of strings are not modelled: ${field}: ${JSON.stringify(condition)}`);
 }

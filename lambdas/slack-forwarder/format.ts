@@ -154,9 +154,9 @@ function backupJobLines(event: z.infer<typeof BackupJobEvent>, cluster: string):
     : [`Backup job ${e(backupJobId ?? "(no id)")}`, ...(backupVaultName ? [`in vault ${e(backupVaultName)}`] : [])];
   // A COMPLETED job with a status message is what AWS Backup's console calls "Completed with issues".
   const outcome = state === "COMPLETED" && statusMessage ? "COMPLETED with issues" : state;
-  const partly = state === "PARTIAL" || state === "COMPLETED";
+  const icon = state === "COMPLETED" && !statusMessage ? ":white_check_mark:" : state === "PARTIAL" || state === "COMPLETED" ? ":warning:" : ":x:";
   return [
-    `${partly ? ":warning:" : ":x:"} *${cluster}: AWS Backup ${copy ? "copy" : "backup"} job ${e(outcome)}*${resource ? ` for ${e(resource)}` : ""}`,
+    `${icon} *${cluster}: AWS Backup ${copy ? "copy" : "backup"} job ${e(outcome)}*${resource ? ` for ${e(resource)}` : ""}`,
     ...(statusMessage ? [`*Reason:* ${e(statusMessage)}`] : []),
     `${job.join(" ")}${event.time ? `, at ${e(event.time)}` : ""}`,
   ];

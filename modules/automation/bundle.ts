@@ -111,7 +111,9 @@ function statKey(path: string): string | undefined {
 
 /**
  * Inputs that already matched their record in this process. The functions share most of theirs (the AWS SDK, the
- * Kubernetes client: about 2,000 files each), so each is checked once a synthesis rather than once a function.
+ * Kubernetes client: about 2,000 files each), so each is checked once a synthesis rather than once a function. Like the
+ * builds themselves (`built`), this holds for the life of the process: a source edited while it runs counts from the
+ * next synthesis.
  */
 const unchangedInputs = new Set<string>();
 

@@ -28,6 +28,12 @@ export interface BackupProps {
   readonly region: string;
   /** Resources backed up, by ARN: the datastore instance and the file system. */
   readonly resourceArns: string[];
+  /**
+   * The tag key the EBS CSI driver puts on every volume it creates, with the cluster's name as its value (block storage):
+   * those volumes (gp3 claims: Jenkins's home, Prometheus's data, users' databases) are backed up too.
+   * @default undefined (no EBS volumes)
+   */
+  readonly clusterVolumeTagKey?: string;
   /** Days each recovery point is kept, in the vault and in the copy. */
   readonly retentionDays: number;
   /**
@@ -98,6 +104,20 @@ export class Backup extends Construct {
 
     // By ARN, not by tag: a tag anyone may set on another resource would put it into the plan.
     new BackupSelection(this, "Selection", { name: `${clusterName}-cluster-data`, planId: plan.id, iamRoleArn: role.arn, resources: props.resourceArns });
+    // The driver's volumes have no ARN before they exist, so they are chosen by the tag it sets: EBS volumes (the
+    // resource type) that also carry the tag, as a selection's resources and conditions narrow each other (AWS Backup
+    // developer guide, "Assign resources with AWS CLI": resources combined with OR, conditions with AND, as in IAM;
+    // its example selects EBS volumes and RDS instances carrying two tags). Anyone allowed to tag a volume so can add
+    // it to these backups; only the driver's role gets that tag from this project.
+    if (props.clusterVolumeTagKey) {
+      new BackupSelection(this, "VolumeSelection", {
+        name: `${clusterName}-volumes`,
+        planId: plan.id,
+        iamRoleArn: role.arn,
+        resources: [`arn:${partition}:ec2:*:*:volume/*`],
+        condition: [{ stringEquals: [{ key: `aws:ResourceTag/${props.clusterVolumeTagKey}`, value: clusterName }] }],
+      });
+    }
   }
 
   /** A vault encrypted with a key of its own, in the provider's region. */

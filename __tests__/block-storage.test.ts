@@ -108,8 +108,12 @@ describe("the driver", () => {
       resources: [expect.stringMatching(/^arn:\$\{data\.aws_partition\.[A-Za-z0-9_]+\.partition\}:ec2:\*:\*:volume\/\*$/)],
       condition: [{ string_equals: [{ key: `aws:ResourceTag/${CLUSTER_NAME_TAG}`, value: values.controller.k8sTagClusterId }] }],
     });
+    // A selection_tag (ListOfTags) would add every volume so tagged instead of narrowing the volumes to them.
+    expect(selection.selection_tag).toBeUndefined();
+    expect(selection.not_resources).toBeUndefined();
+    expect(selection.condition[0]).toEqual({ string_equals: expect.any(Array) });
     const withoutBlockStorage = synthCluster({ clusterName: "shop" }).json;
-    expect(resourcesOf(withoutBlockStorage, "aws_backup_selection").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/VolumeSelection/));
+    expect(resourcesOf(withoutBlockStorage, "aws_backup_selection").map(([id]) => id.replace(/_[A-F0-9]+$/, ""))).toEqual(["Backup_Selection"]);
   });
 
   test("tags volumes with the cluster ID its IAM conditions name", () => {

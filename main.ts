@@ -125,6 +125,8 @@ export class ClusterStack extends TerraformStack {
     const workloadIdentity = config.storage.blockStorage.enabled || monitoringOnAws
       ? new WorkloadIdentity(this, "WorkloadIdentity", { clusterName: config.clusterName, region: config.region, partition: config.partition })
       : undefined;
+    // The identity monitoring's pods (Alertmanager, Grafana) assume roles through: only with monitoring on in aws.
+    const monitoringIdentity = monitoringOnAws ? workloadIdentity : undefined;
     const blockStorage = workloadIdentity && config.storage.blockStorage.enabled
       ? new BlockStorage(this, "BlockStorage", { clusterName: config.clusterName, region: config.region, partition: config.partition, workloadIdentity })
       : undefined;
@@ -250,18 +252,17 @@ export class ClusterStack extends TerraformStack {
               // Prometheus never on NFS: gp3 with block storage, else an emptyDir.
               prometheusVolume: blockStorageOn ? { retentionDays: addons.monitoring.retentionDays, sizeGb: addons.monitoring.storageGb } : undefined,
               cloudWatchDashboardName: config.monitoring.dashboard ? clusterDashboardName(config.clusterName) : undefined,
-              aws:
-                workloadIdentity && monitoringOnAws
-                  ? {
-                      region: config.region,
-                      clusterName: config.clusterName,
-                      autoscalerPublishes: config.agents.scalingMode === "pods",
-                      // Built from names: the topic and roles come after the automation below, which needs this group first.
-                      topicArn: `arn:${config.partition}:sns:${config.region}:${workloadIdentity.accountId}:${notificationTopicName(config.clusterName)}`,
-                      alertmanagerRoleArn: workloadIdentity.roleArn(MONITORING_ROLES.alertmanager),
-                      grafanaRoleArn: workloadIdentity.roleArn(MONITORING_ROLES.grafana),
-                    }
-                  : undefined,
+              aws: monitoringIdentity
+                ? {
+                    region: config.region,
+                    clusterName: config.clusterName,
+                    autoscalerPublishes: config.agents.scalingMode === "pods",
+                    // Built from names: the topic and roles come after the automation below, which needs this group first.
+                    topicArn: `arn:${config.partition}:sns:${config.region}:${monitoringIdentity.accountId}:${notificationTopicName(config.clusterName)}`,
+                    alertmanagerRoleArn: monitoringIdentity.roleArn(MONITORING_ROLES.alertmanager),
+                    grafanaRoleArn: monitoringIdentity.roleArn(MONITORING_ROLES.grafana),
+                  }
+                : undefined,
             }
           : undefined,
         argoCd: addons.argoCd.enabled,
@@ -288,10 +289,10 @@ export class ClusterStack extends TerraformStack {
       logRetentionDays: automation.logRetentionDays,
       backupVault: backup && { name: backup.vaultName, arn: backup.vaultArn },
     });
-    if (workloadIdentity && monitoringOnAws) {
+    if (monitoringIdentity) {
       const publish = new DataAwsIamPolicyDocument(this, "AlertmanagerPublishPolicy", { statement: automationFunctions.publishStatements });
-      workloadIdentity.roleFor("AlertmanagerRole", { name: MONITORING_ROLES.alertmanager, serviceAccount: ALERTMANAGER_SERVICE_ACCOUNT, policyJson: publish.json });
-      workloadIdentity.roleFor("GrafanaRole", { name: MONITORING_ROLES.grafana, serviceAccount: GRAFANA_SERVICE_ACCOUNT, policyJson: grafanaCloudWatchPolicy(this, config.region).json });
+      monitoringIdentity.roleFor("AlertmanagerRole", { name: MONITORING_ROLES.alertmanager, serviceAccount: ALERTMANAGER_SERVICE_ACCOUNT, policyJson: publish.json });
+      monitoringIdentity.roleFor("GrafanaRole", { name: MONITORING_ROLES.grafana, serviceAccount: GRAFANA_SERVICE_ACCOUNT, policyJson: grafanaCloudWatchPolicy(this, config.region).json });
     }
 
     const clusterMonitoring = new Monitoring(this, "Monitoring", {

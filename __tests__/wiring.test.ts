@@ -18,6 +18,11 @@ import { appliedLambdaEnvironment, defaultStorageClasses, documentOf, localNamed
 const byName = (json: TerraformJson, type: string) => Object.fromEntries(resourcesOf(json, type).map(([id, body]) => [id.replace(/_[A-F0-9]{8}$/, ""), body]));
 const script = (json: TerraformJson, kind: "Servers" | "Agents") => localNamed(json, `Compute_${kind}_UserData`);
 const lambdaEnvironment = (json: TerraformJson, name: string) => resourcesOf(json, "aws_lambda_function").find(([, fn]) => fn.function_name.endsWith(`-${name}`))![1].environment.variables;
+const prometheusStackValues = (json: TerraformJson): any => load(documentOf(writtenManifests(script(json, "Servers"))["kube-prometheus-stack"], "HelmChart").spec.valuesContent);
+const autoscalerDashboard = (json: TerraformJson): any =>
+  JSON.parse(writtenManifests(script(json, "Servers"))["grafana-dashboards"].find((configMap: any) => configMap.data["autoscaler.json"]).data["autoscaler.json"]);
+const cloudWatchPanels = (dashboard: any): any[] =>
+  (dashboard.panels as any[]).flatMap((panel) => [panel, ...(panel.panels ?? [])]).filter((panel) => panel.datasource?.type === "cloudwatch");
 const logGroupRetention = (json: TerraformJson, name: string) => resourcesOf(json, "aws_cloudwatch_log_group").find(([, group]) => group.name === name)?.[1].retention_in_days;
 
 interface Row {
@@ -35,6 +40,11 @@ const rows: Row[] = [
       expect(resourceNamed(json, "aws_db_instance", "Database_Instance").identifier).toBe("blue-datastore");
       expect(script(json, "Agents")).toContain('AUTOSCALING_GROUP_NAME="blue-agents"');
       expect(resourcesOf(json, "aws_lambda_function").map(([, fn]) => fn.function_name).sort()).toEqual(["blue-autoscaler", "blue-node-drainer"]);
+      // Alertmanager publishes to the automation topic by an ARN built from its name (SNS ARN format).
+      const topic = resourceNamed(json, "aws_sns_topic", "Automation_NotificationTopic");
+      const [sns] = prometheusStackValues(json).alertmanager.config.receivers.find((receiver: any) => receiver.sns_configs).sns_configs;
+      expect(topic.name).toBe("blue-automation");
+      expect(sns.topic_arn).toMatch(new RegExp(`^arn:aws:sns:eu-west-1:tf:data\\.aws_caller_identity\\.WorkloadIdentity_Account_[A-F0-9]+\\.account_id:${topic.name}$`));
     },
   },
   {
@@ -158,7 +168,12 @@ const rows: Row[] = [
   {
     value: "region in another partition (aws-cn: no CloudFront, so no us-east-1 provider)",
     input: { region: "cn-north-1" },
-    expect: (json) => expect(json.provider!.aws.map((provider: any) => [provider.alias, provider.region])).toEqual([[undefined, "cn-north-1"]]),
+    expect: (json) => {
+      expect(json.provider!.aws.map((provider: any) => [provider.alias, provider.region])).toEqual([[undefined, "cn-north-1"]]);
+      // No CloudFront for the service-account issuer: monitoring runs without its AWS access.
+      expect(resourcesOf(json, "aws_iam_openid_connect_provider")).toEqual([]);
+      expect(JSON.stringify(prometheusStackValues(json).alertmanager)).not.toContain("sns_configs");
+    },
   },
   {
     value: "network.vpcCidr",
@@ -351,6 +366,7 @@ const rows: Row[] = [
       expect(resourceNamed(json, "aws_autoscaling_policy", "Compute_AgentCpuTargetTracking").target_tracking_configuration.target_value).toBe(80);
       // No autoscaler, so the cluster dashboard graphs none of its metrics (namespace K3sAutoscaler, run.ts).
       expect(resourceNamed(json, "aws_cloudwatch_dashboard", "Monitoring_Dashboard").dashboard_body).not.toContain("K3sAutoscaler");
+      expect(cloudWatchPanels(autoscalerDashboard(json))).toEqual([]);
     },
   },
   {
@@ -371,6 +387,10 @@ const rows: Row[] = [
       expect([...resourceNamed(json, "aws_backup_selection", "Backup_Selection").resources].sort()).toEqual(
         [ref(json, "aws_db_instance", "Database_Instance", "arn"), ref(json, "aws_efs_file_system", "Storage_FileSystem", "arn")].sort(),
       );
+      // Failures are notified for the plan's vault: its backup jobs by name, the copies from it by ARN.
+      const pattern = resourceNamed(json, "aws_cloudwatch_event_rule", "Automation_BackupFailureRule").event_pattern;
+      expect(pattern).toContain(`"backupVaultName":["${ref(json, "aws_backup_vault", "Backup_Vault", "name")}"]`);
+      expect(pattern).toContain(`"sourceBackupVaultArn":["${ref(json, "aws_backup_vault", "Backup_Vault", "arn")}"]`);
     },
   },
   {
@@ -471,6 +491,18 @@ const rows: Row[] = [
       // On the controller's own role, which the chart's values name, assumed through the servers' issuer.
       expect(resourcesOf(json, "aws_iam_role_policy").filter(([id, policy]) => id.startsWith("WorkloadIdentity_") && policy.name === "ebs-csi-controller")).toHaveLength(1);
       expect(JSON.stringify(writtenConfig(script(json, "Servers"))["kube-apiserver-arg"])).toContain("service-account-issuer-=https://");
+      expect(resourcesOf(json, "aws_cloudfront_origin_access_control").map(([, control]) => control.name)).toEqual(["k3s-eu-west-1-oidc"]);
+      expect(resourceNamed(json, "aws_s3_bucket", "WorkloadIdentity_IssuerBucket").bucket).toMatch(/^k3s-oidc-\$\{data\.aws_caller_identity\.[A-Za-z0-9_]+\.account_id\}-eu-west-1$/);
+      // Its EBS volumes are in the daily backup.
+      expect(resourceNamed(json, "aws_backup_selection", "Backup_VolumeSelection").condition).toEqual([{ string_equals: [{ key: "aws:ResourceTag/ebs.csi.aws.com/cluster-name", value: "k3s" }] }]);
+    },
+  },
+  {
+    value: "storage.blockStorage.enabled without monitoring (the issuer for the driver alone)",
+    input: { storage: { blockStorage: { enabled: true } }, addons: { monitoring: { enabled: false } } },
+    expect: (json) => {
+      expect(resourcesOf(json, "aws_iam_openid_connect_provider")).toHaveLength(1);
+      expect(resourcesOf(json, "aws_iam_role").map(([, role]) => role.name)).not.toContainEqual(expect.stringMatching(/-(alertmanager|grafana)$/));
     },
   },
   {
@@ -484,6 +516,8 @@ const rows: Row[] = [
     expect: (json) => {
       expect(writtenManifests(script(json, "Servers"))["kube-prometheus-stack"]).toEqual([]);
       expect(resourcesOf(json, "aws_secretsmanager_secret").map(([id]) => id)).not.toContainEqual(expect.stringMatching(/^Addons_GrafanaAdminSecret_/));
+      // Nothing else needs the service-account issuer without block storage.
+      expect(resourcesOf(json, "aws_iam_openid_connect_provider")).toEqual([]);
     },
   },
   {

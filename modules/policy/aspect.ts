@@ -1,4 +1,4 @@
-import { TerraformStack } from "cdktf";
+import { Aspects, IAspect, TerraformStack } from "cdktf";
 import { IConstruct } from "constructs";
 import { checkStack, formatExemptions, formatViolations, PolicyReport } from "./check";
 import { PolicyOptions } from "./options";
@@ -12,27 +12,22 @@ export class PolicyViolationError extends Error {
 }
 
 /**
- * The policy of a stack: every synth of it (`app.synth()`, `Testing.synth`) ends in the stack's `toTerraform()`, after
- * every Aspect has run, and the policy checks the JSON that call returns, the JSON that is written, and throws a
- * PolicyViolationError listing every violation before anything is. The stack is resolved once a synth, not again for
- * the check (a quarter of a synthesis).
+ * The policy as a cdktf Aspect: every synth of the stack (`app.synth()`, `Testing.synth`) checks the JSON the stack
+ * produces and throws a PolicyViolationError listing every violation, so nothing is written. It runs when the aspect
+ * visits the stack itself, the first node it sees; aspects that change resources would have to be added before it
+ * and run on the stack node too (this project has no others).
  */
-export class Policy {
-  private static readonly applied = new WeakMap<IConstruct, Policy>();
-
+export class Policy implements IAspect {
   /** Makes every synth of `stack` check the policy. */
   static applyTo(stack: TerraformStack, options: PolicyOptions): Policy {
-    if (Policy.applied.has(stack)) throw new Error(`Policy: stack ${stack.node.path} already has a policy`);
     const policy = new Policy(stack, options);
-    const synthesise = stack.toTerraform.bind(stack);
-    stack.toTerraform = () => policy.check(synthesise());
-    Policy.applied.set(stack, policy);
+    Aspects.of(stack).add(policy);
     return policy;
   }
 
   /** The policy applied to a stack, if any. */
   static of(scope: IConstruct): Policy | undefined {
-    return Policy.applied.get(scope);
+    return Aspects.of(scope).all.find((aspect): aspect is Policy => aspect instanceof Policy);
   }
 
   private lastReport?: PolicyReport;
@@ -48,9 +43,9 @@ export class Policy {
     return this.lastReport;
   }
 
-  private check(json: Record<string, unknown>): Record<string, unknown> {
-    this.lastReport = checkStack(this.stack, this.options, json);
+  visit(node: IConstruct): void {
+    if (node !== this.stack) return;
+    this.lastReport = checkStack(this.stack, this.options);
     if (this.lastReport.violations.length > 0) throw new PolicyViolationError(this.lastReport);
-    return json;
   }
 }

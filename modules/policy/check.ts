@@ -31,9 +31,9 @@ export interface PolicyReport {
   readonly exemptions: ExemptionInEffect[];
 }
 
-/** Runs every rule over `json`, the stack as Terraform gets it, and applies the exemptions on its constructs. */
-export function checkStack(stack: TerraformStack, options: PolicyOptions, json: Record<string, unknown>): PolicyReport {
-  const synthesised = new SynthesisedStack(stack, json);
+/** Runs every rule over the stack as Terraform gets it and applies the exemptions on its constructs. */
+export function checkStack(stack: TerraformStack, options: PolicyOptions): PolicyReport {
+  const synthesised = new SynthesisedStack(stack);
   const exemptions = stack.node.findAll().flatMap((construct) => PolicyExemption.on(construct));
   const waived = new Map<Exemption, string[]>();
   const waivedStatements = new Map<Exemption, Set<string>>();

@@ -28,19 +28,16 @@ export interface StringValue {
 const REFERENCE = /\b(data\.)?([a-z][a-z0-9_]*)\.([A-Za-z0-9_-]+)\.([a-z_][a-z0-9_]*)/g;
 
 /**
- * The stack as Terraform gets it (the JSON of `TerraformStack.toTerraform()`, overrides and escape hatches applied),
- * read block by block. Every block knows the construct that wrote it, so a finding can name a construct path and an exemption on
+ * The stack as Terraform gets it (`TerraformStack.toTerraform()`, overrides and escape hatches applied), read block by
+ * block. Every block knows the construct that wrote it, so a finding can name a construct path and an exemption on
  * that construct can waive it.
  */
 export class SynthesisedStack {
   public readonly blocks: Block[] = [];
   private readonly byAddress = new Map<string, Block>();
 
-  constructor(
-    public readonly stack: TerraformStack,
-    synthesised: Record<string, unknown>,
-  ) {
-    const json = synthesised as Record<string, any>;
+  constructor(public readonly stack: TerraformStack) {
+    const json = stack.toTerraform() as Record<string, any>;
     const elements = new Map<string, TerraformElement>();
     for (const node of stack.node.findAll()) {
       if (TerraformElement.isTerraformElement(node) && node.cdktfStack === stack) elements.set(node.friendlyUniqueId, node);

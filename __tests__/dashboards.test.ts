@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "fs";
 import { join } from "path";
 import { load } from "js-yaml";
-import { documentOf, localNamed, synthCluster, writtenManifests } from "./helpers";
+import { documentOf, localNamed, panelsOf, synthCluster, writtenManifests } from "./helpers";
 
 // The Grafana dashboards shipped in templates/dashboards/ and loaded through Grafana's dashboard sidecar. The sidecar's
 // label and the provisioned datasource UIDs are read from the chart values the same server writes (kube-prometheus-stack
@@ -19,7 +19,6 @@ const dashboards: Record<string, any> = Object.fromEntries(
 );
 
 /** Every panel, rows' nested panels included. */
-const panelsOf = (dashboard: any): any[] => dashboard.panels.flatMap((panel: any) => [panel, ...(panel.panels ?? [])]);
 const expressions = (dashboard: any): string[] => panelsOf(dashboard).flatMap((panel) => (panel.targets ?? []).map((target: any) => target.expr));
 
 describe("dashboards", () => {

@@ -153,6 +153,16 @@ export function traefikValues(json: TerraformJson): any {
   return load(documentOf(writtenManifests(localNamed(json, "Compute_Servers_UserData"))["traefik-node-ports"], "HelmChartConfig").spec.valuesContent);
 }
 
+/** The values a HelmChart manifest the servers write gives its chart (spec.valuesContent, parsed). */
+export function serverChartValues(json: TerraformJson, manifest: string): any {
+  return load(documentOf(writtenManifests(localNamed(json, "Compute_Servers_UserData"))[manifest], "HelmChart").spec.valuesContent);
+}
+
+/** A Grafana dashboard's panels, those inside rows included. */
+export function panelsOf(dashboard: any): any[] {
+  return dashboard.panels.flatMap((panel: any) => [panel, ...(panel.panels ?? [])]);
+}
+
 /** The default StorageClass(es): those annotated is-default-class "true" (Kubernetes docs, "Change the default StorageClass"). */
 export function defaultStorageClasses(manifests: Record<string, any[]>): string[] {
   return Object.values(manifests)

@@ -9,7 +9,7 @@ import { parseSlackForwarderSettings } from "../lambdas/slack-forwarder/settings
 import { drainTiming } from "../modules/automation/drain-timing";
 import { load } from "js-yaml";
 import { configurationTable } from "./support/readme-configuration";
-import { appliedLambdaEnvironment, defaultStorageClasses, documentOf, localNamed, ref, resourceNamed, resourcesOf, synthCluster, TerraformJson, traefikValues, writtenConfig, writtenFiles, writtenManifests } from "./helpers";
+import { appliedLambdaEnvironment, defaultStorageClasses, documentOf, localNamed, panelsOf, ref, resourceNamed, resourcesOf, serverChartValues, synthCluster, TerraformJson, traefikValues, writtenConfig, writtenFiles, writtenManifests } from "./helpers";
 
 // Every value a user sets reaches the resource that acts on it, through main.ts's wiring of config -> module props ->
 // Terraform. Each row sets one value away from its default and finds it where AWS will read it; each test synthesises
@@ -18,11 +18,10 @@ import { appliedLambdaEnvironment, defaultStorageClasses, documentOf, localNamed
 const byName = (json: TerraformJson, type: string) => Object.fromEntries(resourcesOf(json, type).map(([id, body]) => [id.replace(/_[A-F0-9]{8}$/, ""), body]));
 const script = (json: TerraformJson, kind: "Servers" | "Agents") => localNamed(json, `Compute_${kind}_UserData`);
 const lambdaEnvironment = (json: TerraformJson, name: string) => resourcesOf(json, "aws_lambda_function").find(([, fn]) => fn.function_name.endsWith(`-${name}`))![1].environment.variables;
-const prometheusStackValues = (json: TerraformJson): any => load(documentOf(writtenManifests(script(json, "Servers"))["kube-prometheus-stack"], "HelmChart").spec.valuesContent);
+const prometheusStackValues = (json: TerraformJson): any => serverChartValues(json, "kube-prometheus-stack");
 const autoscalerDashboard = (json: TerraformJson): any =>
   JSON.parse(writtenManifests(script(json, "Servers"))["grafana-dashboards"].find((configMap: any) => configMap.data["autoscaler.json"]).data["autoscaler.json"]);
-const cloudWatchPanels = (dashboard: any): any[] =>
-  (dashboard.panels as any[]).flatMap((panel) => [panel, ...(panel.panels ?? [])]).filter((panel) => panel.datasource?.type === "cloudwatch");
+const cloudWatchPanels = (dashboard: any): any[] => panelsOf(dashboard).filter((panel) => panel.datasource?.type === "cloudwatch");
 const logGroupRetention = (json: TerraformJson, name: string) => resourcesOf(json, "aws_cloudwatch_log_group").find(([, group]) => group.name === name)?.[1].retention_in_days;
 
 interface Row {
@@ -524,7 +523,7 @@ const rows: Row[] = [
     value: "addons.monitoring.retentionDays and storageGb (Prometheus on gp3 with block storage)",
     input: { storage: { blockStorage: { enabled: true } }, addons: { monitoring: { retentionDays: 30, storageGb: 50 } } },
     expect: (json) => {
-      const prometheus = (load(documentOf(writtenManifests(script(json, "Servers"))["kube-prometheus-stack"], "HelmChart").spec.valuesContent) as any).prometheus.prometheusSpec;
+      const prometheus = prometheusStackValues(json).prometheus.prometheusSpec;
       expect([prometheus.retention, prometheus.storageSpec.volumeClaimTemplate.spec.resources.requests.storage]).toEqual(["30d", "50Gi"]);
     },
   },

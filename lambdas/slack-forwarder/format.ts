@@ -153,8 +153,9 @@ function backupJobLines(event: z.infer<typeof BackupJobEvent>, cluster: string):
     ? [`Copy job ${e(copyJobId ?? "(no id)")}`, ...(destinationBackupVaultArn ? [`to ${e(destinationBackupVaultArn)}`] : [])]
     : [`Backup job ${e(backupJobId ?? "(no id)")}`, ...(backupVaultName ? [`in vault ${e(backupVaultName)}`] : [])];
   // A COMPLETED job with a status message is what AWS Backup's console calls "Completed with issues".
-  const outcome = state === "COMPLETED" && statusMessage ? "COMPLETED with issues" : state;
-  const icon = state === "COMPLETED" && !statusMessage ? ":white_check_mark:" : state === "PARTIAL" || state === "COMPLETED" ? ":warning:" : ":x:";
+  const withIssues = state === "COMPLETED" && Boolean(statusMessage);
+  const outcome = withIssues ? "COMPLETED with issues" : state;
+  const icon = withIssues || state === "PARTIAL" ? ":warning:" : state === "COMPLETED" ? ":white_check_mark:" : ":x:";
   return [
     `${icon} *${cluster}: AWS Backup ${copy ? "copy" : "backup"} job ${e(outcome)}*${resource ? ` for ${e(resource)}` : ""}`,
     ...(statusMessage ? [`*Reason:* ${e(statusMessage)}`] : []),

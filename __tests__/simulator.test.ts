@@ -56,6 +56,27 @@ describe("the simulated scheduler", () => {
     }
   });
 
+  test("every node that joins gets its DaemonSet pods, which take room, are listed as the autoscaler lists them, and leave with it uncounted", async () => {
+    const exporter = { namespace: "monitoring", name: "node-exporter", pod: { requests: { cpuMillis: 10, memoryBytes: 32 * 2 ** 20 } } };
+    const amd64Only = { namespace: "kube-system", name: "amd64-agent", pod: { requests: { cpuMillis: 100, memoryBytes: 0 }, nodeSelector: { "kubernetes.io/arch": "amd64" } } };
+    const cluster = new SimulatedCluster({ min: 1, max: 10, desired: 1 }, AGENT, { start: 0, bootTimeMs: () => MINUTE, daemonSets: [exporter, amd64Only] });
+    await cluster.setDesired(2);
+    cluster.tick();
+    const [first, second] = cluster.nodeNames();
+    for (const node of [first, second]) {
+      // Only the DaemonSet whose selector the arm64 agent matches runs there.
+      expect(cluster.pods.filter((pod) => pod.nodeName === node).map((pod) => [pod.controllerKind, pod.namespace, pod.phase])).toEqual([["DaemonSet", "monitoring", "Running"]]);
+    }
+    expect(await cluster.listDaemonSets()).toEqual([exporter, amd64Only]);
+    // A 2000m agent with the exporter's 10m takes three 500m pods, not four.
+    for (let i = 0; i < 4; i++) cluster.addPod(simPod(`web-${i}`, { cpuMillis: 500, memoryBytes: GIB }, { nodeSelector: { "kubernetes.io/hostname": first } }), { cpuUsage: 1, placeable: true });
+    cluster.schedule();
+    expect(cluster.pods.filter((pod) => pod.name.startsWith("web-") && pod.nodeName === first)).toHaveLength(3);
+    await cluster.terminate(cluster.instances[1].id);
+    expect(cluster.pods.filter((pod) => pod.controllerKind === "DaemonSet").map((pod) => pod.nodeName)).toEqual([first]);
+    expect(cluster.counters.evictions).toBe(0);
+  });
+
   test("least-allocated placement spreads pods, as kube-scheduler's default scoring does", () => {
     const cluster = new SimulatedCluster({ min: 1, max: 10, desired: 2 }, AGENT, { start: 0, placement: "least-allocated" });
     for (const name of ["a-0", "a-1"]) cluster.addPod(simPod(name, { cpuMillis: 500, memoryBytes: GIB }), { cpuUsage: 1, placeable: true });
@@ -400,14 +421,18 @@ describe("end to end on the shipped traces", () => {
     const trace = loadTrace(join(TRACES, "batch.json"));
     const run = await simulate(trace, "project", { seed: 1 });
     const config = resolveConfig({});
-    const lastJobEnd = Math.max(...trace.pods.map((group) => group.atMinute + group.runMinutes!));
-    const peak = Math.max(...run.timeline.filter((point) => point.minute >= lastJobEnd - 30).map((point) => point.nodes));
-    const atMin = run.timeline.find((point) => point.minute > lastJobEnd && point.nodes === config.agents.minSize);
+    const lastBurst = Math.max(...trace.pods.map((group) => group.atMinute));
+    const after = run.timeline.filter((point) => point.minute >= lastBurst);
+    const peak = Math.max(...after.map((point) => point.nodes));
+    const lastAtPeak = after.filter((point) => point.nodes === peak).pop()!;
+    const firstRemoval = after.find((point) => point.minute > lastAtPeak.minute);
+    const atMin = after.find((point) => point.minute > lastAtPeak.minute && point.nodes === config.agents.minSize);
     expect(peak).toBeGreaterThan(config.agents.minSize + 3);
-    // The last jobs end a few minutes after lastJobEnd (they waited for agents); then the window, then one agent a minute.
+    expect(firstRemoval!.nodes).toBe(peak - 1);
     expect(atMin).toBeDefined();
-    // One removal per cooldown (10 min) would take over 90 minutes from 10 agents.
-    expect(atMin!.minute - lastJobEnd).toBeLessThan(config.automation.scaleDownWindowMinutes + peak + 5);
+    // From the first agent removed to the group at its minimum: about a minute an agent (the schedule); one removal per
+    // cooldown (10 min) would take over 90 minutes from 10 agents.
+    expect(atMin!.minute - firstRemoval!.minute).toBeLessThanOrEqual(peak - config.agents.minSize + 5);
   });
 
   test("unplaceable: this project's autoscaler adds no node for pods no agent can run", async () => {

@@ -7,6 +7,8 @@ import { buildApp, policyExemptions } from "../main";
 import { parseAutoscalerSettings } from "../lambdas/autoscaler/settings";
 import { parseSlackForwarderSettings } from "../lambdas/slack-forwarder/settings";
 import { drainTiming } from "../modules/automation/drain-timing";
+import { cpuMillis, memoryBytes } from "../lambdas/shared/quantity";
+import { agentDaemonSets, loadAssumptions } from "../simulator/engine";
 import { load } from "js-yaml";
 import { configurationTable } from "./support/readme-configuration";
 import { appliedLambdaEnvironment, defaultStorageClasses, documentOf, localNamed, panelsOf, ref, resourceNamed, resourcesOf, serverChartValues, synthCluster, TerraformJson, traefikValues, writtenConfig, writtenFiles, writtenManifests } from "./helpers";
@@ -586,6 +588,21 @@ test("the app holds the cluster stack and the state-backend stack, whose outputs
     lock_table: { value: ref(backendStack, "aws_dynamodb_table", "StateBackend_LockTable", "name"), description: expect.stringContaining("backend.tf.json") },
   });
   expect(resourceNamed(backendStack, "aws_s3_bucket", "StateBackend_StateBucket").bucket).toMatch(/^blue-tfstate-\$\{data\.aws_caller_identity\.[A-Za-z0-9_]+\.account_id\}-eu-west-1$/);
+});
+
+test("the simulator's agents run the DaemonSets the servers install on every agent, with the requests installed", () => {
+  const simulated = (input: ConfigInput) => Object.fromEntries(agentDaemonSets(resolveConfig(input), loadAssumptions()).map((daemonSet) => [daemonSet.name, daemonSet.pod.requests]));
+  const { json } = synthCluster();
+  const exporter = prometheusStackValues(json)["prometheus-node-exporter"].resources.requests;
+  expect(simulated({})["prometheus-node-exporter"]).toEqual({ cpuMillis: cpuMillis(exporter.cpu), memoryBytes: memoryBytes(exporter.memory) });
+  expect(simulated({ addons: { monitoring: { enabled: false } } })).not.toHaveProperty("prometheus-node-exporter");
+  // The EFS driver's node pods set no requests in the chart version the data file read (its values.yaml: node.resources
+  // and the sidecars' resources are {}), and the servers set none either.
+  const efs = documentOf(writtenManifests(script(json, "Servers"))["aws-efs-csi-driver"], "HelmChart");
+  const efsSource = loadAssumptions().daemonSets.pods.find((daemonSet) => daemonSet.name === "efs-csi-node")!;
+  expect(efsSource.source).toContain(`chart ${efs.spec.version} values.yaml`);
+  expect(load(efs.spec.valuesContent)).not.toHaveProperty("node");
+  expect(simulated({})["efs-csi-node"]).toEqual({ cpuMillis: 0, memoryBytes: 0 });
 });
 
 test("state goes to the S3 backend the backend file names, with its lock, or stays local beside the project", () => {

@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: the numbers the README reports, each a median over several runs (BENCH_RUNS, default 5):
  * - synthesis of the default cluster app and of a one-resource stack (the framework's floor), and their ratios: the
- *   wall time of the app command in cdktf.json, spawned as `cdktf synth` spawns it (runtime start-up included), and,
- *   in a fresh process, the time and peak memory from the app's first import to the written JSON;
+ *   wall time of the app command in cdktf.json, with the environment `cdktf synth` gives it (runtime start-up
+ *   included; the two alternate), and, in a fresh process, the time and peak memory from the app's first import to
+ *   the written JSON;
  * - `terraform validate` of every stack (init is done once beforehand and not counted);
  * - per Lambda: bundled and zipped size, and cold load time (a fresh Node process requiring the bundle, as Lambda's
  *   init does);
@@ -11,9 +12,10 @@
  */
 import { spawnSync } from "child_process";
 import { unzipSync } from "fflate";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+import { CONFIG_ENV_VAR } from "../config/load";
 import { resolveConfig } from "../config/resolve";
 import { buildApp } from "../main";
 import { bundleLambda, LambdaName } from "../modules/automation/bundle";
@@ -41,22 +43,50 @@ function appCommand(kind: "full" | "floor"): string {
   return app.replace(/(^|\s)main\.ts(?=\s|$)/, "$1scripts/bench-floor.ts");
 }
 
+/**
+ * The environment cdktf-cli gives the app (@cdktf/cli-core synth-stack.js): no TF_VAR_*, NODE_OPTIONS at
+ * --max-old-space-size=4096 when unset, CDKTF_OUTDIR and the synth flags; without the user's config file, so the app
+ * is the default cluster.
+ */
+function appEnvironment(kind: string): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("TF_VAR_") && key !== CONFIG_ENV_VAR));
+  return {
+    ...env,
+    NODE_OPTIONS: env.NODE_OPTIONS || "--max-old-space-size=4096",
+    CDKTF_OUTDIR: mkdtempSync(join(tmpdir(), `bench-app-${kind}-`)),
+    CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS: "true",
+    CDKTF_CONTEXT_JSON: JSON.stringify({ cdktfRelativeModules: [] }),
+    SYNTH_HCL_OUTPUT: "false",
+  };
+}
+
 function appProcessMs(kind: "full" | "floor"): number {
   const command = appCommand(kind);
-  const times = Array.from({ length: RUNS }, () => {
-    const env = { ...process.env, CDKTF_OUTDIR: mkdtempSync(join(tmpdir(), `bench-app-${kind}-`)) };
-    const start = process.hrtime.bigint();
-    const result = spawnSync(command, { cwd: ROOT, encoding: "utf8", shell: true, env });
-    if (result.status !== 0) throw new Error(`"${command}" failed: ${result.stderr.trim()}`);
-    return elapsedMs(start);
-  });
-  return median(times);
+  const env = appEnvironment(kind);
+  const start = process.hrtime.bigint();
+  const result = spawnSync(command, { cwd: ROOT, encoding: "utf8", shell: true, env });
+  const ms = elapsedMs(start);
+  rmSync(env.CDKTF_OUTDIR!, { recursive: true, force: true });
+  if (result.status !== 0) throw new Error(`"${command}" failed: ${result.stderr.trim()}`);
+  return ms;
+}
+
+/** Full and floor runs alternate, so a machine that slows down or speeds up during the runs moves both alike. */
+function appProcesses(): { full: number[]; floor: number[] } {
+  const full: number[] = [];
+  const floor: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    full.push(appProcessMs("full"));
+    floor.push(appProcessMs("floor"));
+  }
+  return { full, floor };
 }
 
 function synthesis(kind: "full" | "floor"): { ms: number; peakMiB: number } {
   const runs = Array.from({ length: RUNS }, () => {
     const outdir = mkdtempSync(join(tmpdir(), `bench-synth-${kind}-`));
     const result = spawnSync(TSX, [join(__dirname, "bench-synth.ts"), kind, outdir], { cwd: ROOT, encoding: "utf8" });
+    rmSync(outdir, { recursive: true, force: true });
     if (result.status !== 0) throw new Error(`synthesis of the ${kind} stack failed: ${result.stderr.trim()}`);
     return JSON.parse(result.stdout) as { ms: number; peakMiB: number };
   });
@@ -66,12 +96,13 @@ function synthesis(kind: "full" | "floor"): { ms: number; peakMiB: number } {
 function reportSynthesis(): void {
   // The first synthesis after a change to a Lambda's sources bundles it; the runs measured are the ones after that.
   synthesis("full");
-  const fullProcess = appProcessMs("full");
-  const floorProcess = appProcessMs("floor");
-  console.log(`\nsynthesis, the app command as cdktf synth runs it (median of ${RUNS})   wall ms`);
-  console.log(`default cluster app: ${appCommand("full").padEnd(40)} ${fullProcess.toFixed(0).padStart(8)}`);
-  console.log(`one-resource stack:  ${appCommand("floor").padEnd(40)} ${floorProcess.toFixed(0).padStart(8)}`);
-  console.log(`ratio                ${"".padEnd(40)} ${(fullProcess / floorProcess).toFixed(2).padStart(7)}x`);
+  if (existsSync(join(ROOT, "backend.tf.json"))) console.log("\nnote: backend.tf.json is present, so the cluster app synthesises its S3 backend");
+  const processes = appProcesses();
+  const ratios = processes.full.map((ms, run) => ms / processes.floor[run]);
+  console.log(`\nsynthesis, the app command cdktf synth runs, whole process (median of ${RUNS}, alternating)   wall ms`);
+  console.log(`default cluster app: ${appCommand("full").padEnd(40)} ${median(processes.full).toFixed(0).padStart(8)}`);
+  console.log(`one-resource stack:  ${appCommand("floor").padEnd(40)} ${median(processes.floor).toFixed(0).padStart(8)}`);
+  console.log(`ratio of the medians ${"".padEnd(40)} ${(median(processes.full) / median(processes.floor)).toFixed(2).padStart(7)}x (run by run ${Math.min(...ratios).toFixed(2)}x to ${Math.max(...ratios).toFixed(2)}x)`);
   const full = synthesis("full");
   const floor = synthesis("floor");
   console.log(`\nsynthesis from the app's first import (fresh process, median of ${RUNS})   wall ms   peak MiB`);

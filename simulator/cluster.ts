@@ -75,6 +75,13 @@ export interface ClusterOptions {
   readonly placement?: "first-fit" | "least-allocated";
   /** Picks among instances the group may terminate on a scale-in (default termination policy ends at random). */
   readonly random?: () => number;
+  /**
+   * The DaemonSet controller binds one pod of each to every node that joins and passes its predicates (it sets the
+   * node itself, without the scheduler), so their requests take room on every agent and count in its utilization, as
+   * in cluster-autoscaler's ("DaemonSet pods and Mirror pods are included by default", FAQ). They use no CPU here and
+   * go with their node.
+   */
+  readonly daemonSets?: DaemonSetInfo[];
 }
 
 /** Counts the simulator reports per policy. */
@@ -342,6 +349,11 @@ export class SimulatedCluster implements Cluster, AgentGroup {
         createdAtMs: this.now,
       },
     });
+    const empty = this.emptyState(this.nodes.get(name)!.info);
+    for (const daemonSet of this.options.daemonSets ?? []) {
+      const pod = simPod(`${daemonSet.name}-${this.joined}`, daemonSet.pod.requests, { ...daemonSet.pod, namespace: daemonSet.namespace, labels: { app: daemonSet.name }, controllerKind: "DaemonSet" });
+      if (schedulingFailure(pod, empty) === undefined) this.bind(pod, name);
+    }
   }
 
   private nodeOf(instanceId: string): SimNode | undefined {
@@ -490,7 +502,7 @@ export class SimulatedCluster implements Cluster, AgentGroup {
   }
 
   async listDaemonSets(): Promise<DaemonSetInfo[]> {
-    return [];
+    return this.options.daemonSets ?? [];
   }
 
   async annotateNode(nodeName: string, annotations: Record<string, string | null>): Promise<void> {

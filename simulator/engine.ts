@@ -9,6 +9,7 @@ import { resolveConfig, ClusterConfig } from "../config/resolve";
 import { nodeTemplate } from "../lambdas/autoscaler/node-template";
 import { schedulingFailure } from "../lambdas/autoscaler/scheduling";
 import { autoscalerEnvironment, AutoscalerSettings, parseAutoscalerSettings } from "../lambdas/autoscaler/settings";
+import type { DaemonSetInfo } from "../lambdas/shared/cluster";
 import { AUTOSCALER_TIMEOUT_SECONDS, autoscalerProps } from "../modules/automation/tuning";
 import { AGENT_CPU_TARGET_PERCENT } from "../modules/compute/cpu-target";
 import { SimulatedCluster, simPod } from "./cluster";
@@ -36,6 +37,25 @@ export interface Assumptions {
     readonly metricPeriodSeconds: number;
     readonly instanceWarmupSeconds: number;
   };
+  readonly daemonSets: { readonly pods: readonly AgentDaemonSet[] };
+}
+
+/** A DaemonSet every agent runs, with its pod's requests; `addon` names the add-on it comes with, if any. */
+interface AgentDaemonSet {
+  readonly namespace: string;
+  readonly name: string;
+  readonly cpuMillis: number;
+  readonly memoryMiB: number;
+  readonly addon?: "monitoring";
+  /** Where the requests come from. */
+  readonly source: string;
+}
+
+/** The DaemonSets of the data file that the config installs, as the autoscaler lists them. */
+export function agentDaemonSets(config: ClusterConfig, assumptions: Assumptions): DaemonSetInfo[] {
+  return assumptions.daemonSets.pods
+    .filter((daemonSet) => daemonSet.addon === undefined || config.addons[daemonSet.addon].enabled)
+    .map(({ namespace, name, cpuMillis, memoryMiB }) => ({ namespace, name, pod: { requests: { cpuMillis, memoryBytes: memoryMiB * 2 ** 20 } } }));
 }
 
 export interface PriceData extends PriceTable {
@@ -106,7 +126,8 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
   const assumptions = options.assumptions ?? loadAssumptions();
   const prices = options.prices ?? loadPrices();
   const settings = projectSettings(config, prices);
-  const template = nodeTemplate({ instance: settings.agentInstance, daemonSetPods: [] });
+  const daemonSets = agentDaemonSets(config, assumptions);
+  const template = nodeTemplate({ instance: settings.agentInstance, daemonSetPods: daemonSets.map((daemonSet) => daemonSet.pod) });
 
   // One stream per purpose, shared by the policies, so each sees the same n-th boot time and the same spot luck.
   const bootRandom = seededRandom(options.seed, `boot/${trace.name}`);
@@ -131,6 +152,7 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
       instanceTypeFor: (lifecycle) => (lifecycle === "on-demand" ? types[0] : cheapestSpot),
       placement: "least-allocated",
       random: seededRandom(options.seed, `scale-in/${trace.name}`),
+      daemonSets,
     },
   );
   const tt = assumptions.targetTracking;

@@ -263,6 +263,24 @@ describe("metrics", () => {
     expect(percentile([], 0.5)).toBe(0);
   });
 
+  test("pod-hours run count the trace's pods while they run, not the DaemonSet pods, nor pods no agent takes", async () => {
+    const trace: Trace = {
+      name: "pod-hours",
+      description: "two busy pods for an hour on the agents there are (nothing to scale in), one no agent can run",
+      durationMinutes: 120,
+      initialNodes: 2,
+      pods: [
+        { name: "job", atMinute: 0, count: 2, cpuMillis: 1800, memoryMiB: 512, cpuUsage: 1, runMinutes: 60 },
+        { name: "amd64", atMinute: 30, count: 1, cpuMillis: 100, memoryMiB: 128, cpuUsage: 1, nodeSelector: { "kubernetes.io/arch": "amd64" } },
+      ],
+    };
+    for (const kind of ["target-tracking", "threshold", "project"] as const) {
+      const { summary } = (await compareTrace(trace, { seed: 1 })).runs.find((run) => run.policy === kind)!;
+      expect(summary.podHours).toBeCloseTo(2, 10);
+      expect(summary.pendingPodMinutes).toBe(0);
+    }
+  });
+
   test("a hand-made timeline: pending-pod-minutes, percentiles, node-hours and cost", () => {
     const summary = summarize(
       {
@@ -270,6 +288,8 @@ describe("metrics", () => {
         end: 3 * 3_600_000,
         // 3 pods pending for 20 minutes and 1 for 30: 90 pod-minutes.
         pendingPodMs: (3 * 20 + 30) * MINUTE,
+        // 4 pods running for 2 hours and 1 for 30 minutes.
+        runningPodMs: (4 * 120 + 30) * MINUTE,
         startLatenciesMs: [1, 2, 3, 4, 10].map((minutes) => minutes * MINUTE),
         instances: [
           { lifecycle: "on-demand", instanceType: "t4g.large", launchedAt: 0, terminatedAt: 2 * 3_600_000 },
@@ -288,6 +308,7 @@ describe("metrics", () => {
     expect(summary.p95Minutes).toBe(10);
     expect(summary.maxMinutes).toBe(10);
     expect(summary.nodeHours).toBeCloseTo(2 + 30 / 3600 + 1.5, 10);
+    expect(summary.podHours).toBe(8.5);
     // 2 h x 0.08 + 60 s x 0.03 / h + 1.5 h x 0.03 = 0.16 + 0.0005 + 0.045
     expect(summary.costUsd).toBeCloseTo(0.2055, 10);
     expect(summary).toMatchObject({ evictions: 4, scaleActions: 3 });

@@ -104,7 +104,7 @@ const fixed = (value: number, digits: number) => value.toFixed(digits);
 
 /** A Markdown table, one row per trace and policy. */
 export function formatTable(comparisons: TraceComparison[], priceDate: string): string {
-  const header = ["trace", "policy", "pending pod-min", "p50 min", "p95 min", "max min", "node-hours", `cost USD (${priceDate})`, "evictions", "scale actions"];
+  const header = ["trace", "policy", "pending pod-min", "p50 min", "p95 min", "max min", "node-hours", "pod-hours run", `cost USD (${priceDate})`, "evictions", "scale actions"];
   const rows = comparisons.flatMap(({ trace, runs }) =>
     runs.map(({ policyName, summary: s }) => [
       trace.name,
@@ -114,6 +114,7 @@ export function formatTable(comparisons: TraceComparison[], priceDate: string): 
       fixed(s.p95Minutes, 1),
       fixed(s.maxMinutes, 1),
       fixed(s.nodeHours, 2),
+      fixed(s.podHours, 2),
       fixed(s.costUsd, 3),
       String(s.evictions),
       String(s.scaleActions),

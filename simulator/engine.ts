@@ -183,16 +183,23 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
   let nextArrival = 0;
   let nextEvaluation = start + policy.periodMs;
   let pendingPodMs = 0;
+  let runningPodMs = 0;
   const timeline: TimelinePoint[] = [];
   const pendingCounts = () => {
     let placeable = 0;
     let all = 0;
+    let running = 0;
     for (const pod of cluster.pods) {
-      if (pod.nodeName) continue;
+      const life = cluster.lives.get(`${pod.namespace}/${pod.name}`);
+      if (pod.nodeName) {
+        // The trace's pods have a life; DaemonSet pods, which come with every node, have none.
+        if (life) running += 1;
+        continue;
+      }
       all += 1;
-      if (cluster.lives.get(`${pod.namespace}/${pod.name}`)?.placeable) placeable += 1;
+      if (life?.placeable) placeable += 1;
     }
-    return { placeable, all };
+    return { placeable, all, running };
   };
   const note = () => {
     const point = { minute: (cluster.now - start) / MINUTE, nodes: cluster.runningInstances.length, pending: pendingCounts().all };
@@ -205,7 +212,9 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
   note();
   while (cluster.now < end) {
     const next = Math.min(end, arrivals[nextArrival]?.at ?? Infinity, cluster.nextEventAt(), nextEvaluation);
-    pendingPodMs += pendingCounts().placeable * (next - cluster.now);
+    const counts = pendingCounts();
+    pendingPodMs += counts.placeable * (next - cluster.now);
+    runningPodMs += counts.running * (next - cluster.now);
     cluster.now = next;
     if (next >= end) break;
     cluster.processDue();
@@ -232,6 +241,7 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
       start,
       end,
       pendingPodMs,
+      runningPodMs,
       startLatenciesMs: [...cluster.startLatencies.filter((sample) => sample.placeable).map((sample) => sample.ms), ...stillPending.map((life) => end - life!.pendingSince)],
       instances: cluster.instances.map((instance) => ({ lifecycle: instance.lifecycle, instanceType: instance.instanceType, launchedAt: instance.launchedAt, readyAt: instance.readyAt, terminatedAt: instance.terminatedAt })),
       evictions: cluster.counters.evictions,

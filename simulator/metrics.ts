@@ -19,6 +19,8 @@ export interface RunRecord {
   readonly end: number;
   /** Integral of the number of pending placeable pods over time, in ms. */
   readonly pendingPodMs: number;
+  /** Integral of the number of the trace's pods running over time, in ms: the work done, against which node-hours read. */
+  readonly runningPodMs: number;
   /** Pending to running of each start of a placeable pod, plus the wait so far of those still pending at the end. */
   readonly startLatenciesMs: number[];
   readonly instances: InstanceRecord[];
@@ -32,6 +34,8 @@ export interface Summary {
   readonly p95Minutes: number;
   readonly maxMinutes: number;
   readonly nodeHours: number;
+  /** Pod-hours of the trace's pods that ran: a policy that leaves pods pending spends fewer node-hours on less work. */
+  readonly podHours: number;
   readonly costUsd: number;
   readonly evictions: number;
   readonly scaleActions: number;
@@ -65,6 +69,7 @@ export function summarize(record: RunRecord, prices: PriceTable): Summary {
     p95Minutes: percentile(record.startLatenciesMs, 0.95) / MINUTE,
     maxMinutes: Math.max(0, ...record.startLatenciesMs) / MINUTE,
     nodeHours: nodeMs / HOUR,
+    podHours: record.runningPodMs / HOUR,
     costUsd: cost,
     evictions: record.evictions,
     scaleActions: record.scaleActions,

@@ -447,6 +447,10 @@ describe("end to end on the shipped traces", () => {
     const peak = Math.max(...after.map((point) => point.nodes));
     const lastAtPeak = after.filter((point) => point.nodes === peak).pop()!;
     const firstRemoval = after.find((point) => point.minute > lastAtPeak.minute);
+    // The last job starts when nothing waits any more and runs its minutes; its agent goes a window after.
+    const lastStart = after.find((point) => point.pending === 0)!.minute;
+    const lastRun = trace.pods.find((group) => group.atMinute === lastBurst)!.runMinutes!;
+    expect(firstRemoval!.minute).toBeLessThanOrEqual(lastStart + lastRun + config.automation.scaleDownWindowMinutes + 2);
     const atMin = after.find((point) => point.minute > lastAtPeak.minute && point.nodes === config.agents.minSize);
     expect(peak).toBeGreaterThan(config.agents.minSize + 3);
     expect(firstRemoval!.nodes).toBe(peak - 1);

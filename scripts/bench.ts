@@ -66,8 +66,10 @@ function appProcessMs(kind: "full" | "floor"): number {
   const start = process.hrtime.bigint();
   const result = spawnSync(command, { cwd: ROOT, encoding: "utf8", shell: true, env });
   const ms = elapsedMs(start);
+  const wrote = existsSync(join(env.CDKTF_OUTDIR!, "manifest.json"));
   rmSync(env.CDKTF_OUTDIR!, { recursive: true, force: true });
   if (result.status !== 0) throw new Error(`"${command}" failed: ${result.stderr.trim()}`);
+  if (!wrote) throw new Error(`"${command}" exited without writing a synthesis to CDKTF_OUTDIR`);
   return ms;
 }
 
@@ -132,6 +134,7 @@ function reportValidation(): void {
     });
     console.log(`${stack.padEnd(36)} ${median(times).toFixed(0).padStart(8)}`);
   }
+  rmSync(outdir, { recursive: true, force: true });
 }
 
 const LOAD_SNIPPET = "const start = process.hrtime.bigint(); require('./index.js'); process.stdout.write(String(Number(process.hrtime.bigint() - start) / 1e6));";
@@ -140,7 +143,8 @@ function reportLambdas(): void {
   console.log(`\nfunction       bundle KiB   zip KiB   build ms   cold load ms (median of ${RUNS}, min)`);
   for (const name of ["autoscaler", "node-drainer", "slack-forwarder"] as LambdaName[]) {
     const buildStart = process.hrtime.bigint();
-    const bundle = bundleLambda(name, mkdtempSync(join(tmpdir(), "bench-build-")));
+    const buildDir = mkdtempSync(join(tmpdir(), "bench-build-"));
+    const bundle = bundleLambda(name, buildDir);
     const buildMs = elapsedMs(buildStart);
     const dir = mkdtempSync(join(tmpdir(), `bench-${name}-`));
     for (const [file, data] of Object.entries(unzipSync(readFileSync(bundle.zipPath)))) writeFileSync(join(dir, file), data);
@@ -149,6 +153,8 @@ function reportLambdas(): void {
       if (result.status !== 0) throw new Error(`${name} failed to load: ${result.stderr.split("\n")[0]}`);
       return Number(result.stdout);
     });
+    rmSync(buildDir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
     const row = [(bundle.bundleBytes / 1024).toFixed(0).padStart(10), (bundle.zipBytes / 1024).toFixed(0).padStart(9), buildMs.toFixed(0).padStart(10), median(loads).toFixed(1).padStart(11), Math.min(...loads).toFixed(1).padStart(8)];
     console.log(`${name.padEnd(14)} ${row.join(" ")}`);
   }
@@ -157,7 +163,9 @@ function reportLambdas(): void {
 function simulatorWallMs(seeds: number): number {
   const times = Array.from({ length: RUNS }, () => {
     const start = process.hrtime.bigint();
-    const result = spawnSync(TSX, [join(__dirname, "simulate.ts"), "--seeds", String(seeds), "--out", mkdtempSync(join(tmpdir(), "bench-simulate-"))], { cwd: ROOT, encoding: "utf8" });
+    const out = mkdtempSync(join(tmpdir(), "bench-simulate-"));
+    const result = spawnSync(TSX, [join(__dirname, "simulate.ts"), "--seeds", String(seeds), "--out", out], { cwd: ROOT, encoding: "utf8" });
+    rmSync(out, { recursive: true, force: true });
     if (result.status !== 0) throw new Error(`npm run simulate failed: ${result.stderr.trim()}`);
     return elapsedMs(start);
   });

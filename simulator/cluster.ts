@@ -76,10 +76,10 @@ export interface ClusterOptions {
   /** Picks among instances the group may terminate on a scale-in (default termination policy ends at random). */
   readonly random?: () => number;
   /**
-   * The DaemonSet controller binds one pod of each to every node that joins and passes its predicates (it sets the
-   * node itself, without the scheduler), so their requests take room on every agent and count in its utilization, as
-   * in cluster-autoscaler's ("DaemonSet pods and Mirror pods are included by default", FAQ). They use no CPU here and
-   * go with their node.
+   * One pod of each lands on every node that joins and passes its predicates, before any workload pod (the DaemonSet
+   * controller pins it there by node affinity, and it tolerates a new node's not-ready taints), so their requests take
+   * room on every agent and count in its utilization, as in cluster-autoscaler's ("DaemonSet pods and Mirror pods are
+   * included by default", FAQ). They use no CPU here and go with their node.
    */
   readonly daemonSets?: DaemonSetInfo[];
 }
@@ -349,10 +349,12 @@ export class SimulatedCluster implements Cluster, AgentGroup {
         createdAtMs: this.now,
       },
     });
-    const empty = this.emptyState(this.nodes.get(name)!.info);
+    let state = this.emptyState(this.nodes.get(name)!.info);
     for (const daemonSet of this.options.daemonSets ?? []) {
       const pod = simPod(`${daemonSet.name}-${this.joined}`, daemonSet.pod.requests, { ...daemonSet.pod, namespace: daemonSet.namespace, labels: { app: daemonSet.name }, controllerKind: "DaemonSet" });
-      if (schedulingFailure(pod, empty) === undefined) this.bind(pod, name);
+      if (schedulingFailure(pod, state) !== undefined) continue;
+      this.bind(pod, name);
+      state = place(pod, state);
     }
   }
 

@@ -32,6 +32,16 @@ function median(values: number[]): number {
 
 const elapsedMs = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 
+/** Runs `use` with a fresh temporary directory, removed afterwards whatever happens. */
+function inTempDir<T>(prefix: string, use: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    return use(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * The app command `cdktf synth` runs (cdktf.json's `app`, through a shell), and the same command with the floor's
  * entry point in place of main.ts.
@@ -39,8 +49,9 @@ const elapsedMs = (start: bigint) => Number(process.hrtime.bigint() - start) / 1
 function appCommand(kind: "full" | "floor"): string {
   const app = (JSON.parse(readFileSync(join(ROOT, "cdktf.json"), "utf8")) as { app: string }).app;
   if (kind === "full") return app;
-  if (!/(^|\s)main\.ts(\s|$)/.test(app)) throw new Error(`cdktf.json's app command "${app}" does not run main.ts: the floor cannot be run the same way`);
-  return app.replace(/(^|\s)main\.ts(?=\s|$)/, "$1scripts/bench-floor.ts");
+  const floor = app.replace(/(^|\s)main\.ts(?=\s|$)/, "$1scripts/bench-floor.ts");
+  if (floor === app) throw new Error(`cdktf.json's app command "${app}" does not run main.ts: the floor cannot be run the same way`);
+  return floor;
 }
 
 /**
@@ -48,12 +59,12 @@ function appCommand(kind: "full" | "floor"): string {
  * --max-old-space-size=4096 when unset, CDKTF_OUTDIR and the synth flags; without the user's config file, so the app
  * is the default cluster.
  */
-function appEnvironment(kind: string): NodeJS.ProcessEnv {
+function appEnvironment(outdir: string): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("TF_VAR_") && key !== CONFIG_ENV_VAR));
   return {
     ...env,
     NODE_OPTIONS: env.NODE_OPTIONS || "--max-old-space-size=4096",
-    CDKTF_OUTDIR: mkdtempSync(join(tmpdir(), `bench-app-${kind}-`)),
+    CDKTF_OUTDIR: outdir,
     CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS: "true",
     CDKTF_CONTEXT_JSON: JSON.stringify({ cdktfRelativeModules: [] }),
     SYNTH_HCL_OUTPUT: "false",
@@ -62,15 +73,14 @@ function appEnvironment(kind: string): NodeJS.ProcessEnv {
 
 function appProcessMs(kind: "full" | "floor"): number {
   const command = appCommand(kind);
-  const env = appEnvironment(kind);
-  const start = process.hrtime.bigint();
-  const result = spawnSync(command, { cwd: ROOT, encoding: "utf8", shell: true, env });
-  const ms = elapsedMs(start);
-  const wrote = existsSync(join(env.CDKTF_OUTDIR!, "manifest.json"));
-  rmSync(env.CDKTF_OUTDIR!, { recursive: true, force: true });
-  if (result.status !== 0) throw new Error(`"${command}" failed: ${result.stderr.trim()}`);
-  if (!wrote) throw new Error(`"${command}" exited without writing a synthesis to CDKTF_OUTDIR`);
-  return ms;
+  return inTempDir(`bench-app-${kind}-`, (outdir) => {
+    const start = process.hrtime.bigint();
+    const result = spawnSync(command, { cwd: ROOT, encoding: "utf8", shell: true, env: appEnvironment(outdir) });
+    const ms = elapsedMs(start);
+    if (result.status !== 0) throw new Error(`"${command}" failed: ${result.stderr.trim()}`);
+    if (!existsSync(join(outdir, "manifest.json"))) throw new Error(`"${command}" exited without writing a synthesis to CDKTF_OUTDIR`);
+    return ms;
+  });
 }
 
 /** Full and floor runs alternate, so a machine that slows down or speeds up during the runs moves both alike. */
@@ -85,13 +95,13 @@ function appProcesses(): { full: number[]; floor: number[] } {
 }
 
 function synthesis(kind: "full" | "floor"): { ms: number; peakMiB: number } {
-  const runs = Array.from({ length: RUNS }, () => {
-    const outdir = mkdtempSync(join(tmpdir(), `bench-synth-${kind}-`));
-    const result = spawnSync(TSX, [join(__dirname, "bench-synth.ts"), kind, outdir], { cwd: ROOT, encoding: "utf8" });
-    rmSync(outdir, { recursive: true, force: true });
-    if (result.status !== 0) throw new Error(`synthesis of the ${kind} stack failed: ${result.stderr.trim()}`);
-    return JSON.parse(result.stdout) as { ms: number; peakMiB: number };
-  });
+  const runs = Array.from({ length: RUNS }, () =>
+    inTempDir(`bench-synth-${kind}-`, (outdir) => {
+      const result = spawnSync(TSX, [join(__dirname, "bench-synth.ts"), kind, outdir], { cwd: ROOT, encoding: "utf8" });
+      if (result.status !== 0) throw new Error(`synthesis of the ${kind} stack failed: ${result.stderr.trim()}`);
+      return JSON.parse(result.stdout) as { ms: number; peakMiB: number };
+    }),
+  );
   return { ms: median(runs.map((run) => run.ms)), peakMiB: median(runs.map((run) => run.peakMiB)) };
 }
 
@@ -118,23 +128,23 @@ function reportValidation(): void {
     console.log("\nterraform validate: skipped, terraform is not on PATH");
     return;
   }
-  const outdir = mkdtempSync(join(tmpdir(), "bench-validate-"));
-  buildApp(resolveConfig({}), undefined, outdir).synth();
-  console.log(`\nterraform validate (median of ${RUNS})   wall ms`);
-  for (const stack of readdirSync(join(outdir, "stacks")).sort()) {
-    const workdir = join(outdir, "work", stack);
-    cpSync(join(outdir, "stacks", stack), workdir, { recursive: true });
-    const init = initStack(stack, workdir, ["-backend=false"], "benchmarking", () => undefined);
-    if (!init.ok) throw new Error(`terraform init of ${stack} failed:\n${init.output}`);
-    const times = Array.from({ length: RUNS }, () => {
-      const start = process.hrtime.bigint();
-      const result = terraform(["validate"], workdir);
-      if (!result.ok) throw new Error(`terraform validate of ${stack} failed:\n${result.output}`);
-      return elapsedMs(start);
-    });
-    console.log(`${stack.padEnd(36)} ${median(times).toFixed(0).padStart(8)}`);
-  }
-  rmSync(outdir, { recursive: true, force: true });
+  inTempDir("bench-validate-", (outdir) => {
+    buildApp(resolveConfig({}), undefined, outdir).synth();
+    console.log(`\nterraform validate (median of ${RUNS})   wall ms`);
+    for (const stack of readdirSync(join(outdir, "stacks")).sort()) {
+      const workdir = join(outdir, "work", stack);
+      cpSync(join(outdir, "stacks", stack), workdir, { recursive: true });
+      const init = initStack(stack, workdir, ["-backend=false"], "benchmarking", () => undefined);
+      if (!init.ok) throw new Error(`terraform init of ${stack} failed:\n${init.output}`);
+      const times = Array.from({ length: RUNS }, () => {
+        const start = process.hrtime.bigint();
+        const result = terraform(["validate"], workdir);
+        if (!result.ok) throw new Error(`terraform validate of ${stack} failed:\n${result.output}`);
+        return elapsedMs(start);
+      });
+      console.log(`${stack.padEnd(36)} ${median(times).toFixed(0).padStart(8)}`);
+    }
+  });
 }
 
 const LOAD_SNIPPET = "const start = process.hrtime.bigint(); require('./index.js'); process.stdout.write(String(Number(process.hrtime.bigint() - start) / 1e6));";
@@ -143,32 +153,33 @@ function reportLambdas(): void {
   console.log(`\nfunction       bundle KiB   zip KiB   build ms   cold load ms (median of ${RUNS}, min)`);
   for (const name of ["autoscaler", "node-drainer", "slack-forwarder"] as LambdaName[]) {
     const buildStart = process.hrtime.bigint();
-    const buildDir = mkdtempSync(join(tmpdir(), "bench-build-"));
-    const bundle = bundleLambda(name, buildDir);
-    const buildMs = elapsedMs(buildStart);
-    const dir = mkdtempSync(join(tmpdir(), `bench-${name}-`));
-    for (const [file, data] of Object.entries(unzipSync(readFileSync(bundle.zipPath)))) writeFileSync(join(dir, file), data);
-    const loads = Array.from({ length: RUNS }, () => {
-      const result = spawnSync(process.execPath, ["-e", LOAD_SNIPPET], { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH, AWS_REGION: "eu-west-1" } });
-      if (result.status !== 0) throw new Error(`${name} failed to load: ${result.stderr.split("\n")[0]}`);
-      return Number(result.stdout);
+    const { bundle, buildMs, loads } = inTempDir("bench-build-", (buildDir) => {
+      const bundle = bundleLambda(name, buildDir);
+      const buildMs = elapsedMs(buildStart);
+      const loads = inTempDir(`bench-${name}-`, (dir) => {
+        for (const [file, data] of Object.entries(unzipSync(readFileSync(bundle.zipPath)))) writeFileSync(join(dir, file), data);
+        return Array.from({ length: RUNS }, () => {
+          const result = spawnSync(process.execPath, ["-e", LOAD_SNIPPET], { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH, AWS_REGION: "eu-west-1" } });
+          if (result.status !== 0) throw new Error(`${name} failed to load: ${result.stderr.split("\n")[0]}`);
+          return Number(result.stdout);
+        });
+      });
+      return { bundle, buildMs, loads };
     });
-    rmSync(buildDir, { recursive: true, force: true });
-    rmSync(dir, { recursive: true, force: true });
     const row = [(bundle.bundleBytes / 1024).toFixed(0).padStart(10), (bundle.zipBytes / 1024).toFixed(0).padStart(9), buildMs.toFixed(0).padStart(10), median(loads).toFixed(1).padStart(11), Math.min(...loads).toFixed(1).padStart(8)];
     console.log(`${name.padEnd(14)} ${row.join(" ")}`);
   }
 }
 
 function simulatorWallMs(seeds: number): number {
-  const times = Array.from({ length: RUNS }, () => {
-    const start = process.hrtime.bigint();
-    const out = mkdtempSync(join(tmpdir(), "bench-simulate-"));
-    const result = spawnSync(TSX, [join(__dirname, "simulate.ts"), "--seeds", String(seeds), "--out", out], { cwd: ROOT, encoding: "utf8" });
-    rmSync(out, { recursive: true, force: true });
-    if (result.status !== 0) throw new Error(`npm run simulate failed: ${result.stderr.trim()}`);
-    return elapsedMs(start);
-  });
+  const times = Array.from({ length: RUNS }, () =>
+    inTempDir("bench-simulate-", (out) => {
+      const start = process.hrtime.bigint();
+      const result = spawnSync(TSX, [join(__dirname, "simulate.ts"), "--seeds", String(seeds), "--out", out], { cwd: ROOT, encoding: "utf8" });
+      if (result.status !== 0) throw new Error(`npm run simulate failed: ${result.stderr.trim()}`);
+      return elapsedMs(start);
+    }),
+  );
   return median(times);
 }
 

@@ -20,6 +20,7 @@ import { Trace } from "./trace";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+const MIB = 2 ** 20;
 /** The simulated clock's origin: a Monday, 00:00 UTC. */
 export const SIMULATION_START = Date.UTC(2025, 0, 6);
 
@@ -55,7 +56,7 @@ interface AgentDaemonSet {
 export function agentDaemonSets(config: ClusterConfig, assumptions: Assumptions): DaemonSetInfo[] {
   return assumptions.daemonSets.pods
     .filter((daemonSet) => daemonSet.addon === undefined || config.addons[daemonSet.addon].enabled)
-    .map(({ namespace, name, cpuMillis, memoryMiB }) => ({ namespace, name, pod: { requests: { cpuMillis, memoryBytes: memoryMiB * 2 ** 20 } } }));
+    .map(({ namespace, name, cpuMillis, memoryMiB }) => ({ namespace, name, pod: { requests: { cpuMillis, memoryBytes: memoryMiB * MIB } } }));
 }
 
 export interface PriceData extends PriceTable {
@@ -175,7 +176,7 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
     .flatMap((group, groupIndex) =>
       Array.from({ length: group.count }, (_, i) => ({
         at: start + group.atMinute * MINUTE,
-        pod: simPod(`${group.name}-${groupIndex}-${i}`, { cpuMillis: group.cpuMillis, memoryBytes: group.memoryMiB * 2 ** 20 }, { labels: { app: group.name }, nodeSelector: group.nodeSelector }),
+        pod: simPod(`${group.name}-${groupIndex}-${i}`, { cpuMillis: group.cpuMillis, memoryBytes: group.memoryMiB * MIB }, { labels: { app: group.name }, nodeSelector: group.nodeSelector }),
         group,
       })),
     )
@@ -185,7 +186,7 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
   let pendingPodMs = 0;
   let runningPodMs = 0;
   const timeline: TimelinePoint[] = [];
-  const pendingCounts = () => {
+  const podCounts = () => {
     let placeable = 0;
     let all = 0;
     let running = 0;
@@ -202,7 +203,7 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
     return { placeable, all, running };
   };
   const note = () => {
-    const point = { minute: (cluster.now - start) / MINUTE, nodes: cluster.runningInstances.length, pending: pendingCounts().all };
+    const point = { minute: (cluster.now - start) / MINUTE, nodes: cluster.runningInstances.length, pending: podCounts().all };
     const last = timeline[timeline.length - 1];
     if (last && last.nodes === point.nodes && last.pending === point.pending) return;
     if (last && last.minute === point.minute) timeline.pop();
@@ -212,7 +213,7 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
   note();
   while (cluster.now < end) {
     const next = Math.min(end, arrivals[nextArrival]?.at ?? Infinity, cluster.nextEventAt(), nextEvaluation);
-    const counts = pendingCounts();
+    const counts = podCounts();
     pendingPodMs += counts.placeable * (next - cluster.now);
     runningPodMs += counts.running * (next - cluster.now);
     cluster.now = next;

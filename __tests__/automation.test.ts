@@ -268,6 +268,7 @@ describe("function settings, from config through the synthesised environment to 
   const changed = {
     scheduleExpression: "rate(2 minutes)",
     maxScaleUpStep: 4,
+    pollSeconds: 20,
     scaleDownUtilizationPercent: 35,
     scaleDownWindowMinutes: 7,
     cooldownMinutes: 13,
@@ -279,11 +280,11 @@ describe("function settings, from config through the synthesised environment to 
   test.each([
     // The defaults, in config units; where cluster-autoscaler has the same setting, its default too (FAQ, "What are the
     // parameters to CA?": scale-down-utilization-threshold 0.5, scale-down-unneeded-time 10m, scale-down-delay-after-add
-    // 10m, scale-down-unready-time 20m, expendable-pods-priority-cutoff -10).
+    // 10m, scale-down-unready-time 20m, expendable-pods-priority-cutoff -10, and scan-interval 10s, the poll interval).
     {
       name: "defaults",
       input: {},
-      automation: { scheduleExpression: "rate(1 minute)", maxScaleUpStep: 3, scaleDownUtilizationPercent: 50, scaleDownWindowMinutes: 10, cooldownMinutes: 10, notReadyReplaceMinutes: 20, expendablePodsPriorityCutoff: -10 },
+      automation: { scheduleExpression: "rate(1 minute)", maxScaleUpStep: 3, pollSeconds: 10, scaleDownUtilizationPercent: 50, scaleDownWindowMinutes: 10, cooldownMinutes: 10, notReadyReplaceMinutes: 20, expendablePodsPriorityCutoff: -10 },
       agents: { instanceType: "t4g.large", architecture: "arm64" },
     },
     {
@@ -302,6 +303,7 @@ describe("function settings, from config through the synthesised environment to 
       stateTableName: appliedReference(ref(json, "aws_dynamodb_table", "Automation_AutoscalerTable", "name")),
       accessSecretArn: appliedReference(ref(json, "aws_secretsmanager_secret", "Compute_AutomationAccessSecret", "arn")),
       topicArn: appliedReference(ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn")),
+      pollMs: automation.pollSeconds * 1000,
       agentInstance: { instanceType: agents.instanceType, vcpus: 2, memoryMiB: 8192, architecture: agents.architecture },
       config: {
         maxStepUp: automation.maxScaleUpStep,

@@ -1,4 +1,5 @@
 import { AgentGroup, AgentGroupView } from "../lambdas/autoscaler/aws";
+import { pollAutoscaler } from "../lambdas/autoscaler/poll";
 import { runAutoscaler, RunDeps } from "../lambdas/autoscaler/run";
 import { DynamoLock, StateStore } from "../lambdas/autoscaler/store";
 import { kubeConfigFor, kubernetesCluster } from "../lambdas/shared/cluster";
@@ -311,5 +312,72 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     await expect(runAutoscaler(deps())).rejects.toThrow("auto scaling group k3s-agents not found");
     expect(notifications).toEqual([["k3s autoscaler: run failed", { cluster: "k3s", error: "auto scaling group k3s-agents not found" }]]);
     expect(await new DynamoLock(dynamo.client, dynamo.table).acquire("next", now, MINUTE)).toBe(true);
+  });
+
+  describe("an invocation's passes (poll.ts)", () => {
+    beforeEach(() => {
+      api.addPod("default", "busy-a", "agent-a", { cpu: "1800m", owner: "ReplicaSet" });
+      api.addPod("default", "busy-b", "agent-b", { cpu: "1800m", owner: "ReplicaSet" });
+    });
+
+    test("a pod that cannot be placed 25 s into the invocation is scaled for at the next pass, 30 s in, once", async () => {
+      const started = now;
+      const invocation = deps();
+      let created = false;
+      const decisions = await pollAutoscaler(
+        {
+          ...invocation,
+          sleep: async (ms) => {
+            now += ms;
+            if (!created && now - started >= 25_000) {
+              api.addPod("default", "late", undefined, { cpu: "1500m", unschedulable: true, owner: "ReplicaSet" });
+              created = true;
+            }
+          },
+        },
+        10_000,
+      );
+      expect(decisions.map((decision) => decision?.action)).toEqual(["none", "none", "none", "scale-up", "none", "none"]);
+      expect(now - started).toBe(50_000);
+      // The passes after the scale-up count the launching agent for the pod, so it is not scaled for again.
+      expect(group.calls).toEqual(["setDesired 3"]);
+      expect((await new StateStore(dynamo.client, dynamo.table).load()).lastScaleUpAt).toBe(started + 30_000);
+
+      // The minute's six metric lines, read with each graph's statistic, say what happened: one agent added, one pod
+      // pending (a Sum over the passes would say three).
+      expect(metrics).toHaveLength(6);
+      const { json } = synthCluster();
+      const dashboard = JSON.parse(resourceNamed(json, "aws_cloudwatch_dashboard", "Monitoring_Dashboard").dashboard_body);
+      const widget = dashboard.widgets.find((candidate: any) => candidate.properties.title === "Autoscaler").properties;
+      const grafana = JSON.parse(writtenManifests(localNamed(json, "Compute_Servers_UserData"))["grafana-dashboards"].find((configMap: any) => configMap.data["autoscaler.json"]).data["autoscaler.json"]);
+      const targets = grafana.panels.filter((panel: any) => panel.datasource?.type === "cloudwatch").flatMap((panel: any) => panel.targets);
+      const lines = metrics.map((line) => JSON.parse(line));
+      const read = (name: string, statistic: string) => {
+        const values = lines.map((line) => line[name] as number);
+        if (statistic === "Sum") return values.reduce((sum, value) => sum + value, 0);
+        if (statistic === "Maximum") return Math.max(...values);
+        throw new Error(`unexpected statistic ${statistic}`);
+      };
+      const onDashboard = Object.fromEntries(widget.metrics.map((metric: any[]) => [metric[1], read(metric[1], metric[4].stat ?? widget.stat)]));
+      const inGrafana = Object.fromEntries(targets.map((target: any) => [target.metricName, read(target.metricName, target.statistic)]));
+      const happened = { ScaleUp: 1, ScaleDown: 0, PendingPods: 1, UnplaceablePods: 0, ReleasedNodes: 0, ReplacedNodes: 0 };
+      expect(onDashboard).toEqual(happened);
+      expect(inGrafana).toEqual(happened);
+    }, 30_000);
+
+    test("0 runs one pass; a failed pass ends the invocation with its error and runs no more", async () => {
+      expect(await pollAutoscaler(deps(), 0)).toHaveLength(1);
+      let describes = 0;
+      const describe = group.describe.bind(group);
+      group.describe = async () => {
+        if (++describes === 2) throw new Error("Rate exceeded");
+        return describe();
+      };
+      const started = now;
+      await expect(pollAutoscaler(deps("run-2"), 10_000)).rejects.toThrow("Rate exceeded");
+      expect(describes).toBe(2);
+      expect(now - started).toBe(10_000);
+      expect(await new DynamoLock(dynamo.client, dynamo.table).acquire("next", now, MINUTE)).toBe(true);
+    });
   });
 });

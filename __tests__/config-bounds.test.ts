@@ -59,6 +59,17 @@ describe("numeric bounds: the value at each edge is kept, the one beyond it refu
   });
 });
 
+describe("automation.pollSeconds: off (0) or a pass every 5 to 30 seconds", () => {
+  // README, Configuration; cluster-autoscaler's --scan-interval (10s by default) is inside the range.
+  test.each([0, 5, 10, 30])("%d is accepted", (seconds) => {
+    expect(resolvedAt("automation.pollSeconds", configWith("automation.pollSeconds", seconds))).toBe(seconds);
+  });
+  test.each([-1, 1, 4, 31, 60, 7.5])("%d is refused", (seconds) => {
+    const expected = Number.isInteger(seconds) ? "must be 0 (one pass per run) or between 5 and 30" : "Invalid input: expected int, received number";
+    expect(problemsOf(configWith("automation.pollSeconds", seconds))).toEqual([`automation.pollSeconds: ${expected}`]);
+  });
+});
+
 describe("CloudWatch Logs retention periods are the values PutRetentionPolicy accepts", () => {
   // CloudWatch Logs API reference, PutRetentionPolicy, retentionInDays: "Possible values are: 1, 3, 5, 7, 14, 30, 60,
   // 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, and 3653."

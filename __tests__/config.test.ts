@@ -76,6 +76,7 @@ describe("defaults", () => {
     ["database.logRetentionDays", 30],
     ["automation.scheduleExpression", "rate(1 minute)"],
     ["automation.maxScaleUpStep", 3],
+    ["automation.pollSeconds", 10],
     ["automation.scaleDownUtilizationPercent", 50],
     ["automation.scaleDownWindowMinutes", 10],
     ["automation.cooldownMinutes", 10],

@@ -64,7 +64,9 @@ describe("dashboards", () => {
               metricEditorMode: 0,
               namespace: expect.any(String),
               metricName: expect.any(String),
-              statistic: "Sum",
+              // Statistics CloudWatch names (GetMetricData, MetricStat.Stat); autoscaler-run.test.ts checks which one each
+              // metric needs.
+              statistic: expect.stringMatching(/^(Sum|Maximum)$/),
               period: "60",
               matchExact: true,
               datasource: panel.datasource,

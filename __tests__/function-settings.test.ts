@@ -19,6 +19,7 @@ const AUTOSCALER = {
   nodeInstanceType: "m7i.xlarge",
   nodeArchitecture: "x86_64",
   maxStepUp: 4,
+  pollSeconds: 15,
   scaleDownThresholdPercent: 35,
   scaleDownWindowMinutes: 7,
   cooldownMinutes: 13,
@@ -35,6 +36,7 @@ test("autoscaler: the handler reads what the construct writes, in milliseconds a
     stateTableName: "prod-k3s-autoscaler",
     accessSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:access",
     topicArn: "arn:aws:sns:eu-west-1:123456789012:k3s",
+    pollMs: 15_000,
     agentInstance: { instanceType: "m7i.xlarge", vcpus: 4, memoryMiB: 16384, architecture: "x86_64" },
     config: { maxStepUp: 4, scaleDownThreshold: 0.35, scaleDownWindowMs: 420_000, cooldownMs: 780_000, expendablePriorityCutoff: -5 },
     notReadyReplaceAfterMs: 2_700_000,
@@ -43,8 +45,10 @@ test("autoscaler: the handler reads what the construct writes, in milliseconds a
   expect(lockTtlMs).toBeGreaterThan(120_000);
 });
 
-test("autoscaler: a zero cooldown is allowed, a zero window or step is not", () => {
+test("autoscaler: a zero cooldown or poll interval is allowed, a zero window or step is not", () => {
   expect(parseAutoscalerSettings(autoscalerEnvironment({ ...AUTOSCALER, cooldownMinutes: 0 })).config.cooldownMs).toBe(0);
+  expect(parseAutoscalerSettings(autoscalerEnvironment({ ...AUTOSCALER, pollSeconds: 0 })).pollMs).toBe(0);
+  expect(() => parseAutoscalerSettings({ ...autoscalerEnvironment(AUTOSCALER), POLL_SECONDS: "-10" })).toThrow(/^invalid environment: POLL_SECONDS: /);
   expect(() => parseAutoscalerSettings(autoscalerEnvironment({ ...AUTOSCALER, scaleDownWindowMinutes: 0 }))).toThrow(/^invalid environment: SCALE_DOWN_WINDOW_SECONDS: /);
   expect(() => parseAutoscalerSettings(autoscalerEnvironment({ ...AUTOSCALER, maxStepUp: 0 }))).toThrow(/^invalid environment: MAX_STEP_UP: /);
 });

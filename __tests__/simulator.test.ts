@@ -41,6 +41,42 @@ describe("seeded runs", () => {
   });
 });
 
+describe("when the autoscaler sees a pod (its schedule and its passes)", () => {
+  // Two agents full of 1800m pods, then at minute 7 one more that only a new agent takes.
+  const trace: Trace = {
+    name: "one-late-pod",
+    description: "a pod that needs a new agent, created between two schedule ticks",
+    durationMinutes: 20,
+    initialNodes: 2,
+    pods: [
+      { name: "full", atMinute: 0, count: 2, cpuMillis: 1800, memoryMiB: 512, cpuUsage: 0.5 },
+      { name: "late", atMinute: 7, count: 1, cpuMillis: 1800, memoryMiB: 512, cpuUsage: 0.5 },
+    ],
+  };
+  /** Seconds from the late pod's creation to the launch of the agent for it, on seeds 1 to 10. */
+  const detectionSeconds = async (autoscalerPollMs: number) => {
+    const delays = [];
+    for (let seed = 1; seed <= 10; seed++) {
+      const { record } = await simulate(trace, "project", { seed, autoscalerPollMs });
+      const launches = record.instances.filter((instance) => instance.launchedAt > SIMULATION_START);
+      expect(launches).toHaveLength(1);
+      delays.push((launches[0].launchedAt - (SIMULATION_START + 7 * 60_000)) / 1000);
+    }
+    return delays;
+  };
+
+  test("one pass a minute: the tick falls anywhere in the minute relative to the pod, a different second per seed", async () => {
+    const delays = await detectionSeconds(0);
+    for (const delay of delays) expect(delay >= 0 && delay < 60).toBe(true);
+    expect(new Set(delays.map(Math.floor)).size).toBeGreaterThan(5);
+  });
+
+  test("a pass every 10 seconds (cluster-autoscaler's --scan-interval): the agent launches within 10 seconds of the pod", async () => {
+    const delays = await detectionSeconds(10_000);
+    for (const delay of delays) expect(delay >= 0 && delay < 10).toBe(true);
+  });
+});
+
 describe("the simulated scheduler", () => {
   test("binds what fits and leaves pending what the autoscaler's predicates refuse", () => {
     const cluster = new SimulatedCluster({ min: 1, max: 10, desired: 2 }, AGENT, { start: 0 });
@@ -481,7 +517,7 @@ describe("end to end on the shipped traces", () => {
     const sweep = await seedSweep(traces, 10, { prices });
     expect(block("simulate-seeds")).toBe(formatSeedSweep(sweep));
     expect(block("simulate-ranges")).toBe(formatSeedRanges(sweep));
-  }, 30_000);
+  }, 120_000);
 
   test("every shipped trace loads", () => {
     for (const name of ["steady", "diurnal", "spike", "batch", "unplaceable"]) expect(loadTrace(join(TRACES, `${name}.json`)).pods.length).toBeGreaterThan(0);

@@ -5,6 +5,7 @@
  *   --seed <n>            seed of every random draw (default 1)
  *   --seeds <n>           also check the target on seeds 1..n and print how many met each check (default 10; 0: skip)
  *   --period-seconds <n>  the autoscaler's schedule period (default: the config's automation.scheduleExpression)
+ *   --poll-seconds <n>    time between an invocation's passes, 0 for one (default: the config's automation.pollSeconds)
  *   --spot-rate <r>       spot interruptions per spot instance-hour (default: simulator/data/assumptions.json)
  *   --out <dir>           where the charts go (default docs/simulation)
  */
@@ -16,7 +17,7 @@ import { loadPrices } from "../simulator/engine";
 import { csvToTrace, loadTrace, Trace, TraceError } from "../simulator/trace";
 
 function parseArgs(argv: string[]) {
-  const options = { traces: [] as string[], csvs: [] as string[], seed: 1, seeds: 10, periodSeconds: undefined as number | undefined, spotRate: undefined as number | undefined, out: "docs/simulation" };
+  const options = { traces: [] as string[], csvs: [] as string[], seed: 1, seeds: 10, periodSeconds: undefined as number | undefined, pollSeconds: undefined as number | undefined, spotRate: undefined as number | undefined, out: "docs/simulation" };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       const next = argv[++i];
@@ -35,6 +36,7 @@ function parseArgs(argv: string[]) {
       case "--seed": options.seed = numeric(); break;
       case "--seeds": options.seeds = Math.floor(numeric()); break;
       case "--period-seconds": options.periodSeconds = numeric(); break;
+      case "--poll-seconds": options.pollSeconds = numeric(); break;
       case "--spot-rate": options.spotRate = numeric(); break;
       case "--out": options.out = value(); break;
       default: throw new Error(`unknown option ${argv[i]}; see scripts/simulate.ts`);
@@ -51,11 +53,13 @@ async function main() {
     ...args.csvs.map((file) => csvToTrace(readFileSync(file, "utf8"), { name: basename(file, ".csv") })),
   ];
   const prices = loadPrices();
+  const milliseconds = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
+  const runOptions = { autoscalerPeriodMs: milliseconds(args.periodSeconds), autoscalerPollMs: milliseconds(args.pollSeconds), spotRatePerInstanceHour: args.spotRate };
   const started = Date.now();
   const comparisons: TraceComparison[] = [];
   mkdirSync(args.out, { recursive: true });
   for (const trace of traces) {
-    const comparison = await compareTrace(trace, { seed: args.seed, prices, autoscalerPeriodMs: args.periodSeconds === undefined ? undefined : args.periodSeconds * 1000, spotRatePerInstanceHour: args.spotRate });
+    const comparison = await compareTrace(trace, { ...runOptions, seed: args.seed, prices });
     comparisons.push(comparison);
     const file = join(args.out, `${trace.name}.svg`);
     writeFileSync(file, chartSvg(`${trace.name}: ${trace.description}`.slice(0, 110), trace.durationMinutes, comparison.runs.map((run) => ({ label: run.policyName, points: run.timeline }))));
@@ -69,7 +73,7 @@ async function main() {
   console.log(`\nseed ${args.seed}; charts in ${args.out}/; ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (args.seeds > 0) {
     const sweepStarted = Date.now();
-    const sweep = await seedSweep(traces, args.seeds, { prices, autoscalerPeriodMs: args.periodSeconds === undefined ? undefined : args.periodSeconds * 1000, spotRatePerInstanceHour: args.spotRate });
+    const sweep = await seedSweep(traces, args.seeds, { ...runOptions, prices });
     console.log(`\nTarget checks met, seeds 1 to ${args.seeds}:\n`);
     console.log(formatSeedSweep(sweep));
     console.log(`\nHow (c) compares, lowest to highest over seeds 1 to ${args.seeds}:\n`);

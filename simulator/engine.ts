@@ -75,6 +75,8 @@ export interface SimulationOptions {
   readonly prices?: PriceData;
   /** The autoscaler's schedule period; default: the config's scheduleExpression. */
   readonly autoscalerPeriodMs?: number;
+  /** Time between an invocation's passes (0: one pass); default: the config's pollSeconds. */
+  readonly autoscalerPollMs?: number;
   /** Overrides the data file's spot interruption rate. */
   readonly spotRatePerInstanceHour?: number;
 }
@@ -126,7 +128,8 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
   const config = options.config ?? resolveConfig({});
   const assumptions = options.assumptions ?? loadAssumptions();
   const prices = options.prices ?? loadPrices();
-  const settings = projectSettings(config, prices);
+  const configured = projectSettings(config, prices);
+  const settings = options.autoscalerPollMs === undefined ? configured : { ...configured, pollMs: options.autoscalerPollMs };
   const daemonSets = agentDaemonSets(config, assumptions);
   const template = nodeTemplate({ instance: settings.agentInstance, daemonSetPods: daemonSets.map((daemonSet) => daemonSet.pod) });
 
@@ -182,7 +185,9 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
     )
     .sort((a, b) => a.at - b.at);
   let nextArrival = 0;
-  let nextEvaluation = start + policy.periodMs;
+  // A schedule's ticks fall anywhere in the minute relative to when pods are created; the traces create them on whole
+  // minutes, so a first tick at a whole period would see every arrival at once and hide the detection delay.
+  let nextEvaluation = start + Math.floor(seededRandom(options.seed, `phase/${trace.name}/${kind}`)() * policy.periodMs);
   let pendingPodMs = 0;
   let runningPodMs = 0;
   const timeline: TimelinePoint[] = [];
@@ -225,8 +230,7 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
     }
     cluster.schedule();
     if (next >= nextEvaluation) {
-      await policy.evaluate(next);
-      nextEvaluation += policy.periodMs;
+      nextEvaluation = await policy.evaluate(next);
       cluster.schedule();
     }
     note();

@@ -2,6 +2,7 @@
  * The three ways of sizing the agents' group the simulator compares. Each evaluates on its own period and acts on
  * the simulated group the way it would on AWS.
  */
+import { nextPassAt } from "../lambdas/autoscaler/poll";
 import { runAutoscaler } from "../lambdas/autoscaler/run";
 import type { Decision, ScalerState } from "../lambdas/autoscaler/decide";
 import type { AutoscalerSettings } from "../lambdas/autoscaler/settings";
@@ -12,9 +13,10 @@ const MINUTE = 60_000;
 
 export interface Policy {
   readonly name: string;
-  /** Time between evaluations. */
+  /** Time between scheduled evaluations: alarm periods, rule evaluations, the autoscaler's invocations. */
   readonly periodMs: number;
-  evaluate(now: number): Promise<void>;
+  /** Evaluates at `now`; returns when the next evaluation is. */
+  evaluate(now: number): Promise<number>;
 }
 
 // --- (a) EC2 Auto Scaling target tracking on ASGAverageCPUUtilization
@@ -70,7 +72,12 @@ export class TargetTrackingPolicy implements Policy {
     return averages.length === 0 ? undefined : (100 * averages.reduce((a, b) => a + b, 0)) / averages.length;
   }
 
-  async evaluate(now: number): Promise<void> {
+  async evaluate(now: number): Promise<number> {
+    await this.alarms(now);
+    return now + this.periodMs;
+  }
+
+  private async alarms(now: number): Promise<void> {
     for (const instance of this.warmed(now)) {
       const series = this.samples.get(instance.id) ?? [];
       series.push({ at: now, cpu: this.cluster.cpuUtilization(this.cluster.nodeNameOf(instance.id)!) });
@@ -145,7 +152,12 @@ export class ThresholdPolicy implements Policy {
     this.periodMs = rules.periodMs;
   }
 
-  async evaluate(now: number): Promise<void> {
+  async evaluate(now: number): Promise<number> {
+    await this.apply(now);
+    return now + this.periodMs;
+  }
+
+  private async apply(now: number): Promise<void> {
     const ready = [...this.cluster.nodes.values()].filter((node) => node.info.ready && !node.info.unschedulable).map((node) => node.info.name);
     const cpu = ready.length === 0 ? 0 : ready.reduce((sum, name) => sum + this.cluster.cpuUtilization(name), 0) / ready.length;
     const pending = this.cluster.pods.filter((pod) => !pod.nodeName);
@@ -201,20 +213,32 @@ export class MemoryStateStore implements ScalerStateStore {
 }
 
 /**
- * The autoscaler Lambda's run (lambdas/autoscaler/run.ts) on the schedule, with the settings its handler would parse
- * from the environment the construct writes. A run's clock starts at the schedule's tick and moves on while it sleeps
- * (drain retries), as a real invocation's would.
+ * The autoscaler Lambda's invocations (lambdas/autoscaler/handler.ts) on the schedule, each running its passes
+ * (poll.ts) with the settings its handler would parse from the environment the construct writes. Each pass is the
+ * function's own run (run.ts); when the next one starts is poll.ts's `nextPassAt`. A pass's clock starts at its
+ * evaluation and moves on while it sleeps (drain retries), as a real pass's would.
  */
 export class ProjectAutoscalerPolicy implements Policy {
   readonly name = "(c) this project's autoscaler";
   private readonly lock = new MemoryLock();
   readonly store = new MemoryStateStore();
-  private runs = 0;
+  private invocation?: { readonly id: string; readonly startedAt: number };
+  private invocations = 0;
 
-  constructor(private readonly cluster: SimulatedCluster, private readonly settings: AutoscalerSettings, readonly periodMs: number, private readonly functionTimeoutMs: number) {}
+  constructor(
+    private readonly cluster: SimulatedCluster,
+    private readonly settings: AutoscalerSettings,
+    readonly periodMs: number,
+    private readonly functionTimeoutMs: number,
+  ) {}
 
-  async evaluate(now: number): Promise<void> {
+  async evaluate(now: number): Promise<number> {
+    // A scheduled tick starts an invocation; EventBridge's ticks come every period whatever the last one did.
+    if (!this.invocation || now >= this.invocation.startedAt + this.periodMs) this.invocation = { id: `invocation-${++this.invocations}`, startedAt: now };
+    const { id, startedAt } = this.invocation;
+    const functionDeadline = startedAt + this.functionTimeoutMs;
     let slept = 0;
+    let failed = false;
     const cluster = this.cluster;
     await runAutoscaler({
       cluster: async () => cluster,
@@ -226,13 +250,17 @@ export class ProjectAutoscalerPolicy implements Policy {
       metric: () => undefined,
       now: () => now + slept,
       sleep: async (ms) => void (slept += ms),
-      invocationId: `run-${++this.runs}`,
-      functionDeadline: now + this.functionTimeoutMs,
+      invocationId: id,
+      functionDeadline,
       lockTtlMs: this.settings.lockTtlMs,
       clusterName: this.settings.clusterName,
       agentInstance: this.settings.agentInstance,
       config: this.settings.config,
       notReadyReplaceAfterMs: this.settings.notReadyReplaceAfterMs,
-    }).catch(() => undefined); // a failed run is followed by the next scheduled one, as on AWS
+    }).catch(() => void (failed = true));
+    const nextTick = startedAt + this.periodMs;
+    // A failed pass ends its invocation (pollAutoscaler rethrows); the next scheduled one follows, as on AWS.
+    if (failed) return nextTick;
+    return Math.min(nextPassAt(startedAt, now + slept, this.settings.pollMs, functionDeadline) ?? nextTick, nextTick);
   }
 }

@@ -9,7 +9,7 @@ import { errorMessage, jsonLogger } from "../shared/log";
 import { snsNotifier } from "../shared/notify";
 import { autoScalingGroup } from "./aws";
 import { Decision } from "./decide";
-import { runAutoscaler } from "./run";
+import { pollAutoscaler } from "./poll";
 import { AutoscalerSettings, parseAutoscalerSettings } from "./settings";
 import { DynamoLock, StateStore } from "./store";
 
@@ -19,7 +19,7 @@ const dynamo = new DynamoDBClient({});
 const autoScaling = new AutoScalingClient({});
 const sns = new SNSClient({});
 
-export async function handler(_event: unknown, context: Context): Promise<Decision | undefined> {
+export async function handler(_event: unknown, context: Context): Promise<(Decision | undefined)[]> {
   let settings: AutoscalerSettings;
   try {
     settings = parseAutoscalerSettings(process.env);
@@ -28,8 +28,11 @@ export async function handler(_event: unknown, context: Context): Promise<Decisi
     log("error", "function misconfigured", { error: errorMessage(error) });
     throw new Error("autoscaler misconfigured; see the log line before this one");
   }
-  return runAutoscaler({
-    cluster: async () => kubernetesCluster(kubeConfigFor(await readClusterAccess(secrets, settings.accessSecretArn))),
+  // Read once per invocation, not once per pass; a failed read fails the pass, which ends the invocation.
+  let cluster: ReturnType<typeof connect> | undefined;
+  const connect = async () => kubernetesCluster(kubeConfigFor(await readClusterAccess(secrets, settings.accessSecretArn)));
+  return pollAutoscaler({
+    cluster: () => (cluster ??= connect()),
     group: autoScalingGroup(autoScaling, settings.agentGroupName),
     lock: new DynamoLock(dynamo, settings.stateTableName),
     store: new StateStore(dynamo, settings.stateTableName),
@@ -45,5 +48,5 @@ export async function handler(_event: unknown, context: Context): Promise<Decisi
     agentInstance: settings.agentInstance,
     config: settings.config,
     notReadyReplaceAfterMs: settings.notReadyReplaceAfterMs,
-  });
+  }, settings.pollMs);
 }

@@ -13,3 +13,17 @@ export const AUTOSCALER_METRIC_DIMENSION = "Cluster";
 export const AUTOSCALER_METRIC_NAMES = ["ScaleUp", "ScaleDown", "PendingPods", "UnplaceablePods", "ReleasedNodes", "ReplacedNodes"] as const;
 
 export type AutoscalerMetricName = (typeof AUTOSCALER_METRIC_NAMES)[number];
+
+/**
+ * The statistic that reads each metric right over a period of several passes (poll.ts runs six a minute by default):
+ * actions add up, so their Sum; a pod pending is counted again by every pass that sees it, so the pods pending are
+ * the Maximum of one pass.
+ */
+export const AUTOSCALER_METRIC_STATISTICS: Record<AutoscalerMetricName, "Sum" | "Maximum"> = {
+  ScaleUp: "Sum",
+  ScaleDown: "Sum",
+  PendingPods: "Maximum",
+  UnplaceablePods: "Maximum",
+  ReleasedNodes: "Sum",
+  ReplacedNodes: "Sum",
+};

@@ -12,6 +12,8 @@ import type { AgentInstance } from "./node-template";
 export interface AutoscalerTuning {
   /** Most agents added in one run. */
   readonly maxStepUp: number;
+  /** Seconds between an invocation's passes (poll.ts); 0: one pass per invocation. */
+  readonly pollSeconds: number;
   /** Requested share of allocatable, in percent, under which a node counts as underutilized. */
   readonly scaleDownThresholdPercent: number;
   /** How long a node must stay underutilized before it is removed. */
@@ -50,6 +52,8 @@ export interface AutoscalerSettings {
   readonly accessSecretArn: string;
   readonly topicArn: string;
   readonly lockTtlMs: number;
+  /** Time between an invocation's passes; 0: one pass. */
+  readonly pollMs: number;
   readonly agentInstance: AgentInstance;
   readonly config: Omit<ScalerConfig, "nodeTemplate">;
   readonly notReadyReplaceAfterMs: number;
@@ -66,6 +70,7 @@ const environmentShape = {
   NODE_INSTANCE_TYPE: z.string().check(z.minLength(1)),
   NODE_ARCHITECTURE: z.enum(["arm64", "x86_64"]),
   MAX_STEP_UP: z.coerce.number().check(z.int(), z.positive()),
+  POLL_SECONDS: z.coerce.number().check(z.int(), z.nonnegative()),
   SCALE_DOWN_THRESHOLD_PERCENT: z.coerce.number().check(z.gte(1), z.lte(100)),
   SCALE_DOWN_WINDOW_SECONDS: z.coerce.number().check(z.int(), z.positive()),
   COOLDOWN_SECONDS: z.coerce.number().check(z.int(), z.nonnegative()),
@@ -91,6 +96,7 @@ export function autoscalerEnvironment(props: AutoscalerEnvironmentProps): Record
     NODE_INSTANCE_TYPE: props.nodeInstanceType,
     NODE_ARCHITECTURE: props.nodeArchitecture,
     MAX_STEP_UP: String(props.maxStepUp),
+    POLL_SECONDS: String(props.pollSeconds),
     SCALE_DOWN_THRESHOLD_PERCENT: String(props.scaleDownThresholdPercent),
     SCALE_DOWN_WINDOW_SECONDS: String(props.scaleDownWindowMinutes * 60),
     COOLDOWN_SECONDS: String(props.cooldownMinutes * 60),
@@ -111,6 +117,7 @@ export function parseAutoscalerSettings(env: NodeJS.ProcessEnv): AutoscalerSetti
     accessSecretArn: vars.ACCESS_SECRET_ARN,
     topicArn: vars.TOPIC_ARN,
     lockTtlMs: vars.LOCK_TTL_SECONDS * 1000,
+    pollMs: vars.POLL_SECONDS * 1000,
     agentInstance: { instanceType: vars.NODE_INSTANCE_TYPE, vcpus: vars.NODE_VCPUS, memoryMiB: vars.NODE_MEMORY_MIB, architecture: vars.NODE_ARCHITECTURE },
     config: {
       expendablePriorityCutoff: vars.EXPENDABLE_PODS_PRIORITY_CUTOFF,

@@ -14,6 +14,7 @@ export function autoscalerProps(config: ClusterConfig): AutoscalerProps {
   return {
     scheduleExpression: automation.scheduleExpression,
     maxStepUp: automation.maxScaleUpStep,
+    pollSeconds: automation.pollSeconds,
     scaleDownThresholdPercent: automation.scaleDownUtilizationPercent,
     scaleDownWindowMinutes: automation.scaleDownWindowMinutes,
     cooldownMinutes: automation.cooldownMinutes,

@@ -3,7 +3,7 @@ import { join } from "path";
 import { addonHost, ADMIN_SECRET_KEYS, ADMIN_SECRET_LABEL, AddonAdminKey, AddonNames, AdminSecretFormat, ALERTMANAGER_SERVICE_ACCOUNT, ARGO_CD, GRAFANA_DASHBOARD_LABEL, GRAFANA_DATASOURCE_UIDS, GRAFANA_SERVICE_ACCOUNT, JENKINS, MONITORING } from "../contracts/addons";
 import { webIdentityPodParts } from "../workload-identity";
 import { ALERT_SUBJECT_TEMPLATE } from "../../lambdas/shared/notifications";
-import { AUTOSCALER_METRIC_DIMENSION, AUTOSCALER_METRIC_NAMES, AUTOSCALER_METRIC_NAMESPACE } from "../../lambdas/autoscaler/metrics";
+import { AUTOSCALER_METRIC_DIMENSION, AUTOSCALER_METRIC_NAMES, AUTOSCALER_METRIC_NAMESPACE, AUTOSCALER_METRIC_STATISTICS } from "../../lambdas/autoscaler/metrics";
 import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
 import { fillPlaceholders, readTemplate, SERVER_TAINT } from "./user-data";
 import { NODE_EXPORTER_PORT } from "../ports";
@@ -231,7 +231,7 @@ function autoscalerCloudWatchPanel(aws: MonitoringAws): Record<string, unknown> 
       metricName,
       dimensions: { [AUTOSCALER_METRIC_DIMENSION]: aws.clusterName },
       matchExact: true,
-      statistic: "Sum",
+      statistic: AUTOSCALER_METRIC_STATISTICS[metricName],
       period: "60",
       label: metricName,
     })),

@@ -3,7 +3,7 @@ import { CloudwatchMetricAlarm, CloudwatchMetricAlarmConfig } from "@cdktf/provi
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { Construct } from "constructs";
 import { PolicyExemption } from "../policy";
-import { AUTOSCALER_METRIC_DIMENSION, AUTOSCALER_METRIC_NAMES, AUTOSCALER_METRIC_NAMESPACE } from "../../lambdas/autoscaler/metrics";
+import { AUTOSCALER_METRIC_DIMENSION, AUTOSCALER_METRIC_NAMES, AUTOSCALER_METRIC_NAMESPACE, AUTOSCALER_METRIC_STATISTICS } from "../../lambdas/autoscaler/metrics";
 import type { TargetGroupMetricDimensions } from "../load-balancing";
 import type { EfsThroughputMode } from "../storage";
 
@@ -281,7 +281,13 @@ export class Monitoring extends Construct {
         "Maximum",
       ),
       ...(this.props.autoscaler
-        ? [widget("Autoscaler", AUTOSCALER_METRIC_NAMES.map((name) => [AUTOSCALER_METRIC_NAMESPACE, name, AUTOSCALER_METRIC_DIMENSION, clusterName, { label: name }]), "Sum")]
+        ? [
+            widget(
+              "Autoscaler",
+              AUTOSCALER_METRIC_NAMES.map((name) => [AUTOSCALER_METRIC_NAMESPACE, name, AUTOSCALER_METRIC_DIMENSION, clusterName, { label: name, stat: AUTOSCALER_METRIC_STATISTICS[name] }]),
+              "Sum",
+            ),
+          ]
         : []),
       widget(
         "Datastore",

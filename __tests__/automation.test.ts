@@ -268,7 +268,7 @@ describe("function settings, from config through the synthesised environment to 
   const changed = {
     scheduleExpression: "rate(2 minutes)",
     maxScaleUpStep: 4,
-    pollSeconds: 20,
+    pollSeconds: 0,
     scaleDownUtilizationPercent: 35,
     scaleDownWindowMinutes: 7,
     cooldownMinutes: 13,

@@ -320,31 +320,38 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
       api.addPod("default", "busy-b", "agent-b", { cpu: "1800m", owner: "ReplicaSet" });
     });
 
-    test("a pod that cannot be placed 25 s into the invocation is scaled for at the next pass, 30 s in, once", async () => {
+    test("a pod that cannot be placed 25 s into the invocation is scaled for at the next pass, 30 s in, once; one 45 s in, at 50 s", async () => {
       const started = now;
       const invocation = deps();
-      let created = false;
+      let connections = 0;
+      const late = [
+        { at: 25_000, name: "late-1" },
+        { at: 45_000, name: "late-2" },
+      ];
       const decisions = await pollAutoscaler(
         {
           ...invocation,
+          cluster: () => {
+            connections += 1;
+            return invocation.cluster();
+          },
           sleep: async (ms) => {
             now += ms;
-            if (!created && now - started >= 25_000) {
-              api.addPod("default", "late", undefined, { cpu: "1500m", unschedulable: true, owner: "ReplicaSet" });
-              created = true;
-            }
+            while (late.length > 0 && now - started >= late[0].at) api.addPod("default", late.shift()!.name, undefined, { cpu: "1500m", unschedulable: true, owner: "ReplicaSet" });
           },
         },
         10_000,
       );
-      expect(decisions.map((decision) => decision?.action)).toEqual(["none", "none", "none", "scale-up", "none", "none"]);
+      expect(decisions.map((decision) => decision?.action)).toEqual(["none", "none", "none", "scale-up", "none", "scale-up"]);
       expect(now - started).toBe(50_000);
-      // The passes after the scale-up count the launching agent for the pod, so it is not scaled for again.
-      expect(group.calls).toEqual(["setDesired 3"]);
-      expect((await new StateStore(dynamo.client, dynamo.table).load()).lastScaleUpAt).toBe(started + 30_000);
+      // The passes after a scale-up count the launching agent for its pod, so no pod is scaled for twice.
+      expect(group.calls).toEqual(["setDesired 3", "setDesired 4"]);
+      expect((await new StateStore(dynamo.client, dynamo.table).load()).lastScaleUpAt).toBe(started + 50_000);
+      // One client, so one read of the access secret, for the invocation's six passes.
+      expect(connections).toBe(1);
 
-      // The minute's six metric lines, read with each graph's statistic, say what happened: one agent added, one pod
-      // pending (a Sum over the passes would say three).
+      // The minute's six metric lines, read with each graph's statistic, say what happened: two agents added, at most
+      // two pods pending at once (a Sum over the passes would say four; a Maximum of the scale-ups, one).
       expect(metrics).toHaveLength(6);
       const { json } = synthCluster();
       const dashboard = JSON.parse(resourceNamed(json, "aws_cloudwatch_dashboard", "Monitoring_Dashboard").dashboard_body);
@@ -360,7 +367,7 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
       };
       const onDashboard = Object.fromEntries(widget.metrics.map((metric: any[]) => [metric[1], read(metric[1], metric[4].stat ?? widget.stat)]));
       const inGrafana = Object.fromEntries(targets.map((target: any) => [target.metricName, read(target.metricName, target.statistic)]));
-      const happened = { ScaleUp: 1, ScaleDown: 0, PendingPods: 1, UnplaceablePods: 0, ReleasedNodes: 0, ReplacedNodes: 0 };
+      const happened = { ScaleUp: 2, ScaleDown: 0, PendingPods: 2, UnplaceablePods: 0, ReleasedNodes: 0, ReplacedNodes: 0 };
       expect(onDashboard).toEqual(happened);
       expect(inGrafana).toEqual(happened);
     }, 30_000);

@@ -724,3 +724,21 @@ describe("Slack webhook secret (automation.slackWebhookSecretArn)", () => {
     ]);
   });
 });
+
+describe("automation.pollSeconds follows the schedule: an invocation polls for the minute until the next one", () => {
+  test("unset, it is 10 s (cluster-autoscaler's --scan-interval) on rate(1 minute) and 0 (one pass) on any longer schedule", () => {
+    expect(resolveConfig({}).automation.pollSeconds).toBe(10);
+    for (const scheduleExpression of ["rate(2 minutes)", "rate(1 hour)", "cron(0/5 * * * ? *)"]) expect(resolveConfig({ automation: { scheduleExpression } }).automation.pollSeconds).toBe(0);
+  });
+
+  test("set, it is kept on rate(1 minute); on a longer schedule only 0 is, since the minutes after the first would go unwatched", () => {
+    expect(resolveConfig({ automation: { pollSeconds: 25 } }).automation.pollSeconds).toBe(25);
+    expect(resolveConfig({ automation: { pollSeconds: 0 } }).automation.pollSeconds).toBe(0);
+    expect(resolveConfig({ automation: { scheduleExpression: "rate(5 minutes)", pollSeconds: 0 } }).automation.pollSeconds).toBe(0);
+    expect(problemsOf({ automation: { scheduleExpression: "rate(5 minutes)", pollSeconds: 10 } })).toEqual([
+      'automation.pollSeconds: polls through the minute until the next run, so it needs automation.scheduleExpression "rate(1 minute)" (got "rate(5 minutes)"); set it to 0 for one pass per run',
+    ]);
+    // A schedule the schema refuses is reported alone, not again through the polling rule.
+    expect(problemsOf({ automation: { scheduleExpression: "every minute", pollSeconds: 10 } })).toHaveLength(1);
+  });
+});

@@ -1,4 +1,5 @@
 import { nextPassAt, POLL_WINDOW_MS } from "../lambdas/autoscaler/poll";
+import { DRAIN_DEADLINE_RESERVE_MS } from "../lambdas/autoscaler/run";
 
 /**
  * An invocation's passes: every poll interval from its start for EventBridge's one-minute rate, the interval
@@ -30,8 +31,10 @@ test("a pass that outlasts the interval (a drain) is followed by the next grid p
   expect(passes(10_000, (index) => (index === 0 ? 61_000 : 0))).toEqual([0]);
 });
 
-test("0 runs one pass; no pass starts at or after the function's deadline", () => {
+test("0 runs one pass; no pass starts inside the 20 s a drain keeps before the function's deadline (run.ts)", () => {
   expect(passes(0, () => 0)).toEqual([0]);
-  expect(passes(10_000, () => 0, START + 25_000)).toEqual([0, 10_000, 20_000]);
-  expect(nextPassAt(START, START + 15_000, 10_000, START + 20_000)).toBeUndefined();
+  expect(DRAIN_DEADLINE_RESERVE_MS).toBe(20_000);
+  expect(passes(10_000, () => 0, START + 45_000)).toEqual([0, 10_000, 20_000]);
+  expect(nextPassAt(START, START + 15_000, 10_000, START + 40_001)).toBe(START + 20_000);
+  expect(nextPassAt(START, START + 15_000, 10_000, START + 40_000)).toBeUndefined();
 });

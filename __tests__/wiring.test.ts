@@ -328,7 +328,7 @@ const rows: Row[] = [
       automation: {
         scheduleExpression: "rate(2 minutes)",
         maxScaleUpStep: 4,
-        pollSeconds: 30,
+        pollSeconds: 0,
         scaleDownUtilizationPercent: 35,
         scaleDownWindowMinutes: 15,
         cooldownMinutes: 6,
@@ -342,7 +342,7 @@ const rows: Row[] = [
       const settings = parseAutoscalerSettings(appliedLambdaEnvironment(json, "Autoscaler"));
       expect(settings.config).toEqual({ maxStepUp: 4, scaleDownThreshold: 0.35, scaleDownWindowMs: 15 * 60_000, cooldownMs: 6 * 60_000, expendablePriorityCutoff: -20 });
       expect(settings.notReadyReplaceAfterMs).toBe(25 * 60_000);
-      expect(settings.pollMs).toBe(30_000);
+      expect(settings.pollMs).toBe(0);
     },
   },
   {

@@ -15,7 +15,7 @@ export type Architecture = "arm64" | "x86_64";
 export type Partition = (typeof SUPPORTED_PARTITIONS)[number];
 
 /** Configuration with every default derived and every cross-field rule checked. */
-export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" | "agents" | "highAvailability" | "database" | "storage" | "backups" | "monitoring" | "addons"> {
+export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" | "agents" | "highAvailability" | "database" | "storage" | "backups" | "monitoring" | "addons" | "automation"> {
   readonly highAvailability: boolean;
   /**
    * Deletion protection, prevent_destroy, final snapshots and secret recovery windows on everything holding cluster
@@ -52,7 +52,13 @@ export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" 
   /** databaseMaxConnections is the configured value or the one derived from database.instanceClass. */
   readonly monitoring: ParsedConfig["monitoring"];
   readonly addons: ParsedConfig["addons"] & { readonly monitoring: ParsedConfig["addons"]["monitoring"] & { readonly enabled: boolean } };
+  readonly automation: ParsedConfig["automation"] & { readonly pollSeconds: number };
 }
+
+/** The schedule an invocation's polling fills: its passes cover the minute until the next invocation (poll.ts). */
+export const EVERY_MINUTE = "rate(1 minute)";
+/** Seconds between passes on that schedule: cluster-autoscaler's --scan-interval default. */
+const DEFAULT_POLL_SECONDS = 10;
 
 export interface Site {
   readonly hostedZone: string;
@@ -139,6 +145,16 @@ export function resolveConfig(input: unknown): ClusterConfig {
       "is required with automation.slackWebhookSecretArn: the alarms that Slack stopped taking messages go out through the same topic, and need a way out that is not Slack",
     );
   }
+  // An invocation polls for one minute; on a longer schedule the rest of each period would go unwatched, so polling
+  // there is refused rather than half done.
+  const everyMinute = config.automation.scheduleExpression === EVERY_MINUTE;
+  if (!everyMinute && (config.automation.pollSeconds ?? 0) > 0) {
+    report(
+      "automation.pollSeconds",
+      `polls through the minute until the next run, so it needs automation.scheduleExpression "${EVERY_MINUTE}" (got "${config.automation.scheduleExpression}"); set it to 0 for one pass per run`,
+      ["automation.scheduleExpression"],
+    );
+  }
   const databaseMaxConnections = config.monitoring.databaseMaxConnections ?? defaultMaxConnections(config.database.instanceClass);
   if (config.monitoring.alarms && databaseMaxConnections === undefined) {
     report(
@@ -206,6 +222,7 @@ export function resolveConfig(input: unknown): ClusterConfig {
     monitoring: { ...config.monitoring, databaseMaxConnections },
     // A production cluster without metrics and alerts is flying blind; dev clusters are throwaway and small.
     addons: { ...config.addons, monitoring: { ...config.addons.monitoring, enabled: monitoringEnabled } },
+    automation: { ...config.automation, pollSeconds: config.automation.pollSeconds ?? (everyMinute ? DEFAULT_POLL_SECONDS : 0) },
   };
 }
 

@@ -251,15 +251,16 @@ const AutomationSchema = z.strictObject({
   /** Most agents added in one run. */
   maxScaleUpStep: z.number().int().min(1, "must be at least 1").max(50).default(3),
   /**
-   * Seconds between the passes one invocation runs over its minute (lambdas/autoscaler/poll.ts): cluster-autoscaler's
-   * --scan-interval, 10 seconds by default. 0 runs one pass per invocation; under 5, every pod would be listed more
-   * than twelve times a minute for little gain in a node's minutes of boot.
+   * Seconds between the passes one invocation runs over its minute (lambdas/autoscaler/poll.ts), like
+   * cluster-autoscaler's --scan-interval (10 seconds by default). 0 runs one pass per invocation; under 5, every pod
+   * would be listed more than twelve times a minute for little gain against a node's minutes of boot. Resolved from
+   * the schedule when unset (resolve.ts).
    */
   pollSeconds: z
     .number()
     .int()
     .refine((seconds) => seconds === 0 || (seconds >= 5 && seconds <= 30), "must be 0 (one pass per run) or between 5 and 30")
-    .default(10),
+    .optional(),
   /** Requested share of allocatable (CPU or memory) below which an agent counts as underutilized. */
   scaleDownUtilizationPercent: z.number().int().min(1, "must be between 1 and 100").max(100, "must be between 1 and 100").default(50),
   /** How long an agent must stay underutilized before it is removed. */

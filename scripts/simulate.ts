@@ -4,8 +4,8 @@
  *   --csv <file.csv>      a trace converted from CSV (repeatable; format in README "Autoscaler simulator")
  *   --seed <n>            seed of every random draw (default 1)
  *   --seeds <n>           also check the target on seeds 1..n and print how many met each check (default 10; 0: skip)
- *   --period-seconds <n>  the autoscaler's schedule period (default: the config's automation.scheduleExpression)
- *   --poll-seconds <n>    time between an invocation's passes, 0 for one (default: the config's automation.pollSeconds)
+ *   --schedule <rate(...)> the autoscaler's schedule (the config's automation.scheduleExpression; default rate(1 minute))
+ *   --poll-seconds <n>    time between an invocation's passes, 0 for one (automation.pollSeconds; default from the schedule)
  *   --spot-rate <r>       spot interruptions per spot instance-hour (default: simulator/data/assumptions.json)
  *   --out <dir>           where the charts go (default docs/simulation)
  */
@@ -13,11 +13,12 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { basename, join } from "path";
 import { chartSvg } from "../simulator/chart";
 import { compareTrace, formatSeedRanges, formatSeedSweep, formatTable, seedSweep, targetChecks, TraceComparison } from "../simulator/compare";
+import { resolveConfig } from "../config/resolve";
 import { loadPrices } from "../simulator/engine";
 import { csvToTrace, loadTrace, Trace, TraceError } from "../simulator/trace";
 
 function parseArgs(argv: string[]) {
-  const options = { traces: [] as string[], csvs: [] as string[], seed: 1, seeds: 10, periodSeconds: undefined as number | undefined, pollSeconds: undefined as number | undefined, spotRate: undefined as number | undefined, out: "docs/simulation" };
+  const options = { traces: [] as string[], csvs: [] as string[], seed: 1, seeds: 10, schedule: undefined as string | undefined, pollSeconds: undefined as number | undefined, spotRate: undefined as number | undefined, out: "docs/simulation" };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       const next = argv[++i];
@@ -35,7 +36,7 @@ function parseArgs(argv: string[]) {
       case "--csv": options.csvs.push(value()); break;
       case "--seed": options.seed = numeric(); break;
       case "--seeds": options.seeds = Math.floor(numeric()); break;
-      case "--period-seconds": options.periodSeconds = numeric(); break;
+      case "--schedule": options.schedule = value(); break;
       case "--poll-seconds": options.pollSeconds = numeric(); break;
       case "--spot-rate": options.spotRate = numeric(); break;
       case "--out": options.out = value(); break;
@@ -53,8 +54,9 @@ async function main() {
     ...args.csvs.map((file) => csvToTrace(readFileSync(file, "utf8"), { name: basename(file, ".csv") })),
   ];
   const prices = loadPrices();
-  const milliseconds = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
-  const runOptions = { autoscalerPeriodMs: milliseconds(args.periodSeconds), autoscalerPollMs: milliseconds(args.pollSeconds), spotRatePerInstanceHour: args.spotRate };
+  // Through the config's own checks: a schedule EventBridge takes, a poll interval the function allows with it.
+  const config = resolveConfig({ automation: { ...(args.schedule === undefined ? {} : { scheduleExpression: args.schedule }), ...(args.pollSeconds === undefined ? {} : { pollSeconds: args.pollSeconds }) } });
+  const runOptions = { config, spotRatePerInstanceHour: args.spotRate };
   const started = Date.now();
   const comparisons: TraceComparison[] = [];
   mkdirSync(args.out, { recursive: true });

@@ -73,10 +73,6 @@ export interface SimulationOptions {
   readonly config?: ClusterConfig;
   readonly assumptions?: Assumptions;
   readonly prices?: PriceData;
-  /** The autoscaler's schedule period; default: the config's scheduleExpression. */
-  readonly autoscalerPeriodMs?: number;
-  /** Time between an invocation's passes (0: one pass); default: the config's pollSeconds. */
-  readonly autoscalerPollMs?: number;
   /** Overrides the data file's spot interruption rate. */
   readonly spotRatePerInstanceHour?: number;
 }
@@ -98,7 +94,7 @@ export interface RunResult {
 /** The period of an EventBridge rate expression; the simulator runs the autoscaler on a fixed period, so no cron. */
 export function ratePeriodMs(expression: string): number {
   const match = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression.trim());
-  if (!match) throw new Error(`the simulator runs the autoscaler on a rate() schedule; "${expression}" is not one (pass --period-seconds)`);
+  if (!match) throw new Error(`the simulator runs the autoscaler on a rate() schedule; "${expression}" is not one (pass --schedule "rate(<n> minutes)")`);
   const unit = { minute: MINUTE, hour: HOUR, day: 24 * HOUR }[match[2].replace(/s$/, "") as "minute" | "hour" | "day"];
   return Number(match[1]) * unit;
 }
@@ -128,8 +124,7 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
   const config = options.config ?? resolveConfig({});
   const assumptions = options.assumptions ?? loadAssumptions();
   const prices = options.prices ?? loadPrices();
-  const configured = projectSettings(config, prices);
-  const settings = options.autoscalerPollMs === undefined ? configured : { ...configured, pollMs: options.autoscalerPollMs };
+  const settings = projectSettings(config, prices);
   const daemonSets = agentDaemonSets(config, assumptions);
   const template = nodeTemplate({ instance: settings.agentInstance, daemonSetPods: daemonSets.map((daemonSet) => daemonSet.pod) });
 
@@ -173,7 +168,7 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
         })
       : kind === "threshold"
         ? new ThresholdPolicy(cluster)
-        : new ProjectAutoscalerPolicy(cluster, settings, options.autoscalerPeriodMs ?? ratePeriodMs(autoscalerProps(config).scheduleExpression), AUTOSCALER_TIMEOUT_SECONDS * 1000);
+        : new ProjectAutoscalerPolicy(cluster, settings, ratePeriodMs(autoscalerProps(config).scheduleExpression), AUTOSCALER_TIMEOUT_SECONDS * 1000);
 
   const arrivals = trace.pods
     .flatMap((group, groupIndex) =>
@@ -186,8 +181,9 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
     .sort((a, b) => a.at - b.at);
   let nextArrival = 0;
   // A schedule's ticks fall anywhere in the minute relative to when pods are created; the traces create them on whole
-  // minutes, so a first tick at a whole period would see every arrival at once and hide the detection delay.
-  let nextEvaluation = start + Math.floor(seededRandom(options.seed, `phase/${trace.name}/${kind}`)() * policy.periodMs);
+  // minutes, so a first tick at a whole period would see every arrival at once and hide the detection delay. The same
+  // share of the period for every policy of a trace and seed, so they are compared on the same luck.
+  let nextEvaluation = start + Math.floor(seededRandom(options.seed, `phase/${trace.name}`)() * policy.periodMs);
   let pendingPodMs = 0;
   let runningPodMs = 0;
   const timeline: TimelinePoint[] = [];

@@ -224,6 +224,11 @@ export class ProjectAutoscalerPolicy implements Policy {
   readonly store = new MemoryStateStore();
   private invocation?: { readonly id: string; readonly startedAt: number };
   private invocations = 0;
+  /**
+   * When the last pass's clock stopped: the world stands still while a pass sleeps (its drain's retries), so a pass
+   * due before then would, on AWS, have found the lease held and skipped, as run.ts skips.
+   */
+  private leaseHeldUntil = -Infinity;
 
   constructor(
     private readonly cluster: SimulatedCluster,
@@ -237,6 +242,8 @@ export class ProjectAutoscalerPolicy implements Policy {
     if (!this.invocation || now >= this.invocation.startedAt + this.periodMs) this.invocation = { id: `invocation-${++this.invocations}`, startedAt: now };
     const { id, startedAt } = this.invocation;
     const functionDeadline = startedAt + this.functionTimeoutMs;
+    const nextTick = startedAt + this.periodMs;
+    if (now < this.leaseHeldUntil) return Math.min(nextPassAt(startedAt, now, this.settings.pollMs, functionDeadline) ?? nextTick, nextTick);
     let slept = 0;
     let failed = false;
     const cluster = this.cluster;
@@ -258,7 +265,7 @@ export class ProjectAutoscalerPolicy implements Policy {
       config: this.settings.config,
       notReadyReplaceAfterMs: this.settings.notReadyReplaceAfterMs,
     }).catch(() => void (failed = true));
-    const nextTick = startedAt + this.periodMs;
+    this.leaseHeldUntil = now + slept;
     // A failed pass ends its invocation (pollAutoscaler rethrows); the next scheduled one follows, as on AWS.
     if (failed) return nextTick;
     return Math.min(nextPassAt(startedAt, now + slept, this.settings.pollMs, functionDeadline) ?? nextTick, nextTick);

@@ -28,11 +28,8 @@ export async function handler(_event: unknown, context: Context): Promise<(Decis
     log("error", "function misconfigured", { error: errorMessage(error) });
     throw new Error("autoscaler misconfigured; see the log line before this one");
   }
-  // Read once per invocation, not once per pass; a failed read fails the pass, which ends the invocation.
-  let cluster: ReturnType<typeof connect> | undefined;
-  const connect = async () => kubernetesCluster(kubeConfigFor(await readClusterAccess(secrets, settings.accessSecretArn)));
   return pollAutoscaler({
-    cluster: () => (cluster ??= connect()),
+    cluster: async () => kubernetesCluster(kubeConfigFor(await readClusterAccess(secrets, settings.accessSecretArn))),
     group: autoScalingGroup(autoScaling, settings.agentGroupName),
     lock: new DynamoLock(dynamo, settings.stateTableName),
     store: new StateStore(dynamo, settings.stateTableName),

@@ -34,6 +34,9 @@ export interface RunDeps {
   readonly notReadyReplaceAfterMs: number;
 }
 
+/** Time a drain leaves before the function's deadline, to uncordon and report a node it could not empty. */
+export const DRAIN_DEADLINE_RESERVE_MS = 20_000;
+
 const instanceIdOf = (node: NodeInfo) => node.providerId?.split("/").pop() ?? "";
 /** Pods a fresh agent runs too: DaemonSet and static (mirror) pods, not those on their way out (podsExpectedOnFreshNode). */
 const runsOnEveryAgent = (pod: PodInfo) => (pod.controllerKind === "DaemonSet" || pod.mirror) && !pod.deleting && pod.phase !== "Succeeded" && pod.phase !== "Failed";
@@ -155,7 +158,7 @@ async function removeNode(cluster: Cluster, decision: Extract<Decision, { action
   await cluster.annotateNode(decision.node, { [SCALE_DOWN_MARK]: new Date(now).toISOString() });
   let terminated = false;
   try {
-    const drain = await drainNode(cluster, decision.node, { deadline: deps.functionDeadline - 20_000, retryDelayMs: 5000, now: deps.now, sleep: deps.sleep, log: deps.log });
+    const drain = await drainNode(cluster, decision.node, { deadline: deps.functionDeadline - DRAIN_DEADLINE_RESERVE_MS, retryDelayMs: 5000, now: deps.now, sleep: deps.sleep, log: deps.log });
     if (!drain.completed) return { action: "none", reason: `scale-down of ${decision.node} abandoned: ${drain.remaining.length} pod(s) could not be moved in time` };
     await deps.group.terminate(decision.instanceId);
     terminated = true;

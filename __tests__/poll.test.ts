@@ -33,6 +33,8 @@ test("a pass that outlasts the interval (a drain) is followed by the next grid p
 
 test("0 runs one pass; no pass starts inside the 20 s a drain keeps before the function's deadline (run.ts)", () => {
   expect(passes(0, () => 0)).toEqual([0]);
+  // Nothing but a positive interval polls: a negative one would step back in time, a missing one (NaN) nowhere.
+  for (const interval of [-10_000, Number.NaN]) expect(nextPassAt(START, START, interval, DEADLINE)).toBeUndefined();
   expect(DRAIN_DEADLINE_RESERVE_MS).toBe(20_000);
   expect(passes(10_000, () => 0, START + 45_000)).toEqual([0, 10_000, 20_000]);
   expect(nextPassAt(START, START + 15_000, 10_000, START + 40_001)).toBe(START + 20_000);

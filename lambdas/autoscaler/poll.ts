@@ -18,7 +18,7 @@ export const POLL_WINDOW_MS = 60_000;
  * `pollMs` 0 means one pass per invocation.
  */
 export function nextPassAt(startedAt: number, now: number, pollMs: number, deadline: number): number | undefined {
-  if (pollMs <= 0) return undefined;
+  if (!(pollMs > 0)) return undefined;
   const next = startedAt + (Math.floor((now - startedAt) / pollMs) + 1) * pollMs;
   return next < startedAt + POLL_WINDOW_MS && next < deadline - DRAIN_DEADLINE_RESERVE_MS ? next : undefined;
 }
@@ -35,8 +35,7 @@ export async function pollAutoscaler(deps: RunDeps, pollMs: number): Promise<(De
   const passDeps: RunDeps = { ...deps, cluster: () => (cluster ??= deps.cluster()) };
   const decisions: (Decision | undefined)[] = [];
   for (let at: number | undefined = startedAt; at !== undefined; at = nextPassAt(startedAt, deps.now(), pollMs, deps.functionDeadline)) {
-    const wait = at - deps.now();
-    if (wait > 0) await deps.sleep(wait);
+    await deps.sleep(Math.max(0, at - deps.now()));
     decisions.push(await runAutoscaler(passDeps));
   }
   return decisions;

@@ -556,6 +556,22 @@ describe("end to end on the shipped traces", () => {
     const sweep = await seedSweep(traces, 10, { prices });
     expect(block("simulate-seeds")).toBe(formatSeedSweep(sweep));
     expect(block("simulate-ranges")).toBe(formatSeedRanges(sweep));
+
+    // The "What changed" figures for one pass a minute against the polling default, from the same code.
+    const text = readme.replace(/\s+/g, " ");
+    const onePass = resolveConfig({ automation: { pollSeconds: 0 } });
+    const pending = async (name: string, config?: ReturnType<typeof resolveConfig>) =>
+      (await compareTrace(traces.find((trace) => trace.name === name)!, { seed: 1, prices, config })).runs.find((run) => run.policy === "project")!.summary;
+    for (const name of ["spike", "unplaceable", "diurnal", "steady"]) {
+      expect(text).toContain(`from ${(await pending(name, onePass)).pendingPodMinutes.toFixed(1)} to ${(await pending(name)).pendingPodMinutes.toFixed(1)} on ${name}`);
+    }
+    expect(text).toContain(`from ${(await pending("batch", onePass)).pendingPodMinutes.toFixed(0)} to ${(await pending("batch")).pendingPodMinutes.toFixed(0)} on batch`);
+    expect(text).toContain(`p95 time to running from ${(await pending("spike", onePass)).p95Minutes.toFixed(1)} to ${(await pending("spike")).p95Minutes.toFixed(1)} minutes`);
+    const diurnalCells = (table: string, column: number) => table.split("\n").find((row) => row.startsWith("| diurnal |"))!.split(" | ")[column];
+    const onePassSweep = await seedSweep(traces.filter((trace) => trace.name === "diurnal"), 10, { prices, config: onePass });
+    const [onePassWins, pollingWins] = [formatSeedSweep(onePassSweep), formatSeedSweep(sweep)].map((table) => diurnalCells(table, 3).split("/")[0]);
+    expect(text).toContain(`on diurnal on ${onePassWins} seeds of 10 only (${diurnalCells(formatSeedRanges(onePassSweep), 4)} of (b)'s)`);
+    expect(text).toContain(`diurnal beats (b) on ${pollingWins} seeds of 10 (${diurnalCells(formatSeedRanges(sweep), 4)})`);
   }, 120_000);
 
   test("every shipped trace loads", () => {

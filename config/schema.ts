@@ -248,7 +248,7 @@ const AutomationSchema = z.strictObject({
       if (problem) context.addIssue({ code: "custom", message: problem });
     })
     .default("rate(1 minute)"),
-  /** Most agents added in one run. */
+  /** Most agents added in one pass (several a minute with pollSeconds). */
   maxScaleUpStep: z.number().int().min(1, "must be at least 1").max(50).default(3),
   /**
    * Seconds between the passes one invocation runs over its minute (lambdas/autoscaler/poll.ts), like

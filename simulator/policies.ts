@@ -225,8 +225,9 @@ export class ProjectAutoscalerPolicy implements Policy {
   private invocation?: { readonly id: string; readonly startedAt: number };
   private invocations = 0;
   /**
-   * When the last pass's clock stopped: the world stands still while a pass sleeps (its drain's retries), so a pass
-   * due before then would, on AWS, have found the lease held and skipped, as run.ts skips.
+   * When the last pass's clock stopped. A pass acts at its evaluation while its own clock runs on through its sleeps
+   * (a drain's retries); a pass due before that clock stops would, on AWS, have found the lease held and skipped, as
+   * run.ts skips.
    */
   private leaseHeldUntil = -Infinity;
 

@@ -10,7 +10,7 @@ import type { AgentInstance } from "./node-template";
 
 /** The autoscaler's tuning, in the units of the config it comes from. */
 export interface AutoscalerTuning {
-  /** Most agents added in one run. */
+  /** Most agents added in one pass. */
   readonly maxStepUp: number;
   /** Seconds between an invocation's passes (poll.ts); 0: one pass per invocation. */
   readonly pollSeconds: number;

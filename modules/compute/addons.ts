@@ -211,7 +211,7 @@ const inJsonString = (text: string) => JSON.stringify(text).slice(1, -1);
 /**
  * The autoscaler Lambda's metrics as Grafana's CloudWatch query model has them (Grafana docs, CloudWatch query editor:
  * namespace, metric name, dimensions, statistic, period; "Match exact" so only the cluster's series): one series per
- * metric, summed per minute, as the Lambda publishes one value a run.
+ * metric a minute, each with the statistic that reads several passes' values right (metrics.ts).
  */
 function autoscalerCloudWatchPanel(aws: MonitoringAws): Record<string, unknown> {
   return {

@@ -8,7 +8,7 @@ import { parseAutoscalerSettings } from "../lambdas/autoscaler/settings";
 import { parseSlackForwarderSettings } from "../lambdas/slack-forwarder/settings";
 import { drainTiming } from "../modules/automation/drain-timing";
 import { cpuMillis, memoryBytes } from "../lambdas/shared/quantity";
-import { agentDaemonSets, loadAssumptions } from "../simulator/engine";
+import { agentAddonPods, agentDaemonSets, loadAssumptions } from "../simulator/engine";
 import { load } from "js-yaml";
 import { configurationTable } from "./support/readme-configuration";
 import { appliedLambdaEnvironment, defaultStorageClasses, documentOf, localNamed, panelsOf, ref, resourceNamed, resourcesOf, serverChartValues, synthCluster, TerraformJson, traefikValues, writtenConfig, writtenFiles, writtenManifests } from "./helpers";
@@ -605,6 +605,39 @@ test("the simulator's agents run the default config's DaemonSets with the reques
   expect(efsSource.source).toContain(`chart ${efs.spec.version} values.yaml`);
   expect(Object.keys(load(efs.spec.valuesContent) as object)).toEqual(["controller"]);
   expect(simulated({})["efs-csi-node"]).toEqual({ cpuMillis: 0, memoryBytes: 0 });
+});
+
+test("the simulator's agents run the monitoring pods with the requests the servers install, and their disk volumes as the charts mount them", () => {
+  const simulated = (input: ConfigInput) => Object.fromEntries(agentAddonPods(resolveConfig(input), loadAssumptions()).map((pod) => [pod.name, pod]));
+  const { json } = synthCluster();
+  const values = prometheusStackValues(json);
+  const at = (path: string) => path.split(".").reduce((node, key) => node?.[key], values);
+  for (const source of loadAssumptions().addonPods.pods) {
+    const requests = at(source.values);
+    expect({ pod: source.name, requests: simulated({})[source.name].requests }).toEqual({ pod: source.name, requests: { cpuMillis: cpuMillis(requests.cpu), memoryBytes: memoryBytes(requests.memory) } });
+  }
+  // Without block storage, Prometheus's data is the emptyDir of its storageSpec, and Alertmanager's the emptyDir
+  // prometheus-operator gives an Alertmanager whose storage the chart leaves out (an empty map renders nothing); Grafana's
+  // persistence is off, so the grafana chart mounts an emptyDir for its storage and one per sidecar.
+  expect(values.prometheus.prometheusSpec.storageSpec).toHaveProperty("emptyDir");
+  expect(values.alertmanager.alertmanagerSpec.storage).toEqual({});
+  expect(values.grafana.persistence).toBeUndefined();
+  // They run on agents because none tolerates the servers' CriticalAddonsOnly taint: the values set no tolerations (the
+  // chart's defaults are empty) and no node selector.
+  for (const component of [values.prometheusOperator, values.prometheus.prometheusSpec, values.alertmanager.alertmanagerSpec, values.grafana, values["kube-state-metrics"]]) {
+    expect([component.tolerations, component.nodeSelector]).toEqual([undefined, undefined]);
+  }
+  const local = (input: ConfigInput) => Object.fromEntries(Object.values(simulated(input)).map((pod) => [pod.name, pod.localVolumeNames!.length > 0]));
+  expect(local({})).toEqual({ "prometheus-operator": false, prometheus: true, alertmanager: true, grafana: true, "kube-state-metrics": false });
+  // With block storage both keep their data on gp3 claims instead, which move with the pod.
+  const blockStorage = { storage: { blockStorage: { enabled: true } } };
+  const withClaims = prometheusStackValues(synthCluster(blockStorage).json);
+  expect(withClaims.prometheus.prometheusSpec.storageSpec).toHaveProperty("volumeClaimTemplate");
+  expect(withClaims.alertmanager.alertmanagerSpec.storage).toHaveProperty("volumeClaimTemplate");
+  expect(local(blockStorage)).toEqual({ "prometheus-operator": false, prometheus: false, alertmanager: false, grafana: true, "kube-state-metrics": false });
+  expect(simulated({ addons: { monitoring: { enabled: false } } })).toEqual({});
+  // On servers that take workloads no taint keeps them on the agents, and where they land is not modelled.
+  expect(simulated({ servers: { allowWorkloads: true } })).toEqual({});
 });
 
 test("state goes to the S3 backend the backend file names, with its lock, or stays local beside the project", () => {

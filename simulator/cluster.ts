@@ -48,6 +48,11 @@ export interface PodLife {
   readonly runMs?: number;
   /** Whether an empty agent would take it; pods no agent can run are reported apart. */
   readonly placeable: boolean;
+  /**
+   * An add-on's pod, not the trace's: it takes room, uses CPU, waits and moves like any pod, and no column of the
+   * report counts it but the evictions.
+   */
+  readonly addon?: boolean;
   /** Since when it waits for a node: its creation, or its re-creation by its controller after an eviction. */
   pendingSince: number;
   finishAt?: number;
@@ -245,7 +250,7 @@ export class SimulatedCluster implements Cluster, AgentGroup {
   private started(pod: PodInfo): void {
     const life = this.lives.get(keyOf(pod));
     if (!life) return;
-    this.startLatencies.push({ ms: this.now - life.pendingSince, placeable: life.placeable });
+    if (!life.addon) this.startLatencies.push({ ms: this.now - life.pendingSince, placeable: life.placeable });
     life.finishAt = life.runMs === undefined ? undefined : this.now + life.runMs;
   }
 
@@ -270,7 +275,8 @@ export class SimulatedCluster implements Cluster, AgentGroup {
 
   /**
    * CPU in use on a node as a share of its allocatable, at most 1: each running pod's request times its usage, or for
-   * a pod of a service an even share of the service's load (every replica's request times usage, running or not).
+   * a pod of a service an even share of the service's load (every replica's request times usage, running or not); a
+   * DaemonSet pod, which has no life, its request (the values size it to what it uses idle).
    */
   cpuUtilization(nodeName: string): number {
     const node = this.nodes.get(nodeName);
@@ -288,7 +294,10 @@ export class SimulatedCluster implements Cluster, AgentGroup {
     for (const pod of this.pods) {
       if (pod.nodeName !== nodeName) continue;
       const life = this.lives.get(keyOf(pod));
-      if (!life) continue;
+      if (!life) {
+        used += pod.requests.cpuMillis;
+        continue;
+      }
       const service = life.service ? services.get(life.service) : undefined;
       used += service ? service.load / service.running : pod.requests.cpuMillis * life.cpuUsage;
     }

@@ -9,7 +9,7 @@ import { resolveConfig, ClusterConfig } from "../config/resolve";
 import { nodeTemplate } from "../lambdas/autoscaler/node-template";
 import { schedulingFailure } from "../lambdas/autoscaler/scheduling";
 import { autoscalerEnvironment, AutoscalerSettings, parseAutoscalerSettings } from "../lambdas/autoscaler/settings";
-import type { DaemonSetInfo } from "../lambdas/shared/cluster";
+import type { DaemonSetInfo, PodInfo } from "../lambdas/shared/cluster";
 import { AUTOSCALER_TIMEOUT_SECONDS, autoscalerProps } from "../modules/automation/tuning";
 import { AGENT_CPU_TARGET_PERCENT } from "../modules/compute/cpu-target";
 import { SimulatedCluster, simPod } from "./cluster";
@@ -39,6 +39,24 @@ export interface Assumptions {
     readonly instanceWarmupSeconds: number;
   };
   readonly daemonSets: { readonly pods: readonly AgentDaemonSet[] };
+  readonly addonPods: { readonly pods: readonly AddonPod[] };
+}
+
+/** A pod of an add-on's Deployment or StatefulSet that runs on an agent. */
+interface AddonPod {
+  readonly namespace: string;
+  readonly name: string;
+  readonly controllerKind: "ReplicaSet" | "StatefulSet";
+  readonly cpuMillis: number;
+  readonly memoryMiB: number;
+  /** Its volumes on the node's disk. */
+  readonly localVolumes: readonly string[];
+  /** With storage.blockStorage those volumes are gp3 claims instead. */
+  readonly claimsWithBlockStorage?: boolean;
+  readonly addon: "monitoring";
+  /** Where in the chart's values its requests are, for the wiring test. */
+  readonly values: string;
+  readonly source: string;
 }
 
 /** A DaemonSet every agent runs, with its pod's requests; `addon` names the add-on it comes with, if any. */
@@ -57,6 +75,23 @@ export function agentDaemonSets(config: ClusterConfig, assumptions: Assumptions)
   return assumptions.daemonSets.pods
     .filter((daemonSet) => daemonSet.addon === undefined || config.addons[daemonSet.addon].enabled)
     .map(({ namespace, name, cpuMillis, memoryMiB }) => ({ namespace, name, pod: { requests: { cpuMillis, memoryBytes: memoryMiB * MIB } } }));
+}
+
+/**
+ * The add-on pods of the data file that the config installs on the agents, pending, as the scheduler first sees them:
+ * none when the servers take workloads too (no taint keeps the add-ons off them, and where they land is not modelled).
+ */
+export function agentAddonPods(config: ClusterConfig, assumptions: Assumptions): PodInfo[] {
+  if (config.servers.allowWorkloads) return [];
+  return assumptions.addonPods.pods
+    .filter((pod) => config.addons[pod.addon].enabled)
+    .map(({ namespace, name, controllerKind, cpuMillis, memoryMiB, localVolumes, claimsWithBlockStorage }) =>
+      simPod(
+        name,
+        { cpuMillis, memoryBytes: memoryMiB * MIB },
+        { namespace, controllerKind, controllerName: name, localVolumeNames: claimsWithBlockStorage && config.storage.blockStorage.enabled ? [] : [...localVolumes] },
+      ),
+    );
 }
 
 export interface PriceData extends PriceTable {
@@ -193,13 +228,14 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
     let running = 0;
     for (const pod of cluster.pods) {
       const life = cluster.lives.get(`${pod.namespace}/${pod.name}`);
+      // The add-ons' pods count in the chart's pending line only; DaemonSet pods, which come with every node, have no life.
+      const traced = life !== undefined && !life.addon;
       if (pod.nodeName) {
-        // The trace's pods have a life; DaemonSet pods, which come with every node, have none.
-        if (life) running += 1;
+        if (traced) running += 1;
         continue;
       }
       all += 1;
-      if (life?.placeable) placeable += 1;
+      if (traced && life.placeable) placeable += 1;
     }
     return { placeable, all, running };
   };
@@ -211,6 +247,9 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
     timeline.push(point);
   };
 
+  // The add-ons run when the trace starts, each using what it requests (the values size requests to what idles).
+  for (const pod of agentAddonPods(config, assumptions)) cluster.addPod(pod, { cpuUsage: 1, placeable: true, addon: true });
+  cluster.schedule();
   note();
   while (cluster.now < end) {
     const next = Math.min(end, arrivals[nextArrival]?.at ?? Infinity, cluster.nextEventAt(), nextEvaluation);
@@ -233,7 +272,7 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
   }
   note();
 
-  const stillPending = cluster.pods.filter((pod) => !pod.nodeName).map((pod) => cluster.lives.get(`${pod.namespace}/${pod.name}`)).filter((life) => life?.placeable);
+  const stillPending = cluster.pods.filter((pod) => !pod.nodeName).map((pod) => cluster.lives.get(`${pod.namespace}/${pod.name}`)).filter((life) => life?.placeable && !life.addon);
   return {
     policy: kind,
     policyName: policy.name,

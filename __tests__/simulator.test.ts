@@ -125,6 +125,17 @@ describe("the add-ons' pods on the agents", () => {
     return timeline[timeline.length - 1].nodes;
   };
 
+  test("they are not the trace's work: no policy's pending, latency or pod-hours counts them, its evictions do", async () => {
+    for (const kind of ["target-tracking", "threshold", "project"] as const) {
+      const { record } = await simulate(idle, kind, { seed: 1 });
+      const summary = summarize(record, loadPrices());
+      expect({ kind, pending: summary.pendingPodMinutes, podHours: summary.podHours, latencies: record.startLatenciesMs }).toEqual({ kind, pending: 0, podHours: 0, latencies: [] });
+      // The threshold rules remove an idle agent (CPU under 30 %) and move its add-on pods; (c) keeps both agents.
+      if (kind === "threshold") expect(record.evictions).toBeGreaterThan(0);
+      if (kind === "project") expect(record.evictions).toBe(0);
+    }
+  });
+
   test("monitoring's pods with data on the node's disk keep their agents, as cluster-autoscaler's local-storage rule does", async () => {
     // Least-allocated placement spreads Prometheus, Alertmanager and Grafana (emptyDir data) over both agents.
     expect(await agentsAtEnd({})).toBe(2);
@@ -288,6 +299,22 @@ describe("threshold rules (b), the original brief", () => {
     expect(await at(6)).toBe(3); // 2 minutes after the scale-up: cooling down
     expect(await at(8)).toBe(3);
     expect(await at(10)).toBe(5); // 6 minutes after: still pending (nodes boot for 20 minutes), +2 again
+  });
+
+  test("its drain leaves DaemonSet pods, which go with their node (kubectl drain --ignore-daemonsets), and counts their requests as CPU", async () => {
+    const exporter = { namespace: "monitoring", name: "node-exporter", pod: { requests: { cpuMillis: 10, memoryBytes: 32 * 2 ** 20 } } };
+    const cluster = new SimulatedCluster({ min: 1, max: 10, desired: 2 }, AGENT, { start: 0, daemonSets: [exporter] });
+    const [first] = cluster.nodeNames();
+    expect(cluster.cpuUtilization(first)).toBeCloseTo(10 / 2000, 10);
+    const policy = new ThresholdPolicy(cluster);
+    for (let minute = 2; minute <= 12; minute += 2) {
+      cluster.now = minute * MINUTE;
+      await policy.evaluate(cluster.now);
+      cluster.schedule();
+    }
+    expect(cluster.capacity.desired).toBe(1);
+    expect(cluster.counters.evictions).toBe(0);
+    expect(cluster.pods.filter((pod) => pod.controllerKind === "DaemonSet").map((pod) => pod.nodeName)).toEqual(cluster.nodeNames());
   });
 
   test("scales down one node after 10 minutes under 30 % CPU with nothing pending", async () => {

@@ -49,8 +49,8 @@ export interface PodLife {
   /** Whether an empty agent would take it; pods no agent can run are reported apart. */
   readonly placeable: boolean;
   /**
-   * An add-on's pod, not the trace's: it takes room, uses CPU, waits and moves like any pod, and no column of the
-   * report counts it but the evictions.
+   * An add-on's pod, not the trace's: it takes room, uses CPU, waits and moves like any pod; of the report, only the
+   * evictions column and the chart's pending line count it.
    */
   readonly addon?: boolean;
   /** Since when it waits for a node: its creation, or its re-creation by its controller after an eviction. */
@@ -84,7 +84,7 @@ export interface ClusterOptions {
    * One pod of each lands on every node that joins and passes its predicates, before any workload pod (the DaemonSet
    * controller pins it there by node affinity, and it tolerates a new node's not-ready taints), so their requests take
    * room on every agent and count in its utilization, as in cluster-autoscaler's ("DaemonSet pods and Mirror pods are
-   * included by default", FAQ). They use no CPU here and go with their node.
+   * included by default", FAQ). They use their requests in CPU and go with their node.
    */
   readonly daemonSets?: DaemonSetInfo[];
 }
@@ -126,7 +126,7 @@ export class SimulatedCluster implements Cluster, AgentGroup {
   readonly failingEvictions = new Set<string>();
   /** Every instance ever launched, in launch order. */
   readonly instances: Instance[] = [];
-  /** Pod lives, by "namespace/name"; pods added without one run forever and use no CPU. */
+  /** Pod lives, by "namespace/name"; pods added without one (DaemonSet pods) run forever and use their requests in CPU. */
   readonly lives = new Map<string, PodLife>();
   /** Time from pending to running of every pod start, with whether the pod was placeable. */
   readonly startLatencies: { readonly ms: number; readonly placeable: boolean }[] = [];

@@ -176,7 +176,8 @@ export class ThresholdPolicy implements Policy {
       const victim = [...ready].sort((a, b) => requested(a) - requested(b))[0];
       const instanceId = this.cluster.nodes.get(victim)!.instanceId;
       await this.cluster.cordon(victim);
-      for (const pod of await this.cluster.listPods(victim)) await this.cluster.evict(pod);
+      // As kubectl drain --ignore-daemonsets: a DaemonSet's or a static pod goes with its node.
+      for (const pod of await this.cluster.listPods(victim)) if (pod.controllerKind !== "DaemonSet" && !pod.mirror) await this.cluster.evict(pod);
       await this.cluster.terminate(instanceId);
       this.lastAction = now;
     }

@@ -739,6 +739,8 @@ describe("automation.pollSeconds follows the schedule: an invocation polls for t
       'automation.pollSeconds: polls through the minute until the next run, so it needs automation.scheduleExpression "rate(1 minute)" (got "rate(5 minutes)"); set it to 0 for one pass per run',
     ]);
     // A schedule the schema refuses is reported alone, not again through the polling rule.
-    expect(problemsOf({ automation: { scheduleExpression: "every minute", pollSeconds: 10 } })).toHaveLength(1);
+    expect(problemsOf({ automation: { scheduleExpression: "every minute", pollSeconds: 10 } })).toEqual([
+      'automation.scheduleExpression: must be an EventBridge schedule such as "rate(5 minutes)" or "cron(0 12 * * ? *)"',
+    ]);
   });
 });

@@ -146,13 +146,12 @@ export function resolveConfig(input: unknown): ClusterConfig {
     );
   }
   // An invocation polls for one minute; on a longer schedule the rest of each period would go unwatched, so polling
-  // there is refused rather than half done.
+  // there is refused rather than half done. (A schedule the schema refused has the default standing in, which polls.)
   const everyMinute = config.automation.scheduleExpression === EVERY_MINUTE;
   if (!everyMinute && (config.automation.pollSeconds ?? 0) > 0) {
     report(
       "automation.pollSeconds",
       `polls through the minute until the next run, so it needs automation.scheduleExpression "${EVERY_MINUTE}" (got "${config.automation.scheduleExpression}"); set it to 0 for one pass per run`,
-      ["automation.scheduleExpression"],
     );
   }
   const databaseMaxConnections = config.monitoring.databaseMaxConnections ?? defaultMaxConnections(config.database.instanceClass);

@@ -1,3 +1,4 @@
+import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { AgentGroup, AgentGroupView } from "../lambdas/autoscaler/aws";
 import { pollAutoscaler } from "../lambdas/autoscaler/poll";
 import { runAutoscaler, RunDeps } from "../lambdas/autoscaler/run";
@@ -349,6 +350,10 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
       expect((await new StateStore(dynamo.client, dynamo.table).load()).lastScaleUpAt).toBe(started + 50_000);
       // One client, so one read of the access secret, for the invocation's six passes.
       expect(connections).toBe(1);
+      // The history keeps both scale-ups and one decision to do nothing (the first pass's), not four.
+      const { Items = [] } = await dynamo.client.send(new ScanCommand({ TableName: dynamo.table }));
+      const recorded = Items.filter((item) => Object.values(item).some((value) => value.S?.startsWith("autoscaler#decision#"))).map((item) => JSON.parse(item.decision.S!).action);
+      expect(recorded.sort()).toEqual(["none", "scale-up", "scale-up"]);
 
       // The minute's six metric lines, read with each graph's statistic, say what happened: two agents added, at most
       // two pods pending at once (a Sum over the passes would say four; a Maximum of the scale-ups, one).

@@ -32,11 +32,22 @@ export function nextPassAt(startedAt: number, now: number, pollMs: number, deadl
 export async function pollAutoscaler(deps: RunDeps, pollMs: number): Promise<(Decision | undefined)[]> {
   const startedAt = deps.now();
   let cluster: ReturnType<RunDeps["cluster"]> | undefined;
-  const passDeps: RunDeps = { ...deps, cluster: () => (cluster ??= deps.cluster()) };
+  const first: RunDeps = { ...deps, cluster: () => (cluster ??= deps.cluster()) };
+  // The decision history keeps every action, and a decision to do nothing once a minute as before polling, not six.
+  const later: RunDeps = {
+    ...first,
+    store: {
+      load: () => deps.store.load(),
+      save: (state) => deps.store.save(state),
+      recordDecision: async (decision, now, owner) => {
+        if (decision.action !== "none") await deps.store.recordDecision(decision, now, owner);
+      },
+    },
+  };
   const decisions: (Decision | undefined)[] = [];
   for (let at: number | undefined = startedAt; at !== undefined; at = nextPassAt(startedAt, deps.now(), pollMs, deps.functionDeadline)) {
     await deps.sleep(Math.max(0, at - deps.now()));
-    decisions.push(await runAutoscaler(passDeps));
+    decisions.push(await runAutoscaler(decisions.length === 0 ? first : later));
   }
   return decisions;
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { cidrSubnet, contains, formatCidr, Ipv4Cidr, overlaps, parseCidr } from "./cidr";
 import { defaultMaxConnections } from "./rds-max-connections";
-import { ConfigSchema, HOSTED_ZONE_ID_PATTERN, K3S_VERSION_PATTERN, MAX_ZONES, ParsedConfig, SUPPORTED_PARTITIONS, unsupportedPartitionProblem } from "./schema";
+import { ConfigSchema, EVERY_MINUTE, HOSTED_ZONE_ID_PATTERN, K3S_VERSION_PATTERN, MAX_ZONES, ParsedConfig, SUPPORTED_PARTITIONS, unsupportedPartitionProblem } from "./schema";
 
 /** Raised for any problem in the user's configuration; main.ts prints it without a stack trace. */
 export class ConfigError extends Error {
@@ -55,8 +55,6 @@ export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" 
   readonly automation: ParsedConfig["automation"] & { readonly pollSeconds: number };
 }
 
-/** The schedule an invocation's polling fills: its passes cover the minute until the next invocation (poll.ts). */
-export const EVERY_MINUTE = "rate(1 minute)";
 /** Seconds between passes on that schedule: cluster-autoscaler's --scan-interval default. */
 const DEFAULT_POLL_SECONDS = 10;
 

@@ -239,6 +239,9 @@ function cronFieldProblem(text: string, field: (typeof CRON_FIELDS)[number]): st
  */
 export const SECRET_ARN_PATTERN = /^arn:(aws|aws-cn|aws-us-gov):secretsmanager:([a-z]{2}(-gov)?-[a-z]+-\d+):(\d{12}):secret:[A-Za-z0-9/_+=.@-]{1,512}-[A-Za-z0-9]{6}$/;
 
+/** The default schedule, and the one schedule an invocation's polling fills (its passes cover the minute to the next). */
+export const EVERY_MINUTE = "rate(1 minute)";
+
 const AutomationSchema = z.strictObject({
   /** EventBridge schedule of the autoscaler (scaling mode "pods"). */
   scheduleExpression: z
@@ -247,7 +250,7 @@ const AutomationSchema = z.strictObject({
       const problem = scheduleProblem(expression);
       if (problem) context.addIssue({ code: "custom", message: problem });
     })
-    .default("rate(1 minute)"),
+    .default(EVERY_MINUTE),
   /** Most agents added in one pass (several a minute with pollSeconds). */
   maxScaleUpStep: z.number().int().min(1, "must be at least 1").max(50).default(3),
   /**

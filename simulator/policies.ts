@@ -245,7 +245,9 @@ export class ProjectAutoscalerPolicy implements Policy {
     const { id, startedAt } = this.invocation;
     const functionDeadline = startedAt + this.functionTimeoutMs;
     const nextTick = startedAt + this.periodMs;
-    if (now < this.leaseHeldUntil) return Math.min(nextPassAt(startedAt, now, this.settings.pollMs, functionDeadline) ?? nextTick, nextTick);
+    // The invocation's next pass after its clock reaches `clock`, or the next invocation.
+    const nextAfter = (clock: number) => Math.min(nextPassAt(startedAt, clock, this.settings.pollMs, functionDeadline) ?? nextTick, nextTick);
+    if (now < this.leaseHeldUntil) return nextAfter(now);
     let slept = 0;
     let failed = false;
     const cluster = this.cluster;
@@ -270,6 +272,6 @@ export class ProjectAutoscalerPolicy implements Policy {
     this.leaseHeldUntil = now + slept;
     // A failed pass ends its invocation (pollAutoscaler rethrows); the next scheduled one follows, as on AWS.
     if (failed) return nextTick;
-    return Math.min(nextPassAt(startedAt, now + slept, this.settings.pollMs, functionDeadline) ?? nextTick, nextTick);
+    return nextAfter(now + slept);
   }
 }

@@ -274,17 +274,19 @@ describe("function settings, from config through the synthesised environment to 
     cooldownMinutes: 13,
     notReadyReplaceMinutes: 45,
     expendablePodsPriorityCutoff: 0,
+    headroom: { cpuMillis: 0, memoryMiB: 2048 },
     notificationEmail: "ops@example.com",
     logRetentionDays: 14,
   };
   test.each([
     // The defaults, in config units; where cluster-autoscaler has the same setting, its default too (FAQ, "What are the
     // parameters to CA?": scale-down-utilization-threshold 0.5, scale-down-unneeded-time 10m, scale-down-delay-after-add
-    // 10m, scale-down-unready-time 20m, expendable-pods-priority-cutoff -10, and scan-interval 10s, the poll interval).
+    // 10m, scale-down-unready-time 20m, expendable-pods-priority-cutoff -10, and scan-interval 10s, the poll interval;
+    // the headroom is kubernetes.io's node-overprovisioning example, 500m and 1Gi).
     {
       name: "defaults",
       input: {},
-      automation: { scheduleExpression: "rate(1 minute)", maxScaleUpStep: 3, pollSeconds: 10, scaleDownUtilizationPercent: 50, scaleDownWindowMinutes: 10, cooldownMinutes: 10, notReadyReplaceMinutes: 20, expendablePodsPriorityCutoff: -10 },
+      automation: { scheduleExpression: "rate(1 minute)", maxScaleUpStep: 3, pollSeconds: 10, scaleDownUtilizationPercent: 50, scaleDownWindowMinutes: 10, cooldownMinutes: 10, notReadyReplaceMinutes: 20, expendablePodsPriorityCutoff: -10, headroom: { cpuMillis: 500, memoryMiB: 1024 } },
       agents: { instanceType: "t4g.large", architecture: "arm64" },
     },
     {
@@ -311,6 +313,7 @@ describe("function settings, from config through the synthesised environment to 
         scaleDownWindowMs: automation.scaleDownWindowMinutes * 60_000,
         cooldownMs: automation.cooldownMinutes * 60_000,
         expendablePriorityCutoff: automation.expendablePodsPriorityCutoff,
+        headroom: { cpuMillis: automation.headroom.cpuMillis, memoryBytes: automation.headroom.memoryMiB * 2 ** 20 },
       },
       notReadyReplaceAfterMs: automation.notReadyReplaceMinutes * 60_000,
     });

@@ -33,6 +33,13 @@ describe("defaults", () => {
     expect(config.network.natMode).toBe("single");
   });
 
+  test("dev keeps no autoscaler headroom unless asked; staging keeps production's; a given one is kept as given", () => {
+    expect(resolveConfig({ environment: "dev" }).automation.headroom).toEqual({ cpuMillis: 0, memoryMiB: 0 });
+    expect(resolveConfig({ environment: "staging" }).automation.headroom).toEqual({ cpuMillis: 500, memoryMiB: 1024 });
+    expect(resolveConfig({ environment: "dev", automation: { headroom: { cpuMillis: 250, memoryMiB: 0 } } }).automation.headroom).toEqual({ cpuMillis: 250, memoryMiB: 0 });
+    expect(resolveConfig({ automation: { headroom: { cpuMillis: 0, memoryMiB: 0 } } }).automation.headroom).toEqual({ cpuMillis: 0, memoryMiB: 0 });
+  });
+
   test("zones follow the region and subnets scale with a smaller VPC", () => {
     const config = resolveConfig({ region: "us-east-2", network: { vpcCidr: "172.20.0.0/20", availabilityZones: ["us-east-2a", "us-east-2b"] } });
     expect(config.network.privateSubnetCidrs).toEqual(["172.20.0.0/23", "172.20.2.0/23"]);
@@ -82,6 +89,7 @@ describe("defaults", () => {
     ["automation.cooldownMinutes", 10],
     ["automation.notReadyReplaceMinutes", 20],
     ["automation.expendablePodsPriorityCutoff", -10],
+    ["automation.headroom", { cpuMillis: 500, memoryMiB: 1024 }],
     ["automation.notificationEmail", undefined],
     ["automation.logRetentionDays", 30],
     ["tags", {}],

@@ -449,3 +449,82 @@ describe("boundaries of the scale-up rules", () => {
     });
   });
 });
+
+// Node overprovisioning (kubernetes.io/docs/tasks/administer-cluster/node-overprovisioning: "By maintaining some unused
+// capacity, you ensure that resources are immediately available when new pods are created"), whose example reserves
+// 500m and 1Gi: room for one such pod on a Ready agent, or an agent on its way.
+describe("headroom", () => {
+  const WITH_HEADROOM: ScalerConfig = { ...CONFIG, headroom: { cpuMillis: 500, memoryBytes: GiB } };
+  const ROOM = "headroom for 500m CPU and 1024Mi, which no Ready agent has,";
+
+  test("an agent with 500m and 1Gi free is the headroom; 100m less CPU, or memory short, is not, and one agent is added", () => {
+    expect(decide(observed([node("n1", [pod("a", 1500, 7)])]), FRESH, WITH_HEADROOM, NOW).decision).toEqual({
+      action: "none",
+      reason: "no pod needs a new agent; the group is at its minimum of 1",
+    });
+    for (const full of [node("n1", [pod("a", 1600, 1)]), node("n1", [pod("a", 100, 7.5)])]) {
+      expect(decide(observed([full]), FRESH, WITH_HEADROOM, NOW).decision).toEqual({ action: "scale-up", by: 1, desired: 2, reason: `${ROOM} needs 1 node(s); adding 1` });
+    }
+    // The same cluster without headroom adds nothing.
+    expect(decide(observed([node("n1", [pod("a", 1600, 1)])]), FRESH, CONFIG, NOW).decision.action).toBe("none");
+  });
+
+  test("room on an agent not Ready, cordoned or tainted is no headroom; an agent on its way is", () => {
+    const empty = (extra: Partial<AgentNode>) => node("n2", [], extra);
+    const full = node("n1", [pod("a", 1600, 1)]);
+    for (const unusable of [empty({ ready: false, createdAtMs: NOW - 60 * MINUTE }), empty({ unschedulable: true }), empty({ taints: [{ key: "drain", effect: "NoSchedule" }] })]) {
+      expect(decide(observed([full, unusable]), FRESH, WITH_HEADROOM, NOW).decision).toMatchObject({ action: "scale-up", by: 1, desired: 3 });
+    }
+    expect(decide(observed([full, empty({ ready: false, createdAtMs: NOW - MINUTE })]), FRESH, WITH_HEADROOM, NOW).decision.action).toBe("none");
+    expect(decide(observed([full], [], { desired: 2, min: 1, max: 10 }), FRESH, WITH_HEADROOM, NOW).decision.action).toBe("none");
+  });
+
+  test("unschedulable pods and the headroom pack together: a 1500m pod leaves room for it on its new agent, a 1600m pod does not", () => {
+    const full = node("n1", [pod("a", 1900, 1)]);
+    expect(decide(observed([full], [pending("p", 1500, 1)]), FRESH, WITH_HEADROOM, NOW).decision).toEqual({
+      action: "scale-up",
+      by: 1,
+      desired: 2,
+      reason: `1 unschedulable pod(s) and ${ROOM} need 1 node(s); adding 1`,
+    });
+    expect(decide(observed([full], [pending("p", 1600, 1)]), FRESH, WITH_HEADROOM, NOW).decision).toMatchObject({ action: "scale-up", by: 2, desired: 3 });
+    // Room already kept elsewhere is not added again.
+    expect(decide(observed([full, node("n2")], [pending("p", 1600, 1)]), FRESH, WITH_HEADROOM, NOW).decision).toMatchObject({ action: "scale-up", by: 1, desired: 3 });
+  });
+
+  test("at the group's maximum no agent is added for it, and the reason says so", () => {
+    const full = Array.from({ length: 3 }, (_, i) => node(`n${i}`, [pod(`a${i}`, 1600, 1)]));
+    expect(decide(observed(full, [], { desired: 3, min: 1, max: 3 }), FRESH, WITH_HEADROOM, NOW).decision).toEqual({
+      action: "none",
+      reason: `${ROOM} needs 1 node(s); the group is at its maximum of 3`,
+    });
+  });
+
+  test("an underutilized agent stays when the others would have no room left after taking its pods, and goes when they would", () => {
+    const idle = node("idle", [pod("small", 200, 1)]);
+    const since = { underutilizedSince: { idle: NOW - 11 * MINUTE } };
+    expect(decide(observed([node("n1", [pod("a", 1400, 1)]), idle]), since, WITH_HEADROOM, NOW).decision).toEqual({
+      action: "none",
+      reason: "no node can be removed: idle: without it no agent would have room for the headroom of 500m CPU and 1024Mi",
+    });
+    expect(decide(observed([node("n1", [pod("a", 1300, 1)]), idle]), since, WITH_HEADROOM, NOW).decision).toMatchObject({ action: "scale-down", node: "idle", desired: 1 });
+    // An agent on its way will hold the room: not Ready yet, registered a minute ago.
+    const starting = node("new", [], { ready: false, createdAtMs: NOW - MINUTE });
+    expect(decide(observed([node("n1", [pod("a", 1400, 1)]), idle, starting]), since, WITH_HEADROOM, NOW).decision).toMatchObject({ action: "scale-down", node: "idle" });
+  });
+
+  test("headroom no new agent could hold is not kept, and every reason says why", () => {
+    const tooLarge: ScalerConfig = { ...CONFIG, headroom: { cpuMillis: 2500, memoryBytes: GiB } };
+    const outcome = decide(observed([node("n1", [pod("a", 1600, 1)])]), FRESH, tooLarge, NOW);
+    expect(outcome.decision).toEqual({
+      action: "none",
+      reason: "no pod needs a new agent; the group is at its minimum of 1; no headroom kept: 2500m CPU and 1024Mi fits no new agent (insufficient cpu (requests 2500m, 2000m free))",
+    });
+    expect(decide(observed([node("n1")], [pending("p", 500, 1)]), FRESH, tooLarge, NOW).decision.reason).toMatch(/^1 unschedulable pod\(s\) need 1 node\(s\); adding 1; no headroom kept: /);
+  });
+
+  test("zero CPU and zero memory is no headroom at all", () => {
+    const none: ScalerConfig = { ...CONFIG, headroom: { cpuMillis: 0, memoryBytes: 0 } };
+    expect(decide(observed([node("n1", [pod("a", 2000, 8)])]), FRESH, none, NOW).decision).toEqual({ action: "none", reason: "no pod needs a new agent; the group is at its minimum of 1" });
+  });
+});

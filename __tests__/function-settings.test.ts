@@ -25,6 +25,7 @@ const AUTOSCALER = {
   cooldownMinutes: 13,
   notReadyReplaceMinutes: 45,
   expendablePodsPriorityCutoff: -5,
+  headroom: { cpuMillis: 750, memoryMiB: 1536 },
   functionTimeoutSeconds: 120,
 } as const;
 
@@ -38,11 +39,19 @@ test("autoscaler: the handler reads what the construct writes, in milliseconds a
     topicArn: "arn:aws:sns:eu-west-1:123456789012:k3s",
     pollMs: 15_000,
     agentInstance: { instanceType: "m7i.xlarge", vcpus: 4, memoryMiB: 16384, architecture: "x86_64" },
-    config: { maxStepUp: 4, scaleDownThreshold: 0.35, scaleDownWindowMs: 420_000, cooldownMs: 780_000, expendablePriorityCutoff: -5 },
+    config: { maxStepUp: 4, scaleDownThreshold: 0.35, scaleDownWindowMs: 420_000, cooldownMs: 780_000, expendablePriorityCutoff: -5, headroom: { cpuMillis: 750, memoryBytes: 1536 * 2 ** 20 } },
     notReadyReplaceAfterMs: 2_700_000,
   });
   // A run cut off at the function's timeout still holds the lock, so no second run acts beside it.
   expect(lockTtlMs).toBeGreaterThan(120_000);
+});
+
+test("autoscaler: a headroom of zeros is none; memory alone or CPU alone is kept; a negative one is refused", () => {
+  expect(parseAutoscalerSettings(autoscalerEnvironment({ ...AUTOSCALER, headroom: { cpuMillis: 0, memoryMiB: 0 } })).config).not.toHaveProperty("headroom");
+  expect(parseAutoscalerSettings(autoscalerEnvironment({ ...AUTOSCALER, headroom: { cpuMillis: 0, memoryMiB: 512 } })).config.headroom).toEqual({ cpuMillis: 0, memoryBytes: 512 * 2 ** 20 });
+  expect(parseAutoscalerSettings(autoscalerEnvironment({ ...AUTOSCALER, headroom: { cpuMillis: 250, memoryMiB: 0 } })).config.headroom).toEqual({ cpuMillis: 250, memoryBytes: 0 });
+  expect(() => parseAutoscalerSettings({ ...autoscalerEnvironment(AUTOSCALER), HEADROOM_CPU_MILLIS: "-1" })).toThrow(/^invalid environment: HEADROOM_CPU_MILLIS: /);
+  expect(() => parseAutoscalerSettings({ ...autoscalerEnvironment(AUTOSCALER), HEADROOM_MEMORY_MIB: "1Gi" })).toThrow(/^invalid environment: HEADROOM_MEMORY_MIB: /);
 });
 
 test("autoscaler: a zero cooldown or poll interval is allowed, a zero window or step is not", () => {

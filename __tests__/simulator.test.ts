@@ -55,8 +55,9 @@ describe("when the autoscaler sees a pod (its schedule and its passes)", () => {
   };
   /** Seconds from the late pod's creation to the first launch for it, on seeds 1 to 10. */
   const detectionSeconds = async (pollSeconds: number, kind: "project" | "threshold" = "project") => {
-    // Without monitoring, whose pods would take the room the first pods leave.
-    const config = resolveConfig({ automation: { pollSeconds }, addons: { monitoring: { enabled: false } } });
+    // Without monitoring, whose pods would take the room the first pods leave, and without headroom, for which an
+    // agent would be launched before the pod comes.
+    const config = resolveConfig({ automation: { pollSeconds, headroom: { cpuMillis: 0, memoryMiB: 0 } }, addons: { monitoring: { enabled: false } } });
     const delays = [];
     for (let seed = 1; seed <= 10; seed++) {
       const { record } = await simulate(trace, kind, { seed, config });
@@ -606,21 +607,31 @@ describe("end to end on the shipped traces", () => {
     expect(block("simulate-seeds")).toBe(formatSeedSweep(sweep));
     expect(block("simulate-ranges")).toBe(formatSeedRanges(sweep));
 
-    // The "What changed" figures for one pass a minute against the polling default, from the same code.
+    // The "What changed" figures, from the same code: one pass a minute against polling (both without headroom, as
+    // polling came first), then without headroom against the default.
     const text = readme.replace(/\s+/g, " ");
-    const onePass = resolveConfig({ automation: { pollSeconds: 0 } });
-    const pending = async (name: string, config?: ReturnType<typeof resolveConfig>) =>
+    const NO_HEADROOM = { headroom: { cpuMillis: 0, memoryMiB: 0 } };
+    const onePass = resolveConfig({ automation: { pollSeconds: 0, ...NO_HEADROOM } });
+    const polling = resolveConfig({ automation: NO_HEADROOM });
+    const summaryOf = async (name: string, config?: ReturnType<typeof resolveConfig>) =>
       (await compareTrace(traces.find((trace) => trace.name === name)!, { seed: 1, prices, config })).runs.find((run) => run.policy === "project")!.summary;
     for (const name of ["spike", "unplaceable", "diurnal", "steady"]) {
-      expect(text).toContain(`from ${(await pending(name, onePass)).pendingPodMinutes.toFixed(1)} to ${(await pending(name)).pendingPodMinutes.toFixed(1)} on ${name}`);
+      expect(text).toContain(`from ${(await summaryOf(name, onePass)).pendingPodMinutes.toFixed(1)} to ${(await summaryOf(name, polling)).pendingPodMinutes.toFixed(1)} on ${name}`);
     }
-    expect(text).toContain(`from ${(await pending("batch", onePass)).pendingPodMinutes.toFixed(0)} to ${(await pending("batch")).pendingPodMinutes.toFixed(0)} on batch`);
-    expect(text).toContain(`p95 time to running from ${(await pending("spike", onePass)).p95Minutes.toFixed(1)} to ${(await pending("spike")).p95Minutes.toFixed(1)} minutes`);
+    expect(text).toContain(`from ${(await summaryOf("batch", onePass)).pendingPodMinutes.toFixed(0)} to ${(await summaryOf("batch", polling)).pendingPodMinutes.toFixed(0)} on batch`);
+    expect(text).toContain(`p95 time to running from ${(await summaryOf("spike", onePass)).p95Minutes.toFixed(1)} to ${(await summaryOf("spike", polling)).p95Minutes.toFixed(1)} minutes`);
     const diurnalCells = (table: string, column: number) => table.split("\n").find((row) => row.startsWith("| diurnal |"))!.split(" | ")[column];
-    const onePassSweep = await seedSweep(traces.filter((trace) => trace.name === "diurnal"), 10, { prices, config: onePass });
-    const [onePassWins, pollingWins] = [formatSeedSweep(onePassSweep), formatSeedSweep(sweep)].map((table) => diurnalCells(table, 3).split("/")[0]);
-    expect(text).toContain(`on diurnal on ${onePassWins} seeds of 10 (${diurnalCells(formatSeedRanges(onePassSweep), 4)} of (b)'s)`);
-    expect(text).toContain(`diurnal beats (b) on ${pollingWins} seeds of 10 (${diurnalCells(formatSeedRanges(sweep), 4)})`);
+    const diurnal = traces.filter((trace) => trace.name === "diurnal");
+    const [onePassSweep, pollingSweep] = [await seedSweep(diurnal, 10, { prices, config: onePass }), await seedSweep(diurnal, 10, { prices, config: polling })];
+    const wins = (sweep: typeof onePassSweep) => diurnalCells(formatSeedSweep(sweep), 3).split("/")[0];
+    expect(text).toContain(`on diurnal on ${wins(onePassSweep)} seeds of 10 (${diurnalCells(formatSeedRanges(onePassSweep), 4)} of (b)'s)`);
+    expect(text).toContain(`diurnal beats (b) on ${wins(pollingSweep)} seeds of 10 (${diurnalCells(formatSeedRanges(pollingSweep), 4)})`);
+    // The headroom: seed 1's pending-pod-minutes and node-hours on diurnal and steady, and diurnal's seeds against (b).
+    for (const name of ["diurnal", "steady"]) {
+      const [before, after] = [await summaryOf(name, polling), await summaryOf(name)];
+      expect(text).toContain(`${name} from ${before.pendingPodMinutes.toFixed(1)} to ${after.pendingPodMinutes.toFixed(1)} pending-pod-minutes at ${before.nodeHours.toFixed(2)} to ${after.nodeHours.toFixed(2)} node-hours`);
+    }
+    expect(text).toContain(`beats (b) on diurnal on ${wins(sweep)} seeds of 10 (${diurnalCells(formatSeedRanges(sweep), 4)} of (b)'s pending-pod-minutes, ${diurnalCells(formatSeedRanges(sweep), 2)} node-hours)`);
   }, 120_000);
 
   test("every shipped trace loads", () => {

@@ -334,13 +334,21 @@ const rows: Row[] = [
         cooldownMinutes: 6,
         notReadyReplaceMinutes: 25,
         expendablePodsPriorityCutoff: -20,
+        headroom: { cpuMillis: 300, memoryMiB: 768 },
       },
     },
     expect: (json) => {
       expect(Object.values(json.resource.aws_cloudwatch_event_rule).find((rule) => rule.schedule_expression)!.schedule_expression).toBe("rate(2 minutes)");
       // Read back by the handler's own parser, in the handler's units.
       const settings = parseAutoscalerSettings(appliedLambdaEnvironment(json, "Autoscaler"));
-      expect(settings.config).toEqual({ maxStepUp: 4, scaleDownThreshold: 0.35, scaleDownWindowMs: 15 * 60_000, cooldownMs: 6 * 60_000, expendablePriorityCutoff: -20 });
+      expect(settings.config).toEqual({
+        maxStepUp: 4,
+        scaleDownThreshold: 0.35,
+        scaleDownWindowMs: 15 * 60_000,
+        cooldownMs: 6 * 60_000,
+        expendablePriorityCutoff: -20,
+        headroom: { cpuMillis: 300, memoryBytes: 768 * 2 ** 20 },
+      });
       expect(settings.notReadyReplaceAfterMs).toBe(25 * 60_000);
       expect(settings.pollMs).toBe(0);
     },

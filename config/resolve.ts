@@ -52,8 +52,16 @@ export interface ClusterConfig extends Omit<ParsedConfig, "network" | "servers" 
   /** databaseMaxConnections is the configured value or the one derived from database.instanceClass. */
   readonly monitoring: ParsedConfig["monitoring"];
   readonly addons: ParsedConfig["addons"] & { readonly monitoring: ParsedConfig["addons"]["monitoring"] & { readonly enabled: boolean } };
-  readonly automation: ParsedConfig["automation"] & { readonly pollSeconds: number };
+  readonly automation: ParsedConfig["automation"] & { readonly pollSeconds: number; readonly headroom: Headroom };
 }
+
+type Headroom = NonNullable<ParsedConfig["automation"]["headroom"]>;
+
+/**
+ * Room for one 500m, 1 GiB pod: the reservation kubernetes.io's "Overprovision Node Capacity For A Cluster" uses as
+ * its example, a quarter of a default agent's CPU. It costs at most one agent, and only while no agent has that room.
+ */
+const DEFAULT_HEADROOM: Headroom = { cpuMillis: 500, memoryMiB: 1024 };
 
 /** Seconds between passes on that schedule: cluster-autoscaler's --scan-interval default. */
 const DEFAULT_POLL_SECONDS = 10;
@@ -219,7 +227,12 @@ export function resolveConfig(input: unknown): ClusterConfig {
     monitoring: { ...config.monitoring, databaseMaxConnections },
     // A production cluster without metrics and alerts is flying blind; dev clusters are throwaway and small.
     addons: { ...config.addons, monitoring: { ...config.addons.monitoring, enabled: monitoringEnabled } },
-    automation: { ...config.automation, pollSeconds: config.automation.pollSeconds ?? (everyMinute ? DEFAULT_POLL_SECONDS : 0) },
+    automation: {
+      ...config.automation,
+      pollSeconds: config.automation.pollSeconds ?? (everyMinute ? DEFAULT_POLL_SECONDS : 0),
+      // Dev clusters are throwaway: a pod there may wait for an agent's boot.
+      headroom: config.automation.headroom ?? (config.environment === "dev" ? { cpuMillis: 0, memoryMiB: 0 } : DEFAULT_HEADROOM),
+    },
   };
 }
 

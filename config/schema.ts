@@ -264,6 +264,17 @@ const AutomationSchema = z.strictObject({
     .int()
     .refine((seconds) => seconds === 0 || (seconds >= 5 && seconds <= 30), "must be 0 (one pass per run) or between 5 and 30")
     .optional(),
+  /**
+   * Room the autoscaler keeps free on a Ready agent for one more pod of this size, so such a pod starts at once rather
+   * than after an agent's boot (node overprovisioning; lambdas/autoscaler/decide.ts). Both 0: none. Default: 500m
+   * CPU and 1024 MiB unless environment is "dev", whose clusters are throwaway (config/resolve.ts).
+   */
+  headroom: z
+    .strictObject({
+      cpuMillis: z.number().int().min(0, "must be 0 or more"),
+      memoryMiB: z.number().int().min(0, "must be 0 or more"),
+    })
+    .optional(),
   /** Requested share of allocatable (CPU or memory) below which an agent counts as underutilized. */
   scaleDownUtilizationPercent: z.number().int().min(1, "must be between 1 and 100").max(100, "must be between 1 and 100").default(50),
   /** How long an agent must stay underutilized before it is removed. */

@@ -3,6 +3,7 @@
  * time. No I/O and no clock, so every rule is tested as a table.
  */
 import type { DisruptionBudget, NodeInfo, PodInfo, Resources } from "../shared/cluster";
+import type { PodSchedulingSpec } from "../shared/kube-model";
 import { drainDecision } from "./drainability";
 import { DEFAULT_POD_CAPACITY } from "./node-template";
 import { classifyPendingPods, PendingPods, PodVerdict } from "./pending";
@@ -53,6 +54,13 @@ export interface ScalerConfig {
    * defaults to scanInterval"). Waiting after each removal would take an hour to shed six idle agents.
    */
   readonly cooldownMs: number;
+  /**
+   * Room kept free for one more pod of this size on a Ready agent, so such a pod starts at once instead of after an
+   * agent's boot: node overprovisioning (kubernetes.io, "Overprovision Node Capacity For A Cluster", whose example
+   * reserves 500m and 1Gi), kept by the autoscaler itself rather than by placeholder pods, so nothing waits for a
+   * preemption. An agent on its way counts as room. Absent: none kept.
+   */
+  readonly headroom?: Resources;
 }
 
 export type Decision =
@@ -84,9 +92,15 @@ export function decide(observed: Observed, state: ScalerState, config: ScalerCon
     nodeNames: observed.nodeNames,
     expendablePriorityCutoff: config.expendablePriorityCutoff,
   });
+  const headroom = headroomOf(config);
+  const headroomMissing = headroom.pod !== undefined && upcomingAgents(observed, now) === 0 && !readyAgents(observed).some((node) => schedulingFailure(headroom.pod!, node) === undefined);
   // Only pods a new agent would run block scale-down, as in cluster-autoscaler; the others wait for something no
-  // node count can change.
-  const decision = pending.schedulable.length > 0 ? decideScaleUp(observed, config, pending, now) : decideScaleDown(observed, state, config, now, underutilizedSince, pending);
+  // node count can change. Missing headroom is demand too: a pass that finds none adds an agent for it.
+  const undecided =
+    pending.schedulable.length > 0 || headroomMissing
+      ? decideScaleUp(observed, config, pending, now, headroomMissing ? headroom.pod : undefined)
+      : decideScaleDown(observed, state, config, now, underutilizedSince, pending, headroom.pod);
+  const decision = { ...undecided, reason: `${undecided.reason}${headroom.note}` };
   // A removed node's pods may land on any other node (kube-scheduler prefers the least allocated, which is the next
   // candidate), so every window restarts, as cluster-autoscaler restarts those of the nodes its simulation moved them
   // to (simulator/tracker.go, RemoveNodeFromTracker): no pod is evicted twice in two runs. An empty node moves nothing.
@@ -119,6 +133,21 @@ function pendingNote(pending: PendingPods): string {
   return unplaceable + ignored;
 }
 
+const describe = (resources: Resources) => `${resources.cpuMillis}m CPU and ${Math.round(resources.memoryBytes / 2 ** 20)}Mi`;
+
+/** The headroom as a pod with nothing but requests, when a new agent could hold one; otherwise why none is kept. */
+function headroomOf(config: ScalerConfig): { readonly pod?: PodSchedulingSpec; readonly note: string } {
+  if (!config.headroom || (config.headroom.cpuMillis === 0 && config.headroom.memoryBytes === 0)) return { note: "" };
+  const pod: PodSchedulingSpec = { requests: config.headroom };
+  const failure = schedulingFailure(pod, config.nodeTemplate);
+  return failure === undefined ? { pod, note: "" } : { note: `; no headroom kept: ${describe(config.headroom)} fits no new agent (${failure})` };
+}
+
+/** The agents the scheduler may place pods on now, with the pods that hold their resources. */
+function readyAgents(observed: Observed): NodeState[] {
+  return observed.nodes.filter((node) => node.ready && !node.unschedulable).map(schedulingState);
+}
+
 /** cluster-autoscaler clusterstate MaxNodeStartupTime: a node not Ready this long after registering is not starting. */
 const MAX_NODE_STARTUP_MS = 15 * 60_000;
 
@@ -134,19 +163,22 @@ function upcomingAgents(observed: Observed, now: number): number {
   return launching + starting.length;
 }
 
-function decideScaleUp(observed: Observed, config: ScalerConfig, pending: PendingPods, now: number): Decision {
+/** A scale-up for the unschedulable pods, and for the headroom when it is given (no agent has room for it). */
+function decideScaleUp(observed: Observed, config: ScalerConfig, pending: PendingPods, now: number, headroom?: PodSchedulingSpec): Decision {
   const { group } = observed;
   const note = pendingNote(pending);
   // Packing stops at the group's maximum: nodes beyond it could never be added.
-  const packing = binPack(pending.schedulable, config.nodeTemplate, group.max);
+  const packing = binPack<PodSchedulingSpec>(headroom ? [...pending.schedulable, headroom] : pending.schedulable, config.nodeTemplate, group.max);
   const needed = packing.unpacked.length > 0 ? `more than ${group.max}` : `${packing.nodes}`;
   const upcoming = upcomingAgents(observed, now);
   const missing = (packing.unpacked.length > 0 ? Infinity : packing.nodes) - upcoming;
-  const demand = `${pending.schedulable.length} unschedulable pod(s) need ${needed} node(s)${upcoming > 0 ? `, ${upcoming} already on their way` : ""}`;
+  const pods = pending.schedulable.length > 0 ? `${pending.schedulable.length} unschedulable pod(s)` : "";
+  const room = headroom ? `headroom for ${describe(headroom.requests)}, which no Ready agent has,` : "";
+  const demand = `${[pods, room].filter(Boolean).join(" and ")} ${pods ? "need" : "needs"} ${needed} node(s)${upcoming > 0 ? `, ${upcoming} already on their way` : ""}`;
   if (missing <= 0) return { action: "none", reason: `${demand}${note}` };
-  const room = group.max - group.desired;
-  if (room <= 0) return { action: "none", reason: `${demand}; the group is at its maximum of ${group.max}${note}` };
-  const by = Math.min(missing, config.maxStepUp, room);
+  const space = group.max - group.desired;
+  if (space <= 0) return { action: "none", reason: `${demand}; the group is at its maximum of ${group.max}${note}` };
+  const by = Math.min(missing, config.maxStepUp, space);
   const bound = by < missing ? (by === config.maxStepUp ? ` (step limited to ${config.maxStepUp})` : ` (maximum ${group.max})`) : "";
   return { action: "scale-up", by, desired: group.desired + by, reason: `${demand}; adding ${by}${bound}${note}` };
 }
@@ -171,29 +203,29 @@ function schedulingState(node: AgentNode): NodeState {
 }
 
 /**
- * Why the pods cannot all move to the other nodes, or undefined when they can: each pod, largest first, goes to the
+ * The other nodes with the pods moved onto them, or why the pods cannot all move: each pod, largest first, goes to the
  * first node whose scheduler predicates pass, as cluster-autoscaler's removal simulation reschedules a node's pods
  * (simulator/cluster.go).
  */
-function rescheduleFailure(pods: PodInfo[], from: AgentNode, others: NodeState[]): string | undefined {
+function reschedule(pods: PodInfo[], from: AgentNode, others: NodeState[]): { readonly nodes: NodeState[] } | { readonly failure: string } {
   const nodes = [...others];
   for (const pod of largestFirst(pods, from)) {
     const target = nodes.findIndex((node) => schedulingFailure(pod, node) === undefined);
     if (target < 0) {
       const why = nodes.slice(0, SHOWN).map((node) => `${node.name}: ${schedulingFailure(pod, node)}`);
-      return `${pod.namespace}/${pod.name} fits on no other node${why.length > 0 ? ` (${why.join(", ")})` : ""}`;
+      return { failure: `${pod.namespace}/${pod.name} fits on no other node${why.length > 0 ? ` (${why.join(", ")})` : ""}` };
     }
     nodes[target] = place(pod, nodes[target]);
   }
-  return undefined;
+  return { nodes };
 }
 
-function decideScaleDown(observed: Observed, state: ScalerState, config: ScalerConfig, now: number, underutilizedSince: Record<string, number>, pending: PendingPods): Decision {
-  const decision = decideNodeRemoval(observed, state, config, now, underutilizedSince);
+function decideScaleDown(observed: Observed, state: ScalerState, config: ScalerConfig, now: number, underutilizedSince: Record<string, number>, pending: PendingPods, headroom?: PodSchedulingSpec): Decision {
+  const decision = decideNodeRemoval(observed, state, config, now, underutilizedSince, headroom);
   return { ...decision, reason: `${decision.reason}${pendingNote(pending)}` };
 }
 
-function decideNodeRemoval(observed: Observed, state: ScalerState, config: ScalerConfig, now: number, underutilizedSince: Record<string, number>): Decision {
+function decideNodeRemoval(observed: Observed, state: ScalerState, config: ScalerConfig, now: number, underutilizedSince: Record<string, number>, headroom?: PodSchedulingSpec): Decision {
   const { group } = observed;
   if (group.desired <= group.min) return { action: "none", reason: `no pod needs a new agent; the group is at its minimum of ${group.min}` };
   const sinceFailure = now - (state.lastScaleDownFailureAt ?? -Infinity);
@@ -212,7 +244,9 @@ function decideNodeRemoval(observed: Observed, state: ScalerState, config: Scale
   }
 
   const refusals: string[] = [];
-  const schedulable = observed.nodes.filter((node) => node.ready && !node.unschedulable).map(schedulingState);
+  const schedulable = readyAgents(observed);
+  // An agent on its way will have room enough for the headroom; otherwise some remaining agent must keep it.
+  const headroomAfterRemoval = headroom !== undefined && upcomingAgents(observed, now) === 0 ? headroom : undefined;
   for (const node of candidates) {
     const verdicts = node.pods.map((pod) => ({ pod, ...drainDecision(pod, { budgets: observed.budgets, now }) }));
     const blocker = verdicts.find((verdict) => verdict.outcome === "block");
@@ -231,9 +265,13 @@ function decideNodeRemoval(observed: Observed, state: ScalerState, config: Scale
       refusals.push(`${node.name}: ${constrained.namespace}/${constrained.name} has ${constrained.interPodConstraints!.join(", ")}, which the removal simulation does not evaluate`);
       continue;
     }
-    const stuck = rescheduleFailure(mustMove, node, schedulable.filter((other) => other.name !== node.name));
-    if (stuck) {
-      refusals.push(`${node.name}: ${stuck}`);
+    const moved = reschedule(mustMove, node, schedulable.filter((other) => other.name !== node.name));
+    if ("failure" in moved) {
+      refusals.push(`${node.name}: ${moved.failure}`);
+      continue;
+    }
+    if (headroomAfterRemoval && !moved.nodes.some((other) => schedulingFailure(headroomAfterRemoval, other) === undefined)) {
+      refusals.push(`${node.name}: without it no agent would have room for the headroom of ${describe(headroomAfterRemoval.requests)}`);
       continue;
     }
     const utilization = share(requested(node), node.allocatable);

@@ -24,6 +24,8 @@ export interface AutoscalerTuning {
   readonly notReadyReplaceMinutes: number;
   /** Pods below this priority are expendable: never scaled up for, deleted rather than moved on scale-down. */
   readonly expendablePodsPriorityCutoff: number;
+  /** Room kept free on a Ready agent for one more pod of this size (decide.ts ScalerConfig.headroom); zeros: none. */
+  readonly headroom: { readonly cpuMillis: number; readonly memoryMiB: number };
   /** Instance type whose size and labels a new agent is assumed to have until one is measured. */
   readonly nodeInstanceType: string;
   /** Architecture of the agents, for the kubernetes.io/arch label of a new agent. */
@@ -77,6 +79,8 @@ const environmentShape = {
   LOCK_TTL_SECONDS: z.coerce.number().check(z.int(), z.positive()),
   NOT_READY_REPLACE_AFTER_SECONDS: z.coerce.number().check(z.int(), z.positive()),
   EXPENDABLE_PODS_PRIORITY_CUTOFF: z.coerce.number().check(z.int()),
+  HEADROOM_CPU_MILLIS: z.coerce.number().check(z.int(), z.nonnegative()),
+  HEADROOM_MEMORY_MIB: z.coerce.number().check(z.int(), z.nonnegative()),
 };
 
 /**
@@ -104,6 +108,8 @@ export function autoscalerEnvironment(props: AutoscalerEnvironmentProps): Record
     LOCK_TTL_SECONDS: String(props.functionTimeoutSeconds + 60),
     NOT_READY_REPLACE_AFTER_SECONDS: String(props.notReadyReplaceMinutes * 60),
     EXPENDABLE_PODS_PRIORITY_CUTOFF: String(props.expendablePodsPriorityCutoff),
+    HEADROOM_CPU_MILLIS: String(props.headroom.cpuMillis),
+    HEADROOM_MEMORY_MIB: String(props.headroom.memoryMiB),
   };
 }
 
@@ -125,6 +131,7 @@ export function parseAutoscalerSettings(env: NodeJS.ProcessEnv): AutoscalerSetti
       scaleDownThreshold: vars.SCALE_DOWN_THRESHOLD_PERCENT / 100,
       scaleDownWindowMs: vars.SCALE_DOWN_WINDOW_SECONDS * 1000,
       cooldownMs: vars.COOLDOWN_SECONDS * 1000,
+      ...(vars.HEADROOM_CPU_MILLIS > 0 || vars.HEADROOM_MEMORY_MIB > 0 ? { headroom: { cpuMillis: vars.HEADROOM_CPU_MILLIS, memoryBytes: vars.HEADROOM_MEMORY_MIB * 2 ** 20 } } : {}),
     },
     notReadyReplaceAfterMs: vars.NOT_READY_REPLACE_AFTER_SECONDS * 1000,
   };

@@ -20,6 +20,7 @@ export function autoscalerProps(config: ClusterConfig): AutoscalerProps {
     cooldownMinutes: automation.cooldownMinutes,
     notReadyReplaceMinutes: automation.notReadyReplaceMinutes,
     expendablePodsPriorityCutoff: automation.expendablePodsPriorityCutoff,
+    headroom: automation.headroom,
     nodeInstanceType: config.agents.instanceTypes[0],
     nodeArchitecture: config.architecture,
   };

@@ -17,6 +17,7 @@ const config = {
     "config/backend.ts",
     "config/rds-max-connections.ts",
     "lambdas/autoscaler/decide.ts",
+    "lambdas/autoscaler/headroom.ts",
     "lambdas/autoscaler/pending.ts",
     "lambdas/autoscaler/scheduling.ts",
     "lambdas/autoscaler/node-template.ts",

@@ -452,10 +452,11 @@ describe("boundaries of the scale-up rules", () => {
 
 // Node overprovisioning (kubernetes.io/docs/tasks/administer-cluster/node-overprovisioning: "By maintaining some unused
 // capacity, you ensure that resources are immediately available when new pods are created"), whose example reserves
-// 500m and 1Gi: room for one such pod on a Ready agent, or an agent on its way.
+// 500m and 1Gi in all: here, room for one pod of that size on one Ready agent.
 describe("headroom", () => {
   const WITH_HEADROOM: ScalerConfig = { ...CONFIG, headroom: { cpuMillis: 500, memoryBytes: GiB } };
-  const ROOM = "headroom for 500m CPU and 1024Mi, which no Ready agent has,";
+  const ROOM = "headroom for a pod of 500m CPU, 1024Mi memory, which no Ready agent has,";
+  const since = (name: string) => ({ underutilizedSince: { [name]: NOW - 11 * MINUTE } });
 
   test("an agent with 500m and 1Gi free is the headroom; 100m less CPU, or memory short, is not, and one agent is added", () => {
     expect(decide(observed([node("n1", [pod("a", 1500, 7)])]), FRESH, WITH_HEADROOM, NOW).decision).toEqual({
@@ -469,14 +470,39 @@ describe("headroom", () => {
     expect(decide(observed([node("n1", [pod("a", 1600, 1)])]), FRESH, CONFIG, NOW).decision.action).toBe("none");
   });
 
-  test("room on an agent not Ready, cordoned or tainted is no headroom; an agent on its way is", () => {
-    const empty = (extra: Partial<AgentNode>) => node("n2", [], extra);
+  test("CPU alone or memory alone is a headroom too", () => {
+    const cpuOnly: ScalerConfig = { ...CONFIG, headroom: { cpuMillis: 500, memoryBytes: 0 } };
+    const memoryOnly: ScalerConfig = { ...CONFIG, headroom: { cpuMillis: 0, memoryBytes: GiB } };
+    expect(decide(observed([node("n1", [pod("a", 1600, 1)])]), FRESH, cpuOnly, NOW).decision).toMatchObject({ action: "scale-up", reason: "headroom for a pod of 500m CPU, which no Ready agent has, needs 1 node(s); adding 1" });
+    expect(decide(observed([node("n1", [pod("a", 1600, 1)])]), FRESH, memoryOnly, NOW).decision.action).toBe("none");
+    expect(decide(observed([node("n1", [pod("a", 100, 7.5)])]), FRESH, memoryOnly, NOW).decision).toMatchObject({ action: "scale-up", reason: "headroom for a pod of 1024Mi memory, which no Ready agent has, needs 1 node(s); adding 1" });
+  });
+
+  test("room on an agent not Ready or cordoned is no headroom; an agent on its way is counted once, after the pods that will fill it", () => {
     const full = node("n1", [pod("a", 1600, 1)]);
-    for (const unusable of [empty({ ready: false, createdAtMs: NOW - 60 * MINUTE }), empty({ unschedulable: true }), empty({ taints: [{ key: "drain", effect: "NoSchedule" }] })]) {
+    for (const unusable of [node("n2", [pod("b", 100, 1)], { ready: false, createdAtMs: NOW - 60 * MINUTE }), node("n2", [], { unschedulable: true })]) {
       expect(decide(observed([full, unusable]), FRESH, WITH_HEADROOM, NOW).decision).toMatchObject({ action: "scale-up", by: 1, desired: 3 });
     }
-    expect(decide(observed([full, empty({ ready: false, createdAtMs: NOW - MINUTE })]), FRESH, WITH_HEADROOM, NOW).decision.action).toBe("none");
-    expect(decide(observed([full], [], { desired: 2, min: 1, max: 10 }), FRESH, WITH_HEADROOM, NOW).decision.action).toBe("none");
+    expect(decide(observed([full], [], { desired: 2, min: 1, max: 10 }), FRESH, WITH_HEADROOM, NOW).decision).toEqual({ action: "none", reason: `${ROOM} needs 1 node(s), 1 already on their way` });
+    // A pending pod will take the agent on its way whole, so the headroom needs one more.
+    expect(decide(observed([full], [pending("p", 1900, 1)], { desired: 2, min: 1, max: 10 }), FRESH, WITH_HEADROOM, NOW).decision).toMatchObject({ action: "scale-up", by: 1, desired: 3 });
+  });
+
+  test("pods below the expendable cut-off leave their room free, as a pod placed there preempts them: no agent is added for them", () => {
+    const expendable = (name: string) => pod(name, 1900, 1, { priority: -100 });
+    expect(decide(observed([node("n1", [expendable("filler")])], [pending("more", 1000, 1, { priority: -100 })]), FRESH, WITH_HEADROOM, NOW).decision.action).toBe("none");
+    // At the cut-off a pod holds its room.
+    expect(decide(observed([node("n1", [pod("filler", 1900, 1, { priority: -10 })])]), FRESH, WITH_HEADROOM, NOW).decision.action).toBe("scale-up");
+  });
+
+  test("an agent with no workload that cannot hold it stops the scale-ups, and the reason says why (no run to the maximum)", () => {
+    const tainted = node("n2", [pod("exporter", 10, 0.03, { controllerKind: "DaemonSet" })], { taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] });
+    const outcome = decide(observed([node("n1", [pod("a", 1600, 1)]), tainted]), FRESH, WITH_HEADROOM, NOW);
+    expect(outcome.decision.action).toBe("none");
+    expect(outcome.decision.reason).toMatch(/; no headroom kept: a pod of 500m CPU, 1024Mi memory fits not even n2, which runs no workload: .*dedicated/);
+    // With a workload pod on it, the taint is that agent's own, and an agent is added.
+    const busy = node("n2", [pod("gpu-job", 100, 1)], { taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] });
+    expect(decide(observed([node("n1", [pod("a", 1600, 1)]), busy]), FRESH, WITH_HEADROOM, NOW).decision.action).toBe("scale-up");
   });
 
   test("unschedulable pods and the headroom pack together: a 1500m pod leaves room for it on its new agent, a 1600m pod does not", () => {
@@ -502,15 +528,28 @@ describe("headroom", () => {
 
   test("an underutilized agent stays when the others would have no room left after taking its pods, and goes when they would", () => {
     const idle = node("idle", [pod("small", 200, 1)]);
-    const since = { underutilizedSince: { idle: NOW - 11 * MINUTE } };
-    expect(decide(observed([node("n1", [pod("a", 1400, 1)]), idle]), since, WITH_HEADROOM, NOW).decision).toEqual({
+    expect(decide(observed([node("n1", [pod("a", 1400, 1)]), idle]), since("idle"), WITH_HEADROOM, NOW).decision).toEqual({
       action: "none",
-      reason: "no node can be removed: idle: without it no agent would have room for the headroom of 500m CPU and 1024Mi",
+      reason: "no node can be removed: idle: without it no agent would keep room for the headroom's pod of 500m CPU, 1024Mi memory",
     });
-    expect(decide(observed([node("n1", [pod("a", 1300, 1)]), idle]), since, WITH_HEADROOM, NOW).decision).toMatchObject({ action: "scale-down", node: "idle", desired: 1 });
-    // An agent on its way will hold the room: not Ready yet, registered a minute ago.
+    expect(decide(observed([node("n1", [pod("a", 1300, 1)]), idle]), since("idle"), WITH_HEADROOM, NOW).decision).toMatchObject({ action: "scale-down", node: "idle", desired: 1 });
+    // One of two remaining agents with the room is enough.
+    expect(decide(observed([node("n1", [pod("a", 500, 1)]), node("n2", [pod("b", 1800, 1)]), node("idle", [pod("small", 300, 1)])]), since("idle"), WITH_HEADROOM, NOW).decision).toMatchObject({
+      action: "scale-down",
+      node: "idle",
+    });
+    // An agent on its way is not room yet: it may never come.
     const starting = node("new", [], { ready: false, createdAtMs: NOW - MINUTE });
-    expect(decide(observed([node("n1", [pod("a", 1400, 1)]), idle, starting]), since, WITH_HEADROOM, NOW).decision).toMatchObject({ action: "scale-down", node: "idle" });
+    expect(decide(observed([node("n1", [pod("a", 1400, 1)]), idle, starting]), since("idle"), WITH_HEADROOM, NOW).decision.action).toBe("none");
+  });
+
+  test("the moved pods go where kube-scheduler would spread them (LeastAllocated), not where a first fit leaves a gap", () => {
+    // A first fit puts both 450m pods on a (2000m used) and leaves b 900m free; the scheduler puts one on each, leaving
+    // 450m on both: no room for 500m.
+    const twoSmall = node("c", [pod("s1", 450, 0.5), pod("s2", 450, 0.5)]);
+    const others = [node("a", [pod("x", 1100, 1)]), node("b", [pod("y", 1100, 1)])];
+    expect(decide(observed([...others, twoSmall]), since("c"), CONFIG, NOW).decision).toMatchObject({ action: "scale-down", node: "c" });
+    expect(decide(observed([...others, twoSmall]), since("c"), WITH_HEADROOM, NOW).decision).toMatchObject({ action: "none", reason: expect.stringMatching(/^no node can be removed: c: without it no agent would keep room/) });
   });
 
   test("headroom no new agent could hold is not kept, and every reason says why", () => {
@@ -518,7 +557,7 @@ describe("headroom", () => {
     const outcome = decide(observed([node("n1", [pod("a", 1600, 1)])]), FRESH, tooLarge, NOW);
     expect(outcome.decision).toEqual({
       action: "none",
-      reason: "no pod needs a new agent; the group is at its minimum of 1; no headroom kept: 2500m CPU and 1024Mi fits no new agent (insufficient cpu (requests 2500m, 2000m free))",
+      reason: "no pod needs a new agent; the group is at its minimum of 1; no headroom kept: a pod of 2500m CPU, 1024Mi memory fits no new agent: insufficient cpu (requests 2500m, 2000m free)",
     });
     expect(decide(observed([node("n1")], [pending("p", 500, 1)]), FRESH, tooLarge, NOW).decision.reason).toMatch(/^1 unschedulable pod\(s\) need 1 node\(s\); adding 1; no headroom kept: /);
   });

@@ -1,6 +1,6 @@
 import { nodeTemplate } from "../lambdas/autoscaler/node-template";
 import { classifyPendingPods, PendingContext } from "../lambdas/autoscaler/pending";
-import { binPack, effectiveRequests, largestFirst, NodeState, nodeWith, place, schedulingFailure } from "../lambdas/autoscaler/scheduling";
+import { binPack, effectiveRequests, largestFirst, leastAllocatedScore, NodeState, nodeWith, place, schedulingFailure, spreadLeastAllocated } from "../lambdas/autoscaler/scheduling";
 import { PodInfo } from "../lambdas/shared/cluster";
 import { LabelSelector, NodeSelectorTerm, PodSchedulingSpec, Resources } from "../lambdas/shared/kube-model";
 import { matchesLabelSelector, matchesNodeSelectorTerms } from "../lambdas/shared/selectors";
@@ -295,5 +295,30 @@ describe("largest first (cluster-autoscaler estimator/decreasing_pod_orderer.go)
     const pods = [pod("a", 500, 2 ** 30), pod("b", 100, 4 * 2 ** 30), pod("c", 900, 2 * 2 ** 30)];
     expect(largestFirst(pods, { allocatable: { cpuMillis: 0, memoryBytes: 8 * 2 ** 30 } }).map((p) => p.name)).toEqual(["b", "c", "a"]);
     expect(largestFirst(pods, { allocatable: { cpuMillis: 2000, memoryBytes: 0 } }).map((p) => p.name)).toEqual(["c", "a", "b"]);
+  });
+});
+
+describe("LeastAllocated scoring (kube-scheduler pkg/scheduler/framework/plugins/noderesources/least_allocated.go)", () => {
+  // leastRequestedScore: (capacity - requested) * MaxNodeScore / capacity, 0 once requested exceeds capacity; the node's
+  // score is the weighted mean over the resources with a capacity (CPU and memory, weight 1 each, by default).
+  test("the mean of the shares left free once the pod is placed, as the upstream formula gives in points of 100", () => {
+    const node = place(spec(1000, 2048), agent());
+    // CPU (2000 - 1500) / 2000 = 25 points, memory (8192 - 4096) / 8192 = 50 points: 37.5.
+    expect(leastAllocatedScore(spec(500, 2048), node)).toBeCloseTo(0.375);
+    // More than the capacity scores 0 for that resource, not a negative share.
+    expect(leastAllocatedScore(spec(3000, 0), node)).toBeCloseTo((0 + 6144 / 8192) / 2);
+    // A resource the node has none of is left out of the mean, not counted as 0.
+    expect(leastAllocatedScore(spec(500, 0), agent({ allocatable: r(2000, 0) }))).toBeCloseTo(0.75);
+  });
+
+  test("spreading puts each pod, largest first, on the feasible node it scores highest, the first of equals; none when one fits nowhere", () => {
+    const named = (name: string, usedCpu: number) => place(spec(usedCpu, 1024), agent({ name }));
+    const spread = spreadLeastAllocated([spec(450, 512), spec(450, 512)], [named("a", 1100), named("b", 1100)])!;
+    expect(spread.map((node) => node.used.cpuMillis)).toEqual([1550, 1550]);
+    const uneven = spreadLeastAllocated([spec(300), spec(600)], [named("a", 500), named("b", 1200)])!;
+    // The 600m pod goes to a (more free); the 300m pod then leaves a 600m free against b 500m: a again.
+    expect(uneven.map((node) => node.used.cpuMillis)).toEqual([1400, 1200]);
+    expect(spreadLeastAllocated([spec(1000)], [named("a", 1500)])).toBeUndefined();
+    expect(spreadLeastAllocated([], [])).toEqual([]);
   });
 });

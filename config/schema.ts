@@ -271,8 +271,8 @@ const AutomationSchema = z.strictObject({
    */
   headroom: z
     .strictObject({
-      cpuMillis: z.number().int().min(0, "must be 0 or more"),
-      memoryMiB: z.number().int().min(0, "must be 0 or more"),
+      cpuMillis: z.number({ error: 'must be a number of millicores (500 for "500m")' }).int('must be a whole number of millicores (500 for "500m")').min(0, "must be 0 or more"),
+      memoryMiB: z.number({ error: 'must be a number of MiB (1024 for "1Gi")' }).int('must be a whole number of MiB (1024 for "1Gi")').min(0, "must be 0 or more"),
     })
     .optional(),
   /** Requested share of allocatable (CPU or memory) below which an agent counts as underutilized. */

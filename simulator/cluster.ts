@@ -6,7 +6,7 @@
  * autoscaler's own code runs against it. Time is the caller's: the simulator (engine.ts) or a test moves `now`.
  */
 import { AgentGroup, AgentGroupView } from "../lambdas/autoscaler/aws";
-import { NodeState, place, schedulingFailure } from "../lambdas/autoscaler/scheduling";
+import { leastAllocatedScore, NodeState, place, schedulingFailure } from "../lambdas/autoscaler/scheduling";
 import { Cluster, DaemonSetInfo, DisruptionBudget, EvictionOutcome, NodeInfo, PersistentVolumeClaimInfo, PodInfo } from "../lambdas/shared/cluster";
 import type { Resources, Taint } from "../lambdas/shared/kube-model";
 import { matchesLabelSelector } from "../lambdas/shared/selectors";
@@ -236,9 +236,7 @@ export class SimulatedCluster implements Cluster, AgentGroup {
     let best: SimNode | undefined;
     let bestScore = -Infinity;
     for (const node of feasible) {
-      const state = states.get(node.info.name)!;
-      const free = (used: number, total: number) => (total > 0 ? (total - used) / total : 0);
-      const score = free(state.used.cpuMillis + pod.requests.cpuMillis, state.allocatable.cpuMillis) + free(state.used.memoryBytes + pod.requests.memoryBytes, state.allocatable.memoryBytes);
+      const score = leastAllocatedScore(pod, states.get(node.info.name)!);
       if (score > bestScore) {
         best = node;
         bestScore = score;

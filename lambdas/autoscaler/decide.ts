@@ -5,6 +5,7 @@
 import type { DisruptionBudget, NodeInfo, PodInfo, Resources } from "../shared/cluster";
 import type { PodSchedulingSpec } from "../shared/kube-model";
 import { drainDecision } from "./drainability";
+import { AgentRoom, describeRequests, roomAfterMoving, viewHeadroom } from "./headroom";
 import { DEFAULT_POD_CAPACITY } from "./node-template";
 import { classifyPendingPods, PendingPods, PodVerdict } from "./pending";
 import { binPack, largestFirst, NodeState, nodeWith, place, schedulingFailure } from "./scheduling";
@@ -54,12 +55,7 @@ export interface ScalerConfig {
    * defaults to scanInterval"). Waiting after each removal would take an hour to shed six idle agents.
    */
   readonly cooldownMs: number;
-  /**
-   * Room kept free for one more pod of this size on a Ready agent, so such a pod starts at once instead of after an
-   * agent's boot: node overprovisioning (kubernetes.io, "Overprovision Node Capacity For A Cluster", whose example
-   * reserves 500m and 1Gi), kept by the autoscaler itself rather than by placeholder pods, so nothing waits for a
-   * preemption. An agent on its way counts as room. Absent: none kept.
-   */
+  /** Room kept free on a Ready agent for one more pod of this size (headroom.ts). Absent: none kept. */
   readonly headroom?: Resources;
 }
 
@@ -80,6 +76,7 @@ export interface Outcome {
 const ZERO: Resources = { cpuMillis: 0, memoryBytes: 0 };
 const add = (a: Resources, b: Resources): Resources => ({ cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes });
 const isActive = (pod: PodInfo) => pod.phase !== "Succeeded" && pod.phase !== "Failed";
+const isExpendable = (pod: PodInfo, config: ScalerConfig) => pod.priority !== undefined && pod.priority < config.expendablePriorityCutoff;
 const share = (request: Resources, capacity: Resources) =>
   Math.max(capacity.cpuMillis > 0 ? request.cpuMillis / capacity.cpuMillis : Infinity, capacity.memoryBytes > 0 ? request.memoryBytes / capacity.memoryBytes : Infinity);
 const percent = (fraction: number) => `${Math.round(fraction * 100)}%`;
@@ -92,13 +89,12 @@ export function decide(observed: Observed, state: ScalerState, config: ScalerCon
     nodeNames: observed.nodeNames,
     expendablePriorityCutoff: config.expendablePriorityCutoff,
   });
-  const headroom = headroomOf(config);
-  const headroomMissing = headroom.pod !== undefined && upcomingAgents(observed, now) === 0 && !readyAgents(observed).some((node) => schedulingFailure(headroom.pod!, node) === undefined);
+  const headroom = viewHeadroom(config.headroom, config.nodeTemplate, readyAgents(observed).map((node) => agentRoom(node, config)));
   // Only pods a new agent would run block scale-down, as in cluster-autoscaler; the others wait for something no
   // node count can change. Missing headroom is demand too: a pass that finds none adds an agent for it.
   const undecided =
-    pending.schedulable.length > 0 || headroomMissing
-      ? decideScaleUp(observed, config, pending, now, headroomMissing ? headroom.pod : undefined)
+    pending.schedulable.length > 0 || headroom.missing
+      ? decideScaleUp(observed, config, pending, now, headroom.missing ? headroom.pod : undefined)
       : decideScaleDown(observed, state, config, now, underutilizedSince, pending, headroom.pod);
   const decision = { ...undecided, reason: `${undecided.reason}${headroom.note}` };
   // A removed node's pods may land on any other node (kube-scheduler prefers the least allocated, which is the next
@@ -133,19 +129,13 @@ function pendingNote(pending: PendingPods): string {
   return unplaceable + ignored;
 }
 
-const describe = (resources: Resources) => `${resources.cpuMillis}m CPU and ${Math.round(resources.memoryBytes / 2 ** 20)}Mi`;
+/** The agents the scheduler may place pods on now. */
+const readyAgents = (observed: Observed) => observed.nodes.filter((node) => node.ready && !node.unschedulable);
 
-/** The headroom as a pod with nothing but requests, when a new agent could hold one; otherwise why none is kept. */
-function headroomOf(config: ScalerConfig): { readonly pod?: PodSchedulingSpec; readonly note: string } {
-  if (!config.headroom || (config.headroom.cpuMillis === 0 && config.headroom.memoryBytes === 0)) return { note: "" };
-  const pod: PodSchedulingSpec = { requests: config.headroom };
-  const failure = schedulingFailure(pod, config.nodeTemplate);
-  return failure === undefined ? { pod, note: "" } : { note: `; no headroom kept: ${describe(config.headroom)} fits no new agent (${failure})` };
-}
-
-/** The agents the scheduler may place pods on now, with the pods that hold their resources. */
-function readyAgents(observed: Observed): NodeState[] {
-  return observed.nodes.filter((node) => node.ready && !node.unschedulable).map(schedulingState);
+/** An agent as room for the headroom: a pod placed there would preempt its expendable pods. */
+function agentRoom(node: AgentNode, config: ScalerConfig): AgentRoom {
+  const holding = node.pods.filter((pod) => isActive(pod) && !isExpendable(pod, config));
+  return { room: nodeState(node, holding), idle: holding.every((pod) => pod.controllerKind === "DaemonSet" || pod.mirror) };
 }
 
 /** cluster-autoscaler clusterstate MaxNodeStartupTime: a node not Ready this long after registering is not starting. */
@@ -173,7 +163,7 @@ function decideScaleUp(observed: Observed, config: ScalerConfig, pending: Pendin
   const upcoming = upcomingAgents(observed, now);
   const missing = (packing.unpacked.length > 0 ? Infinity : packing.nodes) - upcoming;
   const pods = pending.schedulable.length > 0 ? `${pending.schedulable.length} unschedulable pod(s)` : "";
-  const room = headroom ? `headroom for ${describe(headroom.requests)}, which no Ready agent has,` : "";
+  const room = headroom ? `headroom for a pod of ${describeRequests(headroom.requests)}, which no Ready agent has,` : "";
   const demand = `${[pods, room].filter(Boolean).join(" and ")} ${pods ? "need" : "needs"} ${needed} node(s)${upcoming > 0 ? `, ${upcoming} already on their way` : ""}`;
   if (missing <= 0) return { action: "none", reason: `${demand}${note}` };
   const space = group.max - group.desired;
@@ -197,27 +187,30 @@ function trackUnderutilization(nodes: AgentNode[], state: ScalerState, config: S
   return tracked;
 }
 
-/** The node as the scheduler sees it, with the pods that hold its resources. */
-function schedulingState(node: AgentNode): NodeState {
-  return nodeWith({ name: node.name, labels: node.labels, taints: node.taints, allocatable: node.allocatable, podCapacity: node.podCapacity ?? DEFAULT_POD_CAPACITY }, node.pods.filter(isActive));
+/** The node as the scheduler sees it, with these pods holding its resources. */
+function nodeState(node: AgentNode, pods: PodInfo[]): NodeState {
+  return nodeWith({ name: node.name, labels: node.labels, taints: node.taints, allocatable: node.allocatable, podCapacity: node.podCapacity ?? DEFAULT_POD_CAPACITY }, pods);
 }
 
+/** The node as the scheduler sees it, with the pods that hold its resources. */
+const schedulingState = (node: AgentNode) => nodeState(node, node.pods.filter(isActive));
+
 /**
- * The other nodes with the pods moved onto them, or why the pods cannot all move: each pod, largest first, goes to the
+ * Why the pods cannot all move to the other nodes, or undefined when they can: each pod, largest first, goes to the
  * first node whose scheduler predicates pass, as cluster-autoscaler's removal simulation reschedules a node's pods
  * (simulator/cluster.go).
  */
-function reschedule(pods: PodInfo[], from: AgentNode, others: NodeState[]): { readonly nodes: NodeState[] } | { readonly failure: string } {
+function rescheduleFailure(pods: PodInfo[], from: AgentNode, others: NodeState[]): string | undefined {
   const nodes = [...others];
   for (const pod of largestFirst(pods, from)) {
     const target = nodes.findIndex((node) => schedulingFailure(pod, node) === undefined);
     if (target < 0) {
       const why = nodes.slice(0, SHOWN).map((node) => `${node.name}: ${schedulingFailure(pod, node)}`);
-      return { failure: `${pod.namespace}/${pod.name} fits on no other node${why.length > 0 ? ` (${why.join(", ")})` : ""}` };
+      return `${pod.namespace}/${pod.name} fits on no other node${why.length > 0 ? ` (${why.join(", ")})` : ""}`;
     }
     nodes[target] = place(pod, nodes[target]);
   }
-  return { nodes };
+  return undefined;
 }
 
 function decideScaleDown(observed: Observed, state: ScalerState, config: ScalerConfig, now: number, underutilizedSince: Record<string, number>, pending: PendingPods, headroom?: PodSchedulingSpec): Decision {
@@ -244,9 +237,8 @@ function decideNodeRemoval(observed: Observed, state: ScalerState, config: Scale
   }
 
   const refusals: string[] = [];
-  const schedulable = readyAgents(observed);
-  // An agent on its way will have room enough for the headroom; otherwise some remaining agent must keep it.
-  const headroomAfterRemoval = headroom !== undefined && upcomingAgents(observed, now) === 0 ? headroom : undefined;
+  const ready = readyAgents(observed);
+  const schedulable = ready.map(schedulingState);
   for (const node of candidates) {
     const verdicts = node.pods.map((pod) => ({ pod, ...drainDecision(pod, { budgets: observed.budgets, now }) }));
     const blocker = verdicts.find((verdict) => verdict.outcome === "block");
@@ -256,7 +248,7 @@ function decideNodeRemoval(observed: Observed, state: ScalerState, config: Scale
     }
     const movable = verdicts.filter((verdict) => verdict.outcome === "move").map((verdict) => verdict.pod);
     // Expendable pods are deleted with their node rather than moved (cluster-autoscaler --expendable-pods-priority-cutoff).
-    const mustMove = movable.filter((pod) => pod.priority === undefined || pod.priority >= config.expendablePriorityCutoff);
+    const mustMove = movable.filter((pod) => !isExpendable(pod, config));
     // cluster-autoscaler's removal simulation runs the scheduler's InterPodAffinity and PodTopologySpread filters;
     // these predicates do not. Moving such a pod on their word could evict it onto no node at all, and its new
     // Unschedulable copy fits an empty template, so the node would come back: removed and re-added in a loop.
@@ -265,13 +257,15 @@ function decideNodeRemoval(observed: Observed, state: ScalerState, config: Scale
       refusals.push(`${node.name}: ${constrained.namespace}/${constrained.name} has ${constrained.interPodConstraints!.join(", ")}, which the removal simulation does not evaluate`);
       continue;
     }
-    const moved = reschedule(mustMove, node, schedulable.filter((other) => other.name !== node.name));
-    if ("failure" in moved) {
-      refusals.push(`${node.name}: ${moved.failure}`);
+    const stuck = rescheduleFailure(mustMove, node, schedulable.filter((other) => other.name !== node.name));
+    if (stuck) {
+      refusals.push(`${node.name}: ${stuck}`);
       continue;
     }
-    if (headroomAfterRemoval && !moved.nodes.some((other) => schedulingFailure(headroomAfterRemoval, other) === undefined)) {
-      refusals.push(`${node.name}: without it no agent would have room for the headroom of ${describe(headroomAfterRemoval.requests)}`);
+    // Only Ready agents count: one on its way may never come, and pods pending now may fill it.
+    const othersRoom = ready.filter((other) => other.name !== node.name).map((other) => agentRoom(other, config).room);
+    if (headroom && !roomAfterMoving(headroom, mustMove, othersRoom)) {
+      refusals.push(`${node.name}: without it no agent would keep room for the headroom's pod of ${describeRequests(headroom.requests)}`);
       continue;
     }
     const utilization = share(requested(node), node.allocatable);

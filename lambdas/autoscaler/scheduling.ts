@@ -157,3 +157,36 @@ export function binPack<P extends PodSchedulingSpec>(pods: P[], template: NodeSt
   }
   return { nodes: nodes.length, packed, unpacked };
 }
+
+/**
+ * kube-scheduler's default score of a node for a pod: NodeResourcesFit's LeastAllocated strategy, CPU and memory
+ * weighted 1 each (pkg/scheduler/framework/plugins/noderesources/least_allocated.go), the mean over the resources the
+ * node has of the share left free once the pod is placed. Higher is preferred. In fractions rather than the
+ * scheduler's whole points out of 100, which only add ties it breaks at random.
+ */
+export function leastAllocatedScore(pod: PodSchedulingSpec, node: NodeState): number {
+  const shares = [
+    [node.used.cpuMillis + pod.requests.cpuMillis, node.allocatable.cpuMillis],
+    [node.used.memoryBytes + pod.requests.memoryBytes, node.allocatable.memoryBytes],
+  ]
+    .filter(([, capacity]) => capacity > 0)
+    .map(([requested, capacity]) => (requested > capacity ? 0 : (capacity - requested) / capacity));
+  return shares.length === 0 ? 0 : shares.reduce((sum, share) => sum + share, 0) / shares.length;
+}
+
+/**
+ * The nodes with the pods placed where kube-scheduler would put them, largest first, each on the feasible node it
+ * scores highest (the first of equals); undefined when one fits nowhere.
+ */
+export function spreadLeastAllocated(pods: PodSchedulingSpec[], nodes: NodeState[]): NodeState[] | undefined {
+  const placed = [...nodes];
+  for (const pod of nodes.length > 0 ? largestFirst(pods, nodes[0]) : pods) {
+    let best = -1;
+    placed.forEach((node, index) => {
+      if (schedulingFailure(pod, node) === undefined && (best < 0 || leastAllocatedScore(pod, node) > leastAllocatedScore(pod, placed[best]))) best = index;
+    });
+    if (best < 0) return undefined;
+    placed[best] = place(pod, placed[best]);
+  }
+  return placed;
+}

@@ -505,6 +505,24 @@ describe("headroom", () => {
     expect(decide(observed([node("n1", [pod("a", 1600, 1)]), busy]), FRESH, WITH_HEADROOM, NOW).decision.action).toBe("scale-up");
   });
 
+  test("a Ready agent with a startup taint left (k3s agents run --cloud-provider=external) is on its way, for the headroom and for pending pods", () => {
+    const uninitialized = { key: "node.cloudprovider.kubernetes.io/uninitialized", value: "true", effect: "NoSchedule" as const };
+    const full = node("n1", [pod("a", 1600, 1)]);
+    const fresh = node("n2", [pod("exporter", 10, 0.03, { controllerKind: "DaemonSet" })], { taints: [uninitialized], createdAtMs: NOW - MINUTE });
+    expect(decide(observed([full, fresh]), FRESH, WITH_HEADROOM, NOW).decision).toEqual({ action: "none", reason: `${ROOM} needs 1 node(s), 1 already on their way` });
+    expect(decide(observed([full, fresh], [pending("p", 1500, 1)]), FRESH, CONFIG, NOW).decision).toEqual({ action: "none", reason: "1 unschedulable pod(s) need 1 node(s), 1 already on their way" });
+    // Still tainted after MaxNodeStartupTime it is not starting any more: the pods get an agent, and the headroom stops
+    // at the idle agent that cannot hold it.
+    const stuck = { ...fresh, createdAtMs: NOW - 20 * MINUTE };
+    expect(decide(observed([full, stuck], [pending("p", 1500, 1)]), FRESH, CONFIG, NOW).decision).toMatchObject({ action: "scale-up", by: 1 });
+    expect(decide(observed([full, stuck]), FRESH, WITH_HEADROOM, NOW).decision.reason).toMatch(/no headroom kept: .* fits not even n2, which runs no workload: .*uninitialized/);
+  });
+
+  test("static (mirror) pods are no workload either", () => {
+    const tainted = node("n2", [pod("static-proxy", 10, 0.03, { controllerKind: undefined, mirror: true })], { taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] });
+    expect(decide(observed([node("n1", [pod("a", 1600, 1)]), tainted]), FRESH, WITH_HEADROOM, NOW).decision.action).toBe("none");
+  });
+
   test("unschedulable pods and the headroom pack together: a 1500m pod leaves room for it on its new agent, a 1600m pod does not", () => {
     const full = node("n1", [pod("a", 1900, 1)]);
     expect(decide(observed([full], [pending("p", 1500, 1)]), FRESH, WITH_HEADROOM, NOW).decision).toEqual({

@@ -1,6 +1,6 @@
 import { nodeTemplate } from "../lambdas/autoscaler/node-template";
 import { classifyPendingPods, PendingContext } from "../lambdas/autoscaler/pending";
-import { binPack, effectiveRequests, largestFirst, leastAllocatedScore, NodeState, nodeWith, place, schedulingFailure, spreadLeastAllocated } from "../lambdas/autoscaler/scheduling";
+import { binPack, effectiveRequests, largestFirst, NodeState, nodeScore, nodeWith, place, schedulingFailure, spreadAsScheduled } from "../lambdas/autoscaler/scheduling";
 import { PodInfo } from "../lambdas/shared/cluster";
 import { LabelSelector, NodeSelectorTerm, PodSchedulingSpec, Resources } from "../lambdas/shared/kube-model";
 import { matchesLabelSelector, matchesNodeSelectorTerms } from "../lambdas/shared/selectors";
@@ -298,27 +298,37 @@ describe("largest first (cluster-autoscaler estimator/decreasing_pod_orderer.go)
   });
 });
 
-describe("LeastAllocated scoring (kube-scheduler pkg/scheduler/framework/plugins/noderesources/least_allocated.go)", () => {
-  // leastRequestedScore: (capacity - requested) * MaxNodeScore / capacity, 0 once requested exceeds capacity; the node's
-  // score is the weighted mean over the resources with a capacity (CPU and memory, weight 1 each, by default).
-  test("the mean of the shares left free once the pod is placed, as the upstream formula gives in points of 100", () => {
+describe("kube-scheduler's default resource scoring (pkg/scheduler/framework/plugins/noderesources, Kubernetes 1.33)", () => {
+  // least_allocated.go: per resource (capacity - requested) * 100 / capacity in whole points, 0 past capacity, the mean
+  // over the resources with a capacity (integer division); balanced_allocation.go: int64((1 - std) * 100), std =
+  // |cpu fraction - memory fraction| / 2 with fractions capped at 1. Each plugin weight 1, so the score is their sum.
+  test("the sum of LeastAllocated and BalancedAllocation, worked by hand from the upstream formulas", () => {
     const node = place(spec(1000, 2048), agent());
-    // CPU (2000 - 1500) / 2000 = 25 points, memory (8192 - 4096) / 8192 = 50 points: 37.5.
-    expect(leastAllocatedScore(spec(500, 2048), node)).toBeCloseTo(0.375);
-    // More than the capacity scores 0 for that resource, not a negative share.
-    expect(leastAllocatedScore(spec(3000, 0), node)).toBeCloseTo((0 + 6144 / 8192) / 2);
-    // A resource the node has none of is left out of the mean, not counted as 0.
-    expect(leastAllocatedScore(spec(500, 0), agent({ allocatable: r(2000, 0) }))).toBeCloseTo(0.75);
+    // Placing 500m and 2048Mi: CPU 1500/2000 -> 25, memory 4096/8192 -> 50, mean 37; fractions 0.75 and 0.5 -> 87.
+    expect(nodeScore(spec(500, 2048), node)).toBe(37 + 87);
+    // Past the CPU capacity: CPU scores 0, memory 75, mean 37; the CPU fraction capped at 1 against 0.25 -> 62.
+    expect(nodeScore(spec(3000, 0), node)).toBe(37 + 62);
+    // A resource the node has none of is left out of both: CPU alone, 75, and one fraction has no deviation, 100.
+    expect(nodeScore(spec(500, 0), agent({ allocatable: r(2000, 0) }))).toBe(75 + 100);
+  });
+
+  test("balance can outweigh free room: a node busy on CPU but idle on memory loses to one busy on memory", () => {
+    // a: 1650m and 512Mi used, b: 1250m and 6144Mi; for a 300m, 102Mi pod, LeastAllocated alone prefers a (47 to 22),
+    // BalancedAllocation prefers b (99 to 54): b, 121 to 101.
+    const a = place(spec(1650, 512), agent({ name: "a" }));
+    const b = place(spec(1250, 6144), agent({ name: "b" }));
+    expect([nodeScore(spec(300, 102), a), nodeScore(spec(300, 102), b)]).toEqual([101, 121]);
+    expect(spreadAsScheduled([spec(300, 102)], [a, b])!.map((node) => node.used.cpuMillis)).toEqual([1650, 1550]);
   });
 
   test("spreading puts each pod, largest first, on the feasible node it scores highest, the first of equals; none when one fits nowhere", () => {
     const named = (name: string, usedCpu: number) => place(spec(usedCpu, 1024), agent({ name }));
-    const spread = spreadLeastAllocated([spec(450, 512), spec(450, 512)], [named("a", 1100), named("b", 1100)])!;
-    expect(spread.map((node) => node.used.cpuMillis)).toEqual([1550, 1550]);
-    const uneven = spreadLeastAllocated([spec(300), spec(600)], [named("a", 500), named("b", 1200)])!;
-    // The 600m pod goes to a (more free); the 300m pod then leaves a 600m free against b 500m: a again.
-    expect(uneven.map((node) => node.used.cpuMillis)).toEqual([1400, 1200]);
-    expect(spreadLeastAllocated([spec(1000)], [named("a", 1500)])).toBeUndefined();
-    expect(spreadLeastAllocated([], [])).toEqual([]);
+    // Equal nodes: the first takes the first pod, the other the second.
+    expect(spreadAsScheduled([spec(450, 512), spec(450, 512)], [named("a", 1100), named("b", 1100)])!.map((node) => node.used.cpuMillis)).toEqual([1550, 1550]);
+    expect(spreadAsScheduled([spec(450, 512)], [named("a", 1100), named("b", 1100)])!.map((node) => node.used.cpuMillis)).toEqual([1550, 1100]);
+    // Not a first fit: the emptier second node takes the pod.
+    expect(spreadAsScheduled([spec(300, 0)], [named("a", 1200), named("b", 500)])!.map((node) => node.used.cpuMillis)).toEqual([1200, 800]);
+    expect(spreadAsScheduled([spec(1000)], [named("a", 1500)])).toBeUndefined();
+    expect(spreadAsScheduled([], [])).toEqual([]);
   });
 });

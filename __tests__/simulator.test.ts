@@ -183,8 +183,8 @@ describe("the simulated scheduler", () => {
     expect(cluster.counters.evictions).toBe(0);
   });
 
-  test("least-allocated placement spreads pods, as kube-scheduler's default scoring does", () => {
-    const cluster = new SimulatedCluster({ min: 1, max: 10, desired: 2 }, AGENT, { start: 0, placement: "least-allocated" });
+  test("scored placement spreads pods, as kube-scheduler's default scoring does", () => {
+    const cluster = new SimulatedCluster({ min: 1, max: 10, desired: 2 }, AGENT, { start: 0, placement: "scored" });
     for (const name of ["a-0", "a-1"]) cluster.addPod(simPod(name, { cpuMillis: 500, memoryBytes: GIB }), { cpuUsage: 1, placeable: true });
     cluster.schedule();
     expect(new Set(cluster.pods.map((pod) => pod.nodeName)).size).toBe(2);

@@ -6,7 +6,7 @@
  * autoscaler's own code runs against it. Time is the caller's: the simulator (engine.ts) or a test moves `now`.
  */
 import { AgentGroup, AgentGroupView } from "../lambdas/autoscaler/aws";
-import { leastAllocatedScore, NodeState, place, schedulingFailure } from "../lambdas/autoscaler/scheduling";
+import { nodeScore, NodeState, place, schedulingFailure } from "../lambdas/autoscaler/scheduling";
 import { Cluster, DaemonSetInfo, DisruptionBudget, EvictionOutcome, NodeInfo, PersistentVolumeClaimInfo, PodInfo } from "../lambdas/shared/cluster";
 import type { Resources, Taint } from "../lambdas/shared/kube-model";
 import { matchesLabelSelector } from "../lambdas/shared/selectors";
@@ -73,11 +73,11 @@ export interface ClusterOptions {
   /** Instance type launched for a lifecycle; default: the node shape's instance type label. */
   readonly instanceTypeFor?: (lifecycle: Lifecycle) => string;
   /**
-   * How the scheduler chooses among nodes that pass its filters: "first-fit" takes the first in join order;
-   * "least-allocated" takes the one with the most free CPU and memory after placing the pod (kube-scheduler's default
-   * NodeResourcesFit scoring strategy, LeastAllocated).
+   * How the scheduler chooses among nodes that pass its filters: "first-fit" takes the first in join order; "scored"
+   * takes the one kube-scheduler's default resource scoring prefers (scheduling.ts nodeScore: the most free CPU and
+   * memory, balanced), the first of equals.
    */
-  readonly placement?: "first-fit" | "least-allocated";
+  readonly placement?: "first-fit" | "scored";
   /** Picks among instances the group may terminate on a scale-in (default termination policy ends at random). */
   readonly random?: () => number;
   /**
@@ -221,7 +221,7 @@ export class SimulatedCluster implements Cluster, AgentGroup {
     const candidates = [...this.nodes.values()].filter((node) => node.info.ready && !node.info.unschedulable);
     for (const pod of this.pods.filter((candidate) => !candidate.nodeName)) {
       const feasible = candidates.filter((node) => schedulingFailure(pod, states.get(node.info.name)!) === undefined && !this.antiAffine(pod, node.info.name));
-      const target = this.options.placement === "least-allocated" ? this.leastAllocated(pod, feasible, states) : feasible[0];
+      const target = this.options.placement === "scored" ? this.bestScored(pod, feasible, states) : feasible[0];
       if (target) {
         states.set(target.info.name, place(pod, states.get(target.info.name)!));
         this.replacePod(pod, { ...pod, nodeName: target.info.name, phase: "Running", unschedulable: false });
@@ -232,11 +232,11 @@ export class SimulatedCluster implements Cluster, AgentGroup {
     }
   }
 
-  private leastAllocated(pod: PodInfo, feasible: SimNode[], states: Map<string, NodeState>): SimNode | undefined {
+  private bestScored(pod: PodInfo, feasible: SimNode[], states: Map<string, NodeState>): SimNode | undefined {
     let best: SimNode | undefined;
     let bestScore = -Infinity;
     for (const node of feasible) {
-      const score = leastAllocatedScore(pod, states.get(node.info.name)!);
+      const score = nodeScore(pod, states.get(node.info.name)!);
       if (score > bestScore) {
         best = node;
         bestScore = score;

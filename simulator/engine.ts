@@ -184,7 +184,7 @@ export async function simulate(trace: Trace, kind: PolicyKind, options: Simulati
       // On-demand: "prioritized", the first type listed; spot: "price-capacity-optimized", here the cheapest (capacity
       // pools are not simulated).
       instanceTypeFor: (lifecycle) => (lifecycle === "on-demand" ? types[0] : cheapestSpot),
-      placement: "least-allocated",
+      placement: "scored",
       random: seededRandom(options.seed, `scale-in/${trace.name}`),
       daemonSets,
     },

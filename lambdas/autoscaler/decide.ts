@@ -89,7 +89,7 @@ export function decide(observed: Observed, state: ScalerState, config: ScalerCon
     nodeNames: observed.nodeNames,
     expendablePriorityCutoff: config.expendablePriorityCutoff,
   });
-  const headroom = viewHeadroom(config.headroom, config.nodeTemplate, readyAgents(observed).map((node) => agentRoom(node, config)));
+  const headroom = viewHeadroom(config.headroom, config.nodeTemplate, readyAgents(observed, now).map((node) => agentRoom(node, config)));
   // Only pods a new agent would run block scale-down, as in cluster-autoscaler; the others wait for something no
   // node count can change. Missing headroom is demand too: a pass that finds none adds an agent for it.
   const undecided =
@@ -129,8 +129,8 @@ function pendingNote(pending: PendingPods): string {
   return unplaceable + ignored;
 }
 
-/** The agents the scheduler may place pods on now. */
-const readyAgents = (observed: Observed) => observed.nodes.filter((node) => node.ready && !node.unschedulable);
+/** The agents the scheduler may place pods on now: Ready, not cordoned, set up. */
+const readyAgents = (observed: Observed, now: number) => observed.nodes.filter((node) => node.ready && !node.unschedulable && !isStarting(node, now));
 
 /** An agent as room for the headroom: a pod placed there would preempt its expendable pods. */
 function agentRoom(node: AgentNode, config: ScalerConfig): AgentRoom {
@@ -142,15 +142,27 @@ function agentRoom(node: AgentNode, config: ScalerConfig): AgentRoom {
 const MAX_NODE_STARTUP_MS = 15 * 60_000;
 
 /**
- * Agents on their way: instances launched but not registered, and agents registered less than MaxNodeStartupTime ago
- * and not Ready yet. Like cluster-autoscaler's upcoming nodes (clusterstate.go: target minus Ready, Unready and
- * LongUnregistered; only NotStarted nodes count), they will take pending pods once Ready. An agent that broke after
- * starting is Unready, not upcoming: counting it would hold back the scale-up its pods need until it is replaced.
+ * Taints a new agent carries until it is set up, which keep every pod off it: the kubelet's under an external cloud
+ * provider until the cloud controller has initialised the node (kubernetes.io, "Cloud Controller Manager
+ * Administration"; k3s agents here run with --cloud-provider=external), and the node lifecycle controller's while the
+ * node or its network is not ready (kubernetes.io, "Well-Known Labels, Annotations and Taints").
+ */
+const STARTUP_TAINTS = ["node.cloudprovider.kubernetes.io/uninitialized", "node.kubernetes.io/not-ready", "node.kubernetes.io/network-unavailable"];
+
+/** Registered less than MaxNodeStartupTime ago and not Ready yet, or Ready with a startup taint left. */
+const isStarting = (node: AgentNode, now: number) =>
+  (!node.ready || (node.taints ?? []).some((taint) => STARTUP_TAINTS.includes(taint.key))) && (node.createdAtMs === undefined || now - node.createdAtMs < MAX_NODE_STARTUP_MS);
+
+/**
+ * Agents on their way: instances launched but not registered, and agents starting (isStarting). Like
+ * cluster-autoscaler's upcoming nodes (clusterstate.go: target minus Ready, Unready and LongUnregistered; only
+ * NotStarted nodes count, and a node with a startup taint is not ready to it), they will take pending pods once set
+ * up. An agent that broke after starting is Unready, not upcoming: counting it would hold back the scale-up its pods
+ * need until it is replaced.
  */
 function upcomingAgents(observed: Observed, now: number): number {
   const launching = Math.max(0, observed.group.desired - observed.nodes.length);
-  const starting = observed.nodes.filter((node) => !node.ready && (node.createdAtMs === undefined || now - node.createdAtMs < MAX_NODE_STARTUP_MS));
-  return launching + starting.length;
+  return launching + observed.nodes.filter((node) => isStarting(node, now)).length;
 }
 
 /** A scale-up for the unschedulable pods, and for the headroom when it is given (no agent has room for it). */
@@ -237,7 +249,7 @@ function decideNodeRemoval(observed: Observed, state: ScalerState, config: Scale
   }
 
   const refusals: string[] = [];
-  const ready = readyAgents(observed);
+  const ready = readyAgents(observed, now);
   const schedulable = ready.map(schedulingState);
   for (const node of candidates) {
     const verdicts = node.pods.map((pod) => ({ pod, ...drainDecision(pod, { budgets: observed.budgets, now }) }));

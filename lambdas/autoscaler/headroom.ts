@@ -1,11 +1,12 @@
 /**
  * Headroom: room kept free on a Ready agent for one more pod of a given size, so such a pod starts at once instead of
  * after an agent's boot. This is node overprovisioning (kubernetes.io, "Overprovision Node Capacity For A Cluster",
- * docs/tasks/administer-cluster/node-overprovisioning) kept by the autoscaler itself rather than by placeholder pods, so
- * no pod waits for a preemption. Pure functions over the scheduler's view of the agents.
+ * docs/tasks/administer-cluster/node-overprovisioning) kept by the autoscaler itself rather than by placeholder pods:
+ * nothing is preempted but expendable pods, whose room counts as free. Pure functions over the scheduler's view of the
+ * agents.
  */
 import type { PodSchedulingSpec, Resources } from "../shared/kube-model";
-import { NodeState, schedulingFailure, spreadLeastAllocated } from "./scheduling";
+import { NodeState, schedulingFailure, spreadAsScheduled } from "./scheduling";
 
 /** An agent pods may be placed on now, as room for the headroom. */
 export interface AgentRoom {
@@ -49,10 +50,10 @@ export function viewHeadroom(requests: Resources | undefined, template: NodeStat
 
 /**
  * Whether an agent keeps the room once a removed node's pods have moved onto the others where kube-scheduler would put
- * them (spreading, by its default LeastAllocated scoring), not where a first fit would: spreading can use up the one
- * gap a first fit leaves alone.
+ * them (spread by its default resource scoring, scheduling.ts nodeScore), not where a first fit would: spreading can
+ * use up the one gap a first fit leaves alone.
  */
 export function roomAfterMoving(pod: PodSchedulingSpec, moving: PodSchedulingSpec[], agents: NodeState[]): boolean {
-  const placed = spreadLeastAllocated(moving, agents);
+  const placed = spreadAsScheduled(moving, agents);
   return placed !== undefined && placed.some((node) => fits(pod, node));
 }

@@ -158,32 +158,41 @@ export function binPack<P extends PodSchedulingSpec>(pods: P[], template: NodeSt
   return { nodes: nodes.length, packed, unpacked };
 }
 
+const MAX_NODE_SCORE = 100;
+
 /**
- * kube-scheduler's default score of a node for a pod: NodeResourcesFit's LeastAllocated strategy, CPU and memory
- * weighted 1 each (pkg/scheduler/framework/plugins/noderesources/least_allocated.go), the mean over the resources the
- * node has of the share left free once the pod is placed. Higher is preferred. In fractions rather than the
- * scheduler's whole points out of 100, which only add ties it breaks at random.
+ * kube-scheduler's default score of a node for a pod from its two resource plugins, weight 1 each, in their whole
+ * points (pkg/scheduler/framework/plugins/noderesources): NodeResourcesFit's LeastAllocated strategy, the mean over CPU
+ * and memory (weight 1 each, resources the node has none of left out) of (capacity - requested) x 100 / capacity,
+ * 0 past capacity (least_allocated.go), plus NodeResourcesBalancedAllocation, (1 - |cpu fraction - memory fraction|
+ * / 2) x 100 with each fraction of allocatable capped at 1 (balanced_allocation.go, the form of Kubernetes 1.33, k3s's
+ * release here). Higher is preferred; the scheduler breaks ties at random. Requests are the pod's effective requests:
+ * the scheduler's scoring counts a container without requests as 100m and 200Mi, which these pods cannot show.
  */
-export function leastAllocatedScore(pod: PodSchedulingSpec, node: NodeState): number {
-  const shares = [
+export function nodeScore(pod: PodSchedulingSpec, node: NodeState): number {
+  const resources = [
     [node.used.cpuMillis + pod.requests.cpuMillis, node.allocatable.cpuMillis],
     [node.used.memoryBytes + pod.requests.memoryBytes, node.allocatable.memoryBytes],
-  ]
-    .filter(([, capacity]) => capacity > 0)
-    .map(([requested, capacity]) => (requested > capacity ? 0 : (capacity - requested) / capacity));
-  return shares.length === 0 ? 0 : shares.reduce((sum, share) => sum + share, 0) / shares.length;
+  ].filter(([, capacity]) => capacity > 0);
+  if (resources.length === 0) return 0;
+  const least = resources.map(([requested, capacity]) => (requested > capacity ? 0 : Math.floor(((capacity - requested) * MAX_NODE_SCORE) / capacity)));
+  const leastAllocated = Math.floor(least.reduce((sum, score) => sum + score, 0) / least.length);
+  const fractions = resources.map(([requested, capacity]) => Math.min(1, requested / capacity));
+  const deviation = fractions.length === 2 ? Math.abs(fractions[0] - fractions[1]) / 2 : 0;
+  const balancedAllocation = Math.floor((1 - deviation) * MAX_NODE_SCORE);
+  return leastAllocated + balancedAllocation;
 }
 
 /**
  * The nodes with the pods placed where kube-scheduler would put them, largest first, each on the feasible node it
- * scores highest (the first of equals); undefined when one fits nowhere.
+ * scores highest (nodeScore; the first of equals); undefined when one fits nowhere.
  */
-export function spreadLeastAllocated(pods: PodSchedulingSpec[], nodes: NodeState[]): NodeState[] | undefined {
+export function spreadAsScheduled(pods: PodSchedulingSpec[], nodes: NodeState[]): NodeState[] | undefined {
   const placed = [...nodes];
   for (const pod of nodes.length > 0 ? largestFirst(pods, nodes[0]) : pods) {
     let best = -1;
     placed.forEach((node, index) => {
-      if (schedulingFailure(pod, node) === undefined && (best < 0 || leastAllocatedScore(pod, node) > leastAllocatedScore(pod, placed[best]))) best = index;
+      if (schedulingFailure(pod, node) === undefined && (best < 0 || nodeScore(pod, node) > nodeScore(pod, placed[best]))) best = index;
     });
     if (best < 0) return undefined;
     placed[best] = place(pod, placed[best]);

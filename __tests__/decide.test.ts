@@ -505,6 +505,18 @@ describe("headroom", () => {
     expect(decide(observed([node("n1", [pod("a", 1600, 1)]), busy]), FRESH, WITH_HEADROOM, NOW).decision.action).toBe("scale-up");
   });
 
+  test.each(["node.kubernetes.io/not-ready", "node.kubernetes.io/network-unavailable"])("Ready with the node lifecycle controller's %s taint left, an agent is on its way too", (key) => {
+    const fresh = node("n2", [], { taints: [{ key, effect: "NoSchedule" }], createdAtMs: NOW - MINUTE });
+    expect(decide(observed([node("n1", [pod("a", 1600, 1)]), fresh], [pending("p", 1500, 1)]), FRESH, CONFIG, NOW).decision.reason).toBe("1 unschedulable pod(s) need 1 node(s), 1 already on their way");
+  });
+
+  test("an agent still starting is not tracked as underutilized: its window begins once it is set up", () => {
+    const uninitialized = { key: "node.cloudprovider.kubernetes.io/uninitialized", value: "true", effect: "NoSchedule" as const };
+    const outcome = decide(observed([node("n1", [pod("a", 1600, 1)]), node("n2", [], { taints: [uninitialized], createdAtMs: NOW - MINUTE })]), FRESH, CONFIG, NOW);
+    expect(outcome.underutilizedSince).toEqual({});
+    expect(decide(observed([node("n1", [pod("a", 1600, 1)]), node("n2", [], { createdAtMs: NOW - MINUTE })]), FRESH, CONFIG, NOW).underutilizedSince).toEqual({ n2: NOW });
+  });
+
   test("a Ready agent with a startup taint left (k3s agents run --cloud-provider=external) is on its way, for the headroom and for pending pods", () => {
     const uninitialized = { key: "node.cloudprovider.kubernetes.io/uninitialized", value: "true", effect: "NoSchedule" as const };
     const full = node("n1", [pod("a", 1600, 1)]);
@@ -568,6 +580,16 @@ describe("headroom", () => {
     const others = [node("a", [pod("x", 1100, 1)]), node("b", [pod("y", 1100, 1)])];
     expect(decide(observed([...others, twoSmall]), since("c"), CONFIG, NOW).decision).toMatchObject({ action: "scale-down", node: "c" });
     expect(decide(observed([...others, twoSmall]), since("c"), WITH_HEADROOM, NOW).decision).toMatchObject({ action: "none", reason: expect.stringMatching(/^no node can be removed: c: without it no agent would keep room/) });
+  });
+
+  test("a tie the scheduler breaks at random is broken against the room: the moved pod is put on the agent that has it", () => {
+    // For a 100m, 1Gi pod, a (1450m, 7Gi used: room for 500m and 1Gi) and b (1600m, 7Gi: none) both score 99
+    // (LeastAllocated 11 and 7, BalancedAllocation 88 and 92). On a, the room is gone; on b, it stays.
+    const a = node("a", [pod("x", 1450, 7)]);
+    const b = node("b", [pod("y", 1600, 7)]);
+    const small = node("c", [pod("s", 100, 1)]);
+    expect(decide(observed([b, a, small]), since("c"), CONFIG, NOW).decision).toMatchObject({ action: "scale-down", node: "c" });
+    expect(decide(observed([b, a, small]), since("c"), WITH_HEADROOM, NOW).decision.action).toBe("none");
   });
 
   test("headroom no new agent could hold is not kept, and every reason says why", () => {

@@ -306,10 +306,17 @@ describe("kube-scheduler's default resource scoring (pkg/scheduler/framework/plu
     const node = place(spec(1000, 2048), agent());
     // Placing 500m and 2048Mi: CPU 1500/2000 -> 25, memory 4096/8192 -> 50, mean 37; fractions 0.75 and 0.5 -> 87.
     expect(nodeScore(spec(500, 2048), node)).toBe(37 + 87);
-    // Past the CPU capacity: CPU scores 0, memory 75, mean 37; the CPU fraction capped at 1 against 0.25 -> 62.
-    expect(nodeScore(spec(3000, 0), node)).toBe(37 + 62);
+    // Past the CPU capacity: CPU scores 0, memory (its request of none counted as 200Mi, below) 2248/8192 -> 72, mean
+    // 36; the CPU fraction capped at 1 against 0.25 -> 62.
+    expect(nodeScore(spec(3000, 0), node)).toBe(36 + 62);
     // A resource the node has none of is left out of both: CPU alone, 75, and one fraction has no deviation, 100.
     expect(nodeScore(spec(500, 0), agent({ allocatable: r(2000, 0) }))).toBe(75 + 100);
+    // A pod that requests nothing: LeastAllocated counts 100m and 200Mi (pod_resources.go DefaultMilliCPURequest,
+    // DefaultMemoryRequest): CPU 1100/2000 -> 45, memory 2248/8192 -> 72, mean 58; BalancedAllocation skips it (1.33).
+    expect(nodeScore(spec(0, 0), node)).toBe(58);
+    // Memory alone requested: CPU counts 100m for LeastAllocated (45, memory 4096/8192 -> 50, mean 47), but not for
+    // the balance, whose fractions are 0.5 and 0.5 -> 100.
+    expect(nodeScore(spec(0, 2048), node)).toBe(47 + 100);
   });
 
   test("balance can outweigh free room: a node busy on CPU but idle on memory loses to one busy on memory", () => {
@@ -328,6 +335,8 @@ describe("kube-scheduler's default resource scoring (pkg/scheduler/framework/plu
     expect(spreadAsScheduled([spec(450, 512)], [named("a", 1100), named("b", 1100)])!.map((node) => node.used.cpuMillis)).toEqual([1550, 1100]);
     // Not a first fit: the emptier second node takes the pod.
     expect(spreadAsScheduled([spec(300, 0)], [named("a", 1200), named("b", 500)])!.map((node) => node.used.cpuMillis)).toEqual([1200, 800]);
+    // Among equals, a preferred node first.
+    expect(spreadAsScheduled([spec(450, 512)], [named("a", 1100), named("b", 1100)], (node) => node.name === "b")!.map((node) => node.used.cpuMillis)).toEqual([1100, 1550]);
     expect(spreadAsScheduled([spec(1000)], [named("a", 1500)])).toBeUndefined();
     expect(spreadAsScheduled([], [])).toEqual([]);
   });

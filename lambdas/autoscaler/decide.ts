@@ -156,8 +156,8 @@ const isStarting = (node: AgentNode, now: number) =>
 /**
  * Agents on their way: instances launched but not registered, and agents starting (isStarting). Like
  * cluster-autoscaler's upcoming nodes (clusterstate.go: target minus Ready, Unready and LongUnregistered; only
- * NotStarted nodes count, and a node with a startup taint is not ready to it), they will take pending pods once set
- * up. An agent that broke after starting is Unready, not upcoming: counting it would hold back the scale-up its pods
+ * NotStarted nodes count, and its readiness check takes the not-ready and network-unavailable taints for not Ready),
+ * they will take pending pods once set up. An agent that broke after starting is Unready, not upcoming: counting it would hold back the scale-up its pods
  * need until it is replaced.
  */
 function upcomingAgents(observed: Observed, now: number): number {
@@ -192,7 +192,7 @@ function requested(node: AgentNode): Resources {
 function trackUnderutilization(nodes: AgentNode[], state: ScalerState, config: ScalerConfig, now: number): Record<string, number> {
   const tracked: Record<string, number> = {};
   for (const node of nodes) {
-    if (node.ready && !node.unschedulable && share(requested(node), node.allocatable) < config.scaleDownThreshold) {
+    if (node.ready && !node.unschedulable && !isStarting(node, now) && share(requested(node), node.allocatable) < config.scaleDownThreshold) {
       tracked[node.name] = state.underutilizedSince[node.name] ?? now;
     }
   }

@@ -50,10 +50,11 @@ export function viewHeadroom(requests: Resources | undefined, template: NodeStat
 
 /**
  * Whether an agent keeps the room once a removed node's pods have moved onto the others where kube-scheduler would put
- * them (spread by its default resource scoring, scheduling.ts nodeScore), not where a first fit would: spreading can
- * use up the one gap a first fit leaves alone.
+ * them (spread by its default resource scoring, scheduling.ts nodeScore; its other scorers, topology spreading among
+ * them, are not modelled), not where a first fit would: spreading can use up the one gap a first fit leaves alone.
  */
 export function roomAfterMoving(pod: PodSchedulingSpec, moving: PodSchedulingSpec[], agents: NodeState[]): boolean {
-  const placed = spreadAsScheduled(moving, agents);
+  // A tie the scheduler breaks at random is broken against the room: onto an agent that has it.
+  const placed = spreadAsScheduled(moving, agents, (node) => fits(pod, node));
   return placed !== undefined && placed.some((node) => fits(pod, node));
 }

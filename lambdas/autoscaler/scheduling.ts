@@ -159,6 +159,9 @@ export function binPack<P extends PodSchedulingSpec>(pods: P[], template: NodeSt
 }
 
 const MAX_NODE_SCORE = 100;
+/** pkg/scheduler/util/pod_resources.go DefaultMilliCPURequest and DefaultMemoryRequest. */
+const DEFAULT_CPU_REQUEST_MILLIS = 100;
+const DEFAULT_MEMORY_REQUEST_BYTES = 200 * 2 ** 20;
 
 /**
  * kube-scheduler's default score of a node for a pod from its two resource plugins, weight 1 each, in their whole
@@ -166,33 +169,39 @@ const MAX_NODE_SCORE = 100;
  * and memory (weight 1 each, resources the node has none of left out) of (capacity - requested) x 100 / capacity,
  * 0 past capacity (least_allocated.go), plus NodeResourcesBalancedAllocation, (1 - |cpu fraction - memory fraction|
  * / 2) x 100 with each fraction of allocatable capped at 1 (balanced_allocation.go, the form of Kubernetes 1.33, k3s's
- * release here). Higher is preferred; the scheduler breaks ties at random. Requests are the pod's effective requests:
- * the scheduler's scoring counts a container without requests as 100m and 200Mi, which these pods cannot show.
+ * release here, which skips pods that request nothing). Higher is preferred; the scheduler breaks ties at random.
+ * LeastAllocated counts a request of none as 100m CPU and 200Mi memory (resource_allocation.go, non-zero requests); the
+ * pod's are applied so, those of the pods on the node only as their sum, which cannot show which had none.
  */
 export function nodeScore(pod: PodSchedulingSpec, node: NodeState): number {
-  const resources = [
-    [node.used.cpuMillis + pod.requests.cpuMillis, node.allocatable.cpuMillis],
-    [node.used.memoryBytes + pod.requests.memoryBytes, node.allocatable.memoryBytes],
-  ].filter(([, capacity]) => capacity > 0);
-  if (resources.length === 0) return 0;
-  const least = resources.map(([requested, capacity]) => (requested > capacity ? 0 : Math.floor(((capacity - requested) * MAX_NODE_SCORE) / capacity)));
+  const nonZero = { cpuMillis: pod.requests.cpuMillis || DEFAULT_CPU_REQUEST_MILLIS, memoryBytes: pod.requests.memoryBytes || DEFAULT_MEMORY_REQUEST_BYTES };
+  const shares = (requests: Resources) =>
+    [
+      [node.used.cpuMillis + requests.cpuMillis, node.allocatable.cpuMillis],
+      [node.used.memoryBytes + requests.memoryBytes, node.allocatable.memoryBytes],
+    ].filter(([, capacity]) => capacity > 0);
+  const least = shares(nonZero).map(([requested, capacity]) => (requested > capacity ? 0 : Math.floor(((capacity - requested) * MAX_NODE_SCORE) / capacity)));
+  if (least.length === 0) return 0;
   const leastAllocated = Math.floor(least.reduce((sum, score) => sum + score, 0) / least.length);
-  const fractions = resources.map(([requested, capacity]) => Math.min(1, requested / capacity));
+  if (pod.requests.cpuMillis === 0 && pod.requests.memoryBytes === 0) return leastAllocated;
+  const fractions = shares(pod.requests).map(([requested, capacity]) => Math.min(1, requested / capacity));
   const deviation = fractions.length === 2 ? Math.abs(fractions[0] - fractions[1]) / 2 : 0;
-  const balancedAllocation = Math.floor((1 - deviation) * MAX_NODE_SCORE);
-  return leastAllocated + balancedAllocation;
+  return leastAllocated + Math.floor((1 - deviation) * MAX_NODE_SCORE);
 }
 
 /**
  * The nodes with the pods placed where kube-scheduler would put them, largest first, each on the feasible node it
- * scores highest (nodeScore; the first of equals); undefined when one fits nowhere.
+ * scores highest (nodeScore); among equals, which the scheduler picks at random, the first `preferred` one, else the
+ * first. Undefined when a pod fits nowhere.
  */
-export function spreadAsScheduled(pods: PodSchedulingSpec[], nodes: NodeState[]): NodeState[] | undefined {
+export function spreadAsScheduled(pods: PodSchedulingSpec[], nodes: NodeState[], preferred: (node: NodeState) => boolean = () => false): NodeState[] | undefined {
   const placed = [...nodes];
   for (const pod of nodes.length > 0 ? largestFirst(pods, nodes[0]) : pods) {
     let best = -1;
     placed.forEach((node, index) => {
-      if (schedulingFailure(pod, node) === undefined && (best < 0 || nodeScore(pod, node) > nodeScore(pod, placed[best]))) best = index;
+      if (schedulingFailure(pod, node) !== undefined) return;
+      const [score, bestScore] = [nodeScore(pod, node), best < 0 ? -Infinity : nodeScore(pod, placed[best])];
+      if (score > bestScore || (score === bestScore && preferred(node) && !preferred(placed[best]))) best = index;
     });
     if (best < 0) return undefined;
     placed[best] = place(pod, placed[best]);

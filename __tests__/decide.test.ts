@@ -499,9 +499,9 @@ describe("headroom", () => {
     const tainted = node("n2", [pod("exporter", 10, 0.03, { controllerKind: "DaemonSet" })], { taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] });
     const outcome = decide(observed([node("n1", [pod("a", 1600, 1)]), tainted]), FRESH, WITH_HEADROOM, NOW);
     expect(outcome.decision.action).toBe("none");
-    expect(outcome.decision.reason).toMatch(/; no headroom kept: a pod of 500m CPU, 1024Mi memory fits not even n2, which runs no workload: .*dedicated/);
-    // With a workload pod on it, the taint is that agent's own, and an agent is added.
-    const busy = node("n2", [pod("gpu-job", 100, 1)], { taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] });
+    expect(outcome.decision.reason).toMatch(/^no pod needs a new agent; no node below 50% of allocatable for 10 min; no headroom kept: a pod of 500m CPU, 1024Mi memory fits not even n2, which runs no workload: .*dedicated/);
+    // With a workload pod on it (beside its DaemonSet pod), the taint is that agent's own, and an agent is added.
+    const busy = node("n2", [pod("exporter", 10, 0.03, { controllerKind: "DaemonSet" }), pod("gpu-job", 100, 1)], { taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] });
     expect(decide(observed([node("n1", [pod("a", 1600, 1)]), busy]), FRESH, WITH_HEADROOM, NOW).decision.action).toBe("scale-up");
   });
 
@@ -602,8 +602,22 @@ describe("headroom", () => {
     expect(decide(observed([node("n1")], [pending("p", 500, 1)]), FRESH, tooLarge, NOW).decision.reason).toMatch(/^1 unschedulable pod\(s\) need 1 node\(s\); adding 1; no headroom kept: /);
   });
 
-  test("zero CPU and zero memory is no headroom at all", () => {
+  test("zero CPU and zero memory is no headroom at all, not room for an empty pod", () => {
     const none: ScalerConfig = { ...CONFIG, headroom: { cpuMillis: 0, memoryBytes: 0 } };
-    expect(decide(observed([node("n1", [pod("a", 2000, 8)])]), FRESH, none, NOW).decision).toEqual({ action: "none", reason: "no pod needs a new agent; the group is at its minimum of 1" });
+    // Every pod slot taken: an empty pod would not fit either.
+    expect(decide(observed([node("n1", [pod("a", 2000, 8)], { podCapacity: 1 })]), FRESH, none, NOW).decision).toEqual({ action: "none", reason: "no pod needs a new agent; the group is at its minimum of 1" });
+  });
+
+  test("a removal whose pods a first fit places but kube-scheduler's spreading would not is refused", () => {
+    // A first fit puts the 750m, 2Gi pod on a (exactly full) and the 1000m one on b; the scheduler puts the first on b,
+    // which has more free, and then the second fits nowhere.
+    const loaded = node("c", [pod("p1", 750, 2), pod("p2", 1000, 0.5)]);
+    const others = [node("a", [pod("x", 1250, 6)]), node("b", [pod("y", 1000, 4)])];
+    const lenient = { ...CONFIG, scaleDownThreshold: 0.95 };
+    expect(decide(observed([...others, loaded]), since("c"), lenient, NOW).decision).toMatchObject({ action: "scale-down", node: "c" });
+    expect(decide(observed([...others, loaded]), since("c"), { ...lenient, headroom: { cpuMillis: 500, memoryBytes: GiB } }, NOW).decision).toMatchObject({
+      action: "none",
+      reason: expect.stringMatching(/^no node can be removed: c: without it no agent would keep room/),
+    });
   });
 });

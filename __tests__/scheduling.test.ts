@@ -317,6 +317,8 @@ describe("kube-scheduler's default resource scoring (pkg/scheduler/framework/plu
     // Memory alone requested: CPU counts 100m for LeastAllocated (45, memory 4096/8192 -> 50, mean 47), but not for
     // the balance, whose fractions are 0.5 and 0.5 -> 100.
     expect(nodeScore(spec(0, 2048), node)).toBe(47 + 100);
+    // A node with nothing allocatable scores nothing.
+    expect(nodeScore(spec(500, 512), agent({ allocatable: r(0, 0) }))).toBe(0);
   });
 
   test("balance can outweigh free room: a node busy on CPU but idle on memory loses to one busy on memory", () => {
@@ -335,6 +337,12 @@ describe("kube-scheduler's default resource scoring (pkg/scheduler/framework/plu
     expect(spreadAsScheduled([spec(450, 512)], [named("a", 1100), named("b", 1100)])!.map((node) => node.used.cpuMillis)).toEqual([1550, 1100]);
     // Not a first fit: the emptier second node takes the pod.
     expect(spreadAsScheduled([spec(300, 0)], [named("a", 1200), named("b", 500)])!.map((node) => node.used.cpuMillis)).toEqual([1200, 800]);
+    // Largest first: the 900m pod takes a before the 500m one could; in the order given, 500m would take a and 900m fit
+    // nowhere.
+    expect(spreadAsScheduled([spec(500, 0), spec(900, 0)], [named("a", 1000), named("b", 1400)])!.map((node) => node.used.cpuMillis)).toEqual([1900, 1900]);
+    expect(spreadAsScheduled([spec(100), spec(200)], [])).toBeUndefined();
+    // A preferred node does not beat a higher score, wherever it comes.
+    expect(spreadAsScheduled([spec(300, 0)], [named("b", 500), named("a", 1200)], (node) => node.name === "a")!.map((node) => node.used.cpuMillis)).toEqual([800, 1200]);
     // Among equals, a preferred node first.
     expect(spreadAsScheduled([spec(450, 512)], [named("a", 1100), named("b", 1100)], (node) => node.name === "b")!.map((node) => node.used.cpuMillis)).toEqual([1100, 1550]);
     expect(spreadAsScheduled([spec(1000)], [named("a", 1500)])).toBeUndefined();

@@ -6,6 +6,7 @@
  *   --seeds <n>           also check the target on seeds 1..n and print how many met each check (default 10; 0: skip)
  *   --schedule <rate(...)> the autoscaler's schedule (the config's automation.scheduleExpression; default rate(1 minute))
  *   --poll-seconds <n>    time between an invocation's passes, 0 for one (automation.pollSeconds; default from the schedule)
+ *   --headroom <m>,<Mi>   the autoscaler's headroom in millicores and MiB, 0,0 for none (automation.headroom; default 500,1024)
  *   --spot-rate <r>       spot interruptions per spot instance-hour (default: simulator/data/assumptions.json)
  *   --out <dir>           where the charts go (default docs/simulation)
  */
@@ -18,7 +19,17 @@ import { loadPrices } from "../simulator/engine";
 import { csvToTrace, loadTrace, Trace, TraceError } from "../simulator/trace";
 
 function parseArgs(argv: string[]) {
-  const options = { traces: [] as string[], csvs: [] as string[], seed: 1, seeds: 10, schedule: undefined as string | undefined, pollSeconds: undefined as number | undefined, spotRate: undefined as number | undefined, out: "docs/simulation" };
+  const options = {
+    traces: [] as string[],
+    csvs: [] as string[],
+    seed: 1,
+    seeds: 10,
+    schedule: undefined as string | undefined,
+    pollSeconds: undefined as number | undefined,
+    headroom: undefined as { cpuMillis: number; memoryMiB: number } | undefined,
+    spotRate: undefined as number | undefined,
+    out: "docs/simulation",
+  };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       const next = argv[++i];
@@ -38,6 +49,13 @@ function parseArgs(argv: string[]) {
       case "--seeds": options.seeds = Math.floor(numeric()); break;
       case "--schedule": options.schedule = value(); break;
       case "--poll-seconds": options.pollSeconds = numeric(); break;
+      case "--headroom": {
+        const raw = value();
+        const [cpuMillis, memoryMiB, ...rest] = raw.split(",").map(Number);
+        if (rest.length > 0 || memoryMiB === undefined) throw new Error(`--headroom: "${raw}" is not <millicores>,<MiB> (500,1024; 0,0 for none)`);
+        options.headroom = { cpuMillis, memoryMiB };
+        break;
+      }
       case "--spot-rate": options.spotRate = numeric(); break;
       case "--out": options.out = value(); break;
       default: throw new Error(`unknown option ${argv[i]}; see scripts/simulate.ts`);
@@ -55,7 +73,13 @@ async function main() {
   ];
   const prices = loadPrices();
   // Through the config's own checks: a schedule EventBridge takes, a poll interval the function allows with it.
-  const config = resolveConfig({ automation: { ...(args.schedule === undefined ? {} : { scheduleExpression: args.schedule }), ...(args.pollSeconds === undefined ? {} : { pollSeconds: args.pollSeconds }) } });
+  const config = resolveConfig({
+    automation: {
+      ...(args.schedule === undefined ? {} : { scheduleExpression: args.schedule }),
+      ...(args.pollSeconds === undefined ? {} : { pollSeconds: args.pollSeconds }),
+      ...(args.headroom === undefined ? {} : { headroom: args.headroom }),
+    },
+  });
   const runOptions = { config, spotRatePerInstanceHour: args.spotRate };
   const started = Date.now();
   const comparisons: TraceComparison[] = [];

@@ -266,7 +266,7 @@ const AutomationSchema = z.strictObject({
     .optional(),
   /**
    * Room the autoscaler keeps free on a Ready agent for one more pod of this size, so such a pod starts at once rather
-   * than after an agent's boot (node overprovisioning; lambdas/autoscaler/decide.ts). Both 0: none. Default: 500m
+   * than after an agent's boot (node overprovisioning; lambdas/autoscaler/headroom.ts). Both 0: none. Default: 500m
    * CPU and 1024 MiB unless environment is "dev", whose clusters are throwaway (config/resolve.ts).
    */
   headroom: z

@@ -112,6 +112,18 @@ describe("when the autoscaler sees a pod (its schedule and its passes)", () => {
     expect(skipped.length).toBeGreaterThan(10);
   });
 
+  test("with the default headroom a pod that fits it starts at once; without, it waits for an agent's boot", async () => {
+    const small: Trace = { ...trace, pods: [trace.pods[0], { name: "late", atMinute: 7, count: 1, cpuMillis: 400, memoryMiB: 512, cpuUsage: 0.5 }] };
+    const latencies = async (automation: object) => {
+      const config = resolveConfig({ automation, addons: { monitoring: { enabled: false } } });
+      const { record } = await simulate(small, "project", { seed: 1, config });
+      return record.startLatenciesMs.map((ms) => ms / 1000);
+    };
+    // The two full agents leave 200m each: the autoscaler adds a third for the headroom before the pod comes.
+    expect(Math.max(...(await latencies({})))).toBe(0);
+    expect(Math.max(...(await latencies({ headroom: { cpuMillis: 0, memoryMiB: 0 } })))).toBeGreaterThan(60);
+  });
+
   test("a pass every 10 seconds (cluster-autoscaler's --scan-interval): the agent launches within 10 seconds of the pod", async () => {
     const delays = await detectionSeconds(10);
     for (const delay of delays) expect(delay >= 0 && delay < 10).toBe(true);

@@ -6,7 +6,7 @@
  * autoscaler's own code runs against it. Time is the caller's: the simulator (engine.ts) or a test moves `now`.
  */
 import { AgentGroup, AgentGroupView } from "../lambdas/autoscaler/aws";
-import { nodeScore, NodeState, place, schedulingFailure } from "../lambdas/autoscaler/scheduling";
+import { bestScoredNode, NodeState, place, schedulingFailure } from "../lambdas/autoscaler/scheduling";
 import { Cluster, DaemonSetInfo, DisruptionBudget, EvictionOutcome, NodeInfo, PersistentVolumeClaimInfo, PodInfo } from "../lambdas/shared/cluster";
 import type { Resources, Taint } from "../lambdas/shared/kube-model";
 import { matchesLabelSelector } from "../lambdas/shared/selectors";
@@ -233,16 +233,7 @@ export class SimulatedCluster implements Cluster, AgentGroup {
   }
 
   private bestScored(pod: PodInfo, feasible: SimNode[], states: Map<string, NodeState>): SimNode | undefined {
-    let best: SimNode | undefined;
-    let bestScore = -Infinity;
-    for (const node of feasible) {
-      const score = nodeScore(pod, states.get(node.info.name)!);
-      if (score > bestScore) {
-        best = node;
-        bestScore = score;
-      }
-    }
-    return best;
+    return feasible[bestScoredNode(pod, feasible.map((node) => states.get(node.info.name)!))];
   }
 
   private started(pod: PodInfo): void {

@@ -7,7 +7,7 @@ import type { PodSchedulingSpec } from "../shared/kube-model";
 import { drainDecision } from "./drainability";
 import { AgentRoom, describeRequests, roomAfterMoving, viewHeadroom } from "./headroom";
 import { DEFAULT_POD_CAPACITY } from "./node-template";
-import { classifyPendingPods, PendingPods, PodVerdict } from "./pending";
+import { classifyPendingPods, isExpendable, PendingPods, PodVerdict } from "./pending";
 import { binPack, largestFirst, NodeState, nodeWith, place, schedulingFailure } from "./scheduling";
 
 export interface AgentNode extends Pick<NodeInfo, "name" | "ready" | "unschedulable" | "allocatable" | "labels" | "taints" | "podCapacity" | "createdAtMs"> {
@@ -76,7 +76,6 @@ export interface Outcome {
 const ZERO: Resources = { cpuMillis: 0, memoryBytes: 0 };
 const add = (a: Resources, b: Resources): Resources => ({ cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes });
 const isActive = (pod: PodInfo) => pod.phase !== "Succeeded" && pod.phase !== "Failed";
-const isExpendable = (pod: PodInfo, config: ScalerConfig) => pod.priority !== undefined && pod.priority < config.expendablePriorityCutoff;
 const share = (request: Resources, capacity: Resources) =>
   Math.max(capacity.cpuMillis > 0 ? request.cpuMillis / capacity.cpuMillis : Infinity, capacity.memoryBytes > 0 ? request.memoryBytes / capacity.memoryBytes : Infinity);
 const percent = (fraction: number) => `${Math.round(fraction * 100)}%`;
@@ -134,7 +133,7 @@ const readyAgents = (observed: Observed, now: number) => observed.nodes.filter((
 
 /** An agent as room for the headroom: a pod placed there would preempt its expendable pods. */
 function agentRoom(node: AgentNode, config: ScalerConfig): AgentRoom {
-  const holding = node.pods.filter((pod) => isActive(pod) && !isExpendable(pod, config));
+  const holding = node.pods.filter((pod) => isActive(pod) && !isExpendable(pod, config.expendablePriorityCutoff));
   return { room: nodeState(node, holding), idle: holding.every((pod) => pod.controllerKind === "DaemonSet" || pod.mirror) };
 }
 
@@ -260,7 +259,7 @@ function decideNodeRemoval(observed: Observed, state: ScalerState, config: Scale
     }
     const movable = verdicts.filter((verdict) => verdict.outcome === "move").map((verdict) => verdict.pod);
     // Expendable pods are deleted with their node rather than moved (cluster-autoscaler --expendable-pods-priority-cutoff).
-    const mustMove = movable.filter((pod) => !isExpendable(pod, config));
+    const mustMove = movable.filter((pod) => !isExpendable(pod, config.expendablePriorityCutoff));
     // cluster-autoscaler's removal simulation runs the scheduler's InterPodAffinity and PodTopologySpread filters;
     // these predicates do not. Moving such a pod on their word could evict it onto no node at all, and its new
     // Unschedulable copy fits an empty template, so the node would come back: removed and re-added in a loop.

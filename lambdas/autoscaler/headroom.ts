@@ -6,7 +6,7 @@
  * agents.
  */
 import type { PodSchedulingSpec, Resources } from "../shared/kube-model";
-import { NodeState, schedulingFailure, spreadAsScheduled } from "./scheduling";
+import { cpu, memory, NodeState, schedulingFailure, spreadAsScheduled } from "./scheduling";
 
 /** An agent pods may be placed on now, as room for the headroom. */
 export interface AgentRoom {
@@ -26,7 +26,7 @@ export interface HeadroomView {
 }
 
 export const describeRequests = (requests: Resources) =>
-  [requests.cpuMillis > 0 ? `${requests.cpuMillis}m CPU` : "", requests.memoryBytes > 0 ? `${Math.round(requests.memoryBytes / 2 ** 20)}Mi memory` : ""].filter(Boolean).join(", ");
+  [requests.cpuMillis > 0 ? `${cpu(requests.cpuMillis)} CPU` : "", requests.memoryBytes > 0 ? `${memory(requests.memoryBytes)} memory` : ""].filter(Boolean).join(", ");
 
 const fits = (pod: PodSchedulingSpec, node: NodeState) => schedulingFailure(pod, node) === undefined;
 

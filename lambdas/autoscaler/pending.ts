@@ -38,6 +38,12 @@ export interface PendingPods {
 
 const keyOf = (pod: Pick<PodInfo, "namespace" | "name">) => `${pod.namespace}/${pod.name}`;
 
+/**
+ * Whether the pod is expendable: below the cut-off, never scaled up for, deleted rather than moved on scale-down. A pod
+ * without a priority is not (cluster-autoscaler's IsExpendablePod).
+ */
+export const isExpendable = (pod: PodInfo, cutoff: number) => pod.priority !== undefined && pod.priority < cutoff;
+
 /** Why scale-up must not count the pod, or undefined when it is real demand. */
 function ignoreReason(pod: PodInfo, context: PendingContext): string | undefined {
   // Only the scheduler's verdict says the cluster lacks room; a pod it has not tried yet may fit where it is.
@@ -45,7 +51,7 @@ function ignoreReason(pod: PodInfo, context: PendingContext): string | undefined
   // core/podlistprocessor/filter_out_daemon_sets.go: a DaemonSet pod is tied to one node, which a new node is not.
   if (pod.controllerKind === "DaemonSet") return "a DaemonSet pod, tied to its node";
   // core/utils/expendable.go FilterOutExpendableAndSplit: expendable first, then nominations to nodes that still exist.
-  if (pod.priority !== undefined && pod.priority < context.expendablePriorityCutoff) return `priority ${pod.priority} is below the expendable cut-off ${context.expendablePriorityCutoff}`;
+  if (isExpendable(pod, context.expendablePriorityCutoff)) return `priority ${pod.priority} is below the expendable cut-off ${context.expendablePriorityCutoff}`;
   if (pod.nominatedNodeName && context.nodeNames.has(pod.nominatedNodeName)) return `nominated to ${pod.nominatedNodeName}, where lower-priority pods are being preempted`;
   // The scheduler's VolumeBinding plugin fails such a pod on every node ("pod has unbound immediate
   // PersistentVolumeClaims"); only the claim's binding, never a node, unblocks it.

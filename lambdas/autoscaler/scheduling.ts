@@ -48,8 +48,8 @@ export function effectiveRequests(containers: ContainerRequests[], initContainer
   return plus(larger(running, initPeak), overhead);
 }
 
-const cpu = (millis: number) => `${millis}m`;
-const memory = (bytes: number) => `${Math.round(bytes / 2 ** 20)}Mi`;
+export const cpu = (millis: number) => `${millis}m`;
+export const memory = (bytes: number) => `${Math.round(bytes / 2 ** 20)}Mi`;
 
 /** Whether a toleration tolerates a taint (core/v1 Toleration.ToleratesTaint). */
 function tolerates(toleration: Toleration, taint: Taint): boolean {
@@ -197,14 +197,20 @@ export function nodeScore(pod: PodSchedulingSpec, node: NodeState): number {
 export function spreadAsScheduled(pods: PodSchedulingSpec[], nodes: NodeState[], preferred: (node: NodeState) => boolean = () => false): NodeState[] | undefined {
   const placed = [...nodes];
   for (const pod of nodes.length > 0 ? largestFirst(pods, nodes[0]) : pods) {
-    let best = -1;
-    placed.forEach((node, index) => {
-      if (schedulingFailure(pod, node) !== undefined) return;
-      const [score, bestScore] = [nodeScore(pod, node), best < 0 ? -Infinity : nodeScore(pod, placed[best])];
-      if (score > bestScore || (score === bestScore && preferred(node) && !preferred(placed[best]))) best = index;
-    });
+    const best = bestScoredNode(pod, placed, preferred);
     if (best < 0) return undefined;
     placed[best] = place(pod, placed[best]);
   }
   return placed;
+}
+
+/** The index of the feasible node kube-scheduler's resource scoring prefers for the pod (ties as spreadAsScheduled), -1 for none. */
+export function bestScoredNode(pod: PodSchedulingSpec, nodes: NodeState[], preferred: (node: NodeState) => boolean = () => false): number {
+  let best = -1;
+  nodes.forEach((node, index) => {
+    if (schedulingFailure(pod, node) !== undefined) return;
+    const [score, bestScore] = [nodeScore(pod, node), best < 0 ? -Infinity : nodeScore(pod, nodes[best])];
+    if (score > bestScore || (score === bestScore && preferred(node) && !preferred(nodes[best]))) best = index;
+  });
+  return best;
 }

@@ -283,7 +283,7 @@ export class ClusterStack extends TerraformStack {
       agentGroupArn: compute.agentGroupArn,
       drainHeartbeatSeconds: AGENT_DRAIN_HEARTBEAT_SECONDS,
       accessSecretArn: compute.automationAccessSecretArn,
-      autoscaler: config.agents.scalingMode === "pods" ? autoscalerProps(config) : undefined,
+      autoscaler: config.agents.scalingMode === "pods" ? { ...autoscalerProps(config), agentSize: compute.agentSize! } : undefined,
       notificationEmail: automation.notificationEmail,
       slackWebhookSecretArn: automation.slackWebhookSecretArn,
       logRetentionDays: automation.logRetentionDays,

@@ -291,7 +291,7 @@ describe("function settings, from config through the synthesised environment to 
     },
     {
       name: "every automation setting changed",
-      input: { automation: changed, servers: { instanceType: "t3.medium" }, agents: { instanceTypes: ["m7i.large", "c7i.large"] } },
+      input: { automation: changed, servers: { instanceType: "t3.medium" }, agents: { instanceTypes: ["m7i.large", "m6i.large"] } },
       automation: changed,
       agents: { instanceType: "m7i.large", architecture: "x86_64" },
     },
@@ -317,8 +317,8 @@ describe("function settings, from config through the synthesised environment to 
       },
       notReadyReplaceAfterMs: automation.notReadyReplaceMinutes * 60_000,
     });
-    // The instance's size comes from the data source for the first agent type, the one the group launches first.
-    const nodeType = Object.entries(json.data!.aws_ec2_instance_type).find(([id]) => id.startsWith("Automation_AgentInstanceType_"))!;
+    // The instance's size comes from the agent group's data source for its first type, the one it launches first.
+    const nodeType = Object.entries(json.data!.aws_ec2_instance_type).find(([id]) => id.startsWith("Compute_AgentInstanceType_"))!;
     expect(nodeType[1].instance_type).toBe(agents.instanceType);
     expect([variables.NODE_VCPUS, variables.NODE_MEMORY_MIB]).toEqual([`\${data.aws_ec2_instance_type.${nodeType[0]}.default_vcpus}`, `\${data.aws_ec2_instance_type.${nodeType[0]}.memory_size}`]);
     // A run that times out must not lose its lock to the next run while it could still be acting.

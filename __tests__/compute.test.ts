@@ -39,6 +39,25 @@ describe("launch templates", () => {
     expect(template.key_name).toBeUndefined();
   });
 
+  test.each([
+    ["pods", ["m6g.large", "t4g.large"]],
+    ["cluster-autoscaler", ["m6g.large", "t4g.large"]],
+    ["cpu", []],
+  ] as const)("scaling mode %s: every agent type after the first must have its size at plan, which target tracking does not need", (scalingMode, checked) => {
+    // cluster-autoscaler's AWS README, "Using Mixed Instances Policies and Spot Instances": one amount of RAM and one
+    // number of CPU cores per group. The plan test shows the postcondition failing with EC2's figures.
+    const types = Object.values(synthCluster({ agents: { scalingMode, instanceTypes: ["m7g.large", "m6g.large", "t4g.large"] } }).json.data?.aws_ec2_instance_type ?? {});
+    const withCondition = types.filter((type) => type.lifecycle?.postcondition);
+    expect(withCondition.map((type) => type.instance_type).sort()).toEqual(checked);
+    // The first is read once, for the others to compare with (and, with "pods", for the autoscaler's node template).
+    expect(types.length).toBe(checked.length === 0 ? 0 : checked.length + 1);
+    for (const type of withCondition) {
+      const [{ condition }] = type.lifecycle.postcondition;
+      expect(condition).toMatch(/self\.default_vcpus == data\.aws_ec2_instance_type\.Compute_AgentInstanceType_\w+\.default_vcpus/);
+      expect(condition).toMatch(/self\.memory_size == data\.aws_ec2_instance_type\.Compute_AgentInstanceType_\w+\.memory_size/);
+    }
+  });
+
   test.each(["pods", "cpu", "cluster-autoscaler"] as const)(
     "scaling mode %s: each node's user data fits EC2's 16 KB limit, which the uncompressed server script exceeds",
     (scalingMode) => {

@@ -301,6 +301,9 @@ const VARIANT: ConfigInput = {
   storage: { blockStorage: { enabled: true } },
 };
 
+/** Agents of one memory size and another, scaled by cluster-autoscaler (the default scaler reads the sizes the same way). */
+const MIXED_SIZES: ConfigInput = { agents: { scalingMode: "cluster-autoscaler", instanceTypes: ["m7g.large", "c7g.large"] } };
+
 /** The variant's counts that differ from the default cluster's, with why. */
 const VARIANT_CHANGES: Record<string, [number, string]> = {
   aws_eip: [1, "dev: a single NAT gateway"],
@@ -465,6 +468,7 @@ if (haveTerraform || terraformRequired) {
     let cluster: PlanResult;
     let stateBackend: PlanResult;
     let variant: PlanResult;
+    let mixedSizes: PlanResult;
     let world: StubWorld;
     let variantWorld: StubWorld;
     let release: string;
@@ -481,6 +485,9 @@ if (haveTerraform || terraformRequired) {
       release = defaults.config.nodeImage.release;
       [cluster, stateBackend] = await planStacks(defaults.stacksDir, world, defaults.workdir, log);
       [variant] = await planStacks(other.stacksDir, variantWorld, other.workdir, log, ["cluster"]);
+      const mixed = synthesise(MIXED_SIZES);
+      workdirs.push(mixed.work);
+      [mixedSizes] = await planStacks(mixed.stacksDir, worldFor(mixed.config), mixed.workdir, log, ["cluster"]);
     }, 600_000);
 
     afterAll(() => workdirs.forEach((work) => rmSync(work, { recursive: true, force: true })));
@@ -505,10 +512,12 @@ if (haveTerraform || terraformRequired) {
       // One GetCallerIdentity per aws_caller_identity (networking, storage, compute, automation, the service-account
       // issuer for Alertmanager's role); the zones with a zone
       // count; the node image and, as the provider's aws_ami always does, its UEFI data (refused by EC2 as malformed);
-      // the agents' first instance type for the autoscaler's node template.
+      // each of the agents' three instance types, whose first sizes the autoscaler's node template.
       expect(callNames(cluster)).toEqual([
         "ec2:DescribeAvailabilityZones",
         "ec2:DescribeImages",
+        "ec2:DescribeInstanceTypes",
+        "ec2:DescribeInstanceTypes",
         "ec2:DescribeInstanceTypes",
         "ec2:GetInstanceUefiData",
         "sts:GetCallerIdentity",
@@ -575,6 +584,20 @@ if (haveTerraform || terraformRequired) {
       const rules = ["Automation_AgentTerminationRule", "Automation_RebalanceRule", "Automation_SpotInterruptionRule"];
       expect(drainQueueSenders(cluster.plan!)).toEqual({ allowed: rules, targeting: rules });
       expect(drainQueueSenders(variant.plan!)).toEqual({ allowed: rules, targeting: rules });
+    });
+
+    test("agent types of two sizes fail the plan, naming both with EC2's figures (cluster-autoscaler AWS README: one size per group)", () => {
+      // EC2's specifications: m7g.large 2 vCPUs and 8 GiB, c7g.large 2 vCPUs and 4 GiB. cluster-autoscaler sizes new
+      // agents from the first type as this project's autoscaler does, so the check holds in both modes.
+      expect(mixedSizes.ok).toBe(false);
+      const errors = mixedSizes.diagnostics.filter((diagnostic) => diagnostic.severity === "error");
+      expect(errors).toEqual([
+        expect.objectContaining({
+          summary: "Resource postcondition failed",
+          detail: expect.stringContaining("agents.instanceTypes: c7g.large has 2 vCPUs and 4096 MiB but m7g.large, the first, has 2 vCPUs and 8192 MiB."),
+        }),
+      ]);
+      expect(mixedSizes.unexpected).toEqual([]);
     });
 
     test("the plan uses what AWS reported: subnets in the region's zones without opt-in, nodes on the pinned image", () => {

@@ -302,8 +302,11 @@ const rows: Row[] = [
       expect(group).toMatchObject({ min_size: 2, max_size: 7, desired_capacity: 3 });
       expect(group.mixed_instances_policy.instances_distribution).toMatchObject({ on_demand_base_capacity: 2, on_demand_percentage_above_base_capacity: 50 });
       expect(group.mixed_instances_policy.launch_template.override).toEqual([{ instance_type: "c7g.xlarge" }, { instance_type: "c6g.xlarge" }]);
-      // The autoscaler plans with the first (preferred) type's size.
-      expect(Object.values(json.data!.aws_ec2_instance_type).map((type) => type.instance_type)).toEqual(["c7g.xlarge"]);
+      // Every type is read, to check it has the first's size; the autoscaler plans with the first (preferred) one.
+      const readTypes = Object.entries(json.data!.aws_ec2_instance_type).map(([id, type]) => [id.split("_")[1], type.instance_type]);
+      expect(readTypes.sort()).toEqual([["AgentInstanceType", "c7g.xlarge"], ["AgentInstanceType1", "c6g.xlarge"]]);
+      const firstType = Object.keys(json.data!.aws_ec2_instance_type).find((id) => id.startsWith("Compute_AgentInstanceType_"));
+      expect(resourceNamed(json, "aws_lambda_function", "Automation_Autoscaler").environment.variables.NODE_VCPUS).toBe(`\${data.aws_ec2_instance_type.${firstType}.default_vcpus}`);
     },
   },
   {

@@ -3,7 +3,7 @@ import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
-import { DataAwsEc2InstanceType } from "@cdktf/provider-aws/lib/data-aws-ec2-instance-type";
+import type { AgentSize } from "../compute/agent-size";
 import { DataAwsIamPolicyDocument, DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
@@ -35,6 +35,8 @@ import { AUTOSCALER_TIMEOUT_SECONDS, SLACK_FORWARDER_TIMEOUT_SECONDS } from "./t
 export interface AutoscalerProps extends AutoscalerTuning {
   /** EventBridge schedule of the scaling runs. */
   readonly scheduleExpression: string;
+  /** Size of `nodeInstanceType`, read by the agent group (Compute's agentSize), which checks every type has it. */
+  readonly agentSize: AgentSize;
 }
 
 export interface AutomationProps {
@@ -328,7 +330,6 @@ export class Automation extends Construct {
       pointInTimeRecovery: { enabled: true },
       serverSideEncryption: { enabled: true },
     });
-    const nodeType = new DataAwsEc2InstanceType(this, "AgentInstanceType", { instanceType: autoscaler.nodeInstanceType });
     const autoscalerVariables = autoscalerEnvironment({
       ...autoscaler,
       clusterName,
@@ -336,8 +337,8 @@ export class Automation extends Construct {
       stateTableName: table.name,
       accessSecretArn: this.props.accessSecretArn,
       topicArn: this.topicArn,
-      nodeVcpus: nodeType.defaultVcpus.toString(),
-      nodeMemoryMiB: nodeType.memorySize.toString(),
+      nodeVcpus: autoscaler.agentSize.vcpus,
+      nodeMemoryMiB: autoscaler.agentSize.memoryMiB,
       functionTimeoutSeconds: AUTOSCALER_TIMEOUT_SECONDS,
     });
     const fn = this.lambda({

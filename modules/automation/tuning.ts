@@ -9,7 +9,7 @@ export const AUTOSCALER_TIMEOUT_SECONDS = 240;
  * The autoscaler's props from the resolved config: the one mapping from `automation.*` and `agents.*` to the
  * function's tuning, used by main.ts and by the simulator (simulator/), so both run the autoscaler the config describes.
  */
-export function autoscalerProps(config: ClusterConfig): AutoscalerProps {
+export function autoscalerProps(config: ClusterConfig): Omit<AutoscalerProps, "agentSize"> {
   const { automation } = config;
   return {
     scheduleExpression: automation.scheduleExpression,

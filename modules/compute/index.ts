@@ -23,6 +23,7 @@ import { AGENT_CPU_TARGET_PERCENT } from "./cpu-target";
 import { ClusterPolicyProps, clusterPolicyIncludes, clusterPolicyValues, withPrivilegedAddonsExempt } from "./cluster-policy";
 import { ServiceAccountIssuer, serviceAccountIssuerValues } from "./service-account-issuer";
 import { ebsCsiManifest } from "./ebs-csi";
+import { AgentSize, readAgentSize } from "./agent-size";
 import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
 import { AddonNames } from "../contracts/addons";
 import { ADMIN_SECRET_FORMATS, addonIncludes, addonValues, adminSecretTable, ComputeAddonsProps, removedAdminSecretTable } from "./addons";
@@ -135,6 +136,8 @@ export class Compute extends Construct {
   public readonly kubeconfigSecretArn: string;
   /** Secret holding the automation service account's token, CA and API address, for the Lambdas. */
   public readonly automationAccessSecretArn: string;
+  /** The agents' one size, for the pod-driven scalers; left out with scaling mode "cpu", which needs none. */
+  public readonly agentSize?: AgentSize;
 
   constructor(scope: Construct, id: string, props: ComputeProps) {
     super(scope, id);
@@ -347,6 +350,8 @@ export class Compute extends Construct {
         policyType: "TargetTrackingScaling",
         targetTrackingConfiguration: { predefinedMetricSpecification: { predefinedMetricType: "ASGAverageCPUUtilization" }, targetValue: AGENT_CPU_TARGET_PERCENT },
       });
+    } else {
+      this.agentSize = readAgentSize(this, props.agents.instanceTypes);
     }
 
     this.serverGroupName = servers.group.name;

@@ -45,7 +45,8 @@ describe("launch templates", () => {
     ["cpu", []],
   ] as const)("scaling mode %s: every agent type after the first must have its size at plan, which target tracking does not need", (scalingMode, checked) => {
     // cluster-autoscaler's AWS README, "Using Mixed Instances Policies and Spot Instances": one amount of RAM and one
-    // number of CPU cores per group. The plan test shows the postcondition failing with EC2's figures.
+    // number of CPU cores per group, since a new node is sized like any one of them. The plan test shows the
+    // postcondition failing with EC2's figures.
     const types = Object.values(synthCluster({ agents: { scalingMode, instanceTypes: ["m7g.large", "m6g.large", "t4g.large"] } }).json.data?.aws_ec2_instance_type ?? {});
     const withCondition = types.filter((type) => type.lifecycle?.postcondition);
     expect(withCondition.map((type) => type.instance_type).sort()).toEqual(checked);

@@ -301,8 +301,11 @@ const VARIANT: ConfigInput = {
   storage: { blockStorage: { enabled: true } },
 };
 
-/** Agents of one memory size and another, scaled by cluster-autoscaler (the default scaler reads the sizes the same way). */
-const MIXED_SIZES: ConfigInput = { agents: { scalingMode: "cluster-autoscaler", instanceTypes: ["m7g.large", "c7g.large"] } };
+/**
+ * Agents of three sizes in the default scaling mode: after r7g.large (2 vCPUs, 16 GiB), t4g.xlarge differs in vCPUs
+ * alone (4, 16 GiB) and m7g.large in memory alone (2, 8 GiB). cluster-autoscaler's mode reads them the same way.
+ */
+const MIXED_SIZES: ConfigInput = { agents: { instanceTypes: ["r7g.large", "t4g.xlarge", "m7g.large"] } };
 
 /** The variant's counts that differ from the default cluster's, with why. */
 const VARIANT_CHANGES: Record<string, [number, string]> = {
@@ -586,16 +589,14 @@ if (haveTerraform || terraformRequired) {
       expect(drainQueueSenders(variant.plan!)).toEqual({ allowed: rules, targeting: rules });
     });
 
-    test("agent types of two sizes fail the plan, naming both with EC2's figures (cluster-autoscaler AWS README: one size per group)", () => {
-      // EC2's specifications: m7g.large 2 vCPUs and 8 GiB, c7g.large 2 vCPUs and 4 GiB. cluster-autoscaler sizes new
-      // agents from the first type as this project's autoscaler does, so the check holds in both modes.
+    test("agent types of other sizes fail the plan, each named with EC2's figures (cluster-autoscaler AWS README: one size per group)", () => {
+      // EC2's specifications: r7g.large 2 vCPUs and 16 GiB, t4g.xlarge 4 vCPUs and 16 GiB, m7g.large 2 vCPUs and 8 GiB.
       expect(mixedSizes.ok).toBe(false);
       const errors = mixedSizes.diagnostics.filter((diagnostic) => diagnostic.severity === "error");
-      expect(errors).toEqual([
-        expect.objectContaining({
-          summary: "Resource postcondition failed",
-          detail: expect.stringContaining("agents.instanceTypes: c7g.large has 2 vCPUs and 4096 MiB but m7g.large, the first, has 2 vCPUs and 8192 MiB."),
-        }),
+      const first = "but r7g.large, the first, has 2 vCPUs and 16384 MiB.";
+      expect(errors.map(({ summary, detail }) => ({ summary, detail })).sort((a, b) => (a.detail ?? "").localeCompare(b.detail ?? ""))).toEqual([
+        { summary: "Resource postcondition failed", detail: expect.stringMatching(new RegExp(`^agents.instanceTypes: m7g.large has 2 vCPUs and 8192 MiB ${first}`)) },
+        { summary: "Resource postcondition failed", detail: expect.stringMatching(new RegExp(`^agents.instanceTypes: t4g.xlarge has 4 vCPUs and 16384 MiB ${first}`)) },
       ]);
       expect(mixedSizes.unexpected).toEqual([]);
     });

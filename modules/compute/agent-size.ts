@@ -10,11 +10,11 @@ export interface AgentSize {
 
 /**
  * Reads every agent instance type and fails the plan when one differs from the first in vCPUs or memory. Both
- * pod-driven scalers size a new agent from the first type: cluster-autoscaler's AWS README ("Using Mixed Instances
- * Policies and Spot Instances") asks for types with "the same amount of RAM and number of CPU cores, since this is
- * fundamental to CA's scaling calculations", and the autoscaler's node template does the same. An agent smaller than
- * the template leaves the pods it was added for pending; one that cannot hold the autoscaler's headroom is removed
- * and added again for as long as the group keeps launching it.
+ * pod-driven scalers size a new agent like one agent of the group: a running one when there is one, the first type
+ * otherwise (this project's lambdas/autoscaler/run.ts; cluster-autoscaler's MixedTemplateNodeInfoProvider and its AWS
+ * provider's first override). So every type must be of one size, as cluster-autoscaler's AWS README ("Using Mixed
+ * Instances Policies and Spot Instances") asks: "the same amount of RAM and number of CPU cores". A smaller agent
+ * leaves pods it was added for pending, and one that cannot hold the autoscaler's headroom is removed and added again.
  */
 export function readAgentSize(scope: Construct, instanceTypes: readonly string[]): AgentSize {
   const [first, ...others] = instanceTypes;
@@ -28,7 +28,7 @@ export function readAgentSize(scope: Construct, instanceTypes: readonly string[]
         postcondition: [
           {
             condition: Op.and(Op.eq(vcpus, firstType.defaultVcpus), Op.eq(memoryMiB, firstType.memorySize)),
-            errorMessage: `agents.instanceTypes: ${instanceType} has ${vcpus} vCPUs and ${memoryMiB} MiB but ${first}, the first, has ${firstType.defaultVcpus} vCPUs and ${firstType.memorySize} MiB. The pod-driven scalers size every new agent from the first type (cluster-autoscaler's AWS README, mixed instances policies): list types of one size, or scale the agents on CPU (agents.scalingMode cpu).`,
+            errorMessage: `agents.instanceTypes: ${instanceType} has ${vcpus} vCPUs and ${memoryMiB} MiB but ${first}, the first, has ${firstType.defaultVcpus} vCPUs and ${firstType.memorySize} MiB. The pod-driven scalers size a new agent like any one of the group (cluster-autoscaler's AWS README, mixed instances policies: one amount of RAM and number of CPU cores): list types of one size, or scale the agents on CPU (agents.scalingMode cpu).`,
           },
         ],
       },

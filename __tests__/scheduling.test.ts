@@ -1,6 +1,6 @@
 import { nodeTemplate } from "../lambdas/autoscaler/node-template";
 import { classifyPendingPods, PendingContext } from "../lambdas/autoscaler/pending";
-import { binPack, effectiveRequests, largestFirst, NodeState, nodeScore, nodeWith, place, schedulingFailure, spreadAsScheduled } from "../lambdas/autoscaler/scheduling";
+import { bestScoredNode, binPack, effectiveRequests, largestFirst, NodeState, nodeScore, nodeWith, place, schedulingFailure, spreadAsScheduled } from "../lambdas/autoscaler/scheduling";
 import { PodInfo } from "../lambdas/shared/cluster";
 import { LabelSelector, NodeSelectorTerm, PodSchedulingSpec, Resources } from "../lambdas/shared/kube-model";
 import { matchesLabelSelector, matchesNodeSelectorTerms } from "../lambdas/shared/selectors";
@@ -347,5 +347,15 @@ describe("kube-scheduler's default resource scoring (pkg/scheduler/framework/plu
     expect(spreadAsScheduled([spec(450, 512)], [named("a", 1100), named("b", 1100)], (node) => node.name === "b")!.map((node) => node.used.cpuMillis)).toEqual([1100, 1550]);
     expect(spreadAsScheduled([spec(1000)], [named("a", 1500)])).toBeUndefined();
     expect(spreadAsScheduled([], [])).toEqual([]);
+  });
+
+  test("the simulator's scheduler, with no preferred node: the feasible node scored highest, the first of equals, -1 when none fits", () => {
+    const named = (name: string, usedCpu: number) => place(spec(usedCpu, 1024), agent({ name }));
+    expect(bestScoredNode(spec(300, 0), [named("a", 1200), named("b", 500)])).toBe(1);
+    // The emptiest node cannot hold the pod: it is not feasible, whatever its score.
+    expect(bestScoredNode(spec(300, 0), [named("a", 1200), place(spec(0, 1024), agent({ name: "full", podCapacity: 1 }))])).toBe(0);
+    expect(bestScoredNode(spec(450, 512), [named("a", 1100), named("b", 1100)])).toBe(0);
+    expect(bestScoredNode(spec(1000), [named("a", 1500)])).toBe(-1);
+    expect(bestScoredNode(spec(100), [])).toBe(-1);
   });
 });

@@ -9,6 +9,7 @@ import { parseSlackForwarderSettings } from "../lambdas/slack-forwarder/settings
 import { drainTiming } from "../modules/automation/drain-timing";
 import { cpuMillis, memoryBytes } from "../lambdas/shared/quantity";
 import { agentAddonPods, agentDaemonSets, loadAssumptions } from "../simulator/engine";
+import { drainDecision } from "../lambdas/autoscaler/drainability";
 import { load } from "js-yaml";
 import { configurationTable } from "./support/readme-configuration";
 import { appliedLambdaEnvironment, defaultStorageClasses, documentOf, localNamed, panelsOf, ref, resourceNamed, resourcesOf, serverChartValues, synthCluster, TerraformJson, traefikValues, writtenConfig, writtenFiles, writtenManifests } from "./helpers";
@@ -646,6 +647,13 @@ test("the simulator's agents run the monitoring pods with the requests the serve
   expect(withClaims.prometheus.prometheusSpec.storageSpec).toHaveProperty("volumeClaimTemplate");
   expect(withClaims.alertmanager.alertmanagerSpec.storage).toHaveProperty("volumeClaimTemplate");
   expect(local(blockStorage)).toEqual({ "prometheus-operator": false, prometheus: false, alertmanager: false, grafana: true, "kube-state-metrics": false });
+  // The servers list every one of Grafana's disk volumes in its safe-to-evict-local-volumes annotation, so the drain
+  // rules (cluster-autoscaler's, simulator/drainability/rules/localstorage) let its agent go; the simulator's pod has
+  // the annotation as rendered. Prometheus's and Alertmanager's emptyDirs still hold their agents.
+  expect(simulated({}).grafana.annotations).toEqual(values.grafana.podAnnotations);
+  const outcomes = (input: ConfigInput) => Object.fromEntries(Object.values(simulated(input)).map((pod) => [pod.name, drainDecision(pod, { budgets: [], now: 0 }).outcome]));
+  expect(outcomes({})).toEqual({ "prometheus-operator": "move", prometheus: "block", alertmanager: "block", grafana: "move", "kube-state-metrics": "move" });
+  expect(outcomes(blockStorage)).toEqual({ "prometheus-operator": "move", prometheus: "move", alertmanager: "move", grafana: "move", "kube-state-metrics": "move" });
   expect(simulated({ addons: { monitoring: { enabled: false } } })).toEqual({});
   // On servers that take workloads no taint keeps them on the agents, and where they land is not modelled.
   expect(simulated({ servers: { allowWorkloads: true } })).toEqual({});

@@ -53,6 +53,8 @@ interface AddonPod {
   readonly localVolumes: readonly string[];
   /** With storage.blockStorage those volumes are gp3 claims instead. */
   readonly claimsWithBlockStorage?: boolean;
+  /** The pod's annotations as the servers set them (safe-to-evict-local-volumes). */
+  readonly annotations?: Readonly<Record<string, string>>;
   readonly addon: "monitoring";
   /** Where in the chart's values its requests are, for the wiring test. */
   readonly values: string;
@@ -85,11 +87,11 @@ export function agentAddonPods(config: ClusterConfig, assumptions: Assumptions):
   if (config.servers.allowWorkloads) return [];
   return assumptions.addonPods.pods
     .filter((pod) => config.addons[pod.addon].enabled)
-    .map(({ namespace, name, controllerKind, cpuMillis, memoryMiB, localVolumes, claimsWithBlockStorage }) =>
+    .map(({ namespace, name, controllerKind, cpuMillis, memoryMiB, localVolumes, claimsWithBlockStorage, annotations }) =>
       simPod(
         name,
         { cpuMillis, memoryBytes: memoryMiB * MIB },
-        { namespace, controllerKind, controllerName: name, localVolumeNames: claimsWithBlockStorage && config.storage.blockStorage.enabled ? [] : [...localVolumes] },
+        { namespace, controllerKind, controllerName: name, localVolumeNames: claimsWithBlockStorage && config.storage.blockStorage.enabled ? [] : [...localVolumes], ...(annotations ? { annotations: { ...annotations } } : {}) },
       ),
     );
 }

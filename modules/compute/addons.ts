@@ -5,6 +5,7 @@ import { webIdentityPodParts } from "../workload-identity";
 import { ALERT_SUBJECT_TEMPLATE } from "../../lambdas/shared/notifications";
 import { AUTOSCALER_METRIC_DIMENSION, AUTOSCALER_METRIC_NAMES, AUTOSCALER_METRIC_NAMESPACE, AUTOSCALER_METRIC_STATISTICS } from "../../lambdas/autoscaler/metrics";
 import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
+import { SAFE_TO_EVICT_LOCAL_VOLUMES } from "../../lambdas/autoscaler/drainability/rules";
 import { fillPlaceholders, readTemplate, SERVER_TAINT } from "./user-data";
 import { NODE_EXPORTER_PORT } from "../ports";
 
@@ -80,6 +81,14 @@ export function metricLabelName(labelKey: string): string {
 
 const baseValues = (addon: AddonNames) => ({ RELEASE: addon.release, NAMESPACE: addon.namespace });
 
+/**
+ * Grafana's volumes on the node's disk, with persistence off (grafana chart 12.11.1 templates/_pod.tpl): its storage,
+ * its search index and the dashboard and datasource sidecars' folders. A new pod rebuilds them from the admin Secret
+ * and the provisioning ConfigMaps, and every rollout starts one, so they need not keep an agent from scale-down
+ * (cluster-autoscaler's safe-to-evict-local-volumes, which both pod-driven scalers honour).
+ */
+export const GRAFANA_DISPOSABLE_VOLUMES = ["storage", "search", "sc-dashboard-volume", "sc-datasources-volume"];
+
 /** The kube-prometheus-stack HelmChart. */
 export function monitoringManifest(props: MonitoringAddonProps, domain: string | undefined): string {
   const volume = props.prometheusVolume;
@@ -105,6 +114,7 @@ export function monitoringManifest(props: MonitoringAddonProps, domain: string |
       PROMETHEUS_DATASOURCE_UID: GRAFANA_DATASOURCE_UIDS.prometheus,
       ALERTMANAGER_DATASOURCE_UID: GRAFANA_DATASOURCE_UIDS.alertmanager,
       GRAFANA_INGRESS: JSON.stringify(ingress),
+      GRAFANA_POD_ANNOTATIONS: JSON.stringify({ [SAFE_TO_EVICT_LOCAL_VOLUMES]: GRAFANA_DISPOSABLE_VOLUMES.join(",") }),
       ...alertmanagerValues(props.aws),
       ...grafanaAwsValues(props.aws),
       GRAFANA_INI: JSON.stringify(domain ? { server: { root_url: `https://${addonHost(MONITORING, domain)}` } } : {}),

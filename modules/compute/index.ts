@@ -28,6 +28,8 @@ import { CAPACITY_TYPE_LABEL } from "../../lambdas/shared/node-labels";
 import { AddonNames } from "../contracts/addons";
 import { ADMIN_SECRET_FORMATS, addonIncludes, addonValues, adminSecretTable, ComputeAddonsProps, removedAdminSecretTable } from "./addons";
 
+export type { AgentSize } from "./agent-size";
+
 export type Architecture = "arm64" | "x86_64";
 
 /** Seconds the agents' termination hook holds an instance for the drain Lambda before it terminates anyway. */

@@ -648,9 +648,14 @@ test("the simulator's agents run the monitoring pods with the requests the serve
   expect(withClaims.alertmanager.alertmanagerSpec.storage).toHaveProperty("volumeClaimTemplate");
   expect(local(blockStorage)).toEqual({ "prometheus-operator": false, prometheus: false, alertmanager: false, grafana: true, "kube-state-metrics": false });
   // The servers list every one of Grafana's disk volumes in its safe-to-evict-local-volumes annotation, so the drain
-  // rules (cluster-autoscaler's, simulator/drainability/rules/localstorage) let its agent go; the simulator's pod has
+  // rules (cluster-autoscaler/simulator/drainability/rules/localstorage) let its agent go; the simulator's pod has
   // the annotation as rendered. Prometheus's and Alertmanager's emptyDirs still hold their agents.
   expect(simulated({}).grafana.annotations).toEqual(values.grafana.podAnnotations);
+  // The data file's four volumes are all the grafana chart's _pod.tpl mounts on disk for these values: no value turns
+  // on another (the alerts, plugins and notifiers sidecars are off by default; no extra or persistent volumes).
+  const grafanaValues = values.grafana;
+  expect(Object.keys(grafanaValues.sidecar).sort()).toEqual(["dashboards", "datasources"]);
+  for (const key of ["persistence", "extraEmptyDirMounts", "extraVolumes", "extraContainerVolumes", "useStatefulSet", "shadowBundledPlugins"]) expect([key, grafanaValues[key]]).toEqual([key, undefined]);
   const outcomes = (input: ConfigInput) => Object.fromEntries(Object.values(simulated(input)).map((pod) => [pod.name, drainDecision(pod, { budgets: [], now: 0 }).outcome]));
   expect(outcomes({})).toEqual({ "prometheus-operator": "move", prometheus: "block", alertmanager: "block", grafana: "move", "kube-state-metrics": "move" });
   expect(outcomes(blockStorage)).toEqual({ "prometheus-operator": "move", prometheus: "move", alertmanager: "move", grafana: "move", "kube-state-metrics": "move" });

@@ -21,7 +21,7 @@ describe("an hour of autoscaler runs against a simulated cluster", () => {
   });
 
   /** Runs the autoscaler once a minute for `minutes`, returning every decision. */
-  async function simulate(cluster: SimulatedCluster, minutes: number, config: Partial<RunDeps["config"]> = {}) {
+  async function simulate(cluster: SimulatedCluster, minutes: number, config: Partial<RunDeps["config"]> = {}, afterEachMinute: () => void = () => undefined) {
     const decisions = [];
     cluster.schedule();
     for (let minute = 0; minute < minutes; minute++) {
@@ -49,6 +49,7 @@ describe("an hour of autoscaler runs against a simulated cluster", () => {
       // A failed run rethrows for the error alarm; the schedule runs the next one a minute later all the same.
       decisions.push(await runAutoscaler(deps).catch((error: Error) => ({ action: "failed" as const, reason: error.message })));
       cluster.tick();
+      afterEachMinute();
     }
     return decisions;
   }
@@ -143,5 +144,39 @@ describe("an hour of autoscaler runs against a simulated cluster", () => {
     expect(cluster.node(second)).toBeUndefined();
     expect(cluster.nodeCount).toBe(3);
     expect(cluster.pods.filter((pod) => !pod.nodeName)).toEqual([]);
+  });
+
+  /** Two busy agents, then a worker pod that needs a third, in a cluster where every agent that joins from now on is unusable. */
+  function withBrokenJoins(joinAs: () => { ready: boolean; taints?: { key: string; value: string; effect: "NoSchedule" }[] }) {
+    let broken = false;
+    const cluster = new SimulatedCluster({ min: 1, max: 10, desired: 2 }, AGENT, { bootTimeMs: () => 3 * MINUTE, joinAs: () => (broken ? joinAs() : { ready: true }) });
+    broken = true;
+    for (const node of cluster.nodeNames()) cluster.bind(simPod(`web-${node}`, { cpuMillis: 1800, memoryBytes: 6 * GIB }), node);
+    cluster.pods.push(simPod("worker", { cpuMillis: 1000, memoryBytes: GIB }));
+    return cluster;
+  }
+
+  test("when new agents never become Ready, each is replaced after 20 min and at most two more run (FAQ: unready nodes; clusterstate.go MaxNodeStartupTime)", async () => {
+    const cluster = withBrokenJoins(() => ({ ready: false }));
+    const agents: number[] = [];
+    await simulate(cluster, 180, {}, () => agents.push(cluster.nodeCount));
+    // The failed agent stops counting as on its way 15 minutes after registering, so the pod asks for another; at 20
+    // minutes the first is replaced, and the replacement is on its way again.
+    expect(Math.max(...agents)).toBe(4);
+    expect(cluster.calls.filter((call) => call.startsWith("replace")).length).toBeGreaterThan(5);
+    expect(cluster.pods.find((pod) => pod.name === "worker")!.nodeName).toBeUndefined();
+  });
+
+  test("when the cloud controller never initialises new agents, one pending pod does not drive the group to its maximum (clusterstate.go IsClusterHealthy)", async () => {
+    // Ready, so never replaced, but tainted as the kubelet registers it under an external cloud provider.
+    const cluster = withBrokenJoins(() => ({ ready: true, taints: [{ key: "node.cloudprovider.kubernetes.io/uninitialized", value: "true", effect: "NoSchedule" }] }));
+    const agents: number[] = [];
+    const decisions = await simulate(cluster, 180, {}, () => agents.push(cluster.nodeCount));
+    // Each stops counting as on its way 15 minutes after registering and the pod asks for another, until four of six
+    // agents are unready (more than three and 45 %): then nothing more is added.
+    expect(Math.max(...agents)).toBe(6);
+    expect(agents.slice(-60).every((count) => count === 6)).toBe(true);
+    expect(decisions.at(-1)).toMatchObject({ action: "none", reason: expect.stringMatching(/^4 of 6 agents are unready, more than 3 and 45%/) });
+    expect(cluster.pods.find((pod) => pod.name === "worker")!.nodeName).toBeUndefined();
   });
 });

@@ -85,6 +85,43 @@ describe("scale up", () => {
     expect(decide(observed([node("n1"), broken], pods), FRESH, CONFIG, NOW).decision).toMatchObject({ action: "scale-up", by: 1, desired: 3 });
   });
 
+  describe("too many unready agents stop scaling (cluster-autoscaler clusterstate.go IsClusterHealthy: Unready plus LongNotStarted above --ok-total-unready-count 3 and --max-total-unready-percentage 45)", () => {
+    const pods = [pending("a", 1500, 1)];
+    const healthy = (count: number) => Array.from({ length: count }, (_, i) => node(`ok${i}`, [pod(`app${i}`, 1900, 7)]));
+    // Registered NotReady 20 min ago and never set up: what a broken image or network makes of every new agent.
+    const failed = (count: number) => Array.from({ length: count }, (_, i) => node(`failed${i}`, [], { ready: false, createdAtMs: NOW - 20 * MINUTE }));
+    // Ready, but the cloud controller never initialised it (no controller, or one that cannot reach EC2).
+    const uninitialised = (count: number) =>
+      Array.from({ length: count }, (_, i) => node(`uninit${i}`, [], { createdAtMs: NOW - 20 * MINUTE, taints: [{ key: "node.cloudprovider.kubernetes.io/uninitialized", value: "true", effect: "NoSchedule" }] }));
+
+    test("four of six agents NotReady: no agent is added for the pending pod, and the reason says why", () => {
+      expect(decide(observed([...healthy(2), ...failed(4)], pods), FRESH, CONFIG, NOW).decision).toEqual({
+        action: "none",
+        reason: "4 of 6 agents are unready, more than 3 and 45%: neither adding nor removing agents until fewer are",
+      });
+    });
+
+    test("agents left with a startup taint past 15 min count as unready; while they are starting they are on their way", () => {
+      expect(decide(observed([...healthy(2), ...uninitialised(4)], pods), FRESH, CONFIG, NOW).decision).toMatchObject({ action: "none", reason: expect.stringMatching(/^4 of 6 agents are unready/) });
+      const starting = Array.from({ length: 4 }, (_, i) => node(`new${i}`, [], { createdAtMs: NOW - 5 * MINUTE, taints: [{ key: "node.cloudprovider.kubernetes.io/uninitialized", value: "true", effect: "NoSchedule" }] }));
+      expect(decide(observed([...healthy(2), ...starting], pods), FRESH, CONFIG, NOW).decision).toEqual({ action: "none", reason: "1 unschedulable pod(s) need 1 node(s), 4 already on their way" });
+    });
+
+    test("at the limits scaling goes on: three unready of any number, or more than three but at most 45 %", () => {
+      expect(decide(observed([...healthy(1), ...failed(3)], pods), FRESH, CONFIG, NOW).decision).toMatchObject({ action: "scale-up", by: 1 });
+      // 4 of 9 is 44 %.
+      expect(decide(observed([...healthy(5), ...failed(4)], pods), FRESH, CONFIG, NOW).decision).toMatchObject({ action: "scale-up", by: 1 });
+      expect(decide(observed([...healthy(4), ...failed(4)], pods), FRESH, CONFIG, NOW).decision).toMatchObject({ action: "none", reason: expect.stringMatching(/^4 of 8 agents are unready/) });
+    });
+
+    test("scale-down waits too: an idle healthy agent is not removed while most others are unready", () => {
+      const idle = node("idle");
+      const state: ScalerState = { underutilizedSince: { idle: NOW - 30 * MINUTE } };
+      expect(decide(observed([idle, ...healthy(1), ...failed(4)]), state, CONFIG, NOW).decision).toMatchObject({ action: "none", reason: expect.stringMatching(/^4 of 6 agents are unready/) });
+      expect(decide(observed([idle, ...healthy(1), ...failed(1)]), state, CONFIG, NOW).decision).toMatchObject({ action: "scale-down", node: "idle" });
+    });
+  });
+
   test("a pod larger than any node does not trigger a scale-up and is reported (cluster-autoscaler FAQ: pods no node group can help)", () => {
     const outcome = decide(observed([node("n1")], [pending("huge", 4000, 1)]), FRESH, CONFIG, NOW);
     expect(outcome.decision).toEqual({

@@ -63,6 +63,12 @@ export interface ClusterOptions {
   readonly start?: number;
   /** Boot time of each launched instance, in ms; default: a fixed number of minutes. */
   readonly bootTimeMs?: () => number;
+  /**
+   * How a node joining now registers, for the failures that leave it unusable for good: NotReady (a broken image,
+   * network or join), or Ready with a taint nothing removes (a cloud controller that never initialises it). Default:
+   * Ready, with the node shape's taints.
+   */
+  readonly joinAs?: () => { readonly ready: boolean; readonly taints?: Taint[] };
   /** Time from a spot instance's launch to its interruption warning, in ms (Infinity: never). */
   readonly spotInterruptionAfterMs?: () => number;
   /** Spot warning to termination. */
@@ -333,16 +339,18 @@ export class SimulatedCluster implements Cluster, AgentGroup {
 
   private join(instance: Instance): void {
     const name = `ip-10-0-0-${++this.joined}.eu-west-1.compute.internal`;
+    const { ready, taints } = this.options.joinAs?.() ?? { ready: true, taints: this.nodeShape.taints };
     this.nodes.set(name, {
       instanceId: instance.id,
       info: {
         name,
         providerId: `aws:///eu-west-1a/${instance.id}`,
-        ready: true,
+        ready,
+        ...(ready ? {} : { notReadySinceMs: this.now }),
         unschedulable: false,
         allocatable: this.nodeShape.allocatable,
         labels: { ...this.nodeShape.labels, "kubernetes.io/hostname": name },
-        taints: this.nodeShape.taints,
+        taints,
         podCapacity: this.nodeShape.podCapacity ?? 110,
         createdAtMs: this.now,
       },

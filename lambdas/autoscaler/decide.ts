@@ -8,6 +8,7 @@ import { drainDecision } from "./drainability";
 import { AgentRoom, describeRequests, roomAfterMoving, viewHeadroom } from "./headroom";
 import { DEFAULT_POD_CAPACITY } from "./node-template";
 import { classifyPendingPods, isExpendable, PendingPods, PodVerdict } from "./pending";
+import { tooManyUnready } from "./recovery";
 import { binPack, largestFirst, NodeState, nodeWith, place, schedulingFailure } from "./scheduling";
 
 export interface AgentNode extends Pick<NodeInfo, "name" | "ready" | "unschedulable" | "allocatable" | "labels" | "taints" | "podCapacity" | "createdAtMs"> {
@@ -89,10 +90,12 @@ export function decide(observed: Observed, state: ScalerState, config: ScalerCon
     expendablePriorityCutoff: config.expendablePriorityCutoff,
   });
   const headroom = viewHeadroom(config.headroom, config.nodeTemplate, readyAgents(observed, now).map((node) => agentRoom(node, config)));
+  const unhealthy = unhealthyAgents(observed, now);
   // Only pods a new agent would run block scale-down, as in cluster-autoscaler; the others wait for something no
   // node count can change. Missing headroom is demand too: a pass that finds none adds an agent for it.
-  const undecided =
-    pending.schedulable.length > 0 || headroom.missing
+  const undecided: Decision = unhealthy
+    ? { action: "none", reason: `${unhealthy}: neither adding nor removing agents until fewer are${pendingNote(pending)}` }
+    : pending.schedulable.length > 0 || headroom.missing
       ? decideScaleUp(observed, config, pending, now, headroom.missing ? headroom.pod : undefined)
       : decideScaleDown(observed, state, config, now, underutilizedSince, pending, headroom.pod);
   const decision = { ...undecided, reason: `${undecided.reason}${headroom.note}` };
@@ -148,9 +151,21 @@ const MAX_NODE_STARTUP_MS = 15 * 60_000;
  */
 const STARTUP_TAINTS = ["node.cloudprovider.kubernetes.io/uninitialized", "node.kubernetes.io/not-ready", "node.kubernetes.io/network-unavailable"];
 
+const hasStartupTaint = (node: AgentNode) => (node.taints ?? []).some((taint) => STARTUP_TAINTS.includes(taint.key));
+
 /** Registered less than MaxNodeStartupTime ago and not Ready yet, or Ready with a startup taint left. */
-const isStarting = (node: AgentNode, now: number) =>
-  (!node.ready || (node.taints ?? []).some((taint) => STARTUP_TAINTS.includes(taint.key))) && (node.createdAtMs === undefined || now - node.createdAtMs < MAX_NODE_STARTUP_MS);
+const isStarting = (node: AgentNode, now: number) => (!node.ready || hasStartupTaint(node)) && (node.createdAtMs === undefined || now - node.createdAtMs < MAX_NODE_STARTUP_MS);
+
+/**
+ * Why the agents are too unhealthy to scale, or undefined: more than three and 45 % of them are NotReady or, past
+ * MaxNodeStartupTime, still carry a startup taint (cluster-autoscaler's Unready and LongNotStarted, for which
+ * IsClusterHealthy stops its scale-ups and scale-downs). Then new agents are likely to fail as these did (a broken
+ * image, network or cloud controller), and each would only be added to them: the group would run to its maximum.
+ */
+function unhealthyAgents(observed: Observed, now: number): string | undefined {
+  const unready = observed.nodes.filter((node) => !isStarting(node, now) && (!node.ready || hasStartupTaint(node)));
+  return tooManyUnready(unready.length, observed.nodes.length);
+}
 
 /**
  * Agents on their way: instances launched but not registered, and agents starting (isStarting). Like

@@ -14,6 +14,18 @@ export const SCALE_DOWN_MARK = "k3s-aws.autoscaler/scale-down";
 const OK_TOTAL_UNREADY_COUNT = 3;
 const MAX_TOTAL_UNREADY_FRACTION = 0.45;
 
+/**
+ * Whether so many agents are unready that the cause is likely the servers, the network or every new agent, not one
+ * agent: cluster-autoscaler then takes the cluster for unhealthy and neither scales nor replaces
+ * (clusterstate.go IsClusterHealthy). Undefined when not; otherwise why, for a decision's reason.
+ */
+export function tooManyUnready(unready: number, total: number): string | undefined {
+  if (unready > OK_TOTAL_UNREADY_COUNT && unready > MAX_TOTAL_UNREADY_FRACTION * total) {
+    return `${unready} of ${total} agents are unready, more than ${OK_TOTAL_UNREADY_COUNT} and ${MAX_TOTAL_UNREADY_FRACTION * 100}%`;
+  }
+  return undefined;
+}
+
 export type RecoveryAction =
   /** Uncordon and unmark a node a dead run left cordoned. */
   | { readonly action: "release"; readonly node: string; readonly reason: string }
@@ -41,12 +53,8 @@ export function planRecovery(agents: ObservedAgent[], config: { readonly notRead
   // Like cluster-autoscaler's --scale-down-unready-time (default 20 min), but the group keeps its size: the agent is
   // broken, not unneeded.
   const stuck = agents.filter((agent) => !agent.ready && agent.notReadySinceMs !== undefined && now - agent.notReadySinceMs >= config.notReadyReplaceAfterMs);
-  const unready = agents.filter((agent) => !agent.ready).length;
-  // Many agents unready together points at the servers or the network, not the agents; cluster-autoscaler stops
-  // acting then too (ClusterStateRegistry.IsClusterHealthy).
-  if (stuck.length > 0 && unready > OK_TOTAL_UNREADY_COUNT && unready > MAX_TOTAL_UNREADY_FRACTION * agents.length) {
-    return { actions: releases, held: `${unready} of ${agents.length} agents are NotReady; not replacing any while more than ${OK_TOTAL_UNREADY_COUNT} and ${MAX_TOTAL_UNREADY_FRACTION * 100}% are` };
-  }
+  const unhealthy = tooManyUnready(agents.filter((agent) => !agent.ready).length, agents.length);
+  if (stuck.length > 0 && unhealthy) return { actions: releases, held: `${unhealthy}; not replacing any while they are` };
   const replacements: RecoveryAction[] = stuck.map((agent) => ({
     action: "replace",
     node: agent.name,

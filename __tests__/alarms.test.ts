@@ -39,7 +39,7 @@ describe("the cluster's alarms (default production cluster)", () => {
 
   test("the topic and its key admit CloudWatch for exactly the cluster's alarms, the new ones included", () => {
     const allAlarms = resourcesOf(json, "aws_cloudwatch_metric_alarm").map(([id]) => `\${aws_cloudwatch_metric_alarm.${id}.arn}`).sort();
-    expect(allAlarms).toHaveLength(12);
+    expect(allAlarms).toHaveLength(13);
     for (const prefix of ["Automation_NotificationTopicPolicyDocument", "Automation_NotificationKeyPolicyDocument"]) {
       const document = Object.entries(json.data!.aws_iam_policy_document).find(([id]) => id.startsWith(`${prefix}_`))![1];
       const cloudWatch = document.statement.find((statement: any) => statement.principals?.[0].identifiers.includes("cloudwatch.amazonaws.com"));
@@ -238,7 +238,7 @@ describe("alarm thresholds follow the config", () => {
   test("with alarms off only automation's own alarms remain, and the topic admits only them", () => {
     const { json } = synthCluster({ monitoring: { alarms: false } });
     expect(monitoringAlarms(json)).toEqual({});
-    expect(resourcesOf(json, "aws_cloudwatch_metric_alarm")).toHaveLength(5);
+    expect(resourcesOf(json, "aws_cloudwatch_metric_alarm")).toHaveLength(6);
   });
 });
 
@@ -322,7 +322,7 @@ describe("the cluster dashboard", () => {
   test("the autoscaler's metrics, in its namespace with the cluster as dimension", () => {
     // README, Automation Lambdas: the autoscaler publishes these counts each run (lambdas/autoscaler/run.ts).
     expect(lines("Autoscaler").map((line) => line.slice(0, 4))).toEqual(
-      ["ScaleUp", "ScaleDown", "PendingPods", "UnplaceablePods", "ReleasedNodes", "ReplacedNodes"].map((name) => ["K3sAutoscaler", name, "Cluster", "blue"]),
+      ["ScaleUp", "ScaleDown", "PendingPods", "UnplaceablePods", "ReleasedNodes", "ReplacedNodes", "ScalingHeld"].map((name) => ["K3sAutoscaler", name, "Cluster", "blue"]),
     );
   });
 

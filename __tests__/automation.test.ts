@@ -147,13 +147,22 @@ describe("state, notifications and alarms", () => {
     expect(resourceNamed(withEmail, "aws_sns_topic_subscription", "Automation_NotificationEmail")).toMatchObject({ protocol: "email", endpoint: "ops@example.com" });
   });
 
-  test("errors, throttles and dead letters raise alarms to the topic", () => {
+  test("errors, throttles, dead letters and a held autoscaler raise alarms to the topic", () => {
     const { json } = synthCluster();
     const topic = ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn");
     // Automation's own alarms; the cluster's others (modules/monitoring) are tested in alarms.test.ts.
     const alarms = resourcesOf(json, "aws_cloudwatch_metric_alarm").filter(([id]) => id.startsWith("Automation_")).map(([, alarm]) => alarm);
-    expect(alarms.map((alarm) => `${alarm.namespace} ${alarm.metric_name}`).sort()).toEqual(["AWS/Lambda Errors", "AWS/Lambda Errors", "AWS/Lambda Throttles", "AWS/Lambda Throttles", "AWS/SQS ApproximateNumberOfMessagesVisible"]);
-    for (const alarm of alarms) expect(alarm).toMatchObject({ threshold: 0, comparison_operator: "GreaterThanThreshold", alarm_actions: [topic] });
+    expect(alarms.map((alarm) => `${alarm.namespace} ${alarm.metric_name}`).sort()).toEqual([
+      "AWS/Lambda Errors",
+      "AWS/Lambda Errors",
+      "AWS/Lambda Throttles",
+      "AWS/Lambda Throttles",
+      "AWS/SQS ApproximateNumberOfMessagesVisible",
+      "K3sAutoscaler ScalingHeld",
+    ]);
+    for (const alarm of alarms) expect(alarm).toMatchObject({ threshold: 0, comparison_operator: "GreaterThanThreshold", alarm_actions: [topic], ok_actions: [topic] });
+    // The held passes' metric as the run publishes it: the cluster as its dimension, a pass's 0 or 1 read at its Maximum.
+    expect(alarms.find((alarm) => alarm.metric_name === "ScalingHeld")).toMatchObject({ alarm_name: "k3s-autoscaler-held", dimensions: { Cluster: "k3s" }, statistic: "Maximum" });
   });
 
   test.each(["cpu", "cluster-autoscaler"] as const)("scaling mode %s leaves out the autoscaler, its schedule and table, but keeps the drainer", (scalingMode) => {
@@ -190,8 +199,8 @@ describe("confused-deputy conditions on service principals", () => {
     expect(policy.key_id).toBe(ref(json, "aws_kms_key", "Automation_NotificationKey", "id"));
     // One policy owner: a policy on the key itself would fight the separate resource.
     expect(resourceNamed(json, "aws_kms_key", "Automation_NotificationKey").policy).toBeUndefined();
-    // Automation's five and the seven of modules/monitoring, admitted through admitAlarms.
-    expect(alarmArns).toHaveLength(12);
+    // Automation's six and the seven of modules/monitoring, admitted through admitAlarms.
+    expect(alarmArns).toHaveLength(13);
     expect(documentStatements(json, policy.policy).map(sortedConditions)).toEqual([
       // KMS developer guide, "Default key policy": the account principal with kms:* lets IAM policies grant use of
       // the key; without it nobody, the account root included, could manage the key again.

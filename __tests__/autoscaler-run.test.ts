@@ -127,7 +127,7 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     const dashboard = JSON.parse(resourceNamed(synthCluster().json, "aws_cloudwatch_dashboard", "Monitoring_Dashboard").dashboard_body);
     const graphed = dashboard.widgets.find((widget: any) => widget.properties.title === "Autoscaler").properties.metrics.map((metric: string[]) => `${metric[0]} ${metric[1]} ${metric[2]}=${metric[3]}`);
     expect(graphed).toEqual(published);
-    expect(published).toHaveLength(6);
+    expect(published).toHaveLength(7);
     // And Grafana's autoscaler dashboard, through its CloudWatch datasource (monitoring, with the service-account issuer).
     const grafana = JSON.parse(
       writtenManifests(localNamed(synthCluster().json, "Compute_Servers_UserData"))["grafana-dashboards"].find((configMap: any) => configMap.data["autoscaler.json"]).data["autoscaler.json"],
@@ -372,7 +372,7 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
       };
       const onDashboard = Object.fromEntries(widget.metrics.map((metric: any[]) => [metric[1], read(metric[1], metric[4].stat ?? widget.stat)]));
       const inGrafana = Object.fromEntries(targets.map((target: any) => [target.metricName, read(target.metricName, target.statistic)]));
-      const happened = { ScaleUp: 2, ScaleDown: 0, PendingPods: 2, UnplaceablePods: 0, ReleasedNodes: 0, ReplacedNodes: 0 };
+      const happened = { ScaleUp: 2, ScaleDown: 0, PendingPods: 2, UnplaceablePods: 0, ReleasedNodes: 0, ReplacedNodes: 0, ScalingHeld: 0 };
       expect(onDashboard).toEqual(happened);
       expect(inGrafana).toEqual(happened);
     }, 30_000);

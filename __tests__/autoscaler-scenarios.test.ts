@@ -21,7 +21,7 @@ describe("an hour of autoscaler runs against a simulated cluster", () => {
   });
 
   /** Runs the autoscaler once a minute for `minutes`, returning every decision. */
-  async function simulate(cluster: SimulatedCluster, minutes: number, config: Partial<RunDeps["config"]> = {}, afterEachMinute: () => void = () => undefined) {
+  async function simulate(cluster: SimulatedCluster, minutes: number, config: Partial<RunDeps["config"]> = {}, afterEachMinute: () => void = () => undefined, metricLines: string[] = []) {
     const decisions = [];
     cluster.schedule();
     for (let minute = 0; minute < minutes; minute++) {
@@ -35,7 +35,7 @@ describe("an hour of autoscaler runs against a simulated cluster", () => {
         store: new StateStore(dynamo.client, dynamo.table),
         notify: async () => undefined,
         log: () => undefined,
-        metric: () => undefined,
+        metric: (line) => void metricLines.push(line),
         now: () => cluster.now + slept,
         sleep: async (ms) => void (slept += ms),
         invocationId: `run-${minute}`,
@@ -171,12 +171,17 @@ describe("an hour of autoscaler runs against a simulated cluster", () => {
     // Ready, so never replaced, but tainted as the kubelet registers it under an external cloud provider.
     const cluster = withBrokenJoins(() => ({ ready: true, taints: [{ key: "node.cloudprovider.kubernetes.io/uninitialized", value: "true", effect: "NoSchedule" }] }));
     const agents: number[] = [];
-    const decisions = await simulate(cluster, 180, {}, () => agents.push(cluster.nodeCount));
+    const metricLines: string[] = [];
+    const decisions = await simulate(cluster, 180, {}, () => agents.push(cluster.nodeCount), metricLines);
     // Each stops counting as on its way 15 minutes after registering and the pod asks for another, until four of six
     // agents are unready (more than three and 45 %): then nothing more is added.
     expect(Math.max(...agents)).toBe(6);
     expect(agents.slice(-60).every((count) => count === 6)).toBe(true);
     expect(decisions.at(-1)).toMatchObject({ action: "none", reason: expect.stringMatching(/^4 of 6 agents are unready, more than 3 and 45%/) });
     expect(cluster.pods.find((pod) => pod.name === "worker")!.nodeName).toBeUndefined();
+    // Every held pass says so in the ScalingHeld metric the held alarm watches; the passes before did not.
+    const held = metricLines.map((line) => JSON.parse(line).ScalingHeld);
+    expect([held[0], held.at(-1)]).toEqual([0, 1]);
+    expect(held.filter((value, index) => value === 1 && decisions[index]?.reason?.match(/agents are unready/) === null)).toEqual([]);
   });
 });

@@ -101,7 +101,7 @@ describe("the autoscaler dashboard", () => {
     expect(values.grafana.env.AWS_WEB_IDENTITY_TOKEN_FILE).toBe(`${mount.mountPath}/${mount.projected.sources[0].serviceAccountToken.path}`);
     const cloudWatchPanels = panelsOf(dashboard).filter((panel) => panel.datasource?.type === "cloudwatch");
     expect(cloudWatchPanels).toHaveLength(1);
-    expect(cloudWatchPanels[0].targets.map((target: any) => target.dimensions)).toEqual(Array(6).fill({ Cluster: "k3s" }));
+    expect(cloudWatchPanels[0].targets.map((target: any) => target.dimensions)).toEqual(Array(7).fill({ Cluster: "k3s" }));
   });
 
   test("in scaling modes without the autoscaler Lambda there is nothing to graph: the note stays", () => {
@@ -119,7 +119,7 @@ describe("the autoscaler dashboard", () => {
     const named = [...text.matchAll(/`([^`]+)`/g)].map((match) => match[1]);
     // Written out: the metrics lambdas/autoscaler/run.ts publishes in its embedded-metric log lines, their namespace and
     // dimension, and the cluster's CloudWatch dashboard (<cluster>-cluster).
-    expect(named).toEqual(["pods", "ScaleUp", "ScaleDown", "PendingPods", "UnplaceablePods", "ReleasedNodes", "ReplacedNodes", "K3sAutoscaler", "Cluster", "k3s-cluster"]);
+    expect(named).toEqual(["pods", "ScaleUp", "ScaleDown", "PendingPods", "UnplaceablePods", "ReleasedNodes", "ReplacedNodes", "ScalingHeld", "K3sAutoscaler", "Cluster", "k3s-cluster"]);
   });
 });
 

@@ -85,7 +85,7 @@ describe("scale up", () => {
     expect(decide(observed([node("n1"), broken], pods), FRESH, CONFIG, NOW).decision).toMatchObject({ action: "scale-up", by: 1, desired: 3 });
   });
 
-  describe("too many unready agents stop scaling (cluster-autoscaler clusterstate.go IsClusterHealthy: Unready plus LongNotStarted above --ok-total-unready-count 3 and --max-total-unready-percentage 45)", () => {
+  describe("too many unready agents stop scaling (cluster-autoscaler clusterstate.go IsClusterHealthy: Unready above --ok-total-unready-count 3 and --max-total-unready-percentage 45)", () => {
     const pods = [pending("a", 1500, 1)];
     const healthy = (count: number) => Array.from({ length: count }, (_, i) => node(`ok${i}`, [pod(`app${i}`, 1900, 7)]));
     // Registered NotReady 20 min ago and never set up: what a broken image or network makes of every new agent.
@@ -114,11 +114,27 @@ describe("scale up", () => {
       expect(decide(observed([...healthy(4), ...failed(4)], pods), FRESH, CONFIG, NOW).decision).toMatchObject({ action: "none", reason: expect.stringMatching(/^4 of 8 agents are unready/) });
     });
 
-    test("scale-down waits too: an idle healthy agent is not removed while most others are unready", () => {
+    test("scale-down waits too, and the idle windows restart (RunOnce clears its unneeded nodes), so no agent goes on the first healthy pass for idling through the trouble", () => {
       const idle = node("idle");
       const state: ScalerState = { underutilizedSince: { idle: NOW - 30 * MINUTE } };
-      expect(decide(observed([idle, ...healthy(1), ...failed(4)]), state, CONFIG, NOW).decision).toMatchObject({ action: "none", reason: expect.stringMatching(/^4 of 6 agents are unready/) });
+      const held = decide(observed([idle, ...healthy(1), ...failed(4)]), state, CONFIG, NOW);
+      expect(held.decision).toMatchObject({ action: "none", reason: expect.stringMatching(/^4 of 6 agents are unready/) });
+      expect(held.underutilizedSince).toEqual({});
       expect(decide(observed([idle, ...healthy(1), ...failed(1)]), state, CONFIG, NOW).decision).toMatchObject({ action: "scale-down", node: "idle" });
+    });
+
+    test("the headroom adds no agent either", () => {
+      const withHeadroom = { ...CONFIG, headroom: { cpuMillis: 500, memoryBytes: GiB } };
+      expect(decide(observed([...healthy(2), ...failed(4)]), FRESH, withHeadroom, NOW).decision).toMatchObject({ action: "none", reason: expect.stringMatching(/^4 of 6 agents are unready/) });
+      expect(decide(observed([...healthy(2), ...failed(1)]), FRESH, withHeadroom, NOW).decision).toMatchObject({ action: "scale-up", by: 1 });
+    });
+
+    test("cordoned agents are not unready, and agents still starting count in the total but not as unready", () => {
+      const cordoned = Array.from({ length: 4 }, (_, i) => node(`cordoned${i}`, [], { unschedulable: true }));
+      expect(decide(observed([...healthy(2), ...cordoned], pods), FRESH, CONFIG, NOW).decision).toMatchObject({ action: "scale-up" });
+      // 4 unready of 9 is 44 %: the pod waits for the three starting agents, not for the agents to heal.
+      const starting = Array.from({ length: 3 }, (_, i) => node(`new${i}`, [], { ready: false, createdAtMs: NOW - 5 * MINUTE }));
+      expect(decide(observed([...healthy(2), ...failed(4), ...starting], pods), FRESH, CONFIG, NOW).decision).toEqual({ action: "none", reason: "1 unschedulable pod(s) need 1 node(s), 3 already on their way" });
     });
   });
 

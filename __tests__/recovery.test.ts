@@ -23,7 +23,7 @@ describe("recovery plan", () => {
     const outage = [notReady("b", 30), notReady("c", 30), notReady("d", 30), notReady("e", 30), agent("a"), marked];
     expect(plan(outage)).toEqual({
       actions: [{ action: "release", node: "m", reason: "m was marked for scale-down at 2023-11-14T22:00:00.000Z by a run that did not finish" }],
-      held: "4 of 6 agents are unready, more than 3 and 45%; not replacing any while they are",
+      held: "4 of 6 agents are NotReady, more than 3 and 45%; not replacing any while they are",
     });
     // Three unready agents are within --ok-total-unready-count whatever their share.
     expect(plan([notReady("b", 30), notReady("c", 30), notReady("d", 30)]).actions.map((action) => action.action)).toEqual(["replace", "replace", "replace"]);
@@ -36,7 +36,7 @@ describe("recovery plan", () => {
     expect(plan(nineOfTwenty).actions).toHaveLength(9);
     expect(plan(nineOfTwenty).held).toBeUndefined();
     const tenOfTwenty = [...many(10, (name) => notReady(name, 30)), ...many(10, (name) => agent(`ok-${name}`))];
-    expect(plan(tenOfTwenty)).toEqual({ actions: [], held: "10 of 20 agents are unready, more than 3 and 45%; not replacing any while they are" });
+    expect(plan(tenOfTwenty)).toEqual({ actions: [], held: "10 of 20 agents are NotReady, more than 3 and 45%; not replacing any while they are" });
   });
 
   test("many NotReady agents none of which is past the limit hold nothing: the plan is empty, with no reason to report", () => {

@@ -72,6 +72,8 @@ export interface Outcome {
   readonly unplaceable: PodVerdict[];
   /** Pending pods a scale-up does not count (cluster-autoscaler's pod list processors). */
   readonly ignored: PodVerdict[];
+  /** Whether too many unready agents kept this pass from scaling (unhealthyAgents). */
+  readonly held: boolean;
 }
 
 const ZERO: Resources = { cpuMillis: 0, memoryBytes: 0 };
@@ -102,7 +104,10 @@ export function decide(observed: Observed, state: ScalerState, config: ScalerCon
   // A removed node's pods may land on any other node (kube-scheduler prefers the least allocated, which is the next
   // candidate), so every window restarts, as cluster-autoscaler restarts those of the nodes its simulation moved them
   // to (simulator/tracker.go, RemoveNodeFromTracker): no pod is evicted twice in two runs. An empty node moves nothing.
-  return { decision, underutilizedSince: movesPods(decision, observed, now) ? {} : underutilizedSince, unplaceable: pending.unplaceable, ignored: pending.ignored };
+  // While the agents are unhealthy the windows restart too (cluster-autoscaler's RunOnce clears its unneeded nodes),
+  // so no agent is removed on the first healthy pass for having been idle through the trouble.
+  const restart = unhealthy !== undefined || movesPods(decision, observed, now);
+  return { decision, underutilizedSince: restart ? {} : underutilizedSince, unplaceable: pending.unplaceable, ignored: pending.ignored, held: unhealthy !== undefined };
 }
 
 /** Whether the decision removes a node with pods that their controllers recreate elsewhere. */
@@ -157,14 +162,16 @@ const hasStartupTaint = (node: AgentNode) => (node.taints ?? []).some((taint) =>
 const isStarting = (node: AgentNode, now: number) => (!node.ready || hasStartupTaint(node)) && (node.createdAtMs === undefined || now - node.createdAtMs < MAX_NODE_STARTUP_MS);
 
 /**
- * Why the agents are too unhealthy to scale, or undefined: more than three and 45 % of them are NotReady or, past
- * MaxNodeStartupTime, still carry a startup taint (cluster-autoscaler's Unready and LongNotStarted, for which
- * IsClusterHealthy stops its scale-ups and scale-downs). Then new agents are likely to fail as these did (a broken
- * image, network or cloud controller), and each would only be added to them: the group would run to its maximum.
+ * Why the agents are too unhealthy to scale, or undefined: more than three and 45 % of them are unready, that is
+ * NotReady or still carrying a startup taint 15 minutes after registering. cluster-autoscaler then stops its scale-ups
+ * and scale-downs (clusterstate.go IsClusterHealthy, which counts its Unready nodes: not Ready or with the not-ready or
+ * network-unavailable taint, registered MaxNodeStartupTime ago or more). Counting the uninitialized taint too is what
+ * it does with that taint in --startup-taint; counting agents only, not the servers, trips the limit sooner. New agents
+ * would likely fail as these did (a broken image, network or cloud controller) and only be added to them.
  */
 function unhealthyAgents(observed: Observed, now: number): string | undefined {
   const unready = observed.nodes.filter((node) => !isStarting(node, now) && (!node.ready || hasStartupTaint(node)));
-  return tooManyUnready(unready.length, observed.nodes.length);
+  return tooManyUnready(unready.length, observed.nodes.length, "unready");
 }
 
 /**

@@ -10,7 +10,7 @@ export const AUTOSCALER_METRIC_NAMESPACE = "K3sAutoscaler";
 export const AUTOSCALER_METRIC_DIMENSION = "Cluster";
 
 /** Counts each run publishes, in the order the dashboard lists them. */
-export const AUTOSCALER_METRIC_NAMES = ["ScaleUp", "ScaleDown", "PendingPods", "UnplaceablePods", "ReleasedNodes", "ReplacedNodes"] as const;
+export const AUTOSCALER_METRIC_NAMES = ["ScaleUp", "ScaleDown", "PendingPods", "UnplaceablePods", "ReleasedNodes", "ReplacedNodes", "ScalingHeld"] as const;
 
 export type AutoscalerMetricName = (typeof AUTOSCALER_METRIC_NAMES)[number];
 
@@ -26,4 +26,6 @@ export const AUTOSCALER_METRIC_STATISTICS: Record<AutoscalerMetricName, "Sum" | 
   UnplaceablePods: "Maximum",
   ReleasedNodes: "Sum",
   ReplacedNodes: "Sum",
+  // 1 for a pass that too many unready agents kept from scaling (decide.ts unhealthyAgents), 0 otherwise.
+  ScalingHeld: "Maximum",
 };

@@ -16,12 +16,12 @@ const MAX_TOTAL_UNREADY_FRACTION = 0.45;
 
 /**
  * Whether so many agents are unready that the cause is likely the servers, the network or every new agent, not one
- * agent: cluster-autoscaler then takes the cluster for unhealthy and neither scales nor replaces
- * (clusterstate.go IsClusterHealthy). Undefined when not; otherwise why, for a decision's reason.
+ * agent: cluster-autoscaler then takes the cluster for unhealthy and stops acting (clusterstate.go IsClusterHealthy).
+ * Undefined when not; otherwise why, for a reason, with `unready` saying what was counted.
  */
-export function tooManyUnready(unready: number, total: number): string | undefined {
-  if (unready > OK_TOTAL_UNREADY_COUNT && unready > MAX_TOTAL_UNREADY_FRACTION * total) {
-    return `${unready} of ${total} agents are unready, more than ${OK_TOTAL_UNREADY_COUNT} and ${MAX_TOTAL_UNREADY_FRACTION * 100}%`;
+export function tooManyUnready(count: number, total: number, unready: string): string | undefined {
+  if (count > OK_TOTAL_UNREADY_COUNT && count > MAX_TOTAL_UNREADY_FRACTION * total) {
+    return `${count} of ${total} agents are ${unready}, more than ${OK_TOTAL_UNREADY_COUNT} and ${MAX_TOTAL_UNREADY_FRACTION * 100}%`;
   }
   return undefined;
 }
@@ -53,7 +53,7 @@ export function planRecovery(agents: ObservedAgent[], config: { readonly notRead
   // Like cluster-autoscaler's --scale-down-unready-time (default 20 min), but the group keeps its size: the agent is
   // broken, not unneeded.
   const stuck = agents.filter((agent) => !agent.ready && agent.notReadySinceMs !== undefined && now - agent.notReadySinceMs >= config.notReadyReplaceAfterMs);
-  const unhealthy = tooManyUnready(agents.filter((agent) => !agent.ready).length, agents.length);
+  const unhealthy = tooManyUnready(agents.filter((agent) => !agent.ready).length, agents.length, "NotReady");
   if (stuck.length > 0 && unhealthy) return { actions: releases, held: `${unhealthy}; not replacing any while they are` };
   const replacements: RecoveryAction[] = stuck.map((agent) => ({
     action: "replace",

@@ -131,6 +131,7 @@ export async function runAutoscaler(deps: RunDeps): Promise<Decision | undefined
       UnplaceablePods: outcome.unplaceable.length,
       ReleasedNodes: count("release"),
       ReplacedNodes: count("replace"),
+      ScalingHeld: outcome.held ? 1 : 0,
     };
     deps.metric(metricLine(AUTOSCALER_METRIC_NAMESPACE, { [AUTOSCALER_METRIC_DIMENSION]: deps.clusterName }, counts, now));
     if (decision.action !== "none") {

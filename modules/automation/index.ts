@@ -28,6 +28,7 @@ import { drainEventPattern } from "../../lambdas/node-drainer/event-kinds";
 import { drainerEnvironment } from "../../lambdas/node-drainer/settings";
 import { slackForwarderEnvironment } from "../../lambdas/slack-forwarder/settings";
 import { STATE_TABLE_PARTITION_KEY, STATE_TABLE_TTL_ATTRIBUTE } from "../../lambdas/autoscaler/table";
+import { AUTOSCALER_METRIC_DIMENSION, AUTOSCALER_METRIC_NAMESPACE, AUTOSCALER_METRIC_STATISTICS } from "../../lambdas/autoscaler/metrics";
 import { bundleLambda, LambdaName } from "./bundle";
 import { drainTiming } from "./drain-timing";
 import { AUTOSCALER_TIMEOUT_SECONDS, SLACK_FORWARDER_TIMEOUT_SECONDS } from "./tuning";
@@ -365,6 +366,13 @@ export class Automation extends Construct {
     const schedule = new CloudwatchEventRule(this, "AutoscalerSchedule", { name: `${clusterName}-autoscaler`, description: "Autoscaler runs", scheduleExpression: autoscaler.scheduleExpression });
     new CloudwatchEventTarget(this, "AutoscalerScheduleTarget", { rule: schedule.name, arn: fn.arn });
     new LambdaPermission(this, "AutoscalerSchedulePermission", { action: "lambda:InvokeFunction", functionName: fn.functionName, principal: "events.amazonaws.com", sourceArn: schedule.arn });
+    // A held pass decides "none", which notifies nothing; held passes are the one sign that scaling has stopped.
+    this.alarm({
+      id: "AutoscalerHeld",
+      name: `${clusterName}-autoscaler-held`,
+      description: "The autoscaler neither adds nor removes agents: more than 3 and 45 % of them are unready (NotReady, or not set up 15 minutes after registering); its decisions' reasons name how many",
+      metric: { namespace: AUTOSCALER_METRIC_NAMESPACE, metricName: "ScalingHeld", dimensions: { [AUTOSCALER_METRIC_DIMENSION]: clusterName }, statistic: AUTOSCALER_METRIC_STATISTICS.ScalingHeld },
+    });
   }
 
   /**

@@ -106,8 +106,9 @@ export function decide(observed: Observed, state: ScalerState, config: ScalerCon
   // to (simulator/tracker.go, RemoveNodeFromTracker): no pod is evicted twice in two runs. An empty node moves nothing.
   // While the agents are unhealthy the windows restart too (cluster-autoscaler's RunOnce clears its unneeded nodes),
   // so no agent is removed on the first healthy pass for having been idle through the trouble.
-  const restart = unhealthy !== undefined || movesPods(decision, observed, now);
-  return { decision, underutilizedSince: restart ? {} : underutilizedSince, unplaceable: pending.unplaceable, ignored: pending.ignored, held: unhealthy !== undefined };
+  const held = unhealthy !== undefined;
+  const restart = held || movesPods(decision, observed, now);
+  return { decision, underutilizedSince: restart ? {} : underutilizedSince, unplaceable: pending.unplaceable, ignored: pending.ignored, held };
 }
 
 /** Whether the decision removes a node with pods that their controllers recreate elsewhere. */
@@ -136,8 +137,9 @@ function pendingNote(pending: PendingPods): string {
   return unplaceable + ignored;
 }
 
-/** The agents the scheduler may place pods on now: Ready, not cordoned, set up. */
-const readyAgents = (observed: Observed, now: number) => observed.nodes.filter((node) => node.ready && !node.unschedulable && !isStarting(node, now));
+/** An agent the scheduler may place pods on now: Ready, not cordoned, set up. */
+const isReadyAgent = (node: AgentNode, now: number) => node.ready && !node.unschedulable && !isStarting(node, now);
+const readyAgents = (observed: Observed, now: number) => observed.nodes.filter((node) => isReadyAgent(node, now));
 
 /** An agent as room for the headroom: a pod placed there would preempt its expendable pods. */
 function agentRoom(node: AgentNode, config: ScalerConfig): AgentRoom {
@@ -156,10 +158,12 @@ const MAX_NODE_STARTUP_MS = 15 * 60_000;
  */
 const STARTUP_TAINTS = ["node.cloudprovider.kubernetes.io/uninitialized", "node.kubernetes.io/not-ready", "node.kubernetes.io/network-unavailable"];
 
-const hasStartupTaint = (node: AgentNode) => (node.taints ?? []).some((taint) => STARTUP_TAINTS.includes(taint.key));
+/** Not Ready yet, or Ready with a startup taint left. */
+const notSetUp = (node: AgentNode) => !node.ready || (node.taints ?? []).some((taint) => STARTUP_TAINTS.includes(taint.key));
+const withinStartupTime = (node: AgentNode, now: number) => node.createdAtMs === undefined || now - node.createdAtMs < MAX_NODE_STARTUP_MS;
 
-/** Registered less than MaxNodeStartupTime ago and not Ready yet, or Ready with a startup taint left. */
-const isStarting = (node: AgentNode, now: number) => (!node.ready || hasStartupTaint(node)) && (node.createdAtMs === undefined || now - node.createdAtMs < MAX_NODE_STARTUP_MS);
+/** Not set up, registered less than MaxNodeStartupTime ago. */
+const isStarting = (node: AgentNode, now: number) => notSetUp(node) && withinStartupTime(node, now);
 
 /**
  * Why the agents are too unhealthy to scale, or undefined: more than three and 45 % of them are unready, that is
@@ -170,7 +174,7 @@ const isStarting = (node: AgentNode, now: number) => (!node.ready || hasStartupT
  * would likely fail as these did (a broken image, network or cloud controller) and only be added to them.
  */
 function unhealthyAgents(observed: Observed, now: number): string | undefined {
-  const unready = observed.nodes.filter((node) => !isStarting(node, now) && (!node.ready || hasStartupTaint(node)));
+  const unready = observed.nodes.filter((node) => notSetUp(node) && !withinStartupTime(node, now));
   return tooManyUnready(unready.length, observed.nodes.length, "unready");
 }
 
@@ -213,7 +217,7 @@ function requested(node: AgentNode): Resources {
 function trackUnderutilization(nodes: AgentNode[], state: ScalerState, config: ScalerConfig, now: number): Record<string, number> {
   const tracked: Record<string, number> = {};
   for (const node of nodes) {
-    if (node.ready && !node.unschedulable && !isStarting(node, now) && share(requested(node), node.allocatable) < config.scaleDownThreshold) {
+    if (isReadyAgent(node, now) && share(requested(node), node.allocatable) < config.scaleDownThreshold) {
       tracked[node.name] = state.underutilizedSince[node.name] ?? now;
     }
   }

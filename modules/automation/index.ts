@@ -3,7 +3,6 @@ import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
-import type { AgentSize } from "../compute";
 import { DataAwsIamPolicyDocument, DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
@@ -23,6 +22,7 @@ import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
 import { AssetType, Fn, Lazy, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
 import { PolicyExemption } from "../policy";
+import type { AgentSize } from "../compute";
 import { autoscalerEnvironment, AutoscalerTuning } from "../../lambdas/autoscaler/settings";
 import { drainEventPattern } from "../../lambdas/node-drainer/event-kinds";
 import { drainerEnvironment } from "../../lambdas/node-drainer/settings";

@@ -224,14 +224,30 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     expect(group.calls).toEqual([]);
   });
 
-  test("a drain that fails with an API error (eviction 500) uncordons and unmarks the node, then reports the failure", async () => {
+  test("an eviction that keeps failing (500) abandons the scale-down at the deadline, naming the error; the node is uncordoned and unmarked", async () => {
     api.addPod("default", "busy-a", "agent-a", { cpu: "1000m", owner: "ReplicaSet" });
     api.addPod("default", "small-b", "agent-b", { cpu: "100m", owner: "ReplicaSet" });
     api.evictionErrors.add("default/small-b");
     await runAutoscaler(deps("run-1"));
     now += 11 * MINUTE;
-    await expect(runAutoscaler(deps("run-2"))).rejects.toThrow();
-    expect(api.requests).toContain("POST /api/v1/namespaces/default/pods/small-b/eviction");
+    expect(await runAutoscaler(deps("run-2"))).toEqual({
+      action: "none",
+      reason: "scale-down of agent-b abandoned: 1 pod(s) could not be moved in time (eviction failing for default/small-b: eviction answered 500: This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.)",
+    });
+    expect(api.requests.filter((request) => request === "POST /api/v1/namespaces/default/pods/small-b/eviction").length).toBeGreaterThan(1);
+    expect(api.nodes.get("agent-b")?.spec.unschedulable).toBeUndefined();
+    expect(api.nodes.get("agent-b")?.metadata.annotations).toEqual({});
+    expect(group.calls).toEqual([]);
+  });
+
+  test("a drain that fails with an API error (listing the node's pods) uncordons and unmarks the node, then reports the failure", async () => {
+    api.addPod("default", "busy-a", "agent-a", { cpu: "1000m", owner: "ReplicaSet" });
+    api.addPod("default", "small-b", "agent-b", { cpu: "100m", owner: "ReplicaSet" });
+    await runAutoscaler(deps("run-1"));
+    now += 11 * MINUTE;
+    const base = deps("run-2");
+    const failing: RunDeps = { ...base, cluster: async () => ({ ...(await base.cluster()), listPods: async (node?: string) => (node ? Promise.reject(new Error("HTTP 500 listing pods")) : (await base.cluster()).listPods()) }) };
+    await expect(runAutoscaler(failing)).rejects.toThrow("HTTP 500 listing pods");
     expect(api.nodes.get("agent-b")?.spec.unschedulable).toBeUndefined();
     expect(api.nodes.get("agent-b")?.metadata.annotations).toEqual({});
     expect(group.calls).toEqual([]);
@@ -241,17 +257,19 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
   test("an uncordon that fails after a failed drain is logged; the drain's error is the one reported", async () => {
     api.addPod("default", "busy-a", "agent-a", { cpu: "1000m", owner: "ReplicaSet" });
     api.addPod("default", "small-b", "agent-b", { cpu: "100m", owner: "ReplicaSet" });
-    api.evictionErrors.add("default/small-b");
     await runAutoscaler(deps("run-1"));
     now += 11 * MINUTE;
     const logged: [string, string, Record<string, unknown> | undefined][] = [];
     const base = deps("run-2");
     const flaky: RunDeps = {
       ...base,
-      cluster: async () => ({ ...(await base.cluster()), uncordon: async () => Promise.reject(new Error("connection reset")) }),
+      cluster: async () => {
+        const cluster = await base.cluster();
+        return { ...cluster, listPods: async (node?: string) => (node ? Promise.reject(new Error("HTTP 500 listing pods")) : cluster.listPods()), uncordon: async () => Promise.reject(new Error("connection reset")) };
+      },
       log: (level, message, fields) => void logged.push([level, message, fields]),
     };
-    await expect(runAutoscaler(flaky)).rejects.toThrow(/500/);
+    await expect(runAutoscaler(flaky)).rejects.toThrow("HTTP 500 listing pods");
     expect(logged).toContainEqual(["error", "could not uncordon a node marked for scale-down; the next run retries", { node: "agent-b", error: "connection reset" }]);
     // Still cordoned and marked, so the next run's recovery releases it.
     expect(api.nodes.get("agent-b")?.metadata.annotations?.[MARK]).toBeDefined();

@@ -53,7 +53,7 @@ describe("draining through the Kubernetes API", () => {
     const result = await drainNode(cluster, node, { deadline: clock.now() + 60_000, retryDelayMs: 1000, ...clock, log });
 
     expect(api.nodes.get(node)?.spec.unschedulable).toBe(true);
-    expect(result).toEqual({ node, evicted: ["default/web-1", "default/web-2"], skipped: ["kube-system/flannel", "default/job-done"], remaining: [], completed: true });
+    expect(result).toEqual({ node, evicted: ["default/web-1", "default/web-2"], alreadyDeleting: [], skipped: ["kube-system/flannel", "default/job-done"], remaining: [], evictionErrors: {}, completed: true });
     expect([...api.pods.keys()].sort()).toEqual(["default/elsewhere", "default/job-done", "kube-system/flannel"]);
     expect(api.requests.filter((request) => request.endsWith("/eviction"))).toEqual([
       "POST /api/v1/namespaces/default/pods/web-1/eviction",
@@ -84,7 +84,7 @@ describe("draining through the Kubernetes API", () => {
     api.addPod("default", "web-1", node, { owner: "ReplicaSet" });
     const clock = virtualClock();
     const result = await drainNode(cluster, node, { deadline: clock.now() + 60_000, retryDelayMs: 1000, ...clock, log });
-    expect(result).toEqual({ node, evicted: ["default/web-1"], skipped: [`kube-system/etcd-${node}`, "default/job-failed"], remaining: [], completed: true });
+    expect(result).toEqual({ node, evicted: ["default/web-1"], alreadyDeleting: [], skipped: [`kube-system/etcd-${node}`, "default/job-failed"], remaining: [], evictionErrors: {}, completed: true });
     expect(api.requests.filter((request) => request.endsWith("/eviction"))).toEqual(["POST /api/v1/namespaces/default/pods/web-1/eviction"]);
   });
 
@@ -111,7 +111,7 @@ describe("draining through the Kubernetes API", () => {
     const clock = virtualClock();
     const start = clock.now();
     const result = await drainNode(cluster, node, { deadline: start + 60_000, retryDelayMs: 5000, ...clock, log });
-    expect(result).toEqual({ node, evicted: ["default/web-1", "default/web-2"], skipped: [], remaining: [], completed: true });
+    expect(result).toEqual({ node, evicted: ["default/web-1", "default/web-2"], alreadyDeleting: [], skipped: [], remaining: [], evictionErrors: {}, completed: true });
     expect(api.pods.size).toBe(0);
     // Listed twice more while terminating, gone at the third look, 5 s apart.
     expect(clock.now()).toBe(start + 15_000);
@@ -125,20 +125,62 @@ describe("draining through the Kubernetes API", () => {
     const clock = virtualClock();
     const deadline = clock.now() + 20_000;
     const result = await drainNode(cluster, node, { deadline, retryDelayMs: 5000, ...clock, log });
-    expect(result).toEqual({ node, evicted: ["default/slow-1", "default/web-1"], skipped: [], remaining: ["default/slow-1"], completed: false });
+    expect(result).toEqual({ node, evicted: ["default/slow-1", "default/web-1"], alreadyDeleting: [], skipped: [], remaining: ["default/slow-1"], evictionErrors: {}, completed: false });
     expect(clock.now()).toBeLessThan(deadline);
     expect(clock.now()).toBeGreaterThanOrEqual(deadline - 5000);
     expect(lines).toContainEqual(["warn", expect.stringMatching(/terminating/), { node, terminating: ["default/slow-1"] }]);
   });
 
-  test("a pod already terminating when the drain starts is not evicted again", async () => {
+  test("a pod already terminating when the drain starts is not evicted again, but waited for (kubectl drain waits for it too)", async () => {
     const node = "ip-10-0-1-10.eu-west-1.compute.internal";
     api.addPod("default", "web-1", node, { owner: "ReplicaSet" });
     api.pods.get("default/web-1")!.metadata.deletionTimestamp = "2026-01-01T00:00:00Z";
+    api.terminatingFor.set("default/web-1", 3); // its grace period: still listed by the next three lists
     const clock = virtualClock();
-    const result = await drainNode(cluster, node, { deadline: clock.now() + 60_000, retryDelayMs: 1000, ...clock, log });
+    const start = clock.now();
+    const result = await drainNode(cluster, node, { deadline: start + 60_000, retryDelayMs: 1000, ...clock, log });
     expect(api.requests.filter((request) => request.endsWith("/eviction"))).toEqual([]);
-    expect(result.evicted).toEqual([]);
+    expect(result).toEqual({ node, evicted: [], alreadyDeleting: ["default/web-1"], skipped: [], remaining: [], evictionErrors: {}, completed: true });
+    expect(api.pods.size).toBe(0);
+    // Listed by the drain's own list and two looks after it, 1 s apart; gone at the third look.
+    expect(clock.now()).toBe(start + 3000);
+  });
+
+  test("a pod already terminating past the deadline leaves the drain unfinished", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    api.addPod("default", "stuck", node, { owner: "ReplicaSet" });
+    api.pods.get("default/stuck")!.metadata.deletionTimestamp = "2026-01-01T00:00:00Z";
+    api.terminatingFor.set("default/stuck", 100);
+    const clock = virtualClock();
+    const result = await drainNode(cluster, node, { deadline: clock.now() + 10_000, retryDelayMs: 1000, ...clock, log });
+    expect(result).toMatchObject({ alreadyDeleting: ["default/stuck"], remaining: ["default/stuck"], completed: false });
+  });
+
+  test("one pod's failing eviction (500: two disruption budgets) does not stop the others'; it is retried and reported", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    for (const name of ["a", "bad", "c", "d"]) api.addPod("default", name, node, { owner: "ReplicaSet" });
+    api.evictionErrors.add("default/bad");
+    const clock = virtualClock();
+    const start = clock.now();
+    const result = await drainNode(cluster, node, { deadline: start + 12_000, retryDelayMs: 5000, ...clock, log });
+    expect([...api.pods.keys()]).toEqual(["default/bad"]);
+    expect(result).toMatchObject({ evicted: ["default/a", "default/c", "default/d"], remaining: ["default/bad"], completed: false });
+    expect(result.evictionErrors).toEqual({ "default/bad": "eviction answered 500: This pod has more than one PodDisruptionBudget, which the eviction subresource does not support." });
+    // At 0, 5 and 10 s; the next would fall past the 12 s deadline.
+    expect(api.requests.filter((request) => request.endsWith("/bad/eviction"))).toHaveLength(3);
+    expect(lines).toContainEqual(["warn", "evictions refused by disruption budgets or failed; retrying", { node, refused: [], failed: { "default/bad": expect.stringMatching(/^eviction answered 500: This pod has more than one PodDisruptionBudget/) } }]);
+    expect(lines).toContainEqual(["warn", "drain deadline reached with evictions still refused or failing", { node, refused: [], failed: { "default/bad": expect.any(String) } }]);
+  });
+
+  test("an eviction that fails once and then succeeds completes the drain", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    api.addPod("default", "web-1", node, { owner: "ReplicaSet" });
+    let calls = 0;
+    const flaky: Cluster = { ...cluster, evict: async (pod) => (++calls === 1 ? Promise.reject(new Error("connection reset")) : cluster.evict(pod)) };
+    const clock = virtualClock();
+    const result = await drainNode(flaky, node, { deadline: clock.now() + 60_000, retryDelayMs: 5000, ...clock, log });
+    expect(result).toMatchObject({ evicted: ["default/web-1"], remaining: [], completed: true, evictionErrors: {} });
+    expect(lines).toContainEqual(["warn", expect.stringContaining("failed; retrying"), { node, refused: [], failed: { "default/web-1": "connection reset" } }]);
   });
 
   test("a budget that never relents stops the drain at the deadline, reporting what is left", async () => {
@@ -150,7 +192,7 @@ describe("draining through the Kubernetes API", () => {
     const result = await drainNode(cluster, node, { deadline: start + 100_000, retryDelayMs: 5000, ...clock, log });
     expect(result).toMatchObject({ completed: false, remaining: ["default/db-0"], evicted: [] });
     expect(clock.now()).toBeLessThanOrEqual(start + 100_000);
-    expect(lines).toContainEqual(["warn", "drain deadline reached with evictions still refused by disruption budgets", { node, refused: ["default/db-0"] }]);
+    expect(lines).toContainEqual(["warn", "drain deadline reached with evictions still refused or failing", { node, refused: ["default/db-0"] }]);
   });
 
   test("draining again is harmless: already cordoned, pods already gone", async () => {
@@ -159,7 +201,7 @@ describe("draining through the Kubernetes API", () => {
     const clock = virtualClock();
     await drainNode(cluster, node, { deadline: clock.now() + 60_000, retryDelayMs: 1000, ...clock, log });
     const again = await drainNode(cluster, node, { deadline: clock.now() + 60_000, retryDelayMs: 1000, ...clock, log });
-    expect(again).toEqual({ node, evicted: [], skipped: [], remaining: [], completed: true });
+    expect(again).toEqual({ node, evicted: [], alreadyDeleting: [], skipped: [], remaining: [], evictionErrors: {}, completed: true });
   });
 
   test("a pod deleted between listing and eviction (404) counts as gone", async () => {

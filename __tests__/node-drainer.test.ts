@@ -134,7 +134,7 @@ describe("drainer batches (local Kubernetes API)", () => {
       await processBatch([record("m1", lifecycleEvent())], deps);
       expect(lines).toEqual([
         logged("info", /heartbeat recorded/, context("m1", "lifecycle-termination")),
-        logged("info", /drained/, { ...context("m1", "lifecycle-termination"), node: NODE, evicted: ["default/web-1"], skipped: [], remaining: [], completed: true }),
+        logged("info", /drained/, { ...context("m1", "lifecycle-termination"), node: NODE, evicted: ["default/web-1"], alreadyDeleting: [], skipped: [], remaining: [], evictionErrors: {}, completed: true }),
         logged("info", /completed/, { ...context("m1", "lifecycle-termination"), outcome: "completed" }),
       ]);
     });
@@ -156,7 +156,7 @@ describe("drainer batches (local Kubernetes API)", () => {
       await processBatch([record("m1", lifecycleEvent())], deps);
       expect(lines.filter(([level]) => level === "warn")).toEqual([
         logged("warn", /refused/, { node: NODE, refused: ["default/web-1"] }),
-        logged("warn", /partly drained/, { ...context("m1", "lifecycle-termination"), node: NODE, evicted: [], skipped: [], remaining: ["default/web-1"], completed: false }),
+        logged("warn", /partly drained/, { ...context("m1", "lifecycle-termination"), node: NODE, evicted: [], alreadyDeleting: [], skipped: [], remaining: ["default/web-1"], evictionErrors: {}, completed: false }),
         logged("warn", /held/, context("m1", "lifecycle-termination")),
       ]);
     });

@@ -150,7 +150,7 @@ export async function runAutoscaler(deps: RunDeps): Promise<Decision | undefined
 }
 
 /**
- * Marks, drains and terminates. Any way out short of termination (deadline, refused evictions, an API error) gives
+ * Marks, drains and terminates. Any way out short of termination (deadline, refused or failing evictions, an API error) gives
  * the node back to the scheduler and removes the mark; an error still propagates afterwards. A terminated node keeps
  * its cordon and mark: its instance is terminating, so no later run counts it as an agent.
  */
@@ -160,7 +160,11 @@ async function removeNode(cluster: Cluster, decision: Extract<Decision, { action
   let terminated = false;
   try {
     const drain = await drainNode(cluster, decision.node, { deadline: deps.functionDeadline - DRAIN_DEADLINE_RESERVE_MS, retryDelayMs: 5000, now: deps.now, sleep: deps.sleep, log: deps.log });
-    if (!drain.completed) return { action: "none", reason: `scale-down of ${decision.node} abandoned: ${drain.remaining.length} pod(s) could not be moved in time` };
+    if (!drain.completed) {
+      const errors = Object.entries(drain.evictionErrors).map(([pod, error]) => `${pod}: ${error}`);
+      const failing = errors.length > 0 ? ` (eviction failing for ${errors.join("; ")})` : "";
+      return { action: "none", reason: `scale-down of ${decision.node} abandoned: ${drain.remaining.length} pod(s) could not be moved in time${failing}` };
+    }
     await deps.group.terminate(decision.instanceId);
     terminated = true;
     return decision;

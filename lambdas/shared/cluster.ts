@@ -207,10 +207,22 @@ export function kubernetesCluster(kubeConfig: KubeConfig): Cluster {
       } catch (error) {
         if (error instanceof ApiException && error.code === 429) return "blocked";
         if (error instanceof ApiException && error.code === 404) return "gone";
+        // The client's message carries the whole response, headers included; the API's Status message says why.
+        if (error instanceof ApiException) throw new Error(`eviction answered ${error.code}: ${statusMessage(error.body) ?? "no Status message"}`);
         throw error;
       }
     },
   };
+}
+
+/** The message of a Kubernetes Status body (a JSON string or already parsed), if it has one. */
+function statusMessage(body: unknown): string | undefined {
+  try {
+    const status = (typeof body === "string" ? JSON.parse(body) : body) as { message?: unknown } | null;
+    return typeof status?.message === "string" ? status.message : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const ZERO: Resources = { cpuMillis: 0, memoryBytes: 0 };

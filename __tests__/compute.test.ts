@@ -303,16 +303,23 @@ describe("IAM", () => {
     expect(resourceNamed(json, "aws_autoscaling_group", "Compute_Agents_Group").name).toBe("k3s-agents");
   });
 
-  test("both get Session Manager and the EFS CSI permissions, no unused ECR grant, and no wildcard action", () => {
-    for (const role of ["Server", "Agent"]) {
-      const attached = resourcesOf(json, "aws_iam_role_policy_attachment").filter(([id]) => id.startsWith(`Compute_${role}s_Role_`)).map(([, attachment]) => attachment.policy_arn);
-      expect(attached.map((arn: string) => arn.split("/").pop())).toEqual(["AmazonSSMManagedInstanceCore"]);
+  test("both get Session Manager's own calls, not AmazonSSMManagedInstanceCore's reads of every SSM parameter; the EFS CSI permissions, no ECR grant, no wildcard action", () => {
+    expect(resourcesOf(json, "aws_iam_role_policy_attachment").filter(([id]) => id.startsWith("Compute_"))).toEqual([]);
+    for (const role of [server, agent]) {
+      // The actions of AWS's managed policy for Session Manager alone (AWSCloud9SSMInstanceProfile).
+      expect(role["session-manager"]).toEqual([
+        expect.objectContaining({
+          actions: ["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+          resources: ["*"],
+        }),
+      ]);
     }
-    expect(everyStatement.flatMap((statement) => statement.actions).filter((action: string) => action.startsWith("ecr:"))).toEqual([]);
+    expect(everyStatement.flatMap((statement) => statement.actions).filter((action: string) => /^ssm:Get|^ssm:Describe|^ec2messages:|^ecr:/.test(action))).toEqual([]);
     expect(actionsOf(server["efs-csi"])).toContain("elasticfilesystem:CreateAccessPoint");
     expect(actionsOf(agent["efs-csi"])).toContain("elasticfilesystem:ClientMount");
     expect(everyStatement.flatMap((statement) => statement.actions).filter((action: string) => action.includes("*"))).toEqual([]);
   });
+
 
   test("role and instance profile names carry the region, so one account can hold the cluster in two regions", () => {
     const names = (region: string) =>

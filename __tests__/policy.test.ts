@@ -1,10 +1,12 @@
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
-import { DataAwsIamPolicyDocument, DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { DataAwsIamPolicyDocument, DataAwsIamPolicyDocumentStatement, DataAwsIamPolicyDocumentStatementCondition } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DbInstance, DbInstanceConfig } from "@cdktf/provider-aws/lib/db-instance";
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { EfsFileSystem } from "@cdktf/provider-aws/lib/efs-file-system";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { IamUserPolicyAttachment } from "@cdktf/provider-aws/lib/iam-user-policy-attachment";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { LambdaEventSourceMapping } from "@cdktf/provider-aws/lib/lambda-event-source-mapping";
 import { LambdaFunction, LambdaFunctionConfig } from "@cdktf/provider-aws/lib/lambda-function";
@@ -255,13 +257,13 @@ function rolePolicy(stack: TerraformStack, statement: DataAwsIamPolicyDocumentSt
 }
 
 describe("iam-wildcard-action", () => {
-  test('refuses "*" and "<service>:*" actions and NotAction in an Allow', () => {
+  test('refuses "*", "<service>:*", wildcards anywhere but ending a named action, and NotAction in an Allow', () => {
     const stack = policyStack((scope) => {
-      rolePolicy(scope, { sid: "Everything", actions: ["*", "s3:*"], resources: ["arn:aws:s3:::bucket/*"] });
+      rolePolicy(scope, { sid: "Everything", actions: ["*", "s3:*", "iam:*Role*", "kms:**", "s3:Get?bject"], resources: ["arn:aws:s3:::bucket/*"] });
       new DataAwsIamPolicyDocument(scope, "AllBut", { statement: [{ notActions: ["iam:*"], resources: ["arn:aws:s3:::bucket"] }] });
     });
     expect(onlyRule("iam-wildcard-action", violations(stack))).toEqual([
-      '[iam-wildcard-action] test/Document (data.aws_iam_policy_document.Document): statement "Everything" allows "*", "s3:*". Fix: list the actions the principal needs.',
+      '[iam-wildcard-action] test/Document (data.aws_iam_policy_document.Document): statement "Everything" allows "*", "s3:*", "iam:*Role*", "kms:**", "s3:Get?bject". Fix: list the actions the principal needs.',
       "[iam-wildcard-action] test/AllBut (data.aws_iam_policy_document.AllBut): statement 1 allows every action but iam:* (NotAction). Fix: list the actions the principal needs.",
     ]);
   });
@@ -311,12 +313,22 @@ describe("iam-wildcard-resource", () => {
     expect(violations(stack)).toEqual([]);
   });
 
-  test("a tag condition that does not match values scopes nothing", () => {
+  test("a tag condition that does not hold the tag to values scopes nothing: Null, ForAllValues (true when the key is absent), a value of wildcards only", () => {
     const stack = policyStack((scope) => {
       rolePolicy(scope, { sid: "Untagged", actions: ["ec2:DeleteSecurityGroup"], resources: ["*"], condition: [{ test: "Null", variable: "aws:ResourceTag/owner", values: ["true"] }] });
+      const conditions: [string, DataAwsIamPolicyDocumentStatementCondition][] = [
+        ["ForAllValues", { test: "ForAllValues:StringEquals", variable: "aws:ResourceTag/owner", values: ["me"] }],
+        ["AnyValue", { test: "StringLike", variable: "aws:ResourceTag/owner", values: ["*"] }],
+      ];
+      for (const [sid, condition] of conditions) {
+        const document = new DataAwsIamPolicyDocument(scope, sid, { statement: [{ sid, actions: ["secretsmanager:GetSecretValue"], resources: ["*"], condition: [condition] }] });
+        new IamRolePolicy(scope, `${sid}Policy`, { role: "role", policy: document.json });
+      }
     });
     expect(onlyRule("iam-wildcard-resource", violations(stack))).toEqual([
       '[iam-wildcard-resource] test/Document (data.aws_iam_policy_document.Document): statement "Untagged" grants ec2:DeleteSecurityGroup on "*". Fix: name the resources (ARNs or ARN patterns), or scope the statement with an aws:ResourceTag/aws:RequestTag condition.',
+      '[iam-wildcard-resource] test/ForAllValues (data.aws_iam_policy_document.ForAllValues): statement "ForAllValues" grants secretsmanager:GetSecretValue on "*". Fix: name the resources (ARNs or ARN patterns), or scope the statement with an aws:ResourceTag/aws:RequestTag condition.',
+      '[iam-wildcard-resource] test/AnyValue (data.aws_iam_policy_document.AnyValue): statement "AnyValue" grants secretsmanager:GetSecretValue on "*". Fix: name the resources (ARNs or ARN patterns), or scope the statement with an aws:ResourceTag/aws:RequestTag condition.',
     ]);
   });
 });
@@ -341,8 +353,12 @@ describe("iam-service-source", () => {
     ]);
   });
 
-  test("a source condition that may be absent (IfExists) does not hold the service to it", () => {
-    const stack = policyStack((scope) => queuePolicy(scope, [{ test: "ArnEqualsIfExists", variable: "aws:SourceArn", values: ["arn:aws:events:eu-west-1:111122223333:rule/r"] }]));
+  test.each([
+    ["may be absent (IfExists)", { test: "ArnEqualsIfExists", variable: "aws:SourceArn", values: ["arn:aws:events:eu-west-1:111122223333:rule/r"] }],
+    ["holds when absent (ForAllValues)", { test: "ForAllValues:StringEquals", variable: "aws:SourceAccount", values: ["111122223333"] }],
+    ["matches any value", { test: "StringLike", variable: "aws:SourceAccount", values: ["*"] }],
+  ])("a source condition that %s does not hold the service to it", (_, condition) => {
+    const stack = policyStack((scope) => queuePolicy(scope, [condition]));
     expect(onlyRule("iam-service-source", violations(stack))).toHaveLength(1);
   });
 
@@ -365,6 +381,28 @@ describe("iam-policy-readable", () => {
       "[iam-policy-readable] test/Merged (data.aws_iam_policy_document.Merged): the IAM rules cannot read this policy: it merges other documents (source_policy_documents), known only at plan time. Fix: write the policy as an aws_iam_policy_document data source (or JSON text) without source or override documents.",
       "[iam-policy-readable] test/Policy (aws_iam_role_policy.Policy): the IAM rules cannot read this policy: policy is neither a reference to an aws_iam_policy_document nor policy JSON. Fix: write the policy as an aws_iam_policy_document data source (or JSON text) without source or override documents.",
     ]);
+  });
+});
+
+describe("iam-managed-policy", () => {
+  test("refuses an AWS-managed policy attached by ARN, wherever it is attached, and names it", () => {
+    const stack = policyStack((scope) => {
+      new IamRolePolicyAttachment(scope, "Attachment", { role: "role", policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" });
+      new IamRole(scope, "Role", { assumeRolePolicy: "{}", managedPolicyArns: ["arn:${data.aws_partition.p.partition}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"] });
+      new IamUserPolicyAttachment(scope, "UserAttachment", { user: "someone", policyArn: "arn:aws-cn:iam::aws:policy/AdministratorAccess" });
+    });
+    expect(violations(stack).filter((violation) => violation.startsWith("[iam-managed-policy]"))).toEqual([
+      "[iam-managed-policy] test/Attachment (aws_iam_role_policy_attachment.Attachment): attaches the AWS-managed policy AmazonSSMManagedInstanceCore, whose grants the synthesised JSON does not show. Fix: grant what the principal needs in an inline policy the IAM rules can read, or exempt the attachment with why the managed policy is the right grant.",
+      "[iam-managed-policy] test/UserAttachment (aws_iam_user_policy_attachment.UserAttachment): attaches the AWS-managed policy AdministratorAccess, whose grants the synthesised JSON does not show. Fix: grant what the principal needs in an inline policy the IAM rules can read, or exempt the attachment with why the managed policy is the right grant.",
+      "[iam-managed-policy] test/Role (aws_iam_role.Role): attaches the AWS-managed policy service-role/AWSBackupServiceRolePolicyForBackup, whose grants the synthesised JSON does not show. Fix: grant what the principal needs in an inline policy the IAM rules can read, or exempt the attachment with why the managed policy is the right grant.",
+    ]);
+  });
+
+  test("passes a customer-managed policy of the account attached by ARN", () => {
+    const stack = policyStack((scope) => {
+      new IamRolePolicyAttachment(scope, "Attachment", { role: "role", policyArn: "arn:aws:iam::123456789012:policy/nodes" });
+    });
+    expect(violations(stack).filter((violation) => violation.startsWith("[iam-managed-policy]"))).toEqual([]);
   });
 });
 
@@ -581,7 +619,7 @@ describe("exemptions", () => {
     expect(() => PolicyExemption.of(queue).exempt("encryption" as never, "why")).toThrow(
       'PolicyExemption: test/Queue: unknown rule "encryption"; the rules are storage-encryption, imds-v2-required, imds-hop-limit, rds-not-public, ' +
         "rds-deletion-protection, rds-backups, sg-public-ingress, sg-egress-reach, iam-wildcard-action, iam-wildcard-resource, iam-service-source, " +
-        "iam-policy-readable, s3-public-access-block, s3-versioning, s3-tls-only, log-retention, lambda-async-failure, secret-literal, random-result-reference",
+        "iam-policy-readable, iam-managed-policy, s3-public-access-block, s3-versioning, s3-tls-only, log-retention, lambda-async-failure, secret-literal, random-result-reference",
     );
     PolicyExemption.of(queue).exempt("storage-encryption", "why");
     expect(() => PolicyExemption.of(queue).exempt("storage-encryption", "again")).toThrow('PolicyExemption: test/Queue is already exempt from rule "storage-encryption"; give one reason');
@@ -643,12 +681,15 @@ describe("the policy on the project's stacks", () => {
     ["iam-service-source", "cluster/Automation/AutoscalerAssumeRole"],
     ["iam-service-source", "cluster/Automation/NodeDrainerAssumeRole"],
     ["iam-service-source", "cluster/Backup/AssumeRole"],
+    ["iam-managed-policy", "cluster/Backup/RoleForBackup"],
+    ["iam-managed-policy", "cluster/Backup/RoleForRestores"],
     ["iam-service-source", "cluster/Compute/Agents/Role/AssumeRole"],
     ["iam-service-source", "cluster/Compute/Servers/Role/AssumeRole"],
     ["iam-wildcard-action", "cluster/Automation/NotificationKeyPolicyDocument"],
     ["iam-wildcard-resource", "cluster/Automation/AutoscalerPolicyDocument"],
     ["iam-wildcard-resource", "cluster/Automation/NodeDrainerPolicyDocument"],
     ["iam-wildcard-resource", "cluster/Compute/CloudControllerPolicy"],
+    ["iam-wildcard-resource", "cluster/Compute/SessionManagerPolicy"],
     ["iam-wildcard-resource", "cluster/Storage/CsiDriverPolicy"],
     ["lambda-async-failure", "cluster/Automation/Autoscaler"],
   ];

@@ -589,7 +589,7 @@ test("the app holds the cluster stack and the state-backend stack, whose outputs
   app.synth();
   // What `npm run synth` prints after the stacks: each stack's exemptions, the cluster's with their reasons.
   const [clusterExemptions, backendExemptions] = policyExemptions(app);
-  expect(clusterExemptions).toMatch(/^Policy exemptions in stack "cluster" \(12\):\n/);
+  expect(clusterExemptions).toMatch(/^Policy exemptions in stack "cluster" \(15\):\n/);
   expect(clusterExemptions).toContain('      waives: statement "LoadBalancerServiceLinkedRole" grants iam:CreateServiceLinkedRole on "*"');
   expect(backendExemptions).toBe('Policy exemptions in stack "state-backend": none');
   const stack = (name: string) => JSON.parse(readFileSync(join(outdir, "stacks", name, "cdk.tf.json"), "utf8")) as TerraformJson;

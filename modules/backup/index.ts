@@ -94,13 +94,18 @@ export class Backup extends Construct {
     );
     const role = new IamRole(this, "Role", { name: `${clusterName}-${props.region}-backup`, assumeRolePolicy: assumeRole.json });
     this.roleArn = role.arn;
-    BACKUP_MANAGED_POLICIES.forEach(
-      (policy) =>
-        new IamRolePolicyAttachment(this, policy.replace("AWSBackupServiceRolePolicy", "Role"), {
-          role: role.name,
-          policyArn: `arn:${partition}:iam::aws:policy/service-role/${policy}`,
-        }),
-    );
+    for (const policy of BACKUP_MANAGED_POLICIES) {
+      const attachment = new IamRolePolicyAttachment(this, policy.replace("AWSBackupServiceRolePolicy", "Role"), {
+        role: role.name,
+        policyArn: `arn:${partition}:iam::aws:policy/service-role/${policy}`,
+      });
+      PolicyExemption.of(attachment).exempt(
+        "iam-managed-policy",
+        "AWS Backup's guide gives a plan's service role these policies (its default role carries them); only the AWS Backup " +
+          "service assumes this role, for the resources the plan's selections name, and AWS keeps the grants in step with " +
+          "the services and features AWS Backup supports.",
+      );
+    }
 
     // By ARN, not by tag: a tag anyone may set on another resource would put it into the plan.
     new BackupSelection(this, "Selection", { name: `${clusterName}-cluster-data`, planId: plan.id, iamRoleArn: role.arn, resources: props.resourceArns });

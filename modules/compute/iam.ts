@@ -2,7 +2,6 @@ import { DataAwsIamPolicyDocument, DataAwsIamPolicyDocumentStatement } from "@cd
 import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { PolicyExemption } from "../policy";
@@ -82,11 +81,20 @@ export const CLOUD_CONTROLLER_CREATE_ACTIONS = [
 export const CLOUD_NODE_ACTIONS = ["ec2:DescribeInstances", "ec2:DescribeRegions"];
 
 /**
- * Session Manager, the only admin path. No ECR policy: with `cloud-provider=external` the kubelet has no built-in ECR
- * credentials (cloud-provider-aws docs/getting_started.md) and this project installs no credential provider, so an
- * ECR grant would be unused privilege.
+ * Session Manager, the only admin path: the SSM agent's calls for a session and nothing more, the actions of AWS's own
+ * managed policy for just that (AWSCloud9SSMInstanceProfile) and of the Session Manager guide's custom instance
+ * profile. Not AmazonSSMManagedInstanceCore: it also grants ssm:GetParameter and ssm:GetParameters on "*", every
+ * parameter of the account, to any host-network pod that reads the node's credentials. No ECR policy: with
+ * `cloud-provider=external` the kubelet has no built-in ECR credentials (cloud-provider-aws docs/getting_started.md)
+ * and this project installs no credential provider, so an ECR grant would be unused privilege.
  */
-export const MANAGED_NODE_POLICIES = ["AmazonSSMManagedInstanceCore"];
+export const SESSION_MANAGER_ACTIONS = [
+  "ssm:UpdateInstanceInformation",
+  "ssmmessages:CreateControlChannel",
+  "ssmmessages:CreateDataChannel",
+  "ssmmessages:OpenControlChannel",
+  "ssmmessages:OpenDataChannel",
+];
 
 /** The cloud controller's statements, scoped to the cluster's tag and VPC. */
 export function cloudControllerStatements(clusterName: string, partition: string, vpcId: string): DataAwsIamPolicyDocumentStatement[] {
@@ -138,13 +146,11 @@ export function autoScalingGroupArnPattern(partition: string, region: string, ac
 export interface NodeRoleProps {
   /** IAM role and instance profile name; IAM names are account-global, so it includes the region. */
   readonly name: string;
-  /** AWS partition, for the managed policies' ARNs. */
-  readonly partition: string;
   /** Inline policies by name, as policy JSON. */
   readonly inlinePolicies: Record<string, string>;
 }
 
-/** An EC2 role with the managed node policies, inline policies and an instance profile. */
+/** An EC2 role with inline policies only (every grant reviewable in the synthesised JSON) and an instance profile. */
 export class NodeRole extends Construct {
   public readonly instanceProfileArn: string;
   /** The role's policies: a group whose instances use the role waits for these. */
@@ -163,9 +169,6 @@ export class NodeRole extends Construct {
         "account allowed to pass the role can give it to an instance.",
     );
     const role = new IamRole(this, "Role", { name: props.name, assumeRolePolicy: assumeRole.json });
-    for (const policy of MANAGED_NODE_POLICIES) {
-      this.policies.push(new IamRolePolicyAttachment(this, policy, { role: role.name, policyArn: `arn:${props.partition}:iam::aws:policy/${policy}` }));
-    }
     for (const [name, policy] of Object.entries(props.inlinePolicies)) {
       this.policies.push(new IamRolePolicy(this, `Policy-${name}`, { role: role.id, name, policy }));
     }

@@ -12,7 +12,7 @@ import { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { PolicyExemption } from "../policy";
 import { AUTOMATION_TOKEN_SECRET, KUBE_API_PORT } from "../ports";
-import { autoScalingGroupArnPattern, cloudControllerStatements, CLOUD_NODE_ACTIONS } from "./iam";
+import { autoScalingGroupArnPattern, cloudControllerStatements, CLOUD_NODE_ACTIONS, SESSION_MANAGER_ACTIONS } from "./iam";
 import { MixedInstances, NodeGroup, nodeGroupName } from "./node-group";
 import { terraformLiteral } from "../literal";
 import { K3S_INSTALLER } from "./k3s-installer";
@@ -194,6 +194,14 @@ export class Compute extends Construct {
     const agentRootVolumeGb = 50;
     const policy = (policyId: string, statements: DataAwsIamPolicyDocumentStatement[]) => new DataAwsIamPolicyDocument(this, policyId, { statement: statements }).json;
     const readSecrets = (...arns: string[]) => ({ sid: "ReadJoinSecrets", actions: ["secretsmanager:GetSecretValue"], resources: arns });
+    const sessionManagerPolicy = new DataAwsIamPolicyDocument(this, "SessionManagerPolicy", { statement: [{ sid: "SessionManager", actions: SESSION_MANAGER_ACTIONS, resources: ["*"] }] });
+    PolicyExemption.of(sessionManagerPolicy).exempt(
+      "iam-wildcard-resource",
+      "The SSM agent's own calls for Session Manager: AWS grants exactly these on \"*\" in its managed policy for it " +
+        "(AWSCloud9SSMInstanceProfile) and in the Session Manager guide's custom instance profile; the ssmmessages channels " +
+        "name no resource, and the agent registers only its own instance.",
+      { statements: ["SessionManager"] },
+    );
     const keyPair = props.sshPublicKey ? new KeyPair(this, "KeyPair", { keyName: clusterName, publicKey: terraformLiteral(props.sshPublicKey) }) : undefined;
     const shared = {
       clusterName,
@@ -239,6 +247,7 @@ export class Compute extends Construct {
       refreshMinHealthyPercentage: oneAtATime(props.serverCount),
       groupOnlyTags: {},
       inlinePolicies: {
+        "session-manager": sessionManagerPolicy.json,
         "cloud-controller": cloudControllerPolicy.json,
         "cluster-secrets": policy("ServerSecretsPolicy", [
           readSecrets(tokenSecret.arn, agentTokenSecret.arn),
@@ -326,6 +335,7 @@ export class Compute extends Construct {
       // Group tags for cluster-autoscaler only; instances need none of them.
       groupOnlyTags: clusterAutoscaler ? { ...clusterAutoscalerDiscoveryTags(clusterName), ...clusterAutoscalerNodeTemplateTags(props.architecture, agentRootVolumeGb) } : {},
       inlinePolicies: {
+        "session-manager": sessionManagerPolicy.json,
         "cloud-node": policy("CloudNodePolicy", [{ sid: "CloudProviderNode", actions: CLOUD_NODE_ACTIONS, resources: ["*"] }]),
         "cluster-secrets": policy("AgentSecretsPolicy", [readSecrets(agentTokenSecret.arn)]),
         "efs-csi": props.efsCsiPolicyJson,

@@ -107,7 +107,6 @@ export class NodeGroup extends Construct {
     const role = new NodeRole(this, "Role", {
       // IAM names are account-global: the region lets one account run the cluster in two regions.
       name: `${clusterName}-${props.region}-${kind}`,
-      partition: props.partition,
       inlinePolicies: { ...props.inlinePolicies, "node-health": nodeHealth.json },
     });
 

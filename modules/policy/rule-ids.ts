@@ -12,6 +12,7 @@ export const RULE_IDS = [
   "iam-wildcard-resource",
   "iam-service-source",
   "iam-policy-readable",
+  "iam-managed-policy",
   "s3-public-access-block",
   "s3-versioning",
   "s3-tls-only",

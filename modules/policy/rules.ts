@@ -288,10 +288,12 @@ const sgEgressReach: Rule = {
   },
 };
 
-const isWildcardAction = (action: string) => action === "*" || /^[A-Za-z0-9-]+:\*$/.test(action);
+/** Any wildcard but one "*" ending a named action ("kms:GenerateDataKey*", the form AWS's own examples use). */
+const isWildcardAction = (action: string) => /[*?]/.test(action) && !/^[A-Za-z0-9-]+:[A-Za-z0-9]+\*$/.test(action);
 
 /**
- * No Allow statement grants every action, or every action of a service ("*", "kms:*"), or uses NotAction.
+ * No Allow statement grants every action, every action of a service ("*", "kms:*"), actions matched anywhere but at
+ * the end ("iam:*Role*", "kms:**"), or uses NotAction.
  * Stricter than checkov's CKV_AWS_49, which flags only a bare "*".
  * checkov: CKV_AWS_49 (and CKV_AWS_1 for "*" on "*"). tfsec: aws-iam-no-policy-wildcards (AVD-AWS-0057).
  */
@@ -348,15 +350,23 @@ export const ACTIONS_WITHOUT_RESOURCE_TYPES: ReadonlySet<string> = new Set([
   "elasticloadbalancing:DescribeTargetHealth",
 ]);
 
-/** Operators that hold a request to the listed values (and fail it when the key is absent). */
-const MATCHING_OPERATOR = /^(ForAnyValue:|ForAllValues:)?(StringEquals|StringEqualsIgnoreCase|StringLike|ArnEquals|ArnLike)$/;
+/**
+ * Operators that hold a request to the listed values and fail it when the key is absent. Not ForAllValues: it is true
+ * when the request has no such key, and on a single-valued key such as a tag's value or aws:SourceArn AWS warns it
+ * "can lead to overly permissive policies" (IAM User Guide, "Single-valued vs. multivalued context keys").
+ */
+const MATCHING_OPERATOR = /^(ForAnyValue:)?(StringEquals|StringEqualsIgnoreCase|StringLike|ArnEquals|ArnLike)$/;
+
+/** A condition that holds the key to the listed values: a matching operator, and a value other than only wildcards. */
+const holdsTo = (condition: PolicyStatement["conditions"][number]) =>
+  MATCHING_OPERATOR.test(condition.test) && condition.values.length > 0 && condition.values.every((value) => !/^[*?]+$/.test(value));
 
 /**
  * A condition that the resource's or the request's tags match (attribute-based access control) scopes a "*" resource
  * to what carries the tag: IAM's documented way to scope actions on resources whose ARNs are not known in advance.
  */
 const isTagScoped = (statement: PolicyStatement) =>
-  statement.conditions.some((condition) => MATCHING_OPERATOR.test(condition.test) && /^[a-z0-9-]+:(ResourceTag|RequestTag)\//i.test(condition.variable));
+  statement.conditions.some((condition) => holdsTo(condition) && /^[a-z0-9-]+:(ResourceTag|RequestTag)\//i.test(condition.variable));
 
 /**
  * Identity policies grant "*" resources only for actions that take no resource (the allow-list above) or under a tag
@@ -402,7 +412,7 @@ const iamServiceSource: Rule = {
       document.statements.flatMap((statement, index) => {
         const services = statement.principals.filter((principal) => principal.type === "Service").flatMap((principal) => principal.identifiers);
         if (statement.effect !== "Allow" || services.length === 0) return [];
-        if (statement.conditions.some((condition) => MATCHING_OPERATOR.test(condition.test) && SOURCE_KEYS.includes(condition.variable.toLowerCase()))) return [];
+        if (statement.conditions.some((condition) => holdsTo(condition) && SOURCE_KEYS.includes(condition.variable.toLowerCase()))) return [];
         return [{ block: document.block, statement: statement.sid, detail: `${statementName(statement, index)} admits ${services.join(", ")} without a source condition` }];
       }),
     );
@@ -426,6 +436,39 @@ const iamPolicyReadable: Rule = {
   fix: "write the policy as an aws_iam_policy_document data source (or JSON text) without source or override documents",
   check(stack) {
     return readPolicies(stack).unreadable.map(({ block, reason }) => ({ block, detail: `the IAM rules cannot read this policy: ${reason}` }));
+  },
+};
+
+/** Where a policy is attached by ARN, and the arguments that hold the ARNs. */
+const POLICY_ATTACHMENTS: readonly (readonly [type: string, argument: string])[] = [
+  ["aws_iam_role_policy_attachment", "policy_arn"],
+  ["aws_iam_user_policy_attachment", "policy_arn"],
+  ["aws_iam_group_policy_attachment", "policy_arn"],
+  ["aws_iam_policy_attachment", "policy_arn"],
+  ["aws_iam_role", "managed_policy_arns"],
+  ["aws_iam_role_policy_attachments_exclusive", "policy_arns"],
+];
+
+/**
+ * No AWS-managed policy is attached unless exempted with a reason: what it grants is not in the synthesised JSON, so
+ * neither these rules nor a reviewer see it, and AWS changes it without a plan (AmazonSSMManagedInstanceCore, the usual
+ * node policy, grants ssm:GetParameter on every parameter of the account). Stricter than the scanners' checks found,
+ * which flag only AdministratorAccess (prowler's iam_role_administratoraccess_policy, cfn_nag's rule from
+ * stelligent/cfn_nag#293); checkov/tfsec: no matching check found.
+ */
+const iamManagedPolicy: Rule = {
+  id: "iam-managed-policy",
+  title: "no AWS-managed policies without a reason",
+  fix: "grant what the principal needs in an inline policy the IAM rules can read, or exempt the attachment with why the managed policy is the right grant",
+  check(stack) {
+    return POLICY_ATTACHMENTS.flatMap(([type, argument]) =>
+      stack.resources(type).flatMap((block) =>
+        strings(body(block)[argument])
+          .map(({ value }) => value)
+          .filter((arn) => /:iam::aws:policy\//.test(arn))
+          .map((arn) => ({ block, detail: `attaches the AWS-managed policy ${arn.slice(arn.indexOf(":policy/") + ":policy/".length)}, whose grants the synthesised JSON does not show` })),
+      ),
+    );
   },
 };
 
@@ -651,6 +694,7 @@ export const RULES: readonly Rule[] = [
   iamWildcardResource,
   iamServiceSource,
   iamPolicyReadable,
+  iamManagedPolicy,
   s3PublicAccessBlock,
   s3Versioning,
   s3TlsOnly,

@@ -224,20 +224,20 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     expect(group.calls).toEqual([]);
   });
 
-  test("an eviction that keeps failing (500) abandons the scale-down at the deadline, naming the error; the node is uncordoned and unmarked", async () => {
+  test("an eviction that keeps failing (500) fails the run once retried to the deadline, naming the error; the node is uncordoned and unmarked", async () => {
     api.addPod("default", "busy-a", "agent-a", { cpu: "1000m", owner: "ReplicaSet" });
     api.addPod("default", "small-b", "agent-b", { cpu: "100m", owner: "ReplicaSet" });
     api.evictionErrors.add("default/small-b");
     await runAutoscaler(deps("run-1"));
     now += 11 * MINUTE;
-    expect(await runAutoscaler(deps("run-2"))).toEqual({
-      action: "none",
-      reason: "scale-down of agent-b abandoned: 1 pod(s) could not be moved in time (eviction failing for default/small-b: eviction answered 500: This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.)",
-    });
+    await expect(runAutoscaler(deps("run-2"))).rejects.toThrow(
+      "scale-down of agent-b failed: eviction failing for default/small-b: eviction answered 500: This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
+    );
     expect(api.requests.filter((request) => request === "POST /api/v1/namespaces/default/pods/small-b/eviction").length).toBeGreaterThan(1);
     expect(api.nodes.get("agent-b")?.spec.unschedulable).toBeUndefined();
     expect(api.nodes.get("agent-b")?.metadata.annotations).toEqual({});
     expect(group.calls).toEqual([]);
+    expect(notifications.map(([subject]) => subject)).toEqual(["k3s autoscaler: run failed"]);
   });
 
   test("a drain that fails with an API error (listing the node's pods) uncordons and unmarks the node, then reports the failure", async () => {

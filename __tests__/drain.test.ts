@@ -1,5 +1,5 @@
 import { Cluster, kubeConfigFor, kubernetesCluster } from "../lambdas/shared/cluster";
-import { drainNode } from "../lambdas/shared/drain";
+import { drainNode, evictionFailures } from "../lambdas/shared/drain";
 import { Logger } from "../lambdas/shared/log";
 import { FakeKubeApi, FakePod } from "./support/fake-kube-api";
 
@@ -172,6 +172,54 @@ describe("draining through the Kubernetes API", () => {
     expect(lines).toContainEqual(["warn", "drain deadline reached with evictions still refused or failing", { node, refused: [], failed: { "default/bad": expect.any(String) } }]);
   });
 
+  test("a forbidden eviction (403) is not retried, as kubectl gives up on it; the other pods still go", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    for (const name of ["a", "locked", "c"]) api.addPod("default", name, node, { owner: "ReplicaSet" });
+    api.forbiddenEvictions.set("default/locked", undefined);
+    const clock = virtualClock();
+    const result = await drainNode(cluster, node, { deadline: clock.now() + 60_000, retryDelayMs: 5000, ...clock, log });
+    expect(api.requests.filter((request) => request.endsWith("/locked/eviction"))).toHaveLength(1);
+    expect(result).toMatchObject({ evicted: ["default/a", "default/c"], remaining: ["default/locked"], completed: false });
+    expect(result.evictionErrors).toEqual({ "default/locked": 'eviction answered 403: pods "locked" is forbidden: User "system:serviceaccount:kube-system:automation" cannot create resource "pods/eviction"' });
+  });
+
+  test("the 403 of a namespace being deleted is retried (kubectl retries it until the pod goes)", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    api.addPod("doomed", "web-1", node, { owner: "ReplicaSet" });
+    api.forbiddenEvictions.set("doomed/web-1", "NamespaceTerminating");
+    const clock = virtualClock();
+    const result = await drainNode(cluster, node, { deadline: clock.now() + 12_000, retryDelayMs: 5000, ...clock, log });
+    expect(api.requests.filter((request) => request.endsWith("/web-1/eviction"))).toHaveLength(3);
+    expect(result).toMatchObject({ remaining: ["doomed/web-1"], completed: false });
+  });
+
+  test("a pod terminating longer than its grace period plus 30 s is treated as gone (cluster-autoscaler IsPodLongTerminating)", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    const clock = virtualClock(Date.parse("2026-06-01T12:00:00Z"));
+    api.addPod("default", "stuck", node, { owner: "StatefulSet" });
+    // Deleted 61 s ago with the default 30 s grace period: 1 s past grace + 30 s. A dead kubelet never confirms it.
+    api.pods.get("default/stuck")!.metadata.deletionTimestamp = new Date(clock.now() - 61_000).toISOString();
+    api.terminatingFor.set("default/stuck", 1000);
+    const result = await drainNode(cluster, node, { deadline: clock.now() + 60_000, retryDelayMs: 1000, ...clock, log });
+    expect(result).toEqual({ node, evicted: [], alreadyDeleting: [], skipped: ["default/stuck"], remaining: [], evictionErrors: {}, completed: true });
+    expect(api.pods.has("default/stuck")).toBe(true);
+  });
+
+  test("an evicted pod that outlasts its grace period plus 30 s is no longer waited for", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    // The fake stamps the deletion with the real time, so the virtual clock starts there.
+    const clock = virtualClock(Date.now());
+    const start = clock.now();
+    api.addPod("default", "web-1", node, { owner: "ReplicaSet" });
+    api.terminatingFor.set("default/web-1", 1000);
+    const result = await drainNode(cluster, node, { deadline: start + 300_000, retryDelayMs: 5000, ...clock, log });
+    expect(result).toMatchObject({ evicted: ["default/web-1"], remaining: [], completed: true });
+    expect(api.pods.has("default/web-1")).toBe(true);
+    // Waited through the 30 s grace period and the 30 s slack, 5 s a look, and no longer.
+    expect(clock.now() - start).toBeGreaterThan(60_000);
+    expect(clock.now() - start).toBeLessThanOrEqual(70_000);
+  });
+
   test("an eviction that fails once and then succeeds completes the drain", async () => {
     const node = "ip-10-0-1-10.eu-west-1.compute.internal";
     api.addPod("default", "web-1", node, { owner: "ReplicaSet" });
@@ -221,4 +269,11 @@ describe("draining through the Kubernetes API", () => {
     await cluster.uncordon(node);
     expect(api.nodes.get(node)?.spec.unschedulable).toBeUndefined();
   });
+});
+
+test("eviction errors read as one line naming each pod, and a drain without any has none", () => {
+  expect(evictionFailures({ evictionErrors: { "default/a": "eviction answered 500: webhook down", "default/b": "socket hang up" } })).toBe(
+    "eviction failing for default/a: eviction answered 500: webhook down; default/b: socket hang up",
+  );
+  expect(evictionFailures({ evictionErrors: {} })).toBeUndefined();
 });

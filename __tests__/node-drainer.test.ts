@@ -84,6 +84,24 @@ describe("drainer batches (local Kubernetes API)", () => {
     expect(notifications).toEqual([]);
   });
 
+  test.each([
+    ["spot-interruption", spotEvent, []],
+    ["lifecycle-termination", lifecycleEvent, [{ itemIdentifier: "m1" }]],
+  ] as const)("an eviction the API refuses (403) is notified as a failed drain while the rest of the node drains (%s)", async (kind, event, retried) => {
+    api.addPod("default", "locked", NODE, { owner: "ReplicaSet" });
+    api.forbiddenEvictions.set("default/locked", undefined);
+    const sent: [string, Record<string, unknown>][] = [];
+    deps = { ...deps, notify: async (subject, message) => void sent.push([subject, message]) };
+    expect(await processBatch([record("m1", event())], deps)).toEqual({ batchItemFailures: retried });
+    expect([...api.pods.keys()]).toEqual(["default/locked"]);
+    expect(sent).toEqual([
+      [
+        "node drain failed",
+        { messageId: "m1", kind, instanceId: INSTANCE, error: 'eviction failing for default/locked: eviction answered 403: pods "locked" is forbidden: User "system:serviceaccount:kube-system:automation" cannot create resource "pods/eviction"' },
+      ],
+    ]);
+  });
+
   test("a redelivered message for a completed action is acknowledged, even when its drain fails", async () => {
     await processBatch([record("m1", lifecycleEvent())], deps);
     const failing = { ...deps, cluster: async () => Promise.reject(new Error("connect ECONNREFUSED")) };

@@ -66,6 +66,8 @@ export class FakeKubeApi {
   readonly refusals = new Map<string, number>();
   /** Pods ("namespace/name") whose eviction fails with 500, as with two PodDisruptionBudgets or a broken webhook. */
   readonly evictionErrors = new Set<string>();
+  /** Pods ("namespace/name") whose eviction is forbidden (403), with the Status cause type the API sends, if any. */
+  readonly forbiddenEvictions = new Map<string, string | undefined>();
   /**
    * Pods ("namespace/name") that run their grace period after an accepted eviction: each is still listed, with a
    * deletionTimestamp, for this many more pod lists. Any other evicted pod is gone at once.
@@ -174,6 +176,11 @@ export class FakeKubeApi {
       const key = `${match[1]}/${match[2]}`;
       if (!this.pods.has(key)) return status(404, "NotFound", `pods "${match[2]}" not found`);
       if (this.evictionErrors.has(key)) return status(500, "InternalError", "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.");
+      if (this.forbiddenEvictions.has(key)) {
+        const cause = this.forbiddenEvictions.get(key);
+        const message = `pods "${match[2]}" is forbidden: ${cause ? `unable to create new content in namespace ${match[1]} because it is being terminated` : 'User "system:serviceaccount:kube-system:automation" cannot create resource "pods/eviction"'}`;
+        return send(403, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "Forbidden", message, code: 403, ...(cause ? { details: { causes: [{ type: cause, message: "namespace is terminating" }] } } : {}) });
+      }
       const left = this.refusals.get(key) ?? 0;
       if (left > 0) {
         this.refusals.set(key, left - 1);

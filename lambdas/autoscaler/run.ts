@@ -1,5 +1,5 @@
 import { Cluster, DaemonSetInfo, NodeInfo, PodInfo } from "../shared/cluster";
-import { drainNode } from "../shared/drain";
+import { drainNode, evictionFailures } from "../shared/drain";
 import { errorMessage, Logger, metricLine } from "../shared/log";
 import { RecoveryNotification, RunFailedNotification, ScaleNotification, scaleSubject, SUBJECTS } from "../shared/notifications";
 import { AUTOSCALER_METRIC_DIMENSION, AUTOSCALER_METRIC_NAMESPACE, AutoscalerMetricName } from "./metrics";
@@ -160,11 +160,10 @@ async function removeNode(cluster: Cluster, decision: Extract<Decision, { action
   let terminated = false;
   try {
     const drain = await drainNode(cluster, decision.node, { deadline: deps.functionDeadline - DRAIN_DEADLINE_RESERVE_MS, retryDelayMs: 5000, now: deps.now, sleep: deps.sleep, log: deps.log });
-    if (!drain.completed) {
-      const errors = Object.entries(drain.evictionErrors).map(([pod, error]) => `${pod}: ${error}`);
-      const failing = errors.length > 0 ? ` (eviction failing for ${errors.join("; ")})` : "";
-      return { action: "none", reason: `scale-down of ${decision.node} abandoned: ${drain.remaining.length} pod(s) could not be moved in time${failing}` };
-    }
+    const failures = evictionFailures(drain);
+    // An eviction error is the run's failure, so it is notified and counted (Errors alarm) like any other.
+    if (failures) throw new Error(`scale-down of ${decision.node} failed: ${failures}`);
+    if (!drain.completed) return { action: "none", reason: `scale-down of ${decision.node} abandoned: ${drain.remaining.length} pod(s) could not be moved in time` };
     await deps.group.terminate(decision.instanceId);
     terminated = true;
     return decision;

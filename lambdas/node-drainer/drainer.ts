@@ -1,6 +1,6 @@
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { Cluster } from "../shared/cluster";
-import { drainNode } from "../shared/drain";
+import { drainNode, evictionFailures } from "../shared/drain";
 import { errorMessage, Logger } from "../shared/log";
 import { DrainFailedNotification, SUBJECTS } from "../shared/notifications";
 import { drainDeadline, DrainRequest, parseDrainEvent } from "./events";
@@ -67,6 +67,12 @@ async function holdLifecycleAction(request: LifecycleRequest, deps: DrainerDeps,
   return hold;
 }
 
+/** Publishes a drain failure; a failed publish is logged, never thrown over the drain's own outcome. */
+async function notifyFailure(deps: DrainerDeps, context: Omit<DrainFailedNotification, "error">, error: string): Promise<void> {
+  const notification: DrainFailedNotification = { ...context, error };
+  await deps.notify(SUBJECTS.drainFailed, { ...notification }).catch((notifyError) => deps.log("error", "failure notification failed", { ...context, error: errorMessage(notifyError) }));
+}
+
 async function processRecord(record: SQSRecord, deps: DrainerDeps): Promise<boolean> {
   const { log } = deps;
   const parsed = parseDrainEvent(record.body, deps.agentGroupName);
@@ -93,6 +99,9 @@ async function processRecord(record: SQSRecord, deps: DrainerDeps): Promise<bool
       const result = await drainNode(cluster, node.name, { deadline, retryDelayMs: deps.retryDelayMs, now: deps.now, sleep: deps.sleep, log });
       drained = result.completed;
       log(result.completed ? "info" : "warn", result.completed ? "node drained" : "node partly drained by the deadline", { ...context, ...result });
+      // Evictions the API keeps refusing are a failure to report, even where the rest of the node drained.
+      const failures = evictionFailures(result);
+      if (failures) await notifyFailure(deps, context, failures);
     }
     if (request.kind !== "lifecycle-termination" || !hold) return true;
     hold.stop();
@@ -109,10 +118,7 @@ async function processRecord(record: SQSRecord, deps: DrainerDeps): Promise<bool
       return true;
     }
     log("error", "drain failed; the message will be retried", { ...context, error: errorMessage(error) });
-    const notification: DrainFailedNotification = { ...context, error: errorMessage(error) };
-    await deps.notify(SUBJECTS.drainFailed, { ...notification }).catch((notifyError) =>
-      log("error", "failure notification failed", { ...context, error: errorMessage(notifyError) }),
-    );
+    await notifyFailure(deps, context, errorMessage(error));
     return false;
   } finally {
     hold?.stop();

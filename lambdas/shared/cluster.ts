@@ -17,6 +17,8 @@ import {
   V1Toleration,
 } from "@kubernetes/client-node";
 import type { HostPort, LabelSelector, LabelSelectorRequirement, NodeSchedulingSpec, NodeSelectorRequirement, NodeSelectorTerm, PodSchedulingSpec, Resources, TaintEffect, Toleration } from "./kube-model";
+import { EvictionError } from "./eviction-error";
+import { errorMessage } from "./log";
 import { cpuMillis, memoryBytes, parseQuantity } from "./quantity";
 
 export type { Resources } from "./kube-model";
@@ -114,7 +116,10 @@ export interface Cluster {
   uncordon(nodeName: string): Promise<void>;
   /** Merges annotations into the node's; a null value removes that annotation. */
   annotateNode(nodeName: string, annotations: Record<string, string | null>): Promise<void>;
-  /** "blocked": a PodDisruptionBudget refuses it now (HTTP 429); "gone": the pod no longer exists. */
+  /**
+   * "blocked": a PodDisruptionBudget refuses it now (HTTP 429); "gone": the pod no longer exists. Any other answer
+   * throws an EvictionError saying whether a retry can succeed.
+   */
   evict(pod: Pick<PodInfo, "namespace" | "name">): Promise<EvictionOutcome>;
 }
 
@@ -208,21 +213,39 @@ export function kubernetesCluster(kubeConfig: KubeConfig): Cluster {
         if (error instanceof ApiException && error.code === 429) return "blocked";
         if (error instanceof ApiException && error.code === 404) return "gone";
         // The client's message carries the whole response, headers included; the API's Status message says why.
-        if (error instanceof ApiException) throw new Error(`eviction answered ${error.code}: ${statusMessage(error.body) ?? "no Status message"}`);
-        throw error;
+        if (error instanceof ApiException) {
+          const status = parseStatus(error.body);
+          throw new EvictionError(`eviction answered ${error.code}: ${status?.message ?? "no Status message"}`, evictionRetryable(error.code, status));
+        }
+        throw new EvictionError(errorMessage(error), true);
       }
     },
   };
 }
 
-/** The message of a Kubernetes Status body (a JSON string or already parsed), if it has one. */
-function statusMessage(body: unknown): string | undefined {
+interface Status {
+  readonly message?: string;
+  readonly details?: { readonly causes?: { readonly type?: string }[] };
+}
+
+/** A Kubernetes Status body (a JSON string or already parsed), if it is one. */
+function parseStatus(body: unknown): Status | undefined {
   try {
-    const status = (typeof body === "string" ? JSON.parse(body) : body) as { message?: unknown } | null;
-    return typeof status?.message === "string" ? status.message : undefined;
+    const status = (typeof body === "string" ? JSON.parse(body) : body) as Status | null;
+    return status && typeof status === "object" ? { ...status, message: typeof status.message === "string" ? status.message : undefined } : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * kubectl drain (drain.go evictPods) gives up on a pod at once for any answer but 429 and the 403 of a namespace being
+ * deleted (cause NamespaceTerminating), which it retries until the pod goes; server errors (5xx) may pass, as
+ * cluster-autoscaler's evictor retries every error.
+ */
+function evictionRetryable(code: number, status: Status | undefined): boolean {
+  if (code === 403) return (status?.details?.causes ?? []).some((cause) => cause.type === "NamespaceTerminating");
+  return code >= 500;
 }
 
 const ZERO: Resources = { cpuMillis: 0, memoryBytes: 0 };

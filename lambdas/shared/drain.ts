@@ -1,4 +1,5 @@
-import { Cluster, PodInfo } from "./cluster";
+import type { Cluster, PodInfo } from "./cluster";
+import { EvictionError } from "./eviction-error";
 import { errorMessage, Logger } from "./log";
 
 export interface DrainOptions {
@@ -17,40 +18,64 @@ export interface DrainResult {
   readonly evicted: string[];
   /** Pods already being deleted when the drain began: not evicted again, but waited for like the evicted ones. */
   readonly alreadyDeleting: string[];
-  /** DaemonSet, mirror and finished pods, which a drain leaves alone. */
+  /** DaemonSet, mirror and finished pods, which a drain leaves alone, and pods terminating past their grace period. */
   readonly skipped: string[];
-  /** Pods still refused, still failing or still terminating at the deadline. */
+  /** Pods still refused, failing or terminating when the drain stopped. */
   readonly remaining: string[];
-  /** Pods whose eviction was still failing, other than by a disruption budget's refusal (429), when the drain stopped: the last error of each. */
+  /** Pods whose eviction was failing, other than by a disruption budget's refusal (429), when the drain stopped: the last error of each. */
   readonly evictionErrors: Record<string, string>;
   readonly completed: boolean;
 }
 
 const podKey = (pod: Pick<PodInfo, "namespace" | "name">) => `${pod.namespace}/${pod.name}`;
 
+/** core/v1 default of spec.terminationGracePeriodSeconds. */
+const DEFAULT_GRACE_SECONDS = 30;
+/** cluster-autoscaler utils/drain PodLongTerminatingExtraThreshold: slack past the grace period before a terminating pod is ignored. */
+const LONG_TERMINATING_SLACK_MS = 30_000;
+
+/**
+ * A pod deleted longer ago than its grace period plus 30 s is treated as gone (cluster-autoscaler utils/drain
+ * IsPodLongTerminating; kubectl's --skip-wait-for-delete-timeout does the same with a fixed time), so a kubelet that
+ * never confirms the deletion (a dead node, a stuck finalizer) does not hold the node.
+ */
+export function isLongTerminating(pod: Pick<PodInfo, "deletionTimestampMs" | "terminationGracePeriodSeconds">, now: number): boolean {
+  if (pod.deletionTimestampMs === undefined) return false;
+  return pod.deletionTimestampMs + (pod.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000 + LONG_TERMINATING_SLACK_MS < now;
+}
+
 /** kubectl drain's filters: DaemonSet pods come back anyway, mirror pods belong to the kubelet, finished pods hold nothing. */
 export function leftByDrain(pod: PodInfo): boolean {
   return pod.controllerKind === "DaemonSet" || pod.mirror || pod.phase === "Succeeded" || pod.phase === "Failed";
 }
 
+/** The eviction errors of a drain in one line, for a notification; undefined when there were none. */
+export function evictionFailures(result: Pick<DrainResult, "evictionErrors">): string | undefined {
+  const errors = Object.entries(result.evictionErrors).map(([pod, error]) => `${pod}: ${error}`);
+  return errors.length > 0 ? `eviction failing for ${errors.join("; ")}` : undefined;
+}
+
 /**
- * Cordons a node and evicts its pods through the eviction API, which honours PodDisruptionBudgets and grace periods;
- * evictions refused (429) or failed are retried until the deadline, then it waits for the pods to leave. Pods
- * already being deleted are waited for, not evicted: kubectl drain waits for them too (drain/filters.go skips one
- * only past --skip-wait-for-delete-timeout, off by default). One pod's failing eviction (a 500 for a pod under two
- * budgets, a webhook's error) does not stop the others', as kubectl evicts each pod on its own; like
- * cluster-autoscaler's evictor, it is retried until the deadline, as the error may pass.
+ * Cordons a node and evicts its pods through the eviction API, which honours PodDisruptionBudgets and grace periods,
+ * then waits for them to leave. Pods already being deleted are waited for, not evicted, as kubectl drain waits for
+ * them; pods terminating past their grace period are not (isLongTerminating). A refusal (429) and an error that may
+ * pass (a 5xx: a pod under two budgets, a failing webhook; a lost connection) are retried until the deadline, as
+ * cluster-autoscaler's evictor retries; a refused request (403, 422, ...) is not retried, as kubectl gives up on it.
+ * One pod's failure never stops the others' evictions: kubectl evicts each pod on its own.
  * Safe to repeat: cordoning twice is a no-op and evicting a pod that is gone counts as done.
  */
 export async function drainNode(cluster: Cluster, nodeName: string, options: DrainOptions): Promise<DrainResult> {
   const { log } = options;
   await cluster.cordon(nodeName);
   const pods = await cluster.listPods(nodeName);
-  const skipped = pods.filter(leftByDrain).map(podKey);
-  const movable = pods.filter((pod) => !leftByDrain(pod));
+  const started = options.now();
+  const settled = (pod: PodInfo) => leftByDrain(pod) || isLongTerminating(pod, started);
+  const skipped = pods.filter(settled).map(podKey);
+  const movable = pods.filter((pod) => !settled(pod));
   const alreadyDeleting = movable.filter((pod) => pod.deleting).map(podKey);
   let pending = movable.filter((pod) => !pod.deleting);
   const evicted: string[] = [];
+  const givenUp: string[] = [];
   const evictionErrors: Record<string, string> = {};
 
   while (pending.length > 0) {
@@ -64,7 +89,8 @@ export async function drainNode(cluster: Cluster, nodeName: string, options: Dra
         delete evictionErrors[podKey(pod)];
       } catch (error) {
         evictionErrors[podKey(pod)] = errorMessage(error);
-        failed.push(pod);
+        if (error instanceof EvictionError && !error.retryable) givenUp.push(podKey(pod));
+        else failed.push(pod);
       }
     }
     pending = [...refused, ...failed];
@@ -72,20 +98,24 @@ export async function drainNode(cluster: Cluster, nodeName: string, options: Dra
     const left = { node: nodeName, refused: refused.map(podKey), ...(failed.length > 0 ? { failed: Object.fromEntries(failed.map((pod) => [podKey(pod), evictionErrors[podKey(pod)]])) } : {}) };
     if (options.now() + options.retryDelayMs >= options.deadline) {
       log("warn", "drain deadline reached with evictions still refused or failing", left);
-      return { node: nodeName, evicted, alreadyDeleting, skipped, remaining: pending.map(podKey), evictionErrors, completed: false };
+      return { node: nodeName, evicted, alreadyDeleting, skipped, remaining: [...pending.map(podKey), ...givenUp], evictionErrors, completed: false };
     }
     log(failed.length > 0 ? "warn" : "info", "evictions refused by disruption budgets or failed; retrying", left);
     await options.sleep(options.retryDelayMs);
   }
 
   // Accepted evictions still run the pods' grace periods; wait for them, and for those already leaving, while time allows.
-  let remaining = [...alreadyDeleting, ...evicted];
-  while (remaining.length > 0 && options.now() + options.retryDelayMs < options.deadline) {
+  let terminating = [...alreadyDeleting, ...evicted];
+  while (terminating.length > 0 && options.now() + options.retryDelayMs < options.deadline) {
     await options.sleep(options.retryDelayMs);
-    const onNode = new Set((await cluster.listPods(nodeName)).map(podKey));
-    remaining = remaining.filter((key) => onNode.has(key));
+    const now = options.now();
+    const onNode = new Map((await cluster.listPods(nodeName)).map((pod) => [podKey(pod), pod]));
+    terminating = terminating.filter((key) => {
+      const pod = onNode.get(key);
+      return pod !== undefined && !isLongTerminating(pod, now);
+    });
   }
-  const completed = remaining.length === 0;
-  if (!completed) log("warn", "drain deadline reached with pods still terminating", { node: nodeName, terminating: remaining });
-  return { node: nodeName, evicted, alreadyDeleting, skipped, remaining, evictionErrors, completed };
+  if (terminating.length > 0) log("warn", "drain deadline reached with pods still terminating", { node: nodeName, terminating });
+  const remaining = [...terminating, ...givenUp];
+  return { node: nodeName, evicted, alreadyDeleting, skipped, remaining, evictionErrors, completed: remaining.length === 0 };
 }

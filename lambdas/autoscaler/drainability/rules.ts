@@ -4,6 +4,7 @@
  * or undefined when it has no opinion and the next rule decides (drainability.UndefinedOutcome).
  */
 import type { DisruptionBudget, PodInfo } from "../../shared/cluster";
+import { isLongTerminating } from "../../shared/drain";
 import { matchesLabelSelector } from "../../shared/selectors";
 
 export type DrainOutcome =
@@ -37,11 +38,6 @@ export const SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict";
 export const SAFE_TO_EVICT_LOCAL_VOLUMES = "cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes";
 /** rules/replicated: the kinds cluster-autoscaler counts as replicated (DaemonSet pods are settled earlier). */
 export const REPLICATED_KINDS: readonly string[] = ["ReplicaSet", "ReplicationController", "StatefulSet", "Job"];
-/** core/v1 default of spec.terminationGracePeriodSeconds. */
-const DEFAULT_GRACE_SECONDS = 30;
-/** utils/drain PodLongTerminatingExtraThreshold: slack past the grace period before a terminating pod is ignored. */
-const LONG_TERMINATING_SLACK_MS = 30_000;
-
 const podName = (pod: PodInfo) => `${pod.namespace}/${pod.name}`;
 const block = (reason: string): DrainDecision => ({ outcome: "block", reason });
 const skip = (reason: string): DrainDecision => ({ outcome: "skip", reason });
@@ -49,15 +45,9 @@ const skip = (reason: string): DrainDecision => ({ outcome: "skip", reason });
 /** rules/mirror: static pods belong to the kubelet, not the API; there is nothing to evict. */
 export const mirror: DrainRule = (pod) => (pod.mirror ? skip(`${podName(pod)} is a mirror pod`) : undefined);
 
-/**
- * rules/longterminating: a pod deleted longer ago than its grace period plus 30 s is treated as gone
- * (utils/drain IsPodLongTerminating), so a kubelet that never confirms the deletion does not hold the node.
- */
-export const longTerminating: DrainRule = (pod, { now }) => {
-  if (pod.deletionTimestampMs === undefined) return undefined;
-  const gone = pod.deletionTimestampMs + (pod.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000 + LONG_TERMINATING_SLACK_MS;
-  return gone < now ? skip(`${podName(pod)} has been terminating for ${Math.floor((now - pod.deletionTimestampMs) / 1000)} s, past its grace period`) : undefined;
-};
+/** rules/longterminating: the drain's own rule (isLongTerminating), so the choice of a node and its drain agree. */
+export const longTerminating: DrainRule = (pod, { now }) =>
+  isLongTerminating(pod, now) ? skip(`${podName(pod)} has been terminating for ${Math.floor((now - pod.deletionTimestampMs!) / 1000)} s, past its grace period`) : undefined;
 
 /** rules/daemonset: the DaemonSet runs a copy on every node, so the pod needs no room elsewhere. */
 export const daemonSet: DrainRule = (pod) => (pod.controllerKind === "DaemonSet" ? skip(`${podName(pod)} belongs to a DaemonSet`) : undefined);

@@ -8,6 +8,9 @@ const base = require("./jest.config.js");
 module.exports = {
   ...base,
   testEnvironment: require("path").join(__dirname, "jest.mutant-bail-environment.js"),
+  // These suites use no cdktf matcher, and loading cdktf for them (__tests__/setup.ts) took 0.6 s a test file per
+  // mutant; the token-trace setting stays for the config schema, which imports cdktf.
+  setupFilesAfterEnv: ["<rootDir>/__tests__/support/plain-token-traces.ts"],
   // Every directory of mutated code is a root, so a test reaching a mutated file through another directory
   // (node-drainer.test.ts -> drainer.ts -> shared/drain.ts) is found as related.
   roots: ["<rootDir>/__tests__", "<rootDir>/config", "<rootDir>/lambdas"],

@@ -1,4 +1,4 @@
-import { Token } from "cdktf";
+import { Token } from "cdktf/lib/tokens/token";
 import { z } from "zod";
 
 /**

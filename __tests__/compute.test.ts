@@ -235,6 +235,14 @@ describe("IAM", () => {
     expect(actions.filter((action) => /Route$|Volume$/.test(action) && !action.includes("Describe"))).toEqual([]);
     expect(conditionsOf(statements.find((s: any) => s.sid === "ChangeClusterResources"))).toEqual(["StringEquals aws:ResourceTag/kubernetes.io/cluster/k3s=owned"]);
     expect(conditionsOf(statements.find((s: any) => s.sid === "CreateTaggedForCluster"))).toEqual(["StringEquals aws:RequestTag/kubernetes.io/cluster/k3s=owned"]);
+    // EC2 DeleteTags without tags "deletes all user-defined tags" (EC2 API reference): the request must name its tags,
+    // and never the cluster's, so the controller cannot take a security group out of the cluster.
+    expect(conditionsOf(statements.find((s: any) => s.sid === "RetagClusterSecurityGroups"))).toEqual([
+      "StringEquals aws:ResourceTag/kubernetes.io/cluster/k3s=owned",
+      "Null aws:RequestTag/kubernetes.io/cluster/k3s=true",
+      "Null aws:TagKeys=false",
+      "ForAllValues:StringNotEquals aws:TagKeys=kubernetes.io/cluster/k3s",
+    ]);
     expect(statements.find((s: any) => s.sid === "CreateSecurityGroupInClusterVpc").resources).toEqual([`arn:\${data.aws_partition.${computePartition}.partition}:ec2:*:*:vpc/${ref(json, "aws_vpc", "Networking_Vpc", "id")}`]);
     expect(actionsOf(agent["cloud-node"])).toEqual(["ec2:DescribeInstances", "ec2:DescribeRegions"]);
     expect(Object.values(agent).flatMap(actionsOf)).not.toContain("elasticloadbalancing:CreateLoadBalancer");

@@ -3,6 +3,7 @@ import { DataAwsIamPolicyDocument, DataAwsIamPolicyDocumentStatement, DataAwsIam
 import { DbInstance, DbInstanceConfig } from "@cdktf/provider-aws/lib/db-instance";
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { EfsFileSystem } from "@cdktf/provider-aws/lib/efs-file-system";
+import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
@@ -313,12 +314,13 @@ describe("iam-wildcard-resource", () => {
     expect(violations(stack)).toEqual([]);
   });
 
-  test("a tag condition that does not hold the tag to values scopes nothing: Null, ForAllValues (true when the key is absent), a value of wildcards only", () => {
+  test("a tag condition that does not hold the tag to values scopes nothing: Null, a set operator on the single-valued key (ForAllValues is true when it is absent), a value of wildcards only", () => {
     const stack = policyStack((scope) => {
       rolePolicy(scope, { sid: "Untagged", actions: ["ec2:DeleteSecurityGroup"], resources: ["*"], condition: [{ test: "Null", variable: "aws:ResourceTag/owner", values: ["true"] }] });
       const conditions: [string, DataAwsIamPolicyDocumentStatementCondition][] = [
         ["ForAllValues", { test: "ForAllValues:StringEquals", variable: "aws:ResourceTag/owner", values: ["me"] }],
         ["AnyValue", { test: "StringLike", variable: "aws:ResourceTag/owner", values: ["*"] }],
+        ["ForAnyValue", { test: "ForAnyValue:StringEquals", variable: "aws:ResourceTag/owner", values: ["me"] }],
       ];
       for (const [sid, condition] of conditions) {
         const document = new DataAwsIamPolicyDocument(scope, sid, { statement: [{ sid, actions: ["secretsmanager:GetSecretValue"], resources: ["*"], condition: [condition] }] });
@@ -329,6 +331,7 @@ describe("iam-wildcard-resource", () => {
       '[iam-wildcard-resource] test/Document (data.aws_iam_policy_document.Document): statement "Untagged" grants ec2:DeleteSecurityGroup on "*". Fix: name the resources (ARNs or ARN patterns), or scope the statement with an aws:ResourceTag/aws:RequestTag condition.',
       '[iam-wildcard-resource] test/ForAllValues (data.aws_iam_policy_document.ForAllValues): statement "ForAllValues" grants secretsmanager:GetSecretValue on "*". Fix: name the resources (ARNs or ARN patterns), or scope the statement with an aws:ResourceTag/aws:RequestTag condition.',
       '[iam-wildcard-resource] test/AnyValue (data.aws_iam_policy_document.AnyValue): statement "AnyValue" grants secretsmanager:GetSecretValue on "*". Fix: name the resources (ARNs or ARN patterns), or scope the statement with an aws:ResourceTag/aws:RequestTag condition.',
+      '[iam-wildcard-resource] test/ForAnyValue (data.aws_iam_policy_document.ForAnyValue): statement "ForAnyValue" grants secretsmanager:GetSecretValue on "*". Fix: name the resources (ARNs or ARN patterns), or scope the statement with an aws:ResourceTag/aws:RequestTag condition.',
     ]);
   });
 });
@@ -357,9 +360,15 @@ describe("iam-service-source", () => {
     ["may be absent (IfExists)", { test: "ArnEqualsIfExists", variable: "aws:SourceArn", values: ["arn:aws:events:eu-west-1:111122223333:rule/r"] }],
     ["holds when absent (ForAllValues)", { test: "ForAllValues:StringEquals", variable: "aws:SourceAccount", values: ["111122223333"] }],
     ["matches any value", { test: "StringLike", variable: "aws:SourceAccount", values: ["*"] }],
+    ["uses a set operator on a single-valued key", { test: "ForAnyValue:StringEquals", variable: "aws:SourceAccount", values: ["111122223333"] }],
   ])("a source condition that %s does not hold the service to it", (_, condition) => {
     const stack = policyStack((scope) => queuePolicy(scope, [condition]));
     expect(onlyRule("iam-service-source", violations(stack))).toHaveLength(1);
+  });
+
+  test("passes a service principal held to its organization's paths with ForAnyValue (aws:SourceOrgPaths is multivalued)", () => {
+    const stack = policyStack((scope) => queuePolicy(scope, [{ test: "ForAnyValue:StringLike", variable: "aws:SourceOrgPaths", values: ["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*"] }]));
+    expect(onlyRule("iam-service-source", violations(stack))).toEqual([]);
   });
 
   test("passes a service principal held to its source", () => {
@@ -385,24 +394,41 @@ describe("iam-policy-readable", () => {
 });
 
 describe("iam-managed-policy", () => {
+  const FIX = "Fix: grant what the principal needs in a policy of this stack the IAM rules can read, or exempt the attachment with why the outside policy is the right grant.";
+
   test("refuses an AWS-managed policy attached by ARN, wherever it is attached, and names it", () => {
     const stack = policyStack((scope) => {
       new IamRolePolicyAttachment(scope, "Attachment", { role: "role", policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" });
       new IamRole(scope, "Role", { assumeRolePolicy: "{}", managedPolicyArns: ["arn:${data.aws_partition.p.partition}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"] });
       new IamUserPolicyAttachment(scope, "UserAttachment", { user: "someone", policyArn: "arn:aws-cn:iam::aws:policy/AdministratorAccess" });
     });
-    expect(violations(stack).filter((violation) => violation.startsWith("[iam-managed-policy]"))).toEqual([
-      "[iam-managed-policy] test/Attachment (aws_iam_role_policy_attachment.Attachment): attaches the AWS-managed policy AmazonSSMManagedInstanceCore, whose grants the synthesised JSON does not show. Fix: grant what the principal needs in an inline policy the IAM rules can read, or exempt the attachment with why the managed policy is the right grant.",
-      "[iam-managed-policy] test/UserAttachment (aws_iam_user_policy_attachment.UserAttachment): attaches the AWS-managed policy AdministratorAccess, whose grants the synthesised JSON does not show. Fix: grant what the principal needs in an inline policy the IAM rules can read, or exempt the attachment with why the managed policy is the right grant.",
-      "[iam-managed-policy] test/Role (aws_iam_role.Role): attaches the AWS-managed policy service-role/AWSBackupServiceRolePolicyForBackup, whose grants the synthesised JSON does not show. Fix: grant what the principal needs in an inline policy the IAM rules can read, or exempt the attachment with why the managed policy is the right grant.",
+    expect(onlyRule("iam-managed-policy", violations(stack))).toEqual([
+      `[iam-managed-policy] test/Attachment (aws_iam_role_policy_attachment.Attachment): attaches the AWS-managed policy AmazonSSMManagedInstanceCore, whose grants the synthesised JSON does not show. ${FIX}`,
+      `[iam-managed-policy] test/UserAttachment (aws_iam_user_policy_attachment.UserAttachment): attaches the AWS-managed policy AdministratorAccess, whose grants the synthesised JSON does not show. ${FIX}`,
+      `[iam-managed-policy] test/Role (aws_iam_role.Role): attaches the AWS-managed policy service-role/AWSBackupServiceRolePolicyForBackup, whose grants the synthesised JSON does not show. ${FIX}`,
     ]);
   });
 
-  test("passes a customer-managed policy of the account attached by ARN", () => {
+  test("refuses a policy from outside the stack however it is named: an account's ARN, a data source, a variable", () => {
     const stack = policyStack((scope) => {
-      new IamRolePolicyAttachment(scope, "Attachment", { role: "role", policyArn: "arn:aws:iam::123456789012:policy/nodes" });
+      new IamRolePolicyAttachment(scope, "ByArn", { role: "role", policyArn: "arn:aws:iam::123456789012:policy/nodes" });
+      new IamRolePolicyAttachment(scope, "ByLookup", { role: "role", policyArn: "${data.aws_iam_policy.core.arn}" });
+      new IamRolePolicyAttachment(scope, "ByVariable", { role: "role", policyArn: "${var.policy_arn}" });
     });
-    expect(violations(stack).filter((violation) => violation.startsWith("[iam-managed-policy]"))).toEqual([]);
+    expect(onlyRule("iam-managed-policy", violations(stack))).toEqual([
+      `[iam-managed-policy] test/ByArn (aws_iam_role_policy_attachment.ByArn): attaches arn:aws:iam::123456789012:policy/nodes, a policy defined outside this stack, whose grants the synthesised JSON does not show. ${FIX}`,
+      `[iam-managed-policy] test/ByLookup (aws_iam_role_policy_attachment.ByLookup): attaches \${data.aws_iam_policy.core.arn}, a policy defined outside this stack, whose grants the synthesised JSON does not show. ${FIX}`,
+      `[iam-managed-policy] test/ByVariable (aws_iam_role_policy_attachment.ByVariable): attaches \${var.policy_arn}, a policy defined outside this stack, whose grants the synthesised JSON does not show. ${FIX}`,
+    ]);
+  });
+
+  test("passes a policy of this stack attached by reference: its document is read by the other IAM rules", () => {
+    const stack = policyStack((scope) => {
+      const document = new DataAwsIamPolicyDocument(scope, "Nodes", { statement: [{ actions: ["s3:GetObject"], resources: ["arn:aws:s3:::b/*"] }] });
+      const policy = new IamPolicy(scope, "NodesPolicy", { policy: document.json });
+      new IamRolePolicyAttachment(scope, "Attachment", { role: "role", policyArn: policy.arn });
+    });
+    expect(onlyRule("iam-managed-policy", violations(stack))).toEqual([]);
   });
 });
 

@@ -119,12 +119,19 @@ export function cloudControllerStatements(clusterName: string, partition: string
       resources: ["*"],
       condition: [ownedBy("aws:RequestTag"), { test: "StringEquals", variable: "elasticloadbalancing:CreateAction", values: ["CreateListener", "CreateLoadBalancer", "CreateTargetGroup"] }],
     },
-    // Re-tagging the cluster's own security groups, never moving a resource into or out of the cluster.
+    // Re-tagging the cluster's own security groups, never moving a resource into or out of the cluster. The request
+    // must name its tags (EC2's DeleteTags without any "deletes all user-defined tags", the cluster's with them), and
+    // none of them may be the cluster's tag.
     {
       sid: "RetagClusterSecurityGroups",
       actions: ["ec2:CreateTags", "ec2:DeleteTags"],
       resources: [`arn:${partition}:ec2:*:*:security-group/*`],
-      condition: [ownedBy("aws:ResourceTag"), untouchedClusterTag],
+      condition: [
+        ownedBy("aws:ResourceTag"),
+        untouchedClusterTag,
+        { test: "Null", variable: "aws:TagKeys", values: ["false"] },
+        { test: "ForAllValues:StringNotEquals", variable: "aws:TagKeys", values: [clusterTag] },
+      ],
     },
     {
       sid: "LoadBalancerServiceLinkedRole",

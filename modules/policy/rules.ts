@@ -350,16 +350,23 @@ export const ACTIONS_WITHOUT_RESOURCE_TYPES: ReadonlySet<string> = new Set([
   "elasticloadbalancing:DescribeTargetHealth",
 ]);
 
-/**
- * Operators that hold a request to the listed values and fail it when the key is absent. Not ForAllValues: it is true
- * when the request has no such key, and on a single-valued key such as a tag's value or aws:SourceArn AWS warns it
- * "can lead to overly permissive policies" (IAM User Guide, "Single-valued vs. multivalued context keys").
- */
-const MATCHING_OPERATOR = /^(ForAnyValue:)?(StringEquals|StringEqualsIgnoreCase|StringLike|ArnEquals|ArnLike)$/;
+/** Operators that hold a request to the listed values and fail it when the key is absent. */
+const MATCHING_OPERATOR = /^(StringEquals|StringEqualsIgnoreCase|StringLike|ArnEquals|ArnLike)$/;
 
-/** A condition that holds the key to the listed values: a matching operator, and a value other than only wildcards. */
-const holdsTo = (condition: PolicyStatement["conditions"][number]) =>
-  MATCHING_OPERATOR.test(condition.test) && condition.values.length > 0 && condition.values.every((value) => !/^[*?]+$/.test(value));
+/** The multivalued keys among those checked; the others (a tag's value, aws:SourceArn, ...) are single-valued. */
+const MULTIVALUED_KEYS = ["aws:sourceorgpaths"];
+
+/**
+ * A condition that holds the key to the listed values: a matching operator, values other than only wildcards, and
+ * a set operator only where the key is multivalued, and then ForAnyValue (false when the key is absent). AWS: "Do not
+ * use ForAllValues or ForAnyValue with single-valued context keys"; ForAllValues is also true when the key is absent
+ * (IAM User Guide, "Single-valued vs. multivalued context keys").
+ */
+function holdsTo(condition: PolicyStatement["conditions"][number]): boolean {
+  const [qualifier, operator] = condition.test.includes(":") ? condition.test.split(":", 2) : [undefined, condition.test];
+  const qualified = qualifier === undefined || (qualifier === "ForAnyValue" && MULTIVALUED_KEYS.includes(condition.variable.toLowerCase()));
+  return qualified && MATCHING_OPERATOR.test(operator) && condition.values.length > 0 && condition.values.every((value) => !/^[*?]+$/.test(value));
+}
 
 /**
  * A condition that the resource's or the request's tags match (attribute-based access control) scopes a "*" resource
@@ -450,23 +457,28 @@ const POLICY_ATTACHMENTS: readonly (readonly [type: string, argument: string])[]
 ];
 
 /**
- * No AWS-managed policy is attached unless exempted with a reason: what it grants is not in the synthesised JSON, so
- * neither these rules nor a reviewer see it, and AWS changes it without a plan (AmazonSSMManagedInstanceCore, the usual
- * node policy, grants ssm:GetParameter on every parameter of the account). Stricter than the scanners' checks found,
- * which flag only AdministratorAccess (prowler's iam_role_administratoraccess_policy, cfn_nag's rule from
- * stelligent/cfn_nag#293); checkov/tfsec: no matching check found.
+ * A policy is attached only from this stack (an `aws_iam_policy` the IAM rules read) unless exempted with a reason. An
+ * AWS-managed policy, or one defined elsewhere (an ARN, a `data.aws_iam_policy`, a variable), has grants the
+ * synthesised JSON does not show, so neither these rules nor a reviewer see them, and they change without a plan
+ * (AmazonSSMManagedInstanceCore, the usual node policy, grants ssm:GetParameter on every parameter of the account).
+ * Stricter than the scanners' checks found, which flag only AdministratorAccess (prowler's
+ * iam_role_administratoraccess_policy, cfn_nag's rule from stelligent/cfn_nag#293); checkov/tfsec: no matching check found.
  */
 const iamManagedPolicy: Rule = {
   id: "iam-managed-policy",
-  title: "no AWS-managed policies without a reason",
-  fix: "grant what the principal needs in an inline policy the IAM rules can read, or exempt the attachment with why the managed policy is the right grant",
+  title: "no policies attached from outside the stack without a reason",
+  fix: "grant what the principal needs in a policy of this stack the IAM rules can read, or exempt the attachment with why the outside policy is the right grant",
   check(stack) {
     return POLICY_ATTACHMENTS.flatMap(([type, argument]) =>
       stack.resources(type).flatMap((block) =>
         strings(body(block)[argument])
           .map(({ value }) => value)
-          .filter((arn) => /:iam::aws:policy\//.test(arn))
-          .map((arn) => ({ block, detail: `attaches the AWS-managed policy ${arn.slice(arn.indexOf(":policy/") + ":policy/".length)}, whose grants the synthesised JSON does not show` })),
+          .filter((arn) => stack.referencedBlocks(arn, "aws_iam_policy").length === 0)
+          .map((arn) => {
+            const awsManaged = /:iam::aws:policy\/(.+)$/.exec(arn);
+            const what = awsManaged ? `the AWS-managed policy ${awsManaged[1]}` : `${arn}, a policy defined outside this stack`;
+            return { block, detail: `attaches ${what}, whose grants the synthesised JSON does not show` };
+          }),
       ),
     );
   },

@@ -1,8 +1,10 @@
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
+import type { SQSRecord } from "aws-lambda";
 import { AgentGroup, AgentGroupView } from "../lambdas/autoscaler/aws";
 import { pollAutoscaler } from "../lambdas/autoscaler/poll";
 import { runAutoscaler, RunDeps } from "../lambdas/autoscaler/run";
 import { DynamoLock, StateStore } from "../lambdas/autoscaler/store";
+import { DrainerDeps, processBatch } from "../lambdas/node-drainer/drainer";
 import { kubeConfigFor, kubernetesCluster } from "../lambdas/shared/cluster";
 import { formatNotification } from "../lambdas/slack-forwarder/format";
 import { FakeKubeApi } from "./support/fake-kube-api";
@@ -82,6 +84,35 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
   afterEach(async () => {
     await api.stop();
     await dynamo.stop();
+  });
+
+  test("an agent the node drainer cordoned on a rebalance recommendation is uncordoned by recovery after 30 minutes without a replacement", async () => {
+    // The node drainer, on the same API: its mark is what recovery reads.
+    const drainer: DrainerDeps = {
+      agentGroupName: "k3s-agents",
+      heartbeatIntervalMs: MINUTE,
+      cluster: deps().cluster,
+      lifecycle: { heartbeat: async () => "recorded", complete: async () => "completed" },
+      notify: async () => undefined,
+      log: () => undefined,
+      now: () => now,
+      sleep: async (ms) => void (now += ms),
+      every: () => () => undefined,
+      functionDeadline: now + MINUTE,
+      retryDelayMs: 5000,
+    };
+    const rebalance = JSON.stringify({ "detail-type": "EC2 Instance Rebalance Recommendation", source: "aws.ec2", time: new Date(now).toISOString(), detail: { "instance-id": "i-0bbbbbbbbbbbbbbbb" } });
+    await processBatch([{ messageId: "m1", body: rebalance } as SQSRecord], drainer);
+    expect(api.nodes.get("agent-b")?.spec.unschedulable).toBe(true);
+    now += 29 * MINUTE;
+    await runAutoscaler(deps("run-1"));
+    expect(api.nodes.get("agent-b")?.spec.unschedulable).toBe(true);
+    now += MINUTE;
+    await runAutoscaler(deps("run-2"));
+    expect(api.nodes.get("agent-b")?.spec.unschedulable).toBeUndefined();
+    expect(api.nodes.get("agent-b")?.metadata.annotations).toEqual({});
+    expect(notifications.map(([subject]) => subject)).toEqual(["k3s autoscaler: recovery"]);
+    expect(slackText(notifications[0])).toContain("released agent-b: agent-b was cordoned on a rebalance recommendation at");
   });
 
   test("unschedulable pods raise desired capacity, notify, emit metrics and release the lock", async () => {
@@ -270,7 +301,7 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
       log: (level, message, fields) => void logged.push([level, message, fields]),
     };
     await expect(runAutoscaler(flaky)).rejects.toThrow("HTTP 500 listing pods");
-    expect(logged).toContainEqual(["error", "could not uncordon a node marked for scale-down; the next run retries", { node: "agent-b", error: "connection reset" }]);
+    expect(logged).toContainEqual(["error", "could not uncordon a marked node; the next run retries", { node: "agent-b", mark: MARK, error: "connection reset" }]);
     // Still cordoned and marked, so the next run's recovery releases it.
     expect(api.nodes.get("agent-b")?.metadata.annotations?.[MARK]).toBeDefined();
     await runAutoscaler(deps("run-3"));
@@ -287,7 +318,7 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     expect(api.nodes.get("agent-b")?.metadata.annotations).toEqual({ "team/owner": "platform" });
     expect(group.calls).toEqual([]);
     expect(notifications).toEqual([
-      ["k3s autoscaler: recovery", { cluster: "k3s", done: [{ action: "release", node: "agent-b", reason: `agent-b was marked for scale-down at ${markedAt} by a run that did not finish` }], failed: [] }],
+      ["k3s autoscaler: recovery", { cluster: "k3s", done: [{ action: "release", node: "agent-b", mark: MARK, reason: `agent-b was marked for scale-down at ${markedAt} by a run that did not finish` }], failed: [] }],
     ]);
     expect(JSON.parse(metrics[0])).toMatchObject({ ReleasedNodes: 1, ReplacedNodes: 0 });
   });

@@ -112,17 +112,44 @@ describe("drainer batches (local Kubernetes API)", () => {
 
   test("a spot interruption warning drains the node and has no lifecycle action to hold or complete", async () => {
     expect(await processBatch([record("m1", spotEvent())], deps)).toEqual({ batchItemFailures: [] });
+    // The cordon is the only change to the node: there was no rebalance mark to remove.
+    expect(api.requests.filter((request) => request.startsWith("PATCH"))).toEqual([`PATCH /api/v1/nodes/${NODE}`]);
     expect(api.nodes.get(NODE)?.spec.unschedulable).toBe(true);
     expect(api.pods.size).toBe(0);
     expect(action.state.requests).toEqual([]);
     expect(action.state.result).toBeUndefined();
   });
 
-  test("a rebalance recommendation only cordons: running pods stay until the replacement is up", async () => {
+  test("a rebalance recommendation only cordons, marked with the time: running pods stay until the replacement is up", async () => {
     expect(await processBatch([record("m1", rebalanceEvent())], deps)).toEqual({ batchItemFailures: [] });
     expect(api.nodes.get(NODE)?.spec.unschedulable).toBe(true);
+    expect(api.nodes.get(NODE)?.metadata.annotations).toEqual({ "k3s-aws.node-drainer/rebalance-cordon": new Date(clock.now()).toISOString() });
     expect([...api.pods.keys()]).toEqual(["default/web-1"]);
     expect(evictions()).toEqual([]);
+  });
+
+  test("a rebalance recommendation leaves a node someone already cordoned as it is, unmarked, and a repeat keeps the first mark", async () => {
+    api.nodes.get(NODE)!.spec.unschedulable = true;
+    await processBatch([record("m1", rebalanceEvent())], deps);
+    expect(api.nodes.get(NODE)?.metadata.annotations ?? {}).toEqual({});
+    expect(lines).toEqual([["info", "node already cordoned; the rebalance recommendation leaves it as it is", { messageId: "m1", kind: "rebalance-recommendation", instanceId: INSTANCE, node: NODE }]]);
+    api.nodes.get(NODE)!.spec.unschedulable = undefined;
+    await processBatch([record("m2", rebalanceEvent())], deps);
+    const first = api.nodes.get(NODE)?.metadata.annotations;
+    await clock.sleep(60_000);
+    await processBatch([record("m3", rebalanceEvent())], deps);
+    expect(api.nodes.get(NODE)?.metadata.annotations).toEqual(first);
+  });
+
+  test.each([
+    ["spot-interruption", spotEvent],
+    ["lifecycle-termination", lifecycleEvent],
+  ] as const)("a drain of a node cordoned on a rebalance recommendation removes the mark first, so recovery cannot lift the cordon under it (%s)", async (_, event) => {
+    await processBatch([record("m1", rebalanceEvent())], deps);
+    await processBatch([record("m2", event())], deps);
+    expect(api.nodes.get(NODE)?.metadata.annotations).toEqual({});
+    expect(api.nodes.get(NODE)?.spec.unschedulable).toBe(true);
+    expect(api.pods.size).toBe(0);
   });
 
   test("malformed and unknown events are acknowledged, not retried", async () => {

@@ -3,6 +3,7 @@ import { ObservedAgent, planRecovery } from "../lambdas/autoscaler/recovery";
 const MINUTE = 60_000;
 const NOW = 1_700_000_000_000;
 const MARK = "k3s-aws.autoscaler/scale-down";
+const REBALANCE = "k3s-aws.node-drainer/rebalance-cordon";
 
 const agent = (name: string, extra: Partial<ObservedAgent> = {}): ObservedAgent => ({ name, instanceId: `i-${name}`, ready: true, unschedulable: false, annotations: {}, ...extra });
 const notReady = (name: string, minutes: number) => agent(name, { ready: false, notReadySinceMs: NOW - minutes * MINUTE });
@@ -22,7 +23,7 @@ describe("recovery plan", () => {
     const marked = agent("m", { unschedulable: true, annotations: { [MARK]: "2023-11-14T22:00:00.000Z" } });
     const outage = [notReady("b", 30), notReady("c", 30), notReady("d", 30), notReady("e", 30), agent("a"), marked];
     expect(plan(outage)).toEqual({
-      actions: [{ action: "release", node: "m", reason: "m was marked for scale-down at 2023-11-14T22:00:00.000Z by a run that did not finish" }],
+      actions: [{ action: "release", node: "m", mark: MARK, reason: "m was marked for scale-down at 2023-11-14T22:00:00.000Z by a run that did not finish" }],
       held: "4 of 6 agents are NotReady, more than 3 and 45%; not replacing any while they are",
     });
     // Three unready agents are within --ok-total-unready-count whatever their share.
@@ -47,6 +48,17 @@ describe("recovery plan", () => {
     const marked = agent("m", { unschedulable: true, annotations: { [MARK]: "2023-11-14T22:00:00.000Z", "team/owner": "ops" } });
     const cordoned = agent("c", { unschedulable: true, annotations: { "team/owner": "ops" } });
     const bare = agent("b", { unschedulable: true, annotations: undefined });
-    expect(plan([marked, cordoned, bare])).toEqual({ actions: [{ action: "release", node: "m", reason: "m was marked for scale-down at 2023-11-14T22:00:00.000Z by a run that did not finish" }] });
+    expect(plan([marked, cordoned, bare])).toEqual({ actions: [{ action: "release", node: "m", mark: MARK, reason: "m was marked for scale-down at 2023-11-14T22:00:00.000Z by a run that did not finish" }] });
+  });
+
+  test("an agent cordoned on a rebalance recommendation is released once 30 minutes pass with no replacement taking its place, not before", () => {
+    const at = (minutes: number) => new Date(NOW - minutes * MINUTE).toISOString();
+    const stale = agent("r", { unschedulable: true, annotations: { [REBALANCE]: at(30) } });
+    const recent = agent("q", { unschedulable: true, annotations: { [REBALANCE]: at(29) } });
+    // A mark this project did not write as a time is left alone: it cannot say how long the cordon has lasted.
+    const unreadable = agent("u", { unschedulable: true, annotations: { [REBALANCE]: "soon" } });
+    expect(plan([stale, recent, unreadable])).toEqual({
+      actions: [{ action: "release", node: "r", mark: REBALANCE, reason: `r was cordoned on a rebalance recommendation at ${at(30)}, and no replacement has taken its place in 30 min` }],
+    });
   });
 });

@@ -52,7 +52,7 @@ describe("formatting", () => {
 
     const recovery: RecoveryNotification = {
       cluster: "k3s-prod",
-      done: [{ action: "release", node: "agent-b", reason: "agent-b was marked for scale-down by a run that did not finish" }],
+      done: [{ action: "release", node: "agent-b", mark: "k3s-aws.autoscaler/scale-down", reason: "agent-b was marked for scale-down by a run that did not finish" }],
       failed: [{ action: "replace", node: "agent-c", instanceId: "i-0ccccccccccccccc0", reason: "agent-c NotReady for 25 min", error: "Throttling" }],
     };
     expect(format(SUBJECTS.recovery, recovery).split("\n")).toEqual([

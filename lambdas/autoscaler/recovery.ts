@@ -3,6 +3,7 @@
  * that stopped being Ready. Pure, like decide.ts: observed nodes, configuration and time in, actions out.
  */
 import type { NodeInfo } from "../shared/cluster";
+import { REBALANCE_CORDON_LIMIT_MS, REBALANCE_CORDON_MARK } from "../shared/node-marks";
 
 /**
  * The autoscaler's own mark, set before it cordons a node to remove it (value: ISO time). Only a node carrying it is
@@ -27,8 +28,8 @@ export function tooManyUnready(count: number, total: number, unready: string): s
 }
 
 export type RecoveryAction =
-  /** Uncordon and unmark a node a dead run left cordoned. */
-  | { readonly action: "release"; readonly node: string; readonly reason: string }
+  /** Uncordon a node and remove `mark`: one a dead run left cordoned, or one a rebalance recommendation cordoned for too long. */
+  | { readonly action: "release"; readonly node: string; readonly mark: string; readonly reason: string }
   /** Terminate an agent whose group launches another in its place. */
   | { readonly action: "replace"; readonly node: string; readonly instanceId: string; readonly reason: string };
 
@@ -48,7 +49,15 @@ export type ObservedAgent = Pick<NodeInfo, "name" | "ready" | "unschedulable" | 
 export function planRecovery(agents: ObservedAgent[], config: { readonly notReadyReplaceAfterMs: number }, now: number): RecoveryPlan {
   const releases: RecoveryAction[] = agents
     .filter((agent) => agent.annotations?.[SCALE_DOWN_MARK] !== undefined)
-    .map((agent) => ({ action: "release", node: agent.name, reason: `${agent.name} was marked for scale-down at ${agent.annotations?.[SCALE_DOWN_MARK]} by a run that did not finish` }));
+    .map((agent) => ({ action: "release", node: agent.name, mark: SCALE_DOWN_MARK, reason: `${agent.name} was marked for scale-down at ${agent.annotations?.[SCALE_DOWN_MARK]} by a run that did not finish` }));
+  // The agent is still in the group and not terminating (ObservedAgent): its replacement never came.
+  for (const agent of agents) {
+    const marked = agent.annotations?.[REBALANCE_CORDON_MARK] ?? "";
+    // An unreadable time is NaN, which is never past the limit: such a mark is left alone.
+    if (!(now - Date.parse(marked) >= REBALANCE_CORDON_LIMIT_MS)) continue;
+    const reason = `${agent.name} was cordoned on a rebalance recommendation at ${marked}, and no replacement has taken its place in ${REBALANCE_CORDON_LIMIT_MS / 60000} min`;
+    releases.push({ action: "release", node: agent.name, mark: REBALANCE_CORDON_MARK, reason });
+  }
 
   // Like cluster-autoscaler's --scale-down-unready-time (default 20 min), but the group keeps its size: the agent is
   // broken, not unneeded.

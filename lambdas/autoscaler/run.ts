@@ -168,18 +168,18 @@ async function removeNode(cluster: Cluster, decision: Extract<Decision, { action
     terminated = true;
     return decision;
   } finally {
-    if (!terminated) await release(cluster, decision.node, deps.log);
+    if (!terminated) await release(cluster, decision.node, SCALE_DOWN_MARK, deps.log);
   }
 }
 
-/** Uncordons and unmarks a node; a failure is logged, not thrown over the error that led here, and the mark stays for the next run's recovery. */
-async function release(cluster: Cluster, nodeName: string, log: Logger): Promise<boolean> {
+/** Uncordons a node and removes its mark; a failure is logged, not thrown over the error that led here, and the mark stays for the next run's recovery. */
+async function release(cluster: Cluster, nodeName: string, mark: string, log: Logger): Promise<boolean> {
   try {
     await cluster.uncordon(nodeName);
-    await cluster.annotateNode(nodeName, { [SCALE_DOWN_MARK]: null });
+    await cluster.annotateNode(nodeName, { [mark]: null });
     return true;
   } catch (error) {
-    log("error", "could not uncordon a node marked for scale-down; the next run retries", { node: nodeName, error: errorMessage(error) });
+    log("error", "could not uncordon a marked node; the next run retries", { node: nodeName, mark, error: errorMessage(error) });
     return false;
   }
 }
@@ -193,7 +193,7 @@ async function recover(cluster: Cluster, deps: RunDeps, actions: RecoveryAction[
   const failed: (RecoveryAction & { error: string })[] = [];
   for (const action of actions) {
     if (action.action === "release") {
-      if (await release(cluster, action.node, deps.log)) done.push(action);
+      if (await release(cluster, action.node, action.mark, deps.log)) done.push(action);
       else failed.push({ ...action, error: "uncordon failed" });
       continue;
     }

@@ -2,6 +2,7 @@ import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { Cluster } from "../shared/cluster";
 import { drainNode, evictionFailures } from "../shared/drain";
 import { errorMessage, Logger } from "../shared/log";
+import { REBALANCE_CORDON_MARK } from "../shared/node-marks";
 import { DrainFailedNotification, SUBJECTS } from "../shared/notifications";
 import { drainDeadline, DrainRequest, parseDrainEvent } from "./events";
 
@@ -91,10 +92,18 @@ async function processRecord(record: SQSRecord, deps: DrainerDeps): Promise<bool
       log("info", "no node for this instance: not in the cluster, or already gone", context);
     } else if (request.kind === "rebalance-recommendation") {
       // Not yet an interruption: keep new pods off the node but leave running ones until its replacement is up
-      // (capacity rebalancing then terminates it through the lifecycle hook, which drains it).
-      await cluster.cordon(node.name);
-      log("info", "node cordoned on a rebalance recommendation", { ...context, node: node.name });
+      // (capacity rebalancing then terminates it through the lifecycle hook, which drains it). Marked first, so the
+      // autoscaler's recovery can lift a cordon no replacement ends; a node already cordoned is someone else's.
+      if (node.unschedulable) {
+        log("info", "node already cordoned; the rebalance recommendation leaves it as it is", { ...context, node: node.name });
+      } else {
+        await cluster.annotateNode(node.name, { [REBALANCE_CORDON_MARK]: new Date(deps.now()).toISOString() });
+        await cluster.cordon(node.name);
+        log("info", "node cordoned on a rebalance recommendation", { ...context, node: node.name });
+      }
     } else {
+      // The node is leaving now: recovery must not lift the rebalance cordon while it drains.
+      if (node.annotations?.[REBALANCE_CORDON_MARK] !== undefined) await cluster.annotateNode(node.name, { [REBALANCE_CORDON_MARK]: null });
       const deadline = drainDeadline(request, deps.functionDeadline);
       const result = await drainNode(cluster, node.name, { deadline, retryDelayMs: deps.retryDelayMs, now: deps.now, sleep: deps.sleep, log });
       drained = result.completed;

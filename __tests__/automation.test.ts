@@ -338,7 +338,7 @@ describe("function settings, from config through the synthesised environment to 
   test.each([
     ["defaults", {}],
     ["every automation setting changed", { automation: changed }],
-  ])("node drainer, %s: the parsed settings name the agents' group, the access secret and the topic, and beat at a tenth of the hook's timeout", (_, input) => {
+  ])("node drainer, %s: the parsed settings name the agents' group, the access secret and the topic, beat at a tenth of the hook's timeout and know the queue's attempts", (_, input) => {
     const { json } = synthCluster(input);
     const hook = resourceNamed(json, "aws_autoscaling_lifecycle_hook", "Compute_AgentDrainHook");
     expect(parseDrainerSettings(appliedLambdaEnvironment(json, "NodeDrainer"))).toEqual({
@@ -347,6 +347,8 @@ describe("function settings, from config through the synthesised environment to 
       topicArn: appliedReference(ref(json, "aws_sns_topic", "Automation_NotificationTopic", "arn")),
       // drain-timing.ts: a tenth of the hook's heartbeat timeout, which is in seconds.
       heartbeatIntervalMs: (hook.heartbeat_timeout / 10) * 1000,
+      // The drain queue's redrive maxReceiveCount, in its jsonencode() expression.
+      attempts: Number(/"maxReceiveCount" = (\d+)/.exec(resourceNamed(json, "aws_sqs_queue", "Automation_DrainQueue").redrive_policy)![1]),
     });
   });
 

@@ -91,6 +91,7 @@ describe("autoscaler runs (local Kubernetes API and dynalite)", () => {
     const drainer: DrainerDeps = {
       agentGroupName: "k3s-agents",
       heartbeatIntervalMs: MINUTE,
+      attempts: 3,
       cluster: deps().cluster,
       lifecycle: { heartbeat: async () => "recorded", complete: async () => "completed" },
       notify: async () => undefined,

@@ -8,7 +8,7 @@ import { bundleLambda, LambdaName } from "../modules/automation/bundle";
 
 const ROOT = join(__dirname, "..");
 const ENVIRONMENTS: Record<LambdaName, Record<string, string>> = {
-  "node-drainer": { AGENT_GROUP_NAME: "k3s-agents", ACCESS_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k3s/automation-access", TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:k3s-automation", HEARTBEAT_INTERVAL_SECONDS: "60" },
+  "node-drainer": { AGENT_GROUP_NAME: "k3s-agents", ACCESS_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k3s/automation-access", TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:k3s-automation", HEARTBEAT_INTERVAL_SECONDS: "60", DRAIN_ATTEMPTS: "3" },
   autoscaler: {},
   "slack-forwarder": { CLUSTER_NAME: "k3s", SLACK_WEBHOOK_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k3s/slack-webhook-AbCdEf" },
 };

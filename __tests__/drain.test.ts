@@ -193,6 +193,39 @@ describe("draining through the Kubernetes API", () => {
     expect(result).toMatchObject({ remaining: ["doomed/web-1"], completed: false });
   });
 
+  test("a pod whose namespace is being deleted goes without an eviction: once deleted it is waited for, not asked again (kubectl re-reads it)", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    api.addPod("doomed", "web-1", node, { owner: "ReplicaSet" });
+    api.forbiddenEvictions.set("doomed/web-1", "NamespaceTerminating");
+    // The namespace controller deletes the pod after the drain's first try; it then runs its grace period.
+    const deletedByNamespace: Cluster = {
+      ...cluster,
+      evict: async (pod) => {
+        const answer = cluster.evict(pod);
+        await answer.catch(() => undefined);
+        api.pods.get("doomed/web-1")!.metadata.deletionTimestamp = "2026-01-01T00:00:00Z";
+        api.terminatingFor.set("doomed/web-1", 2);
+        return answer;
+      },
+    };
+    const clock = virtualClock();
+    const result = await drainNode(deletedByNamespace, node, { deadline: clock.now() + 60_000, retryDelayMs: 5000, ...clock, log });
+    expect(api.requests.filter((request) => request.endsWith("/web-1/eviction"))).toHaveLength(1);
+    expect(result).toMatchObject({ evicted: [], remaining: [], evictionErrors: {}, completed: true });
+    expect(api.pods.has("doomed/web-1")).toBe(false);
+  });
+
+  test("a pod that goes while its eviction is refused needs no more evictions", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    api.addPod("default", "db-0", node, { owner: "StatefulSet" });
+    api.refusals.set("default/db-0", 50);
+    const deletedElsewhere: Cluster = { ...cluster, evict: async (pod) => cluster.evict(pod).finally(() => api.pods.delete("default/db-0")) };
+    const clock = virtualClock();
+    const result = await drainNode(deletedElsewhere, node, { deadline: clock.now() + 60_000, retryDelayMs: 5000, ...clock, log });
+    expect(api.requests.filter((request) => request.endsWith("/db-0/eviction"))).toHaveLength(1);
+    expect(result).toMatchObject({ evicted: ["default/db-0"], remaining: [], completed: true });
+  });
+
   test("a pod terminating longer than its grace period plus 30 s is treated as gone (cluster-autoscaler IsPodLongTerminating)", async () => {
     const node = "ip-10-0-1-10.eu-west-1.compute.internal";
     const clock = virtualClock(Date.parse("2026-06-01T12:00:00Z"));
@@ -200,9 +233,12 @@ describe("draining through the Kubernetes API", () => {
     // Deleted 61 s ago with the default 30 s grace period: 1 s past grace + 30 s. A dead kubelet never confirms it.
     api.pods.get("default/stuck")!.metadata.deletionTimestamp = new Date(clock.now() - 61_000).toISOString();
     api.terminatingFor.set("default/stuck", 1000);
-    const result = await drainNode(cluster, node, { deadline: clock.now() + 60_000, retryDelayMs: 1000, ...clock, log });
+    const start = clock.now();
+    const result = await drainNode(cluster, node, { deadline: start + 60_000, retryDelayMs: 1000, ...clock, log });
     expect(result).toEqual({ node, evicted: [], alreadyDeleting: [], skipped: ["default/stuck"], remaining: [], evictionErrors: {}, completed: true });
     expect(api.pods.has("default/stuck")).toBe(true);
+    // Nothing to wait for: the drain returns at once.
+    expect(clock.now()).toBe(start);
   });
 
   test("an evicted pod that outlasts its grace period plus 30 s is no longer waited for", async () => {

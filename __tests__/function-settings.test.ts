@@ -69,7 +69,7 @@ test("autoscaler and node drainer: the ARNs must be ARNs, the architecture one t
   }
   // Graviton agents (nodeImage's arm64 AMI) are sized as arm64 nodes.
   expect(parseAutoscalerSettings(autoscalerEnvironment({ ...AUTOSCALER, nodeArchitecture: "arm64" })).agentInstance.architecture).toBe("arm64");
-  const drainer = drainerEnvironment({ agentGroupName: "prod-k3s-agents", accessSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:access", topicArn: "arn:aws:sns:eu-west-1:123456789012:k3s", heartbeatIntervalSeconds: 90 });
+  const drainer = drainerEnvironment({ agentGroupName: "prod-k3s-agents", accessSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:access", topicArn: "arn:aws:sns:eu-west-1:123456789012:k3s", heartbeatIntervalSeconds: 90, attempts: 3 });
   for (const name of ["ACCESS_SECRET_ARN", "TOPIC_ARN"] as const) {
     expect(() => parseDrainerSettings({ ...drainer, [name]: "access" })).toThrow(new RegExp(`^invalid environment: ${name}: `));
   }
@@ -80,20 +80,22 @@ test("autoscaler: a missing variable is named", () => {
   expect(() => parseAutoscalerSettings(environment)).toThrow(/^invalid environment: TOPIC_ARN: /);
 });
 
-test("node drainer: the handler reads what the construct writes, the heartbeat interval in milliseconds", () => {
-  const environment = drainerEnvironment({ agentGroupName: "prod-k3s-agents", accessSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:access", topicArn: "arn:aws:sns:eu-west-1:123456789012:k3s", heartbeatIntervalSeconds: 90 });
+test("node drainer: the handler reads what the construct writes, the heartbeat interval in milliseconds and the attempts a message gets", () => {
+  const environment = drainerEnvironment({ agentGroupName: "prod-k3s-agents", accessSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:access", topicArn: "arn:aws:sns:eu-west-1:123456789012:k3s", heartbeatIntervalSeconds: 90, attempts: 3 });
   expect(parseDrainerSettings(environment)).toEqual({
     agentGroupName: "prod-k3s-agents",
     accessSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:access",
     topicArn: "arn:aws:sns:eu-west-1:123456789012:k3s",
     heartbeatIntervalMs: 90_000,
+    attempts: 3,
   });
   expect(() => parseDrainerSettings({ ...environment, HEARTBEAT_INTERVAL_SECONDS: "0" })).toThrow(/^invalid environment: HEARTBEAT_INTERVAL_SECONDS: /);
+  expect(() => parseDrainerSettings({ ...environment, DRAIN_ATTEMPTS: "0" })).toThrow(/^invalid environment: DRAIN_ATTEMPTS: /);
 });
 
 test("each function's environment also tells Node.js to use the bundle's linked source maps", () => {
   // Node.js reads NODE_OPTIONS itself (Node.js CLI docs, --enable-source-maps); the handlers' parsers ignore it.
   expect(autoscalerEnvironment(AUTOSCALER).NODE_OPTIONS).toBe("--enable-source-maps");
-  const drainer = drainerEnvironment({ agentGroupName: "a", accessSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:access", topicArn: "arn:aws:sns:eu-west-1:123456789012:k3s", heartbeatIntervalSeconds: 90 });
+  const drainer = drainerEnvironment({ agentGroupName: "a", accessSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:access", topicArn: "arn:aws:sns:eu-west-1:123456789012:k3s", heartbeatIntervalSeconds: 90, attempts: 3 });
   expect(drainer.NODE_OPTIONS).toBe("--enable-source-maps");
 });

@@ -35,6 +35,7 @@ describe("drain timing, from the synthesised Terraform to the handler", () => {
       const attempt = (startedAt: number): DrainerDeps => ({
         agentGroupName: GROUP,
         heartbeatIntervalMs: parseDrainerSettings(environment).heartbeatIntervalMs,
+        attempts: parseDrainerSettings(environment).attempts,
         cluster: async () => kubernetesCluster(kubeConfigFor({ server, caData: api.caData, token: "t" })),
         lifecycle: action.actions,
         notify: async () => undefined,
@@ -57,6 +58,44 @@ describe("drain timing, from the synthesised Terraform to the handler", () => {
       expect(await processBatch([{ messageId: "m1", body: lifecycleEvent() } as SQSRecord], attempt(redelivered))).toEqual({ batchItemFailures: [] });
       expect(api.pods.size).toBe(0);
       expect(action.state.result).toBe("CONTINUE");
+    } finally {
+      await api.stop();
+    }
+  });
+  test("the queue's last receive (its redrive maxReceiveCount) publishes the abandoned drain; earlier receives do not", async () => {
+    // The redrive policy is a jsonencode() expression in the JSON: its count is read from the expression's text.
+    const maxReceiveCount = Number(/"maxReceiveCount" = (\d+)/.exec(queue.redrive_policy)![1]);
+    expect(parseDrainerSettings(environment).attempts).toBe(maxReceiveCount);
+    const api = new FakeKubeApi();
+    const server = await api.start();
+    try {
+      api.addNode(NODE, INSTANCE);
+      api.addPod("default", "db-0", NODE, { owner: "StatefulSet" });
+      api.refusals.set("default/db-0", 1_000_000);
+      const clock = virtualClock(Date.parse(TIME) + 5000);
+      const action = lifecycleAction(clock, hook.heartbeat_timeout * 1000, Date.parse(TIME));
+      const sent: string[] = [];
+      const deps: DrainerDeps = {
+        agentGroupName: GROUP,
+        heartbeatIntervalMs: parseDrainerSettings(environment).heartbeatIntervalMs,
+        attempts: parseDrainerSettings(environment).attempts,
+        cluster: async () => kubernetesCluster(kubeConfigFor({ server, caData: api.caData, token: "t" })),
+        lifecycle: action.actions,
+        notify: async (subject, message) => void sent.push(`${subject}: ${String(message.error)}`),
+        log: () => undefined,
+        now: clock.now,
+        sleep: clock.sleep,
+        every: clock.every,
+        functionDeadline: clock.now() + fn.timeout * 1000,
+        retryDelayMs: 5000,
+      };
+      const receive = (count: number) => ({ messageId: "m1", body: lifecycleEvent(), attributes: { ApproximateReceiveCount: String(count) } }) as unknown as SQSRecord;
+      for (let count = 1; count < maxReceiveCount; count++) {
+        expect(await processBatch([receive(count)], { ...deps, functionDeadline: clock.now() + fn.timeout * 1000 })).toEqual({ batchItemFailures: [{ itemIdentifier: "m1" }] });
+      }
+      expect(sent).toEqual([]);
+      expect(await processBatch([receive(maxReceiveCount)], { ...deps, functionDeadline: clock.now() + fn.timeout * 1000 })).toEqual({ batchItemFailures: [{ itemIdentifier: "m1" }] });
+      expect(sent).toEqual([`node drain failed: drain unfinished after ${maxReceiveCount} attempts: the instance terminates when the lifecycle hook times out`]);
     } finally {
       await api.stop();
     }

@@ -32,6 +32,7 @@ describe("drainer batches (local Kubernetes API)", () => {
     deps = {
       agentGroupName: GROUP,
       heartbeatIntervalMs: INTERVAL_MS,
+      attempts: 3,
       cluster: async () => kubernetesCluster(kubeConfigFor({ server, caData: api.caData, token: "t" })),
       lifecycle: action.actions,
       notify: async (subject) => void notifications.push(subject),
@@ -84,6 +85,16 @@ describe("drainer batches (local Kubernetes API)", () => {
     expect(notifications).toEqual([]);
   });
 
+  test("a drain a disruption budget keeps unfinished on the message's last receive is published, without eviction errors to name", async () => {
+    api.addPod("default", "db-0", NODE, { owner: "StatefulSet" });
+    api.refusals.set("default/db-0", 50);
+    const sent: [string, Record<string, unknown>][] = [];
+    deps = { ...deps, functionDeadline: clock.now() + 85_000, notify: async (subject, message) => void sent.push([subject, message]) };
+    const last = { messageId: "m1", body: lifecycleEvent(), attributes: { ApproximateReceiveCount: "3" } } as unknown as SQSRecord;
+    expect(await processBatch([last], deps)).toEqual({ batchItemFailures: [{ itemIdentifier: "m1" }] });
+    expect(sent).toEqual([["node drain failed", { messageId: "m1", kind: "lifecycle-termination", instanceId: INSTANCE, error: "drain unfinished after 3 attempts: the instance terminates when the lifecycle hook times out" }]]);
+  });
+
   test.each([
     ["spot-interruption", spotEvent, []],
     ["lifecycle-termination", lifecycleEvent, [{ itemIdentifier: "m1" }]],
@@ -100,6 +111,24 @@ describe("drainer batches (local Kubernetes API)", () => {
         { messageId: "m1", kind, instanceId: INSTANCE, error: 'eviction failing for default/locked: eviction answered 403: pods "locked" is forbidden: User "system:serviceaccount:kube-system:automation" cannot create resource "pods/eviction"' },
       ],
     ]);
+  });
+
+  test("a refused eviction is published on a message's first receive, and on its last with the abandoned drain, not on those between", async () => {
+    api.addPod("default", "locked", NODE, { owner: "ReplicaSet" });
+    api.forbiddenEvictions.set("default/locked", undefined);
+    const sent: [string, Record<string, unknown>][] = [];
+    deps = { ...deps, notify: async (subject, message) => void sent.push([subject, message]) };
+    const receive = (count: number) => ({ messageId: "m1", body: lifecycleEvent(), attributes: { ApproximateReceiveCount: String(count) } }) as unknown as SQSRecord;
+    const failing = 'eviction failing for default/locked: eviction answered 403: pods "locked" is forbidden: User "system:serviceaccount:kube-system:automation" cannot create resource "pods/eviction"';
+    for (const count of [1, 2, 3]) expect(await processBatch([receive(count)], deps)).toEqual({ batchItemFailures: [{ itemIdentifier: "m1" }] });
+    expect(sent).toEqual([
+      ["node drain failed", { messageId: "m1", kind: "lifecycle-termination", instanceId: INSTANCE, error: failing }],
+      ["node drain failed", { messageId: "m1", kind: "lifecycle-termination", instanceId: INSTANCE, error: `drain unfinished after 3 attempts (${failing}): the instance terminates when the lifecycle hook times out` }],
+    ]);
+    expect(lines.filter(([level]) => level === "error")).toEqual([
+      ["error", "drain unfinished on the last attempt; the instance terminates when the hook times out", { messageId: "m1", kind: "lifecycle-termination", instanceId: INSTANCE, attempt: 3 }],
+    ]);
+    expect(action.pending()).toBe(true);
   });
 
   test("a redelivered message for a completed action is acknowledged, even when its drain fails", async () => {
@@ -202,7 +231,7 @@ describe("drainer batches (local Kubernetes API)", () => {
       expect(lines.filter(([level]) => level === "warn")).toEqual([
         logged("warn", /refused/, { node: NODE, refused: ["default/web-1"] }),
         logged("warn", /partly drained/, { ...context("m1", "lifecycle-termination"), node: NODE, evicted: [], alreadyDeleting: [], skipped: [], remaining: ["default/web-1"], evictionErrors: {}, completed: false }),
-        logged("warn", /held/, context("m1", "lifecycle-termination")),
+        logged("warn", /held/, { ...context("m1", "lifecycle-termination"), attempt: 1 }),
       ]);
     });
 

@@ -570,7 +570,7 @@ test("a hook heartbeat too short for a drain attempt is refused", () => {
   expect(() => drainTiming(300)).toThrow("drainHeartbeatSeconds: (300) leaves each drain attempt 42 s; use at least 420");
   // The least it names is enough: a 60 s attempt, six of them hidden in the queue, one spare (420 = 60 x (6 + 1)).
   expect(() => drainTiming(419)).toThrow("leaves each drain attempt 59 s; use at least 420");
-  expect(drainTiming(420)).toEqual({ functionTimeoutSeconds: 60, visibilityTimeoutSeconds: 360, heartbeatIntervalSeconds: 42 });
+  expect(drainTiming(420)).toEqual({ functionTimeoutSeconds: 60, visibilityTimeoutSeconds: 360, heartbeatIntervalSeconds: 42, attempts: 3 });
   // Lambda's timeout stops at 15 minutes however long the hook waits.
   expect(drainTiming(7200).functionTimeoutSeconds).toBe(900);
 });

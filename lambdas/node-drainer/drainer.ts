@@ -20,6 +20,8 @@ export interface DrainerDeps {
   readonly agentGroupName: string;
   /** How often a heartbeat holds the lifecycle action while a drain runs; well inside the hook's heartbeat timeout. */
   readonly heartbeatIntervalMs: number;
+  /** Receives of a message before the dead-letter queue takes it (the queue's maxReceiveCount). */
+  readonly attempts: number;
   readonly cluster: () => Promise<Cluster>;
   readonly lifecycle: LifecycleActions;
   readonly notify: (subject: string, message: Record<string, unknown>) => Promise<void>;
@@ -84,10 +86,13 @@ async function processRecord(record: SQSRecord, deps: DrainerDeps): Promise<bool
   const request = parsed.request;
   const context = { messageId: record.messageId, kind: request.kind, instanceId: request.instanceId };
   const hold = request.kind === "lifecycle-termination" ? await holdLifecycleAction(request, deps, context) : undefined;
+  // SQS counts receives per message; on the last (the queue's maxReceiveCount) the dead-letter queue takes it.
+  const attempt = Number(record.attributes?.ApproximateReceiveCount ?? 1);
   try {
     const cluster = await deps.cluster();
     const node = (await cluster.listNodes()).find((candidate) => candidate.providerId?.endsWith(`/${request.instanceId}`));
     let drained = true;
+    let failures: string | undefined;
     if (!node) {
       log("info", "no node for this instance: not in the cluster, or already gone", context);
     } else if (request.kind === "rebalance-recommendation") {
@@ -108,14 +113,22 @@ async function processRecord(record: SQSRecord, deps: DrainerDeps): Promise<bool
       const result = await drainNode(cluster, node.name, { deadline, retryDelayMs: deps.retryDelayMs, now: deps.now, sleep: deps.sleep, log });
       drained = result.completed;
       log(result.completed ? "info" : "warn", result.completed ? "node drained" : "node partly drained by the deadline", { ...context, ...result });
-      // Evictions the API keeps refusing are a failure to report, even where the rest of the node drained.
-      const failures = evictionFailures(result);
-      if (failures) await notifyFailure(deps, context, failures);
+      // Evictions the API keeps refusing are a failure to report, even where the rest of the node drained: at once on
+      // a message's first receive; a retry's are in the last attempt's report.
+      failures = evictionFailures(result);
+      if (failures && attempt === 1) await notifyFailure(deps, context, failures);
     }
     if (request.kind !== "lifecycle-termination" || !hold) return true;
     hold.stop();
     if (!drained && hold.pending) {
-      log("warn", "drain unfinished; the lifecycle action stays held and the message will be retried", context);
+      // The dead-letter queue's alarm notifies only on its first message, so each abandoned drain is published here.
+      if (attempt >= deps.attempts) {
+        log("error", "drain unfinished on the last attempt; the instance terminates when the hook times out", { ...context, attempt });
+        const why = failures ? ` (${failures})` : "";
+        await notifyFailure(deps, context, `drain unfinished after ${attempt} attempts${why}: the instance terminates when the lifecycle hook times out`);
+      } else {
+        log("warn", "drain unfinished; the lifecycle action stays held and the message will be retried", { ...context, attempt });
+      }
       return false;
     }
     const outcome = await deps.lifecycle.complete(request);

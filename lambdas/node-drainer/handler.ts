@@ -28,6 +28,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   return processBatch(event.Records ?? [], {
     agentGroupName: settings.agentGroupName,
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
+    attempts: settings.attempts,
     // One connection per batch, made only when some message needs the cluster.
     cluster: () => (cluster ??= readClusterAccess(secrets, settings.accessSecretArn).then((access) => kubernetesCluster(kubeConfigFor(access)))),
     lifecycle,

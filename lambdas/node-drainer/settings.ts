@@ -13,6 +13,8 @@ export interface DrainerEnvironmentProps {
   readonly topicArn: string;
   /** How often a held lifecycle action is extended (modules/automation/drain-timing.ts). */
   readonly heartbeatIntervalSeconds: number;
+  /** The queue's maxReceiveCount: receives of a message before it goes to the dead-letter queue. */
+  readonly attempts: number;
 }
 
 export interface DrainerSettings {
@@ -20,6 +22,7 @@ export interface DrainerSettings {
   readonly accessSecretArn: string;
   readonly topicArn: string;
   readonly heartbeatIntervalMs: number;
+  readonly attempts: number;
 }
 
 const environmentShape = {
@@ -27,6 +30,7 @@ const environmentShape = {
   ACCESS_SECRET_ARN: z.string().check(z.startsWith("arn:")),
   TOPIC_ARN: z.string().check(z.startsWith("arn:")),
   HEARTBEAT_INTERVAL_SECONDS: z.coerce.number().check(z.int(), z.positive()),
+  DRAIN_ATTEMPTS: z.coerce.number().check(z.int(), z.positive()),
 };
 
 /**
@@ -40,6 +44,7 @@ export function drainerEnvironment(props: DrainerEnvironmentProps): Record<keyof
     ACCESS_SECRET_ARN: props.accessSecretArn,
     TOPIC_ARN: props.topicArn,
     HEARTBEAT_INTERVAL_SECONDS: String(props.heartbeatIntervalSeconds),
+    DRAIN_ATTEMPTS: String(props.attempts),
   };
 }
 
@@ -51,5 +56,6 @@ export function parseDrainerSettings(env: NodeJS.ProcessEnv): DrainerSettings {
     accessSecretArn: vars.ACCESS_SECRET_ARN,
     topicArn: vars.TOPIC_ARN,
     heartbeatIntervalMs: vars.HEARTBEAT_INTERVAL_SECONDS * 1000,
+    attempts: vars.DRAIN_ATTEMPTS,
   };
 }

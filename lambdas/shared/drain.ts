@@ -37,7 +37,9 @@ const LONG_TERMINATING_SLACK_MS = 30_000;
 /**
  * A pod deleted longer ago than its grace period plus 30 s is treated as gone (cluster-autoscaler utils/drain
  * IsPodLongTerminating; kubectl's --skip-wait-for-delete-timeout does the same with a fixed time), so a kubelet that
- * never confirms the deletion (a dead node, a stuck finalizer) does not hold the node.
+ * never confirms the deletion (a dead node, a stuck finalizer) does not hold the node. The deletion timestamp already
+ * lies a grace period after the request (ObjectMeta: "time at which this resource will be deleted"), so, as upstream,
+ * this waits two grace periods and 30 s.
  */
 export function isLongTerminating(pod: Pick<PodInfo, "deletionTimestampMs" | "terminationGracePeriodSeconds">, now: number): boolean {
   if (pod.deletionTimestampMs === undefined) return false;
@@ -75,6 +77,8 @@ export async function drainNode(cluster: Cluster, nodeName: string, options: Dra
   const alreadyDeleting = movable.filter((pod) => pod.deleting).map(podKey);
   let pending = movable.filter((pod) => !pod.deleting);
   const evicted: string[] = [];
+  /** Pods another hand deleted while the drain retried: waited for like the evicted ones. */
+  const leaving: string[] = [];
   const givenUp: string[] = [];
   const evictionErrors: Record<string, string> = {};
 
@@ -102,10 +106,25 @@ export async function drainNode(cluster: Cluster, nodeName: string, options: Dra
     }
     log(failed.length > 0 ? "warn" : "info", "evictions refused by disruption budgets or failed; retrying", left);
     await options.sleep(options.retryDelayMs);
+    // As kubectl re-reads each pod before it asks again: one gone needs no eviction, and one someone else deleted is
+    // waited for (a namespace being deleted refuses every eviction in it with 403 while its pods go).
+    const current = new Map((await cluster.listPods(nodeName)).map((pod) => [podKey(pod), pod]));
+    const stillRunning: PodInfo[] = [];
+    for (const pod of pending) {
+      const now = current.get(podKey(pod));
+      if (now && !now.deleting) {
+        stillRunning.push(pod);
+        continue;
+      }
+      delete evictionErrors[podKey(pod)];
+      if (now) leaving.push(podKey(pod));
+      else evicted.push(podKey(pod));
+    }
+    pending = stillRunning;
   }
 
   // Accepted evictions still run the pods' grace periods; wait for them, and for those already leaving, while time allows.
-  let terminating = [...alreadyDeleting, ...evicted];
+  let terminating = [...alreadyDeleting, ...leaving, ...evicted];
   while (terminating.length > 0 && options.now() + options.retryDelayMs < options.deadline) {
     await options.sleep(options.retryDelayMs);
     const now = options.now();

@@ -17,7 +17,12 @@ export interface DrainTiming {
   readonly functionTimeoutSeconds: number;
   readonly visibilityTimeoutSeconds: number;
   readonly heartbeatIntervalSeconds: number;
+  /** Receives of a message before SQS moves it to the dead-letter queue; the function says so on the last one. */
+  readonly attempts: number;
 }
+
+/** Three attempts, as SQS's redrive examples use: a drain gets three tries, one visibility timeout apart. */
+const DRAIN_ATTEMPTS = 3;
 
 /** Lambda's longest timeout. */
 const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
@@ -38,5 +43,6 @@ export function drainTiming(hookHeartbeatSeconds: number): DrainTiming {
     functionTimeoutSeconds,
     visibilityTimeoutSeconds: functionTimeoutSeconds * VISIBILITY_PER_FUNCTION_TIMEOUT,
     heartbeatIntervalSeconds: Math.floor(hookHeartbeatSeconds / 10),
+    attempts: DRAIN_ATTEMPTS,
   };
 }

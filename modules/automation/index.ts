@@ -180,7 +180,7 @@ export class Automation extends Construct {
       sqsManagedSseEnabled: true,
       visibilityTimeoutSeconds: timing.visibilityTimeoutSeconds,
       messageRetentionSeconds: 4 * 3600,
-      redrivePolicy: Fn.jsonencode({ deadLetterTargetArn: deadLetters.arn, maxReceiveCount: 3 }),
+      redrivePolicy: Fn.jsonencode({ deadLetterTargetArn: deadLetters.arn, maxReceiveCount: timing.attempts }),
     });
     const rules = [
       new CloudwatchEventRule(this, "SpotInterruptionRule", {
@@ -223,6 +223,7 @@ export class Automation extends Construct {
       accessSecretArn: props.accessSecretArn,
       topicArn: topic.arn,
       heartbeatIntervalSeconds: timing.heartbeatIntervalSeconds,
+      attempts: timing.attempts,
     });
     const drainer = this.lambda({
       id: "NodeDrainer",

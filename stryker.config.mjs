@@ -32,6 +32,7 @@ const config = {
     "lambdas/slack-forwarder/settings.ts",
     "lambdas/shared/drain.ts",
     "lambdas/shared/selectors.ts",
+    "lambdas/shared/pod-requests.ts",
     "lambdas/shared/quantity.ts",
   ],
   // Build output and reports need not be copied into the sandbox.

@@ -16,37 +16,8 @@ export interface NodeState extends NodeSchedulingSpec {
   readonly usedHostPorts: HostPort[];
 }
 
-/** One container's requests as plain data; `sidecar` marks an init container with restartPolicy Always. */
-export interface ContainerRequests {
-  readonly requests: Resources;
-  readonly sidecar?: boolean;
-}
-
 const ZERO: Resources = { cpuMillis: 0, memoryBytes: 0 };
 const plus = (a: Resources, b: Resources): Resources => ({ cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes });
-const larger = (a: Resources, b: Resources): Resources => ({ cpuMillis: Math.max(a.cpuMillis, b.cpuMillis), memoryBytes: Math.max(a.memoryBytes, b.memoryBytes) });
-
-/**
- * A pod's effective requests, per resource (k8s.io/component-helpers resource/helpers.go PodRequests, KEP-753):
- * regular containers and native sidecars run together for the pod's life, so they add up; each ordinary init container
- * runs alone beside the sidecars started before it, so only the largest such moment counts; pod overhead (RuntimeClass)
- * comes on top.
- */
-export function effectiveRequests(containers: ContainerRequests[], initContainers: ContainerRequests[], overhead: Resources = ZERO): Resources {
-  let running = containers.reduce((sum, container) => plus(sum, container.requests), ZERO);
-  let sidecars = ZERO;
-  let initPeak = ZERO;
-  for (const init of initContainers) {
-    if (init.sidecar) {
-      running = plus(running, init.requests);
-      sidecars = plus(sidecars, init.requests);
-      initPeak = larger(initPeak, sidecars);
-    } else {
-      initPeak = larger(initPeak, plus(init.requests, sidecars));
-    }
-  }
-  return plus(larger(running, initPeak), overhead);
-}
 
 export const cpu = (millis: number) => `${millis}m`;
 export const memory = (bytes: number) => `${Math.round(bytes / 2 ** 20)}Mi`;

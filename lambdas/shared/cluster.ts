@@ -19,6 +19,7 @@ import {
 import type { HostPort, LabelSelector, LabelSelectorRequirement, NodeSchedulingSpec, NodeSelectorRequirement, NodeSelectorTerm, PodSchedulingSpec, Resources, TaintEffect, Toleration } from "./kube-model";
 import { EvictionError } from "./eviction-error";
 import { errorMessage } from "./log";
+import { effectiveRequests } from "./pod-requests";
 import { cpuMillis, memoryBytes, parseQuantity } from "./quantity";
 
 export type { Resources } from "./kube-model";
@@ -248,31 +249,12 @@ function evictionRetryable(code: number, status: Status | undefined): boolean {
   return code >= 500;
 }
 
-const ZERO: Resources = { cpuMillis: 0, memoryBytes: 0 };
-const addResources = (a: Resources, b: Resources): Resources => ({ cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes });
-const maxResources = (a: Resources, b: Resources): Resources => ({ cpuMillis: Math.max(a.cpuMillis, b.cpuMillis), memoryBytes: Math.max(a.memoryBytes, b.memoryBytes) });
 const resourcesOf = (list: Record<string, string> | undefined): Resources => ({ cpuMillis: cpuMillis(list?.cpu), memoryBytes: memoryBytes(list?.memory) });
 
-/**
- * The requests the scheduler reserves for a pod, as k8s.io/component-helpers resource.PodRequests computes them
- * (KEP-753): max(regular containers + every native sidecar, each ordinary init container + the sidecars started
- * before it) + pod overhead. A native sidecar is an init container with restartPolicy Always.
- */
-// TODO(merge): use effectiveRequests from autoscaler/scheduling.ts
+/** The requests the scheduler reserves for a pod (pod-requests.ts); a native sidecar is an init container with restartPolicy Always. */
 function podEffectiveRequests(spec: V1PodSpec | undefined): Resources {
-  let running = (spec?.containers ?? []).map((container) => resourcesOf(container.resources?.requests)).reduce(addResources, ZERO);
-  let sidecars = ZERO;
-  let initialising = ZERO;
-  for (const container of spec?.initContainers ?? []) {
-    const requests = resourcesOf(container.resources?.requests);
-    if (container.restartPolicy === "Always") {
-      running = addResources(running, requests);
-      sidecars = addResources(sidecars, requests);
-    } else {
-      initialising = maxResources(initialising, addResources(requests, sidecars));
-    }
-  }
-  return addResources(maxResources(running, initialising), resourcesOf(spec?.overhead));
+  const requestsOf = (container: V1Container) => ({ requests: resourcesOf(container.resources?.requests), sidecar: container.restartPolicy === "Always" });
+  return effectiveRequests((spec?.containers ?? []).map(requestsOf), (spec?.initContainers ?? []).map(requestsOf), resourcesOf(spec?.overhead));
 }
 
 /** Host ports as kube-scheduler's NodePorts filter reads them: regular containers' ports with a hostPort. */

@@ -330,6 +330,16 @@ describe("adapters read real-shaped objects through @kubernetes/client-node", ()
     expect((await podNamed("ingress-7d9f8b6c5-qwert")).requests).toEqual({ cpuMillis: 300, memoryBytes: Gi + 64 * Mi });
   });
 
+  test("a pod-level request (spec.resources, KEP-2837) replaces its containers' sum for that resource, before the overhead", async () => {
+    // Kubernetes docs "Assign Pod-level CPU and memory resources": the pod's 1 CPU is shared by its containers.
+    api.putPod(pod("web", "shared-budget-0", { apiVersion: "apps/v1", kind: "ReplicaSet", name: "shared-budget" }, {
+      resources: { requests: { cpu: "1" } },
+      overhead: { cpu: "250m", memory: "120Mi" },
+      containers: [container("app", { cpu: "100m", memory: "256Mi" }), container("sidecar", { cpu: "100m", memory: "128Mi" })],
+    }, unschedulable));
+    expect((await podNamed("shared-budget-0")).requests).toEqual({ cpuMillis: 1000 + 250, memoryBytes: 384 * Mi + 120 * Mi });
+  });
+
   test("node selector, required node affinity terms and tolerations are read as the scheduler reads them", async () => {
     const pending = await podNamed("ingress-7d9f8b6c5-qwert");
     expect(pending.nodeSelector).toEqual({ "kubernetes.io/arch": "arm64", "node.kubernetes.io/capacity-type": "spot" });

@@ -215,6 +215,30 @@ describe("draining through the Kubernetes API", () => {
     expect(api.pods.has("doomed/web-1")).toBe(false);
   });
 
+  test("a failed re-list of the node's pods does not end the drain: it goes on and lists again (kubectl ignores a failed re-read)", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    api.addPod("default", "db-0", node, { owner: "StatefulSet" });
+    api.refusals.set("default/db-0", 2);
+    let lists = 0;
+    const flaky: Cluster = { ...cluster, listPods: async (name) => (++lists === 2 ? Promise.reject(new Error("etcdserver: request timed out")) : cluster.listPods(name)) };
+    const clock = virtualClock();
+    const result = await drainNode(flaky, node, { deadline: clock.now() + 60_000, retryDelayMs: 5000, ...clock, log });
+    expect(result).toMatchObject({ evicted: ["default/db-0"], remaining: [], completed: true });
+    expect(lines).toContainEqual(["warn", "listing the node's pods failed; the drain goes on and lists them again", { node, error: "etcdserver: request timed out" }]);
+  });
+
+  test("a failed look while evicted pods terminate is followed by the next look, not an error", async () => {
+    const node = "ip-10-0-1-10.eu-west-1.compute.internal";
+    api.addPod("default", "web-1", node, { owner: "ReplicaSet" });
+    api.terminatingFor.set("default/web-1", 1);
+    let lists = 0;
+    const flaky: Cluster = { ...cluster, listPods: async (name) => (++lists === 2 ? Promise.reject(new Error("connection reset")) : cluster.listPods(name)) };
+    const clock = virtualClock();
+    const result = await drainNode(flaky, node, { deadline: clock.now() + 60_000, retryDelayMs: 5000, ...clock, log });
+    expect(result).toMatchObject({ evicted: ["default/web-1"], remaining: [], completed: true });
+    expect(lists).toBe(4);
+  });
+
   test("a pod that goes while its eviction is refused needs no more evictions", async () => {
     const node = "ip-10-0-1-10.eu-west-1.compute.internal";
     api.addPod("default", "db-0", node, { owner: "StatefulSet" });

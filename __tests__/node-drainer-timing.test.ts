@@ -83,6 +83,6 @@ describe("drain timing, from the synthesised Terraform to the handler", () => {
       }
       expect(sent).toEqual([]);
       expect(await processBatch([receive(maxReceiveCount)], attempt(clock.now()))).toEqual({ batchItemFailures: [{ itemIdentifier: "m1" }] });
-      expect(sent).toEqual([`node drain failed: drain unfinished after ${maxReceiveCount} attempts: the instance terminates when the lifecycle hook times out`]);
+      expect(sent).toEqual([`node drain failed: drain unfinished on receive ${maxReceiveCount} of ${maxReceiveCount}: the instance terminates when the lifecycle hook times out`]);
     }));
 });

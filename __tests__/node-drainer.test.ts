@@ -92,7 +92,7 @@ describe("drainer batches (local Kubernetes API)", () => {
     deps = { ...deps, functionDeadline: clock.now() + 85_000, notify: async (subject, message) => void sent.push([subject, message]) };
     const last = { messageId: "m1", body: lifecycleEvent(), attributes: { ApproximateReceiveCount: "3" } } as unknown as SQSRecord;
     expect(await processBatch([last], deps)).toEqual({ batchItemFailures: [{ itemIdentifier: "m1" }] });
-    expect(sent).toEqual([["node drain failed", { messageId: "m1", kind: "lifecycle-termination", instanceId: INSTANCE, error: "drain unfinished after 3 attempts: the instance terminates when the lifecycle hook times out" }]]);
+    expect(sent).toEqual([["node drain failed", { messageId: "m1", kind: "lifecycle-termination", instanceId: INSTANCE, error: "drain unfinished on receive 3 of 3: the instance terminates when the lifecycle hook times out" }]]);
   });
 
   test.each([
@@ -123,12 +123,52 @@ describe("drainer batches (local Kubernetes API)", () => {
     for (const count of [1, 2, 3]) expect(await processBatch([receive(count)], deps)).toEqual({ batchItemFailures: [{ itemIdentifier: "m1" }] });
     expect(sent).toEqual([
       ["node drain failed", { messageId: "m1", kind: "lifecycle-termination", instanceId: INSTANCE, error: failing }],
-      ["node drain failed", { messageId: "m1", kind: "lifecycle-termination", instanceId: INSTANCE, error: `drain unfinished after 3 attempts (${failing}): the instance terminates when the lifecycle hook times out` }],
+      ["node drain failed", { messageId: "m1", kind: "lifecycle-termination", instanceId: INSTANCE, error: `drain unfinished on receive 3 of 3 (${failing}): the instance terminates when the lifecycle hook times out` }],
     ]);
     expect(lines.filter(([level]) => level === "error")).toEqual([
       ["error", "drain unfinished on the last attempt; the instance terminates when the hook times out", { messageId: "m1", kind: "lifecycle-termination", instanceId: INSTANCE, attempt: 3 }],
     ]);
     expect(action.pending()).toBe(true);
+  });
+
+  test("a spot drain's eviction errors are published whatever the receive: it is not retried", async () => {
+    api.addPod("default", "locked", NODE, { owner: "ReplicaSet" });
+    api.forbiddenEvictions.set("default/locked", undefined);
+    const sent: string[] = [];
+    deps = { ...deps, notify: async (_, message) => void sent.push(String(message.error)) };
+    const second = { messageId: "m1", body: spotEvent(), attributes: { ApproximateReceiveCount: "2" } } as unknown as SQSRecord;
+    expect(await processBatch([second], deps)).toEqual({ batchItemFailures: [] });
+    expect(sent).toEqual([expect.stringMatching(/^eviction failing for default\/locked: eviction answered 403/)]);
+  });
+
+  test("a lifecycle drain whose action already ended still publishes its eviction errors: no retry will", async () => {
+    api.addPod("default", "locked", NODE, { owner: "ReplicaSet" });
+    api.forbiddenEvictions.set("default/locked", undefined);
+    action.state.result = "CONTINUE"; // the hook continued before this receive
+    const sent: string[] = [];
+    deps = { ...deps, notify: async (_, message) => void sent.push(String(message.error)) };
+    const second = { messageId: "m1", body: lifecycleEvent(), attributes: { ApproximateReceiveCount: "2" } } as unknown as SQSRecord;
+    expect(await processBatch([second], deps)).toEqual({ batchItemFailures: [] });
+    expect(sent).toEqual([expect.stringMatching(/^eviction failing for default\/locked: eviction answered 403/)]);
+  });
+
+  test.each([
+    ["a spot drain on a third receive (spot drains hold no action)", spotEvent, "3"],
+    ["a lifecycle drain on a receive before the last", lifecycleEvent, "2"],
+  ] as const)("%s that fails reports the error alone, not an abandoned drain", async (_, event, count) => {
+    const sent: string[] = [];
+    const failing = { ...deps, cluster: async () => Promise.reject(new Error("connect ECONNREFUSED")), notify: async (_subject: string, message: Record<string, unknown>) => void sent.push(String(message.error)) };
+    await processBatch([{ messageId: "m1", body: event(), attributes: { ApproximateReceiveCount: count } } as unknown as SQSRecord], failing);
+    expect(sent).toEqual(["connect ECONNREFUSED"]);
+  });
+
+  test("a lifecycle drain that fails on its message's last receive says the instance terminates without it", async () => {
+    const sent: string[] = [];
+    const failing = { ...deps, cluster: async () => Promise.reject(new Error("connect ECONNREFUSED")), notify: async (_: string, message: Record<string, unknown>) => void sent.push(String(message.error)) };
+    const last = { messageId: "m1", body: lifecycleEvent(), attributes: { ApproximateReceiveCount: "3" } } as unknown as SQSRecord;
+    expect(await processBatch([last], failing)).toEqual({ batchItemFailures: [{ itemIdentifier: "m1" }] });
+    expect(sent).toEqual(["drain failed on receive 3 of 3: connect ECONNREFUSED; the instance terminates when the lifecycle hook times out"]);
+    expect(lines).toContainEqual(["error", "drain failed on the last attempt; the instance terminates when the hook times out", expect.objectContaining({ messageId: "m1", error: "connect ECONNREFUSED" })]);
   });
 
   test("a redelivered message for a completed action is acknowledged, even when its drain fails", async () => {

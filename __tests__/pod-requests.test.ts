@@ -13,5 +13,7 @@ describe("effective pod requests (k8s.io/component-helpers resource/helpers.go P
     ["an init container after a sidecar runs beside it", [[{ requests: r(100) }], [{ requests: r(200), sidecar: true }, { requests: r(500) }], r(0)], r(700)],
     ["an init container before a sidecar runs alone", [[{ requests: r(100) }], [{ requests: r(500) }, { requests: r(200), sidecar: true }], r(0)], r(500)],
     ["pod overhead comes on top", [[{ requests: r(100, 64) }], [], r(250, 120)], r(350, 184)],
+    ["a pod-level request replaces the containers' for its resource only, and overhead still comes on top", [[{ requests: r(100, 64) }, { requests: r(100, 64) }], [{ requests: r(900) }], r(10, 1), { cpuMillis: 500 }], r(510, 129)],
+    ["pod-level requests of both resources replace both", [[{ requests: r(100, 64) }], [], r(0), { cpuMillis: 2000, memoryBytes: 4096 * MiB }], r(2000, 4096)],
   ])("%s", (_name, args, expected) => expect(effectiveRequests(...args)).toEqual(expected));
 });

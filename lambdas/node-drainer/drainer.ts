@@ -113,24 +113,28 @@ async function processRecord(record: SQSRecord, deps: DrainerDeps): Promise<bool
       const result = await drainNode(cluster, node.name, { deadline, retryDelayMs: deps.retryDelayMs, now: deps.now, sleep: deps.sleep, log });
       drained = result.completed;
       log(result.completed ? "info" : "warn", result.completed ? "node drained" : "node partly drained by the deadline", { ...context, ...result });
-      // Evictions the API keeps refusing are a failure to report, even where the rest of the node drained: at once on
-      // a message's first receive; a retry's are in the last attempt's report.
+      // Evictions the API keeps refusing are a failure to report, even where the rest of the node drained.
       failures = evictionFailures(result);
-      if (failures && attempt === 1) await notifyFailure(deps, context, failures);
     }
-    if (request.kind !== "lifecycle-termination" || !hold) return true;
+    if (request.kind !== "lifecycle-termination" || !hold) {
+      if (failures) await notifyFailure(deps, context, failures);
+      return true;
+    }
     hold.stop();
     if (!drained && hold.pending) {
       // The dead-letter queue's alarm notifies only on its first message, so each abandoned drain is published here.
       if (attempt >= deps.attempts) {
         log("error", "drain unfinished on the last attempt; the instance terminates when the hook times out", { ...context, attempt });
         const why = failures ? ` (${failures})` : "";
-        await notifyFailure(deps, context, `drain unfinished after ${attempt} attempts${why}: the instance terminates when the lifecycle hook times out`);
+        await notifyFailure(deps, context, `drain unfinished on receive ${attempt} of ${deps.attempts}${why}: the instance terminates when the lifecycle hook times out`);
       } else {
+        // A retry follows: eviction errors are published on the first receive and in the last one's report only.
+        if (failures && attempt === 1) await notifyFailure(deps, context, failures);
         log("warn", "drain unfinished; the lifecycle action stays held and the message will be retried", { ...context, attempt });
       }
       return false;
     }
+    if (failures) await notifyFailure(deps, context, failures);
     const outcome = await deps.lifecycle.complete(request);
     log("info", "lifecycle action completed", { ...context, outcome });
     return true;
@@ -139,8 +143,9 @@ async function processRecord(record: SQSRecord, deps: DrainerDeps): Promise<bool
       log("warn", "drain failed after the lifecycle action ended; a retry could not hold the instance, so none", { ...context, error: errorMessage(error) });
       return true;
     }
-    log("error", "drain failed; the message will be retried", { ...context, error: errorMessage(error) });
-    await notifyFailure(deps, context, errorMessage(error));
+    const last = hold !== undefined && attempt >= deps.attempts;
+    log("error", last ? "drain failed on the last attempt; the instance terminates when the hook times out" : "drain failed; the message will be retried", { ...context, error: errorMessage(error) });
+    await notifyFailure(deps, context, last ? `drain failed on receive ${attempt} of ${deps.attempts}: ${errorMessage(error)}; the instance terminates when the lifecycle hook times out` : errorMessage(error));
     return false;
   } finally {
     hold?.stop();

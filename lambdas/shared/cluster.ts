@@ -254,7 +254,11 @@ const resourcesOf = (list: Record<string, string> | undefined): Resources => ({ 
 /** The requests the scheduler reserves for a pod (pod-requests.ts); a native sidecar is an init container with restartPolicy Always. */
 function podEffectiveRequests(spec: V1PodSpec | undefined): Resources {
   const requestsOf = (container: V1Container) => ({ requests: resourcesOf(container.resources?.requests), sidecar: container.restartPolicy === "Always" });
-  return effectiveRequests((spec?.containers ?? []).map(requestsOf), (spec?.initContainers ?? []).map(requestsOf), resourcesOf(spec?.overhead));
+  const podLevel = spec?.resources?.requests;
+  return effectiveRequests((spec?.containers ?? []).map(requestsOf), (spec?.initContainers ?? []).map(requestsOf), resourcesOf(spec?.overhead), {
+    ...(podLevel?.cpu !== undefined ? { cpuMillis: cpuMillis(podLevel.cpu) } : {}),
+    ...(podLevel?.memory !== undefined ? { memoryBytes: memoryBytes(podLevel.memory) } : {}),
+  });
 }
 
 /** Host ports as kube-scheduler's NodePorts filter reads them: regular containers' ports with a hostPort. */

@@ -58,6 +58,19 @@ export function evictionFailures(result: Pick<DrainResult, "evictionErrors">): s
 }
 
 /**
+ * The node's pods by key, or undefined when the list fails: a drain goes on without it (kubectl's drain ignores a
+ * failed re-read and "let[s] eviction sort it out"), and the next round lists again.
+ */
+async function podsOn(cluster: Cluster, nodeName: string, log: Logger): Promise<Map<string, PodInfo> | undefined> {
+  try {
+    return new Map((await cluster.listPods(nodeName)).map((pod) => [podKey(pod), pod]));
+  } catch (error) {
+    log("warn", "listing the node's pods failed; the drain goes on and lists them again", { node: nodeName, error: errorMessage(error) });
+    return undefined;
+  }
+}
+
+/**
  * Cordons a node and evicts its pods through the eviction API, which honours PodDisruptionBudgets and grace periods,
  * then waits for them to leave. Pods already being deleted are waited for, not evicted, as kubectl drain waits for
  * them; pods terminating past their grace period are not (isLongTerminating). A refusal (429) and an error that may
@@ -108,7 +121,8 @@ export async function drainNode(cluster: Cluster, nodeName: string, options: Dra
     await options.sleep(options.retryDelayMs);
     // As kubectl re-reads each pod before it asks again: one gone needs no eviction, and one someone else deleted is
     // waited for (a namespace being deleted refuses every eviction in it with 403 while its pods go).
-    const current = new Map((await cluster.listPods(nodeName)).map((pod) => [podKey(pod), pod]));
+    const current = await podsOn(cluster, nodeName, log);
+    if (!current) continue;
     const stillRunning: PodInfo[] = [];
     for (const pod of pending) {
       const now = current.get(podKey(pod));
@@ -128,7 +142,8 @@ export async function drainNode(cluster: Cluster, nodeName: string, options: Dra
   while (terminating.length > 0 && options.now() + options.retryDelayMs < options.deadline) {
     await options.sleep(options.retryDelayMs);
     const now = options.now();
-    const onNode = new Map((await cluster.listPods(nodeName)).map((pod) => [podKey(pod), pod]));
+    const onNode = await podsOn(cluster, nodeName, log);
+    if (!onNode) continue;
     terminating = terminating.filter((key) => {
       const pod = onNode.get(key);
       return pod !== undefined && !isLongTerminating(pod, now);

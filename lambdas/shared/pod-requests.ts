@@ -17,10 +17,10 @@ const larger = (a: Resources, b: Resources): Resources => ({ cpuMillis: Math.max
 /**
  * A pod's effective requests, per resource (k8s.io/component-helpers resource/helpers.go PodRequests, KEP-753):
  * regular containers and native sidecars run together for the pod's life, so they add up; each ordinary init container
- * runs alone beside the sidecars started before it, so only the largest such moment counts; pod overhead (RuntimeClass)
- * comes on top.
+ * runs alone beside the sidecars started before it, so only the largest such moment counts; a pod-level request
+ * (spec.resources, KEP-2837) replaces the containers' sum for its resource; pod overhead (RuntimeClass) comes on top.
  */
-export function effectiveRequests(containers: ContainerRequests[], initContainers: ContainerRequests[], overhead: Resources = ZERO): Resources {
+export function effectiveRequests(containers: ContainerRequests[], initContainers: ContainerRequests[], overhead: Resources = ZERO, podLevel: Partial<Resources> = {}): Resources {
   let running = containers.reduce((sum, container) => plus(sum, container.requests), ZERO);
   let sidecars = ZERO;
   let initPeak = ZERO;
@@ -33,5 +33,6 @@ export function effectiveRequests(containers: ContainerRequests[], initContainer
       initPeak = larger(initPeak, plus(init.requests, sidecars));
     }
   }
-  return plus(larger(running, initPeak), overhead);
+  const containersNeed = larger(running, initPeak);
+  return plus({ cpuMillis: podLevel.cpuMillis ?? containersNeed.cpuMillis, memoryBytes: podLevel.memoryBytes ?? containersNeed.memoryBytes }, overhead);
 }

@@ -116,25 +116,23 @@ async function processRecord(record: SQSRecord, deps: DrainerDeps): Promise<bool
       // Evictions the API keeps refusing are a failure to report, even where the rest of the node drained.
       failures = evictionFailures(result);
     }
-    if (request.kind !== "lifecycle-termination" || !hold) {
-      if (failures) await notifyFailure(deps, context, failures);
-      return true;
-    }
-    hold.stop();
-    if (!drained && hold.pending) {
+    hold?.stop();
+    // A lifecycle drain left unfinished while its action is still held is retried from the queue.
+    const retried = hold !== undefined && !drained && hold.pending;
+    if (retried && attempt >= deps.attempts) {
       // The dead-letter queue's alarm notifies only on its first message, so each abandoned drain is published here.
-      if (attempt >= deps.attempts) {
-        log("error", "drain unfinished on the last attempt; the instance terminates when the hook times out", { ...context, attempt });
-        const why = failures ? ` (${failures})` : "";
-        await notifyFailure(deps, context, `drain unfinished on receive ${attempt} of ${deps.attempts}${why}: the instance terminates when the lifecycle hook times out`);
-      } else {
-        // A retry follows: eviction errors are published on the first receive and in the last one's report only.
-        if (failures && attempt === 1) await notifyFailure(deps, context, failures);
-        log("warn", "drain unfinished; the lifecycle action stays held and the message will be retried", { ...context, attempt });
-      }
+      log("error", "drain unfinished on the last attempt; the instance terminates when the hook times out", { ...context, attempt });
+      const why = failures ? ` (${failures})` : "";
+      await notifyFailure(deps, context, `drain unfinished on receive ${attempt} of ${deps.attempts}${why}: the instance terminates when the lifecycle hook times out`);
       return false;
     }
-    if (failures) await notifyFailure(deps, context, failures);
+    // Eviction errors are published when the message ends and on its first receive; the retries between add nothing.
+    if (failures && (!retried || attempt === 1)) await notifyFailure(deps, context, failures);
+    if (retried) {
+      log("warn", "drain unfinished; the lifecycle action stays held and the message will be retried", { ...context, attempt });
+      return false;
+    }
+    if (request.kind !== "lifecycle-termination" || !hold) return true;
     const outcome = await deps.lifecycle.complete(request);
     log("info", "lifecycle action completed", { ...context, outcome });
     return true;
